@@ -1,0 +1,311 @@
+"""Departures: trip tables, OD matrices and Poisson demand.
+
+A :class:`Trips` holds every departure of a run, sorted by time. It comes either from a trip table
+(:func:`read_trip_table`, routes optional) or from a scenario's demand spec (:func:`generate_trips`):
+a Poisson process per origin-destination stream, with exponential inter-arrival times.
+
+Time-of-day profiles are handled by per-piece generation, not thinning: within each piece of the
+piecewise-constant profile the process runs at the constant rate ``rate * multiplier * scale``,
+restarting at the piece's start. Because the exponential distribution is memoryless this is an
+exact non-homogeneous Poisson process, and a piece with multiplier 0 draws nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.scenario import DemandSpec, Scenario
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["DemandError", "Trips", "generate_trips", "read_od_matrix", "read_trip_table", "trips_for"]
+
+_SECONDS_PER_HOUR = 3600.0
+
+
+class DemandError(ValueError):
+    """A trip table, OD matrix or demand spec that cannot be turned into departures."""
+
+
+@dataclass(frozen=True, eq=False)
+class Trips:
+    """Every departure of a run, sorted by departure time (ties keep their input order).
+
+    Attributes:
+        ids: Trip ids.
+        depart_s: Scheduled departure times, s, float64, ascending, read-only.
+        origin: Origin node ids.
+        destination: Destination node ids.
+        routes: Node-id path per trip from origin to destination, or ``None`` where the model routes.
+    """
+
+    ids: tuple[str, ...]
+    depart_s: np.ndarray
+    origin: tuple[str, ...]
+    destination: tuple[str, ...]
+    routes: tuple[tuple[str, ...] | None, ...]
+
+    def __post_init__(self) -> None:
+        depart_s = np.array(self.depart_s, dtype=np.float64)
+        depart_s.setflags(write=False)
+        object.__setattr__(self, "depart_s", depart_s)
+        sizes = {len(self.ids), len(self.origin), len(self.destination), len(self.routes)}
+        if depart_s.ndim != 1 or sizes != {depart_s.size}:
+            raise ValueError(f"Trips columns differ in length: {sorted(sizes | {depart_s.size})}")
+        if np.any(np.diff(depart_s) < 0.0):
+            raise ValueError("Trips.depart_s must be sorted ascending")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trips):
+            return NotImplemented
+        return (
+            self.ids == other.ids
+            and np.array_equal(self.depart_s, other.depart_s)
+            and (self.origin, self.destination, self.routes)
+            == (other.origin, other.destination, other.routes)
+        )
+
+
+def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
+    """Read a trip table: CSV with header ``id,depart_s,origin,destination[,route]``.
+
+    ``route``, when present and not empty, is the space-separated node path from origin to
+    destination. With ``graph``, every node must exist and every route step must be an edge.
+
+    Args:
+        path: The CSV file.
+        graph: The road network to check node ids and routes against, or ``None``.
+
+    Returns:
+        The trips, sorted by ``depart_s`` (stable).
+
+    Raises:
+        DemandError: Naming the file, line and column, for an unreadable file, a wrong header, an
+            empty or duplicate id, a negative or non-numeric ``depart_s``, an unknown node, an
+            origin equal to its destination, or a route that does not join them along edges.
+    """
+    path = Path(path)
+    ids: list[str] = []
+    depart_s: list[float] = []
+    origins: list[str] = []
+    destinations: list[str] = []
+    routes: list[tuple[str, ...] | None] = []
+    first_line: dict[str, int] = {}
+    for line, row in _read_csv(path, ("id", "depart_s", "origin", "destination"), ("route",)):
+        trip_id = row["id"]
+        if not trip_id:
+            raise _fail(path, line, "id", "a non-empty trip id", trip_id)
+        if trip_id in first_line:
+            raise _fail(path, line, "id", f"a unique trip id (also on line {first_line[trip_id]})", trip_id)
+        first_line[trip_id] = line
+        origin, destination = _od_pair(path, line, row, graph)
+        ids.append(trip_id)
+        depart_s.append(_non_negative(path, line, "depart_s", row["depart_s"]))
+        origins.append(origin)
+        destinations.append(destination)
+        routes.append(_route(path, line, row.get("route", ""), origin, destination, graph))
+    order = np.argsort(np.asarray(depart_s, dtype=np.float64), kind="stable")
+    return Trips(
+        ids=tuple(ids[i] for i in order),
+        depart_s=np.asarray(depart_s, dtype=np.float64)[order],
+        origin=tuple(origins[i] for i in order),
+        destination=tuple(destinations[i] for i in order),
+        routes=tuple(routes[i] for i in order),
+    )
+
+
+def read_od_matrix(path: str | Path, graph: nx.DiGraph | None = None) -> tuple[tuple[str, str, float], ...]:
+    """Read an origin-destination matrix: CSV with header ``origin,destination,rate_vph``.
+
+    Args:
+        path: The CSV file.
+        graph: The road network to check node ids against, or ``None``.
+
+    Returns:
+        ``(origin, destination, rate_vph)`` per row, in file order; rates in vehicles per hour.
+
+    Raises:
+        DemandError: Naming the file, line and column, for an unreadable file, a wrong header, an
+            unknown node, an origin equal to its destination, a repeated pair, or a rate that is
+            not a number >= 0.
+    """
+    path = Path(path)
+    pairs: dict[tuple[str, str], int] = {}
+    rows: list[tuple[str, str, float]] = []
+    for line, row in _read_csv(path, ("origin", "destination", "rate_vph")):
+        pair = _od_pair(path, line, row, graph)
+        if pair in pairs:
+            raise _fail(path, line, "destination", f"a pair not listed before (line {pairs[pair]})", pair)
+        pairs[pair] = line
+        rows.append((*pair, _non_negative(path, line, "rate_vph", row["rate_vph"])))
+    return tuple(rows)
+
+
+def generate_trips(graph: nx.DiGraph, spec: DemandSpec, rng: np.random.Generator) -> Trips:
+    """Draw Poisson departures for a ``"uniform"`` or ``"matrix"`` demand spec.
+
+    Uniform: one stream at ``spec.rate_vph``; each trip's origin is drawn uniformly from the fringe
+    nodes and its destination uniformly from the other fringe nodes. Matrix: one stream per row of
+    ``spec.matrix`` at its own rate. Every rate is multiplied by ``spec.scale`` and the profile
+    piece's multiplier (see the module docstring). Trips get ids ``v0, v1, ...`` in departure order
+    and no routes.
+
+    Args:
+        graph: The road network; nodes with ``kind == "fringe"`` are the uniform origins.
+        spec: The demand spec.
+        rng: The only source of randomness; the same generator state gives the same trips.
+
+    Returns:
+        The trips, sorted by departure time.
+
+    Raises:
+        DemandError: For a ``"trips"`` spec, fewer than 2 fringe nodes (uniform), or a bad matrix.
+    """
+    if spec.type == "uniform":
+        fringe = sorted((node for node, kind in graph.nodes(data="kind") if kind == "fringe"), key=str)
+        if len(fringe) < 2:
+            raise DemandError(
+                f"demand.type = 'uniform': expected a network with >= 2 fringe nodes, got {fringe}"
+            )
+        depart_s = _arrivals(rng, spec, spec.rate_vph or 0.0)
+        origin = rng.integers(len(fringe), size=depart_s.size)
+        destination = rng.integers(len(fringe) - 1, size=depart_s.size)
+        destination += destination >= origin
+        return _generated(depart_s, [fringe[i] for i in origin], [fringe[i] for i in destination])
+    if spec.type == "matrix" and spec.matrix is not None:
+        rows = read_od_matrix(spec.matrix, graph)
+        streams = [_arrivals(rng, spec, rate_vph) for *_, rate_vph in rows]
+        row_index = np.repeat(np.arange(len(rows)), np.array([s.size for s in streams], dtype=np.int64))
+        times = np.concatenate([np.zeros(0), *streams])
+        order = np.argsort(times, kind="stable")
+        row_index = row_index[order]
+        return _generated(times[order], [rows[i][0] for i in row_index], [rows[i][1] for i in row_index])
+    raise DemandError(f"expected a 'uniform' demand spec or a 'matrix' one with its file, got {spec!r}")
+
+
+def trips_for(scenario: Scenario, graph: nx.DiGraph, rng: np.random.Generator) -> Trips:
+    """Return the departures of ``scenario``: its trip table, or trips generated with ``rng``.
+
+    Args:
+        scenario: The validated scenario.
+        graph: Its road network.
+        rng: The demand's random generator (unused for a trip table).
+
+    Returns:
+        The trips, sorted by departure time.
+
+    Raises:
+        DemandError: If the trip table or OD matrix is invalid for ``graph``.
+    """
+    if scenario.demand.type == "trips" and scenario.demand.trips is not None:
+        return read_trip_table(scenario.demand.trips, graph)
+    return generate_trips(graph, scenario.demand, rng)
+
+
+def _arrivals(rng: np.random.Generator, spec: DemandSpec, rate_vph: float) -> np.ndarray:
+    """Arrival times, s, of one Poisson stream at ``rate_vph`` shaped by the spec's scale and profile."""
+    duration_s = spec.duration_s or 0.0
+    profile = spec.profile or ((0.0, 1.0),)
+    ends_s = [start_s for start_s, _ in profile[1:]] + [duration_s]
+    chunks = [np.zeros(0)]
+    for (start_s, multiplier), end_s in zip(profile, ends_s, strict=True):
+        rate_per_s = rate_vph * spec.scale * multiplier / _SECONDS_PER_HOUR
+        if rate_per_s <= 0.0 or end_s <= start_s:
+            continue
+        expected = rate_per_s * (end_s - start_s)
+        batch = int(expected + 5.0 * math.sqrt(expected)) + 16
+        clock_s = start_s
+        while clock_s < end_s:
+            times = clock_s + np.cumsum(rng.exponential(1.0 / rate_per_s, size=batch))
+            chunks.append(times[times < end_s])
+            clock_s = times[-1]
+    return np.concatenate(chunks)
+
+
+def _generated(depart_s: np.ndarray, origins: Sequence[str], destinations: Sequence[str]) -> Trips:
+    return Trips(
+        ids=tuple(f"v{i}" for i in range(len(depart_s))),
+        depart_s=depart_s,
+        origin=tuple(origins),
+        destination=tuple(destinations),
+        routes=(None,) * len(depart_s),
+    )
+
+
+def _fail(path: Path, line: int, column: str, what: str, value: object) -> DemandError:
+    return DemandError(f"{path}: line {line}: {column}: expected {what}, got {value!r}")
+
+
+def _read_csv(
+    path: Path, required: Sequence[str], optional: Sequence[str] = ()
+) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line number, {column: stripped text})`` per non-blank row, after checking the header."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise DemandError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = [name.strip() for name in next(reader, [])]
+            expected = ",".join([*required, *(f"[{name}]" for name in optional)])
+            unknown = set(header) - {*required, *optional}
+            if set(required) - set(header) or unknown or len(set(header)) != len(header):
+                raise _fail(path, 1, "header", f"columns {expected}", ",".join(header))
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise _fail(
+                        path, reader.line_num, "row", f"{len(header)} fields ({','.join(header)})", row
+                    )
+                yield reader.line_num, {name: cell.strip() for name, cell in zip(header, row, strict=True)}
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise DemandError(f"{path}: line {reader.line_num}: expected UTF-8 CSV text: {exc}") from None
+
+
+def _non_negative(path: Path, line: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0.0:
+        raise _fail(path, line, column, "a number >= 0", text)
+    return value
+
+
+def _od_pair(path: Path, line: int, row: dict[str, str], graph: nx.DiGraph | None) -> tuple[str, str]:
+    for column in ("origin", "destination"):
+        if not row[column]:
+            raise _fail(path, line, column, "a node id", row[column])
+        if graph is not None and row[column] not in graph:
+            raise _fail(path, line, column, "a node of the network", row[column])
+    if row["origin"] == row["destination"]:
+        raise _fail(path, line, "destination", "a node other than the origin", row["destination"])
+    return row["origin"], row["destination"]
+
+
+def _route(
+    path: Path, line: int, text: str, origin: str, destination: str, graph: nx.DiGraph | None
+) -> tuple[str, ...] | None:
+    nodes = tuple(text.split())
+    if not nodes:
+        return None
+    if nodes[0] != origin or nodes[-1] != destination:
+        raise _fail(path, line, "route", f"a node path from {origin!r} to {destination!r}", text)
+    for tail, head in pairwise(nodes):
+        if graph is not None and not graph.has_edge(tail, head):
+            raise _fail(path, line, "route", f"a path along network edges (no edge {tail} -> {head})", text)
+    return nodes

@@ -1,0 +1,334 @@
+"""CityModel: wires the network, demand, traffic kernel, agents and recorders; owns the step order."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict
+
+import mesa
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from sim import __version__
+from sim.agents.vehicle import Vehicle
+from sim.control.base import SignalController
+from sim.control.fixed_time import FixedTimeController
+from sim.control.webster import webster_timing
+from sim.demand import Trips, trips_for
+from sim.metrics.results import RunResults
+from sim.network import build_network, compile_network
+from sim.routing import Router
+from sim.scenario import Scenario
+from sim.traffic import kernel as k
+from sim.traffic.state import CarFollowing, TrafficState
+
+__all__ = ["CityModel"]
+
+_log = logging.getLogger(__name__)
+_EPS = 1e-9
+
+
+class CityModel(mesa.Model):
+    """One simulation of a scenario.
+
+    Each :meth:`step` advances ``scenario.simulation.dt_s`` seconds: due departures are
+    released (a :class:`Vehicle` agent is created for each), due signal controllers
+    decide, the kernel moves every vehicle, arrived vehicles' agents are removed, and at
+    every reporting interval the recorders sample the network.
+
+    Args:
+        scenario: The validated scenario.
+        seed: Overrides ``scenario.seed``. Demand, routing and driver randomness use
+            separate streams spawned from it, so adding a component does not shift another.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        t0 = time.perf_counter()
+        self.scenario = scenario
+        self.seed = seed
+        sim_spec = scenario.simulation
+        self.dt_s = sim_spec.dt_s
+        demand_ss, kernel_ss = np.random.SeedSequence(seed).spawn(2)
+        self.graph = build_network(scenario.network.type, scenario.network.kwargs())
+        self.net = compile_network(self.graph)
+        self.trips: Trips = trips_for(scenario, self.graph, np.random.default_rng(demand_ss))
+        self.router = Router(self.graph, self.net)
+        first, last, self.free_flow_s = self.router.route_trips(self.trips)
+        self.traffic = TrafficState(
+            self.net,
+            CarFollowing(**asdict(scenario.vehicles)),
+            self.dt_s,
+            seed=int(kernel_ss.generate_state(1)[0]),
+            vehicle_capacity=len(self.trips),
+        )
+        self.traffic.add_routes(self.router.route_edges, self.router.route_conns)
+        self.traffic.add_vehicles(first, last)
+        self.controllers: list[SignalController] = self._make_controllers()
+        self._decision_s = np.array([c.next_decision_s for c in self.controllers])
+        self._next_decision_s = float(self._decision_s.min(initial=math.inf))
+        self._released = 0
+        self._vehicles: dict[int, Vehicle] = {}
+        self._report_every_s = sim_spec.report_interval_s
+        self._next_report_s = self._report_every_s
+        self._last_report_s = 0.0
+        self._last_counts = (0, 0)
+        self._last_progress_s = 0.0
+        self._link_rows: list[tuple[float, np.ndarray]] = []
+        self._interval: dict[str, float] = {}
+        self.gridlock: list[dict] = []
+        self.stalled_at_s: float | None = None
+        self.vehicle_steps = 0
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "time_s": lambda m: m.time_s,
+                "vehicles_on_network": lambda m: m.traffic.n_on_network,
+                "entry_backlog": lambda m: m.traffic.n_waiting,
+                **{key: _interval_value(key) for key in _INTERVAL_KEYS},
+            }
+        )
+        self.traffic.warm_up()
+        self.sim_wall_s = 0.0
+        self.setup_wall_s = time.perf_counter() - t0
+
+    # ----- set-up -----------------------------------------------------------------
+    def _make_controllers(self) -> list[SignalController]:
+        spec = self.scenario.signals
+        net = self.net
+        intergreen = spec.yellow_s + spec.all_red_s
+        flows = self.router.edge_flows_vph(self.trips) if spec.timing == "webster" else None
+        speed = float(np.median(net.edge_speed_mps))
+        x0 = float(net.node_x[net.signal_nodes].min(initial=0.0))
+        controllers: list[SignalController] = []
+        for s, node in enumerate(net.signal_nodes):
+            phases = tuple(range(net.signal_phase_ptr[s], net.signal_phase_ptr[s + 1]))
+            greens = [spec.green_s] * len(phases)
+            if flows is not None:
+                critical = [self._critical_flow(p, flows) for p in phases]
+                _, greens = webster_timing(
+                    critical, spec.lost_time_s, spec.saturation_flow_vphpl, intergreen, spec.min_green_s
+                )
+            offset = (net.node_x[node] - x0) / speed if spec.offset_s == "green_wave" else spec.offset_s
+            ctrl = FixedTimeController(self, s, net.node_ids[node], phases, greens, intergreen, offset)
+            phase, elapsed = ctrl.start()
+            self.traffic.set_signal(
+                s, phases[phase], elapsed, spec.yellow_s, spec.all_red_s, spec.min_green_s
+            )
+            controllers.append(ctrl)
+        return controllers
+
+    def _critical_flow(self, phase: int, flows_vph: np.ndarray) -> float:
+        net = self.net
+        conns = net.phase_conns[net.phase_conn_ptr[phase] : net.phase_conn_ptr[phase + 1]]
+        edges = np.unique(net.conn_from[conns])
+        return float((flows_vph[edges] / net.edge_lanes[edges]).max(initial=0.0))
+
+    # ----- stepping ---------------------------------------------------------------
+    @property
+    def time_s(self) -> float:
+        """Simulated time (s) at the end of the last step."""
+        return self.traffic.t_s
+
+    @property
+    def finished(self) -> bool:
+        """Whether every trip has arrived."""
+        return self.traffic.n_arrived == len(self.trips)
+
+    def step(self) -> None:
+        """Advance the simulation by one time step."""
+        self._advance()
+
+    def _advance(self) -> None:
+        traffic = self.traffic
+        t = traffic.t_s
+        depart = self.trips.depart_s
+        if self._released < len(depart) and depart[self._released] <= t + _EPS:
+            self._release(t)
+        if self._next_decision_s <= t + _EPS:
+            self._decide(t)
+        arrived = traffic.step()
+        for vid in arrived.tolist():
+            self._vehicles.pop(vid).remove()
+        if traffic.t_s >= self._next_report_s - _EPS:
+            self._report()
+
+    def _release(self, t: float) -> None:
+        n = len(self.trips)
+        end = int(np.searchsorted(self.trips.depart_s, t + _EPS, side="right"))
+        ids = np.arange(self._released, min(end, n))
+        trips = self.trips
+        for vid in ids.tolist():
+            self._vehicles[vid] = Vehicle(
+                self, vid, trips.ids[vid], trips.origin[vid], trips.destination[vid]
+            )
+        self.traffic.release(ids)
+        self._released = end
+
+    def _decide(self, t: float) -> None:
+        for i in np.flatnonzero(self._decision_s <= t + _EPS).tolist():
+            ctrl = self.controllers[i]
+            phase = ctrl.decide(t)
+            if phase is not None:
+                self.traffic.request_phase(ctrl.signal, ctrl.phases[phase])
+            self._decision_s[i] = ctrl.next_decision_s
+        self._next_decision_s = float(self._decision_s.min())
+
+    def _report(self) -> None:
+        traffic = self.traffic
+        now = traffic.t_s
+        span = now - self._last_report_s
+        acc = traffic.take_accumulators()
+        entered, arrived = traffic.n_entered, traffic.n_arrived
+        veh_steps = float(acc[k.ACC_VEH_STEPS].sum())
+        self.vehicle_steps += int(veh_steps)
+        steps = span / self.dt_s
+        self._interval = {
+            "departed": entered - self._last_counts[0],
+            "arrived": arrived - self._last_counts[1],
+            "mean_speed_mps": float(acc[k.ACC_SPEED_SUM].sum()) / veh_steps if veh_steps else math.nan,
+            "queued_vehicles": float(acc[k.ACC_HALTED].sum()) / steps,
+            "vehicle_steps": int(veh_steps),
+        }
+        if (entered, arrived) != self._last_counts:
+            self._last_progress_s = now
+        self._last_counts = (entered, arrived)
+        self._link_rows.append((now, span, acc))
+        self.datacollector.collect(self)
+        self._check_gridlock()
+        self._last_report_s = now
+        self._next_report_s = now + self._report_every_s
+
+    def _check_gridlock(self) -> None:
+        traffic = self.traffic
+        limit = self.scenario.simulation.gridlock_s
+        lanes, since = traffic.blocked_lanes(limit)
+        known = {g["lane"] for g in self.gridlock}
+        for lane, t0 in zip(lanes.tolist(), since.tolist(), strict=True):
+            if lane not in known:
+                u, v = self.net.edge_keys[self.net.lane_edge[lane]]
+                self.gridlock.append(
+                    {"edge": f"{u}->{v}", "lane": lane, "since_s": t0, "detected_s": traffic.t_s}
+                )
+                _log.warning(
+                    "gridlock: lane %d of %s->%s blocked by spillback since t=%.0f s", lane, u, v, t0
+                )
+        stalled = traffic.n_on_network > 0 and traffic.t_s - self._last_progress_s >= limit
+        if stalled and len(lanes):
+            self.stalled_at_s = traffic.t_s
+            self.running = False
+            _log.warning("network stalled (gridlock): no vehicle entered or arrived for %.0f s", limit)
+
+    def run(self, until_s: float | None = None, progress: bool = False) -> CityModel:
+        """Step until ``until_s`` (default: ``simulation.max_time_s``), every trip has arrived, or gridlock.
+
+        Can be called repeatedly to run in chunks (a controller may act between calls).
+
+        Args:
+            until_s: Simulated time (s) to stop at, capped at ``simulation.max_time_s``.
+            progress: Show a progress bar over simulated time.
+        """
+        end = self.scenario.simulation.max_time_s
+        if until_s is not None:
+            end = min(end, until_s)
+        bar = tqdm(
+            total=round(end), initial=round(self.time_s), unit="sim s", disable=not progress, leave=False
+        )
+        t0 = time.perf_counter()
+        next_bar = self.time_s
+        while self.running and self.time_s < end - _EPS:
+            self._advance()
+            self.steps += 1
+            if self.finished and self._released == len(self.trips):
+                self.running = False
+            if self.time_s >= next_bar:
+                bar.update(round(self.time_s) - bar.n)
+                next_bar = self.time_s + 60.0
+        self.sim_wall_s += time.perf_counter() - t0
+        bar.update(round(self.time_s) - bar.n)
+        bar.close()
+        return self
+
+    # ----- results ----------------------------------------------------------------
+    def trip_records(self) -> pd.DataFrame:
+        """One row per trip (see :class:`sim.metrics.results.RunResults`)."""
+        vf, vi = self.traffic.vf, self.traffic.vi
+        n = len(self.trips)
+        return pd.DataFrame(
+            {
+                "id": list(self.trips.ids),
+                "origin": list(self.trips.origin),
+                "destination": list(self.trips.destination),
+                "depart_s": np.asarray(self.trips.depart_s, dtype=float),
+                "enter_s": vf[k.VF_ENTER, :n],
+                "arrive_s": vf[k.VF_ARRIVE, :n],
+                "free_flow_s": self.free_flow_s,
+                "distance_m": vf[k.VF_DIST, :n],
+                "stops": vi[k.VI_STOPS, :n].astype(np.int64),
+            }
+        )
+
+    def link_records(self) -> pd.DataFrame:
+        """One row per reporting interval and edge (see :class:`sim.metrics.results.RunResults`)."""
+        net = self.net
+        n_e = net.n_edges
+        if not self._link_rows:
+            return pd.DataFrame(
+                columns=["time_s", "u", "v", "flow_vph", "density_vpkm", "mean_speed_mps", "queue_veh"]
+            )
+        times = np.array([r[0] for r in self._link_rows])
+        spans = np.array([r[1] for r in self._link_rows])[:, None]
+        acc = np.stack([r[2] for r in self._link_rows])
+        steps = spans / self.dt_s
+        veh = acc[:, k.ACC_VEH_STEPS]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            speed = np.where(veh > 0, acc[:, k.ACC_SPEED_SUM] / veh, np.nan)
+        lane_km = net.edge_length_m * net.edge_lanes / 1000.0
+        u = np.array([key[0] for key in net.edge_keys], dtype=object)
+        v = np.array([key[1] for key in net.edge_keys], dtype=object)
+        return pd.DataFrame(
+            {
+                "time_s": np.repeat(times, n_e),
+                "u": np.tile(u, len(times)),
+                "v": np.tile(v, len(times)),
+                "flow_vph": (acc[:, k.ACC_EXITS] * 3600.0 / spans).ravel(),
+                "density_vpkm": (veh / steps / lane_km).ravel(),
+                "mean_speed_mps": speed.ravel(),
+                "queue_veh": (acc[:, k.ACC_HALTED] / steps).ravel(),
+            }
+        )
+
+    def results(self) -> RunResults:
+        """Everything the run produced so far, as tidy records with provenance."""
+        if self.time_s > self._last_report_s + _EPS:
+            self._report()
+        series = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        return RunResults(
+            trips=self.trip_records(),
+            series=series,
+            links=self.link_records(),
+            graph=self.graph,
+            info={
+                "scenario": self.scenario.name,
+                "scenario_key": self.scenario.key(),
+                "scenario_source": self.scenario.source,
+                "seed": self.seed,
+                "version": __version__,
+                "sim_time_s": self.time_s,
+                "sim_wall_s": self.sim_wall_s,
+                "setup_wall_s": self.setup_wall_s,
+                "vehicle_steps": self.vehicle_steps,
+                "gridlock": self.gridlock,
+                "stalled_at_s": self.stalled_at_s,
+            },
+        )
+
+
+_INTERVAL_KEYS = ("departed", "arrived", "mean_speed_mps", "queued_vehicles", "vehicle_steps")
+
+
+def _interval_value(key: str):
+    return lambda m: m._interval[key]

@@ -1,0 +1,247 @@
+"""Synthetic road networks: grid, arterial and ring.
+
+Every builder returns a ``networkx.DiGraph`` following the schema of :mod:`sim.network.graph`.
+Coordinates are in metres, with x pointing east and y pointing north.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+
+from sim.network.graph import FRINGE, INTERSECTION, NetworkError, is_count, is_positive_number
+
+__all__ = ["arterial", "grid", "ring"]
+
+
+def grid(
+    rows: int,
+    cols: int,
+    block_m: float = 200.0,
+    lanes: int = 1,
+    speed_mps: float = 13.89,
+    fringe: bool = True,
+    signalized: bool = True,
+    name: str | None = None,
+) -> nx.DiGraph:
+    """Build a rectangular grid of two-way streets: the benchmark ``gridN`` family.
+
+    Intersections ``n{c}_{r}`` (column ``c``, row ``r``) stand at x = block_m * (c + 1),
+    y = block_m * (r + 1). With ``fringe``, every boundary intersection has a two-way stub of
+    length block_m to a fringe node: ``W{r}`` at x = 0, ``E{r}`` at x = block_m * (cols + 1),
+    ``S{c}`` at y = 0, ``N{c}`` at y = block_m * (rows + 1); so there are 2 * (rows + cols)
+    fringe nodes and every intersection has 4 legs. ``grid(n, n)`` equals the benchmark
+    ``network.json`` of ``grid{n}``, node and edge order included.
+
+    Args:
+        rows: Number of intersection rows (>= 1).
+        cols: Number of intersection columns (>= 1).
+        block_m: Block length in metres, also the length of the fringe stubs. Default 200.
+        lanes: Lanes per direction on every link. Default 1.
+        speed_mps: Speed limit in metres per second on every link. Default 13.89 (50 km/h).
+        fringe: Add the fringe stubs (default). Without them the boundary intersections
+            themselves are the fringe nodes (trip origins and destinations).
+        signalized: Whether intersections are signalized (default); fringe stubs never are.
+        name: Graph name. Default ``"grid{rows}"`` for a square grid, else ``"grid{rows}x{cols}"``.
+
+    Returns:
+        The road network.
+
+    Raises:
+        NetworkError: If a parameter is out of range.
+    """
+    _check_counts(rows=rows, cols=cols, lanes=lanes)
+    _check_positive(block_m=block_m, speed_mps=speed_mps)
+    if not fringe and rows * cols < 2:
+        raise NetworkError("grid without fringe stubs needs at least 2 intersections, got rows=1, cols=1")
+    default_name = f"grid{rows}" if rows == cols else f"grid{rows}x{cols}"
+    return _lattice(
+        rows,
+        cols,
+        block_m,
+        block_m,
+        ew=(lanes, speed_mps),
+        ns=(lanes, speed_mps),
+        fringe=fringe,
+        signalized=signalized,
+        name=default_name if name is None else name,
+    )
+
+
+def arterial(
+    n_intersections: int,
+    block_m: float = 200.0,
+    side_street_m: float = 200.0,
+    lanes_main: int = 2,
+    lanes_side: int = 1,
+    speed_main_mps: float = 13.89,
+    speed_side_mps: float = 11.11,
+    signalized: bool = True,
+    name: str | None = None,
+) -> nx.DiGraph:
+    """Build an east-west arterial crossed by a two-way side street at every intersection.
+
+    It is the one-row member of the grid family with its own side-street geometry:
+    intersections ``n{i}_0`` at x = block_m * (i + 1), y = side_street_m; fringe nodes ``W0``
+    (x = 0) and ``E0`` (x = block_m * (n_intersections + 1)) at the ends of the corridor, and
+    ``S{i}`` (y = 0) and ``N{i}`` (y = 2 * side_street_m) at the ends of each side street.
+    All links are two-way.
+
+    Args:
+        n_intersections: Number of intersections along the corridor (>= 1).
+        block_m: Spacing of the intersections and length of the end stubs, metres. Default 200.
+        side_street_m: Length of each side-street stub, metres. Default 200.
+        lanes_main: Lanes per direction on the corridor. Default 2.
+        lanes_side: Lanes per direction on the side streets. Default 1.
+        speed_main_mps: Corridor speed limit, metres per second. Default 13.89 (50 km/h).
+        speed_side_mps: Side-street speed limit, metres per second. Default 11.11 (40 km/h).
+        signalized: Whether the intersections are signalized (default).
+        name: Graph name. Default ``"arterial{n_intersections}"``.
+
+    Returns:
+        The road network.
+
+    Raises:
+        NetworkError: If a parameter is out of range.
+    """
+    _check_counts(n_intersections=n_intersections, lanes_main=lanes_main, lanes_side=lanes_side)
+    _check_positive(
+        block_m=block_m,
+        side_street_m=side_street_m,
+        speed_main_mps=speed_main_mps,
+        speed_side_mps=speed_side_mps,
+    )
+    return _lattice(
+        1,
+        n_intersections,
+        block_m,
+        side_street_m,
+        ew=(lanes_main, speed_main_mps),
+        ns=(lanes_side, speed_side_mps),
+        fringe=True,
+        signalized=signalized,
+        name=f"arterial{n_intersections}" if name is None else name,
+    )
+
+
+def ring(
+    n_nodes: int,
+    radius_m: float = 500.0,
+    lanes: int = 1,
+    speed_mps: float = 13.89,
+    stub_m: float = 200.0,
+    name: str | None = None,
+) -> nx.DiGraph:
+    """Build a one-way, counter-clockwise ring road with a two-way fringe stub at every ring node.
+
+    One-way, as in the classic ring-road experiments: every ring node is a merge/diverge, not a
+    crossing, so ring nodes are unsignalized. Ring node ``r{i}`` stands at angle 2*pi*i/n_nodes
+    on a circle of radius radius_m centred on the origin; ring links ``r{i} -> r{i+1}`` follow
+    the arc, so their length is 2*pi*radius_m/n_nodes and the ring is one circumference long.
+    Fringe node ``f{i}`` stands stub_m further out on the same ray.
+
+    Args:
+        n_nodes: Number of ring nodes (>= 3).
+        radius_m: Ring radius, metres. Default 500.
+        lanes: Lanes per direction on every link. Default 1.
+        speed_mps: Speed limit on every link, metres per second. Default 13.89 (50 km/h).
+        stub_m: Length of each fringe stub, metres. Default 200.
+        name: Graph name. Default ``"ring{n_nodes}"``.
+
+    Returns:
+        The road network.
+
+    Raises:
+        NetworkError: If a parameter is out of range.
+    """
+    _check_counts(lanes=lanes)
+    if not is_count(n_nodes, 3):
+        raise NetworkError(f"n_nodes must be an integer >= 3, got {n_nodes!r}")
+    _check_positive(radius_m=radius_m, speed_mps=speed_mps, stub_m=stub_m)
+    graph = nx.DiGraph(name=f"ring{n_nodes}" if name is None else name)
+    link = {"lanes": int(lanes), "speed_mps": float(speed_mps)}
+    for i in range(n_nodes):
+        angle = 2.0 * math.pi * i / n_nodes
+        for node, radius, kind in ((f"r{i}", radius_m, INTERSECTION), (f"f{i}", radius_m + stub_m, FRINGE)):
+            graph.add_node(
+                node,
+                x=radius * math.cos(angle),
+                y=radius * math.sin(angle),
+                signalized=False,
+                kind=kind,
+            )
+    arc_m = 2.0 * math.pi * radius_m / n_nodes
+    for i in range(n_nodes):
+        graph.add_edge(f"r{i}", f"r{(i + 1) % n_nodes}", length_m=arc_m, **link)
+        graph.add_edge(f"f{i}", f"r{i}", length_m=float(stub_m), **link)
+        graph.add_edge(f"r{i}", f"f{i}", length_m=float(stub_m), **link)
+    return graph
+
+
+def _lattice(
+    rows: int,
+    cols: int,
+    dx_m: float,
+    dy_m: float,
+    ew: tuple[int, float],
+    ns: tuple[int, float],
+    fringe: bool,
+    signalized: bool,
+    name: str,
+) -> nx.DiGraph:
+    """Grid of two-way links with east-west spacing dx_m and north-south spacing dy_m.
+
+    ``ew`` and ``ns`` are (lanes, speed_mps) of the east-west and north-south links. Nodes and
+    edges are added in the order of the benchmark generator so the graphs compare equal.
+    """
+    dx_m, dy_m = float(dx_m), float(dy_m)
+    ew, ns = (int(ew[0]), float(ew[1])), (int(ns[0]), float(ns[1]))
+    graph = nx.DiGraph(name=name)
+    for r in range(rows):
+        for c in range(cols):
+            boundary = r in (0, rows - 1) or c in (0, cols - 1)
+            graph.add_node(
+                f"n{c}_{r}",
+                x=dx_m * (c + 1),
+                y=dy_m * (r + 1),
+                signalized=bool(signalized),
+                kind=FRINGE if boundary and not fringe else INTERSECTION,
+            )
+    pairs: list[tuple[str, str, tuple[int, float], float]] = []
+    for r in range(rows):
+        for c in range(cols):
+            if c + 1 < cols:
+                pairs.append((f"n{c}_{r}", f"n{c + 1}_{r}", ew, dx_m))
+            if r + 1 < rows:
+                pairs.append((f"n{c}_{r}", f"n{c}_{r + 1}", ns, dy_m))
+    if fringe:
+        stub = {"signalized": False, "kind": FRINGE}
+        for r in range(rows):
+            graph.add_node(f"W{r}", x=0.0, y=dy_m * (r + 1), **stub)
+            graph.add_node(f"E{r}", x=dx_m * (cols + 1), y=dy_m * (r + 1), **stub)
+        for c in range(cols):
+            graph.add_node(f"S{c}", x=dx_m * (c + 1), y=0.0, **stub)
+            graph.add_node(f"N{c}", x=dx_m * (c + 1), y=dy_m * (rows + 1), **stub)
+        for r in range(rows):
+            pairs.append((f"W{r}", f"n0_{r}", ew, dx_m))
+            pairs.append((f"n{cols - 1}_{r}", f"E{r}", ew, dx_m))
+        for c in range(cols):
+            pairs.append((f"S{c}", f"n{c}_0", ns, dy_m))
+            pairs.append((f"n{c}_{rows - 1}", f"N{c}", ns, dy_m))
+    for a, b, (lanes, speed_mps), length_m in pairs:
+        for u, v in ((a, b), (b, a)):
+            graph.add_edge(u, v, length_m=length_m, lanes=lanes, speed_mps=speed_mps)
+    return graph
+
+
+def _check_counts(**counts: int) -> None:
+    for key, value in counts.items():
+        if not is_count(value):
+            raise NetworkError(f"{key} must be an integer >= 1, got {value!r}")
+
+
+def _check_positive(**values: float) -> None:
+    for key, value in values.items():
+        if not is_positive_number(value):
+            raise NetworkError(f"{key} must be a finite number > 0, got {value!r}")

@@ -1,0 +1,231 @@
+"""Compile a road graph once into the integer-indexed arrays the traffic kernel runs on.
+
+Nothing in the simulation loop touches networkx: edges, lanes, connections (the turning
+movements from an in-edge to an out-edge at a node) and signal phases become flat numpy
+arrays here, and routes become sequences of edge indices.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["TURN_LEFT", "TURN_RIGHT", "TURN_THROUGH", "TURN_UTURN", "CompiledNetwork", "compile_network"]
+
+TURN_THROUGH, TURN_RIGHT, TURN_LEFT, TURN_UTURN = 0, 1, 2, 3
+_THROUGH_COS = math.cos(math.radians(45.0))
+_UTURN_COS = math.cos(math.radians(150.0))
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledNetwork:
+    """The road graph as flat arrays.
+
+    Attributes:
+        node_ids: Node ids in index order.
+        node_x, node_y: Node coordinates (m).
+        edge_keys: ``(u, v)`` per edge index.
+        edge_from, edge_to: Node index at each end of an edge.
+        edge_length_m, edge_speed_mps: Length (m) and speed limit (m/s) per edge.
+        edge_lanes: Lane count per edge; ``edge_lane0`` is the index of its lane 0 (rightmost).
+        lane_edge: Edge index per lane.
+        conn_from, conn_to: In-edge and out-edge of each connection (turning movement).
+        conn_turn: ``TURN_THROUGH``, ``TURN_RIGHT``, ``TURN_LEFT`` or ``TURN_UTURN``.
+        conn_lane_lo, conn_lane_hi: Range of in-edge lanes (within the edge) that serve it.
+        conn_opposing: For permitted left turns, the opposing in-edge whose through and
+            right-turning traffic the left turn yields to; -1 otherwise.
+        signal_nodes: Node index of each signalized intersection.
+        signal_phase_ptr: Signal ``s`` owns phases ``signal_phase_ptr[s]:signal_phase_ptr[s+1]``.
+        phase_conn_ptr, phase_conns: Phase ``p`` gives green to connections
+            ``phase_conns[phase_conn_ptr[p]:phase_conn_ptr[p+1]]``.
+        phase_axis: ``"NS"`` or ``"EW"`` per phase (the approach bearing it serves).
+        conn_index: ``(in_edge, out_edge) -> connection`` lookup for building routes.
+        edge_index: ``(u, v) -> edge`` lookup.
+    """
+
+    node_ids: tuple[str, ...]
+    node_x: np.ndarray
+    node_y: np.ndarray
+    edge_keys: tuple[tuple[str, str], ...]
+    edge_from: np.ndarray
+    edge_to: np.ndarray
+    edge_length_m: np.ndarray
+    edge_speed_mps: np.ndarray
+    edge_lanes: np.ndarray
+    edge_lane0: np.ndarray
+    lane_edge: np.ndarray
+    conn_from: np.ndarray
+    conn_to: np.ndarray
+    conn_turn: np.ndarray
+    conn_lane_lo: np.ndarray
+    conn_lane_hi: np.ndarray
+    conn_opposing: np.ndarray
+    signal_nodes: np.ndarray
+    signal_phase_ptr: np.ndarray
+    phase_conn_ptr: np.ndarray
+    phase_conns: np.ndarray
+    phase_axis: tuple[str, ...]
+    conn_index: dict[tuple[int, int], int]
+    edge_index: dict[tuple[str, str], int]
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return len(self.edge_keys)
+
+    @property
+    def n_lanes(self) -> int:
+        """Number of lanes over all edges."""
+        return len(self.lane_edge)
+
+    @property
+    def n_signals(self) -> int:
+        """Number of signalized intersections."""
+        return len(self.signal_nodes)
+
+    def route_edges(self, path: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Edge indices of a node path.
+
+        Raises:
+            KeyError: If two consecutive nodes are not joined by an edge.
+        """
+        return np.fromiter(
+            (self.edge_index[(a, b)] for a, b in zip(path[:-1], path[1:], strict=False)),
+            dtype=np.int32,
+            count=len(path) - 1,
+        )
+
+    def route_conns(self, edges: np.ndarray) -> np.ndarray:
+        """Connection index between consecutive route edges, with -1 after the last edge.
+
+        Raises:
+            KeyError: If the route turns where the network has no connection.
+        """
+        conns = np.full(len(edges), -1, dtype=np.int32)
+        for i in range(len(edges) - 1):
+            conns[i] = self.conn_index[(int(edges[i]), int(edges[i + 1]))]
+        return conns
+
+
+def _heading(x: np.ndarray, y: np.ndarray, a: int, b: int) -> tuple[float, float]:
+    dx, dy = x[b] - x[a], y[b] - y[a]
+    norm = math.hypot(dx, dy) or 1.0
+    return dx / norm, dy / norm
+
+
+def _turn(h_in: tuple[float, float], h_out: tuple[float, float]) -> int:
+    dot = h_in[0] * h_out[0] + h_in[1] * h_out[1]
+    cross = h_in[0] * h_out[1] - h_in[1] * h_out[0]
+    if dot <= _UTURN_COS:
+        return TURN_UTURN
+    if dot >= _THROUGH_COS:
+        return TURN_THROUGH
+    return TURN_LEFT if cross > 0 else TURN_RIGHT
+
+
+def _axis(h: tuple[float, float]) -> str:
+    return "NS" if abs(h[1]) > abs(h[0]) else "EW"
+
+
+def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
+    """Compile a validated road graph into arrays.
+
+    Connections: every (in-edge, out-edge) pair at a node, except U-turns where the node
+    offers another way out. Lanes per movement: left turns and U-turns use the leftmost
+    lane, right turns the rightmost, through traffic every lane. Signal phases: the
+    in-edges of a signalized node are split by bearing into a north-south and an
+    east-west phase (permitted turns from the shared lanes, no protected phase); a node
+    whose approaches all share one bearing gets a single phase.
+    """
+    node_ids = tuple(graph.nodes)
+    nidx = {n: i for i, n in enumerate(node_ids)}
+    x = np.array([float(graph.nodes[n]["x"]) for n in node_ids])
+    y = np.array([float(graph.nodes[n]["y"]) for n in node_ids])
+    edge_keys = tuple((u, v) for u, v in graph.edges)
+    eidx = {k: i for i, k in enumerate(edge_keys)}
+    n_e = len(edge_keys)
+    edge_from = np.array([nidx[u] for u, _ in edge_keys], dtype=np.int32)
+    edge_to = np.array([nidx[v] for _, v in edge_keys], dtype=np.int32)
+    data = [graph.edges[k] for k in edge_keys]
+    length = np.array([float(d["length_m"]) for d in data])
+    speed = np.array([float(d["speed_mps"]) for d in data])
+    lanes = np.array([int(d["lanes"]) for d in data], dtype=np.int32)
+    lane0 = np.zeros(n_e, dtype=np.int32)
+    lane0[1:] = np.cumsum(lanes)[:-1]
+    lane_edge = np.repeat(np.arange(n_e, dtype=np.int32), lanes)
+    heading = [_heading(x, y, edge_from[e], edge_to[e]) for e in range(n_e)]
+
+    ins: list[list[int]] = [[] for _ in node_ids]
+    outs: list[list[int]] = [[] for _ in node_ids]
+    for e in range(n_e):
+        ins[edge_to[e]].append(e)
+        outs[edge_from[e]].append(e)
+
+    conns: list[tuple[int, int, int, int, int, int]] = []
+    for n in range(len(node_ids)):
+        for ei in ins[n]:
+            options = [(eo, _turn(heading[ei], heading[eo])) for eo in outs[n]]
+            has_other = any(t != TURN_UTURN for _, t in options)
+            k = int(lanes[ei])
+            for eo, turn in options:
+                if turn == TURN_UTURN and has_other:
+                    continue
+                lo, hi = {TURN_THROUGH: (0, k - 1), TURN_RIGHT: (0, 0)}.get(turn, (k - 1, k - 1))
+                opposing = -1
+                if turn == TURN_LEFT:
+                    best = -_THROUGH_COS
+                    for ej in ins[n]:
+                        dot = heading[ei][0] * heading[ej][0] + heading[ei][1] * heading[ej][1]
+                        if ej != ei and dot < best:
+                            best, opposing = dot, ej
+                conns.append((ei, eo, turn, lo, hi, opposing))
+    carr = np.array(conns, dtype=np.int32).reshape(-1, 6)
+    conn_index = {(int(r[0]), int(r[1])): i for i, r in enumerate(carr)}
+
+    signal_nodes, phase_ptr, phase_conn_ptr, phase_conns, phase_axis = [], [0], [0], [], []
+    by_in_edge: dict[int, list[int]] = {}
+    for c, r in enumerate(carr):
+        by_in_edge.setdefault(int(r[0]), []).append(c)
+    for n in range(len(node_ids)):
+        if not graph.nodes[node_ids[n]].get("signalized", False) or not ins[n]:
+            continue
+        groups: dict[str, list[int]] = {}
+        for ei in ins[n]:
+            groups.setdefault(_axis(heading[ei]), []).extend(by_in_edge.get(ei, []))
+        signal_nodes.append(n)
+        for axis in ("NS", "EW"):
+            if axis in groups:
+                phase_conns.extend(groups[axis])
+                phase_conn_ptr.append(len(phase_conns))
+                phase_axis.append(axis)
+        phase_ptr.append(len(phase_axis))
+
+    return CompiledNetwork(
+        node_ids=node_ids,
+        node_x=x,
+        node_y=y,
+        edge_keys=edge_keys,
+        edge_from=edge_from,
+        edge_to=edge_to,
+        edge_length_m=length,
+        edge_speed_mps=speed,
+        edge_lanes=lanes,
+        edge_lane0=lane0,
+        lane_edge=lane_edge,
+        conn_from=np.ascontiguousarray(carr[:, 0]),
+        conn_to=np.ascontiguousarray(carr[:, 1]),
+        conn_turn=np.ascontiguousarray(carr[:, 2]),
+        conn_lane_lo=np.ascontiguousarray(carr[:, 3]),
+        conn_lane_hi=np.ascontiguousarray(carr[:, 4]),
+        conn_opposing=np.ascontiguousarray(carr[:, 5]),
+        signal_nodes=np.array(signal_nodes, dtype=np.int32),
+        signal_phase_ptr=np.array(phase_ptr, dtype=np.int32),
+        phase_conn_ptr=np.array(phase_conn_ptr, dtype=np.int32),
+        phase_conns=np.array(phase_conns, dtype=np.int32),
+        phase_axis=tuple(phase_axis),
+        conn_index=conn_index,
+        edge_index=eidx,
+    )

@@ -1,0 +1,243 @@
+"""Read and write road networks: the neutral JSON format of the benchmarks, and GraphML.
+
+The neutral JSON format (``sim/data/bench/*/network.json``) is an object with
+
+* ``name`` (str, optional; defaults to the file stem);
+* ``nodes``: a list of ``{"id", "x", "y", "kind", "signalized"}`` (x and y in metres);
+* ``edges``: a list of ``{"from", "to", "length", "lanes", "speed"}`` with length in metres and
+  speed in metres per second, plus an optional ``capacity`` (vehicles per hour). The optional
+  ``id`` and ``axis`` keys are accepted and dropped: ids are rewritten as ``"{from}-{to}"`` on
+  saving, and signal phases are derived from geometry.
+
+Other top-level keys (``signal``, ``seed``, ``notes``, ...) are ignored. Every loader validates the
+network with :func:`sim.network.validate.validate_network`; every saver validates before writing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from sim.network.graph import NetworkError
+from sim.network.validate import validate_network
+
+__all__ = ["load_graphml", "load_network", "load_network_json", "save_graphml", "save_network_json"]
+
+_NODE_KEYS = ("id", "x", "y", "kind", "signalized")
+_EDGE_KEYS = ("from", "to", "length", "lanes", "speed")
+_OPTIONAL_EDGE_KEYS = ("id", "capacity", "axis")
+# JSON key -> graph attribute, for the attributes that are kept
+_NODE_ATTRIBUTES = {"x": "x", "y": "y", "signalized": "signalized", "kind": "kind"}
+_EDGE_ATTRIBUTES = {"length": "length_m", "lanes": "lanes", "speed": "speed_mps", "capacity": "capacity_vph"}
+_FLOAT_ATTRIBUTES = frozenset({"x", "y", "length_m", "speed_mps", "capacity_vph"})
+
+PathLike = str | os.PathLike[str]
+
+
+def load_network(path: PathLike) -> nx.DiGraph:
+    """Load a road network, choosing the format by file suffix (``.json`` or ``.graphml``).
+
+    Args:
+        path: The network file.
+
+    Returns:
+        The validated road network.
+
+    Raises:
+        NetworkError: If the suffix is unknown, the file is missing or unreadable, or the
+            network is malformed or invalid.
+    """
+    loaders = {".json": load_network_json, ".graphml": load_graphml}
+    suffix = Path(path).suffix.lower()
+    if suffix not in loaders:
+        raise NetworkError(
+            f"unknown network file suffix {suffix!r}; expected one of {', '.join(loaders)}", path
+        )
+    return loaders[suffix](path)
+
+
+def load_network_json(path: PathLike) -> nx.DiGraph:
+    """Load a network from the neutral JSON format described in this module's docstring.
+
+    Args:
+        path: The ``network.json`` file.
+
+    Returns:
+        The validated road network.
+
+    Raises:
+        NetworkError: If the file is missing, is not valid JSON (the message gives line and
+            column), lacks a key (the message names the item and the key), or is invalid.
+    """
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as error:
+        raise NetworkError(
+            f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}", path
+        ) from None
+    if not isinstance(data, dict):
+        raise NetworkError(f"expected a JSON object at the top level, got {type(data).__name__}", path)
+    graph = nx.DiGraph(name=data.get("name", Path(path).stem))
+    for label, item in _items(data, "nodes", _NODE_KEYS, (), path):
+        if not isinstance(item["id"], str) or item["id"] in graph:
+            raise NetworkError(f"{label}: key 'id' must be a unique string, got {item['id']!r}", path)
+        graph.add_node(item["id"], **_attributes(item, _NODE_ATTRIBUTES))
+    for label, item in _items(data, "edges", _EDGE_KEYS, _OPTIONAL_EDGE_KEYS, path):
+        for end in ("from", "to"):
+            if not isinstance(item[end], str) or item[end] not in graph:
+                raise NetworkError(f"{label}: key {end!r} must name a node, got {item[end]!r}", path)
+        if graph.has_edge(item["from"], item["to"]):
+            raise NetworkError(
+                f"{label}: duplicate edge {item['from']!r} -> {item['to']!r}; expected at most one edge "
+                "per ordered pair of nodes",
+                path,
+            )
+        graph.add_edge(item["from"], item["to"], **_attributes(item, _EDGE_ATTRIBUTES))
+    validate_network(graph, path)
+    return graph
+
+
+def save_network_json(graph: nx.DiGraph, path: PathLike) -> None:
+    """Write a network in the neutral JSON format; :func:`load_network_json` reads it back equal.
+
+    Edge ids are written as ``"{from}-{to}"``. Node ids are written as they are (use strings).
+
+    Args:
+        graph: A valid road network.
+        path: The file to write.
+
+    Raises:
+        NetworkError: If the network is invalid.
+    """
+    plain = _plain(graph)
+    json_key = {attribute: key for key, attribute in _EDGE_ATTRIBUTES.items()}
+    data = {
+        "name": plain.graph["name"],
+        "nodes": [{"id": node, **attrs} for node, attrs in plain.nodes(data=True)],
+        "edges": [
+            {"id": f"{u}-{v}", "from": u, "to": v, **{json_key[key]: value for key, value in attrs.items()}}
+            for u, v, attrs in plain.edges(data=True)
+        ],
+    }
+    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def load_graphml(path: PathLike) -> nx.DiGraph:
+    """Load a network from GraphML written by :func:`save_graphml` (or any tool using the schema).
+
+    Attribute types (float, int, bool) come from the GraphML key declarations; node ids are
+    read as strings.
+
+    Args:
+        path: The ``.graphml`` file.
+
+    Returns:
+        The validated road network; its ``name`` defaults to the file stem.
+
+    Raises:
+        NetworkError: If the file is missing, is not valid GraphML, or the network is invalid.
+    """
+    text = _read_text(path)
+    try:
+        raw = nx.parse_graphml(text)
+    except ET.ParseError as error:
+        line, column = error.position
+        raise NetworkError(f"invalid XML at line {line}, column {column}", path) from None
+    except (nx.NetworkXError, ValueError, KeyError) as error:
+        raise NetworkError(f"invalid GraphML: {error}", path) from None
+    if not raw.is_directed() or raw.is_multigraph():
+        raise NetworkError(
+            'expected a directed graph (edgedefault="directed") with at most one edge per ordered '
+            "pair of nodes",
+            path,
+        )
+    graph = nx.DiGraph(name=raw.graph.get("name", Path(path).stem))
+    graph.add_nodes_from(raw.nodes(data=True))
+    graph.add_edges_from(raw.edges(data=True))
+    validate_network(graph, path)
+    return graph
+
+
+def save_graphml(graph: nx.DiGraph, path: PathLike) -> None:
+    """Write a network as GraphML; :func:`load_graphml` reads it back equal (string node ids).
+
+    Args:
+        graph: A valid road network.
+        path: The file to write.
+
+    Raises:
+        NetworkError: If the network is invalid.
+    """
+    nx.write_graphml(_plain(graph), path)
+
+
+def _read_text(path: PathLike) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NetworkError("file not found", path) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise NetworkError(f"cannot read file: {error}", path) from None
+
+
+def _items(
+    data: dict[str, Any], section: str, required: tuple[str, ...], optional: tuple[str, ...], path: PathLike
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return (label, item) for each item of ``data[section]``, after checking its keys."""
+    items = data.get(section)
+    if not isinstance(items, list):
+        raise NetworkError(f"missing or invalid key {section!r}: expected a list of objects", path)
+    labelled = []
+    for index, item in enumerate(items):
+        label = f"{section}[{index}]"
+        if not isinstance(item, dict):
+            raise NetworkError(f"{label}: expected an object, got {type(item).__name__}", path)
+        if "id" in item:
+            label = f"{label} (id {item['id']!r})"
+        missing = [key for key in required if key not in item]
+        if missing:
+            raise NetworkError(
+                f"{label}: missing key {missing[0]!r}; expected keys: {', '.join(required)}", path
+            )
+        unknown = [key for key in item if key not in required + optional]
+        if unknown:
+            raise NetworkError(
+                f"{label}: unknown key {unknown[0]!r}; allowed: {', '.join(required + optional)}", path
+            )
+        labelled.append((label, item))
+    return labelled
+
+
+def _attributes(item: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    """Graph attributes from a JSON item; JSON integers become floats where the schema wants floats."""
+    attributes = {}
+    for key, attribute in renames.items():
+        if key in item:
+            value = item[key]
+            is_int = isinstance(value, int) and not isinstance(value, bool)
+            attributes[attribute] = float(value) if attribute in _FLOAT_ATTRIBUTES and is_int else value
+    return attributes
+
+
+def _plain(graph: nx.DiGraph) -> nx.DiGraph:
+    """Validate ``graph`` and copy it with plain Python attribute types (no numpy scalars)."""
+    validate_network(graph)
+    plain = nx.DiGraph(name=graph.graph.get("name", ""))
+    for node, attrs in graph.nodes(data=True):
+        plain.add_node(
+            node,
+            x=float(attrs["x"]),
+            y=float(attrs["y"]),
+            kind=str(attrs["kind"]),
+            signalized=bool(attrs["signalized"]),
+        )
+    for u, v, attrs in graph.edges(data=True):
+        plain.add_edge(
+            u, v, **{key: int(value) if key == "lanes" else float(value) for key, value in attrs.items()}
+        )
+    return plain

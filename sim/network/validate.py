@@ -1,0 +1,151 @@
+"""Check that a road graph follows the network schema of :mod:`sim.network.graph`."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Hashable, Iterable
+from numbers import Real
+
+import networkx as nx
+import numpy as np
+
+from sim.network.graph import (
+    EDGE_ATTRIBUTES,
+    FRINGE,
+    NODE_ATTRIBUTES,
+    NODE_KINDS,
+    NetworkError,
+    is_count,
+    is_positive_number,
+)
+
+__all__ = ["validate_network"]
+
+_MAX_LISTED = 10
+
+
+def _is_coordinate(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def _is_kind(value: object) -> bool:
+    return isinstance(value, str) and value in NODE_KINDS
+
+
+# attribute -> (what is expected, check); the order is the order listed in messages
+_NODE_EXPECTED = {
+    "x": ("a finite number (metres)", _is_coordinate),
+    "y": ("a finite number (metres)", _is_coordinate),
+    "signalized": ("a bool", _is_bool),
+    "kind": (f"one of {', '.join(map(repr, NODE_KINDS))}", _is_kind),
+}
+_EDGE_EXPECTED = {
+    "length_m": ("a finite number > 0 (metres)", is_positive_number),
+    "lanes": ("an integer >= 1", is_count),
+    "speed_mps": ("a finite number > 0 (metres per second)", is_positive_number),
+    "capacity_vph": ("a finite number > 0 (vehicles per hour)", is_positive_number),
+}
+
+
+def validate_network(graph: nx.DiGraph, source: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`NetworkError` unless ``graph`` follows the network schema.
+
+    Checks, in order: the graph is a directed simple graph with nodes and edges; every node and
+    edge carries exactly the allowed attributes with valid values; there are no self-loops;
+    there is at least one fringe node; and every fringe node can reach, or be reached from,
+    some other fringe node.
+
+    Args:
+        graph: The road network.
+        source: The file the network came from, named in error messages; ``None`` if built in memory.
+
+    Raises:
+        NetworkError: On the first problem found; the message names the file (when known), the
+            node or edge, the attribute and what was expected.
+    """
+    if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
+        raise NetworkError(f"expected a networkx.DiGraph, got {type(graph).__name__}", source)
+    name = graph.graph.get("name", "")
+    if not isinstance(name, str):
+        raise NetworkError(f"graph attribute 'name' must be a str, got {name!r}", source)
+    if graph.number_of_nodes() == 0:
+        raise NetworkError("network has no nodes", source)
+    if graph.number_of_edges() == 0:
+        raise NetworkError("network has no edges", source)
+    for node, attrs in graph.nodes(data=True):
+        _check_attributes(f"node {node!r}", attrs, _NODE_EXPECTED, NODE_ATTRIBUTES, source)
+    for u, v, attrs in graph.edges(data=True):
+        element = f"edge {u!r} -> {v!r}"
+        if u == v:
+            raise NetworkError(f"{element} is a self-loop; expected edges between distinct nodes", source)
+        _check_attributes(element, attrs, _EDGE_EXPECTED, EDGE_ATTRIBUTES, source)
+    fringe = {node for node, kind in graph.nodes(data="kind") if kind == FRINGE}
+    if not fringe:
+        raise NetworkError(
+            f"network has no fringe nodes (kind={FRINGE!r}); trips need fringe origins and destinations",
+            source,
+        )
+    stranded = _stranded_fringe(graph, fringe)
+    if stranded:
+        raise NetworkError(
+            f"{len(stranded)} fringe node(s) can neither reach nor be reached from any other fringe node: "
+            f"{_listing(stranded)}; expected every fringe node to be connected to another fringe node",
+            source,
+        )
+
+
+def _check_attributes(
+    element: str,
+    attrs: dict,
+    expected: dict,
+    required: tuple[str, ...],
+    source: str | os.PathLike[str] | None,
+) -> None:
+    unknown = [key for key in attrs if key not in expected]
+    if unknown:
+        raise NetworkError(
+            f"{element}: unknown attribute {unknown[0]!r}; allowed: {', '.join(expected)}", source
+        )
+    for key in required:
+        if key not in attrs:
+            raise NetworkError(f"{element}: missing attribute {key!r} (expected {expected[key][0]})", source)
+    for key, value in attrs.items():
+        description, is_valid = expected[key]
+        if not is_valid(value):
+            raise NetworkError(f"{element}: attribute {key!r} must be {description}, got {value!r}", source)
+
+
+def _stranded_fringe(graph: nx.DiGraph, fringe: set[Hashable]) -> list[Hashable]:
+    """Fringe nodes that no other fringe node reaches and that reach no other fringe node.
+
+    Linear time: works on the condensation (the DAG of strongly connected components).
+    """
+    dag = nx.condensation(graph)
+    component = dag.graph["mapping"]
+    count = {c: sum(node in fringe for node in members) for c, members in dag.nodes(data="members")}
+    order = list(nx.topological_sort(dag))
+    reaches: dict[int, bool] = {}
+    for c in reversed(order):
+        reaches[c] = any(count[d] > 0 or reaches[d] for d in dag.successors(c))
+    reached: dict[int, bool] = {}
+    for c in order:
+        reached[c] = any(count[p] > 0 or reached[p] for p in dag.predecessors(c))
+    return [
+        node
+        for node in graph
+        if node in fringe
+        and count[component[node]] < 2
+        and not reaches[component[node]]
+        and not reached[component[node]]
+    ]
+
+
+def _listing(nodes: Iterable[Hashable]) -> str:
+    nodes = list(nodes)
+    shown = ", ".join(map(repr, nodes[:_MAX_LISTED]))
+    return shown if len(nodes) <= _MAX_LISTED else f"{shown} and {len(nodes) - _MAX_LISTED} more"

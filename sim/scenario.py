@@ -1,0 +1,576 @@
+"""Scenario files: the TOML schema, its validation, and overrides.
+
+A scenario is parsed and checked here, once, into a frozen :class:`Scenario`; everything downstream
+takes that object and never sees a raw dict. Every problem raises a :class:`ScenarioError` that
+names the file, the dotted key and what was expected. Overrides (``--set demand.rate_vph=3000``)
+are merged into the raw tables first, so they go through exactly the same validation.
+
+The schema: the fields of ``SignalSpec``, ``SimulationSpec`` and ``VehicleSpec`` carry their
+defaults and checks; the type-dependent ``[network]`` and ``[demand]`` tables and the top-level
+keys are in ``_NETWORK``, ``_DEMAND`` and ``_TOP``. File paths are resolved against the scenario
+file's folder (or the current directory for a dict); a path written ``bench:<name>/<file>``
+resolves inside the installed ``sim/data/bench/`` folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from functools import partial
+from pathlib import Path, PurePath
+from typing import Any
+
+__all__ = [
+    "BENCH_PREFIX",
+    "CONTROLLER_NAMES",
+    "DemandSpec",
+    "NetworkSpec",
+    "Overrides",
+    "Scenario",
+    "ScenarioError",
+    "SignalSpec",
+    "SimulationSpec",
+    "VehicleSpec",
+    "load_scenario",
+    "scenario_from_dict",
+]
+
+CONTROLLER_NAMES: tuple[str, ...] = ("fixed_time",)
+"""Signal controller names a scenario may name in ``signals.controller``."""
+
+BENCH_PREFIX = "bench:"
+"""Prefix of a file path inside the installed benchmark data folder ``sim/data/bench/``."""
+
+Overrides = Sequence[str] | Mapping[str, object]
+"""``"dotted.key=value"`` strings (value parsed as TOML, else a bare string) or a dotted-key mapping."""
+
+_BENCH_DIR = Path(__file__).resolve().parent / "data" / "bench"
+_REQUIRED = object()
+_TABLES = ("network", "demand", "signals", "simulation", "vehicles")
+_TYPE_DEFAULTS = {"network.type": None, "demand.type": "uniform"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file, dict or override that breaks the schema.
+
+    Attributes:
+        source: The scenario file (or ``"<dict>"``) the error is about.
+        key: Dotted key of the offending item; empty for whole-file errors.
+    """
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+        self.source = source
+        self.key = key
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where the values come from: the source named in errors and the folder of relative paths."""
+
+    source: str
+    base_dir: Path
+    overridden: frozenset[str]
+
+    def _note(self, key: str) -> str:
+        base = key.partition("[")[0]
+        hit = any(dotted == base or dotted.startswith(f"{base}.") for dotted in self.overridden)
+        return " (set by override)" if hit else ""
+
+    def fail(self, key: str, what: str, value: object) -> ScenarioError:
+        return ScenarioError(self.source, key, f"expected {what}, got {value!r}{self._note(key)}")
+
+    def unknown(self, key: str, allowed: str) -> ScenarioError:
+        return ScenarioError(self.source, key, f"unknown key{self._note(key)}; {allowed}")
+
+    def missing(self, key: str, where: str) -> ScenarioError:
+        return ScenarioError(self.source, key, f"missing required key{where}")
+
+
+Check = Callable[[_Context, str, Any], Any]
+
+
+def _number(
+    ctx: _Context,
+    key: str,
+    value: Any,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+) -> float:
+    limits = [f"{op} {bound:g}" for op, bound in ((">", gt), (">=", ge), ("<=", le)) if bound is not None]
+    what = " ".join(["a number", " and ".join(limits)]).strip()
+    finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not finite or (gt is not None and value <= gt) or (ge is not None and value < ge):
+        raise ctx.fail(key, what, value)
+    if le is not None and value > le:
+        raise ctx.fail(key, what, value)
+    return float(value)
+
+
+def _integer(ctx: _Context, key: str, value: Any, *, ge: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < ge:
+        raise ctx.fail(key, f"an integer >= {ge}", value)
+    return value
+
+
+def _text(ctx: _Context, key: str, value: Any, *, nonempty: bool = False) -> str:
+    if not isinstance(value, str) or (nonempty and not value.strip()):
+        raise ctx.fail(key, "a non-empty string" if nonempty else "a string", value)
+    return value
+
+
+def _choice(ctx: _Context, key: str, value: Any, *, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ctx.fail(key, "one of " + ", ".join(map(repr, choices)), value)
+    return value
+
+
+def _path(ctx: _Context, key: str, value: Any, *, suffixes: tuple[str, ...] = ()) -> Path:
+    if not isinstance(value, str | PurePath) or not str(value):
+        raise ctx.fail(key, "a file path string", value)
+    text = str(value)
+    if suffixes and PurePath(text).suffix.lower() not in suffixes:
+        raise ctx.fail(key, "a file ending in " + " or ".join(suffixes), value)
+    bench = text.startswith(BENCH_PREFIX)
+    path = (_BENCH_DIR / text.removeprefix(BENCH_PREFIX) if bench else ctx.base_dir / text).resolve()
+    if not path.is_file():
+        raise ctx.fail(key, f"an existing file (resolved to {path})", value)
+    return path
+
+
+def _offset(ctx: _Context, key: str, value: Any) -> float | str:
+    if value == "green_wave":
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ctx.fail(key, "a number of seconds or 'green_wave'", value)
+
+
+def _profile(ctx: _Context, key: str, value: Any) -> tuple[tuple[float, float], ...]:
+    if not isinstance(value, list | tuple):
+        raise ctx.fail(key, "a list of [start_s, multiplier] pairs", value)
+    pieces: list[tuple[float, float]] = []
+    for index, piece in enumerate(value):
+        item = f"{key}[{index}]"
+        if not isinstance(piece, list | tuple) or len(piece) != 2:
+            raise ctx.fail(item, "a [start_s, multiplier] pair", piece)
+        start_s = _number(ctx, item, piece[0], ge=0.0)
+        multiplier = _number(ctx, item, piece[1], ge=0.0)
+        if not pieces and start_s != 0.0:
+            raise ctx.fail(item, "the first piece to start at start_s = 0", piece)
+        if pieces and start_s <= pieces[-1][0]:
+            raise ctx.fail(item, f"start_s > {pieces[-1][0]:g} (the previous piece's start)", piece)
+        pieces.append((start_s, multiplier))
+    return tuple(pieces)
+
+
+Schema = Mapping[str, tuple[Any, Check]]
+
+_POSITIVE = partial(_number, gt=0.0)
+_NON_NEGATIVE = partial(_number, ge=0.0)
+_COUNT = partial(_integer, ge=1)
+
+
+def _spec(default: object, check: Check) -> Any:
+    """A dataclass field with its default and the check applied to a value read from a scenario."""
+    return field(default=default, metadata={"check": check})
+
+
+def _schema(cls: type) -> Schema:
+    return {item.name: (item.default, item.metadata["check"]) for item in fields(cls)}
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The road network to build (type ``"grid"``, ``"arterial"``, ``"ring"``) or load (``"file"``).
+
+    Attributes:
+        type: The network type.
+        params: ``(name, value)`` pairs named as the keyword arguments of the builder of the same
+            name in :mod:`sim.network.builders`; type ``"file"`` has one ``path``, an absolute Path.
+    """
+
+    type: str
+    params: tuple[tuple[str, Any], ...]
+
+    def kwargs(self) -> dict[str, Any]:
+        """Return the parameters as a new dict, e.g. for ``builders.grid(**spec.kwargs())``."""
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    """Where departures come from; fields that do not apply to ``type`` keep these defaults.
+
+    Attributes:
+        type: ``"uniform"`` (every fringe node to every other one), ``"matrix"`` or ``"trips"``.
+        rate_vph: Total departures per hour, before ``scale`` and ``profile`` (uniform).
+        duration_s: Departures fall in [0, duration_s) (uniform, matrix).
+        scale: Multiplies every rate; 1.0 for trips.
+        profile: Piecewise-constant ``(start_s, multiplier)`` pieces, the first at 0, each lasting
+            until the next one or ``duration_s``; empty means a multiplier of 1 throughout.
+        matrix: CSV ``origin,destination,rate_vph`` (matrix).
+        trips: CSV ``id,depart_s,origin,destination[,route]`` (trips).
+    """
+
+    type: str
+    rate_vph: float | None = None
+    duration_s: float | None = None
+    scale: float = 1.0
+    profile: tuple[tuple[float, float], ...] = ()
+    matrix: Path | None = None
+    trips: Path | None = None
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """Signal control of every signalized intersection (times in s).
+
+    Attributes:
+        controller: A name from ``CONTROLLER_NAMES``.
+        timing: ``"fixed"`` (``green_s`` per phase, >= ``min_green_s``) or ``"webster"`` (green
+            split from flows, ``lost_time_s`` per phase and ``saturation_flow_vphpl``).
+        offset_s: Cycle offset of every signal, or ``"green_wave"``: offsets from distance / speed
+            along x, for an east-west corridor.
+    """
+
+    controller: str = _spec("fixed_time", partial(_choice, choices=CONTROLLER_NAMES))
+    timing: str = _spec("fixed", partial(_choice, choices=("fixed", "webster")))
+    green_s: float = _spec(30.0, _POSITIVE)
+    yellow_s: float = _spec(3.0, _NON_NEGATIVE)
+    all_red_s: float = _spec(0.0, _NON_NEGATIVE)
+    min_green_s: float = _spec(5.0, _NON_NEGATIVE)
+    offset_s: float | str = _spec(0.0, _offset)
+    lost_time_s: float = _spec(4.0, _NON_NEGATIVE)
+    saturation_flow_vphpl: float = _spec(1900.0, _POSITIVE)
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """Clock and stopping rules (times in s).
+
+    Attributes:
+        dt_s: Time step, in (0, 2].
+        max_time_s: Hard cap; a run stops earlier once every trip has arrived.
+        report_interval_s: Interval of the aggregated reports.
+        gridlock_s: A lane blocked by spillback this long is reported as gridlock.
+    """
+
+    dt_s: float = _spec(1.0, partial(_number, gt=0.0, le=2.0))
+    max_time_s: float = _spec(7200.0, _POSITIVE)
+    report_interval_s: float = _spec(60.0, _POSITIVE)
+    gridlock_s: float = _spec(300.0, _POSITIVE)
+
+
+@dataclass(frozen=True)
+class VehicleSpec:
+    """Parameters of the Krauss safe-speed car-following model (m, s, m/s, m/s²).
+
+    Attributes:
+        min_gap_m: Standstill gap to the leader.
+        tau_s: Driver reaction time.
+        critical_gap_s: Gap in oncoming traffic that a left-turner accepts.
+        sigma: Driver imperfection in [0, 1] (SUMO's default 0.5): random slowing each step.
+    """
+
+    length_m: float = _spec(5.0, _POSITIVE)
+    min_gap_m: float = _spec(2.5, _NON_NEGATIVE)
+    accel_mps2: float = _spec(2.6, _POSITIVE)
+    decel_mps2: float = _spec(4.5, _POSITIVE)
+    tau_s: float = _spec(1.0, _POSITIVE)
+    turn_speed_mps: float = _spec(8.0, _POSITIVE)
+    critical_gap_s: float = _spec(4.5, _NON_NEGATIVE)
+    sigma: float = _spec(0.5, partial(_number, ge=0.0, le=1.0))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario; build it with :func:`load_scenario` or :func:`scenario_from_dict`.
+
+    Attributes:
+        seed: Seed of the model's random generator (>= 0).
+        source: The file it was read from, or ``"<dict>"``; not part of equality nor of ``key()``.
+    """
+
+    name: str
+    description: str
+    seed: int
+    network: NetworkSpec
+    demand: DemandSpec
+    signals: SignalSpec
+    simulation: SimulationSpec
+    vehicles: VehicleSpec
+    source: str = field(default="<dict>", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the canonical content as JSON-able tables (paths as absolute strings).
+
+        Only the keys that apply to the network and demand types appear, so the result
+        validates again with :func:`scenario_from_dict` into an equal scenario.
+        """
+        demand_keys = _DEMAND[self.demand.type]
+        return _jsonable(
+            {
+                "name": self.name,
+                "description": self.description,
+                "seed": self.seed,
+                "network": {"type": self.network.type, **self.network.kwargs()},
+                "demand": {"type": self.demand.type} | {k: getattr(self.demand, k) for k in demand_keys},
+                "signals": asdict(self.signals),
+                "simulation": asdict(self.simulation),
+                "vehicles": asdict(self.vehicles),
+            }
+        )
+
+    def key(self) -> str:
+        """Return a stable content hash: the first 16 hex digits of the sha256 of ``to_dict()``."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def with_overrides(self, overrides: Overrides) -> Scenario:
+        """Return this scenario with ``overrides`` applied, validated again.
+
+        Raises:
+            ScenarioError: If an override names an unknown key or gives an invalid value.
+        """
+        return _validate(self.to_dict(), self.source, overrides)
+
+
+_RATES: Schema = {"duration_s": (3600.0, _POSITIVE), "scale": (1.0, _POSITIVE), "profile": ((), _profile)}
+_TOP: Schema = {
+    "name": (_REQUIRED, partial(_text, nonempty=True)),
+    "description": ("", _text),
+    "seed": (42, partial(_integer, ge=0)),
+}
+_NETWORK: Mapping[str, Schema] = {
+    "grid": {
+        "rows": (_REQUIRED, _COUNT),
+        "cols": (_REQUIRED, _COUNT),
+        "block_m": (200.0, _POSITIVE),
+        "lanes": (1, _COUNT),
+        "speed_mps": (13.89, _POSITIVE),
+    },
+    "arterial": {
+        "n_intersections": (_REQUIRED, _COUNT),
+        "block_m": (200.0, _POSITIVE),
+        "side_street_m": (200.0, _POSITIVE),
+        "lanes_main": (2, _COUNT),
+        "lanes_side": (1, _COUNT),
+        "speed_main_mps": (13.89, _POSITIVE),
+        "speed_side_mps": (11.11, _POSITIVE),
+    },
+    "ring": {
+        "n_nodes": (_REQUIRED, partial(_integer, ge=3)),
+        "radius_m": (500.0, _POSITIVE),
+        "lanes": (1, _COUNT),
+        "speed_mps": (13.89, _POSITIVE),
+    },
+    "file": {"path": (_REQUIRED, partial(_path, suffixes=(".json", ".graphml")))},
+}
+_DEMAND: Mapping[str, Schema] = {
+    "uniform": {"rate_vph": (1000.0, _POSITIVE), **_RATES},
+    "matrix": {"matrix": (_REQUIRED, _path), **_RATES},
+    "trips": {"trips": (_REQUIRED, _path), "scale": (1.0, _POSITIVE)},
+}
+
+
+def load_scenario(path: str | PurePath, overrides: Overrides = ()) -> Scenario:
+    """Read, override and validate a scenario TOML file.
+
+    Args:
+        path: The ``.toml`` file; relative file paths inside it resolve against its folder.
+        overrides: ``["demand.rate_vph=3000", ...]`` (values parsed as TOML, falling back to a
+            bare string) or ``{"demand.rate_vph": 3000}``; validated like the file's own keys.
+            An override that changes ``network.type`` or ``demand.type`` starts that table afresh:
+            the file's other keys there belong to the old type and are dropped.
+
+    Returns:
+        The validated scenario, with ``source`` the absolute path of the file.
+
+    Raises:
+        ScenarioError: If the file is unreadable, is not valid TOML, or breaks the schema.
+    """
+    file = Path(path).resolve()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(str(file), "", f"cannot read scenario file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(file), "", f"expected UTF-8 text: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(file), "", f"invalid TOML: {exc}") from None
+    return _validate(data, str(file), overrides)
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
+    """Validate scenario tables (as ``tomllib`` returns them) into a :class:`Scenario`.
+
+    Args:
+        data: The top-level table.
+        source: Named in errors; when it is an existing file, relative paths resolve against
+            its folder, otherwise against the current directory.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: If the data breaks the schema.
+    """
+    return _validate(data, source, ())
+
+
+def _table(
+    ctx: _Context, prefix: str, data: Mapping[str, Any], schema: Schema, where: str, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Reject unknown keys, check the given values and fill in the defaults of one table."""
+    allowed = sorted({*schema, *extra})
+    for key in data:
+        if key not in allowed:
+            raise ctx.unknown(f"{prefix}{key}", f"allowed keys{where}: {', '.join(allowed)}")
+    values = {}
+    for key, (default, check) in schema.items():
+        if key in data:
+            values[key] = check(ctx, prefix + key, data[key])
+        elif default is _REQUIRED:
+            raise ctx.missing(prefix + key, where)
+        else:
+            values[key] = default
+    return values
+
+
+def _subtable(ctx: _Context, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ctx.fail(name, f"a table [{name}]", table)
+    return table
+
+
+def _variant(
+    ctx: _Context,
+    data: Mapping[str, Any],
+    name: str,
+    variants: Mapping[str, Schema],
+    default: object = _REQUIRED,
+) -> tuple[str, dict[str, Any]]:
+    """Validate a table whose ``type`` key selects the schema of its other keys."""
+    table = _subtable(ctx, data, name)
+    choices = tuple(variants)
+    if "type" in table:
+        kind = _choice(ctx, f"{name}.type", table["type"], choices=choices)
+    elif default is _REQUIRED:
+        raise ctx.missing(f"{name}.type", f" in [{name}]; one of {', '.join(map(repr, choices))}")
+    else:
+        kind = str(default)
+    where = f" for [{name}] type = {kind!r}"
+    return kind, _table(ctx, f"{name}.", table, variants[kind], where, extra=("type",))
+
+
+def _demand(ctx: _Context, data: Mapping[str, Any]) -> DemandSpec:
+    kind, values = _variant(ctx, data, "demand", _DEMAND, default="uniform")
+    if kind == "trips" and values["scale"] != 1.0:
+        raise ctx.fail(
+            "demand.scale",
+            "1.0 with demand.type = 'trips' (a trip table is replayed as given)",
+            values["scale"],
+        )
+    for index, piece in enumerate(values.get("profile", ())):
+        if piece[0] >= values["duration_s"]:
+            duration_s = values["duration_s"]
+            raise ctx.fail(
+                f"demand.profile[{index}]", f"start_s < demand.duration_s ({duration_s:g})", list(piece)
+            )
+    return DemandSpec(type=kind, **values)
+
+
+def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
+    top = _table(ctx, "", data, _TOP, " at top level", extra=_TABLES)
+    network_type, network_params = _variant(ctx, data, "network", _NETWORK)
+
+    def section(name: str, schema: Schema) -> dict[str, Any]:
+        return _table(ctx, f"{name}.", _subtable(ctx, data, name), schema, f" in [{name}]")
+
+    signals = SignalSpec(**section("signals", _schema(SignalSpec)))
+    if signals.timing == "fixed" and signals.green_s < signals.min_green_s:
+        raise ctx.fail(
+            "signals.green_s", f"a green >= signals.min_green_s ({signals.min_green_s:g})", signals.green_s
+        )
+    return Scenario(
+        **top,
+        network=NetworkSpec(network_type, tuple(network_params.items())),
+        demand=_demand(ctx, data),
+        signals=signals,
+        simulation=SimulationSpec(**section("simulation", _schema(SimulationSpec))),
+        vehicles=VehicleSpec(**section("vehicles", _schema(VehicleSpec))),
+        source=ctx.source,
+    )
+
+
+def _validate(data: Mapping[str, Any], source: str, overrides: Overrides) -> Scenario:
+    if not isinstance(data, Mapping):
+        raise ScenarioError(source, "", f"expected a table of scenario keys, got {data!r}")
+    merged, overridden = _apply_overrides(source, data, overrides)
+    base_dir = Path(source).parent if Path(source).is_file() else Path.cwd()
+    return _build(_Context(source, base_dir, overridden), merged)
+
+
+def _plain(value: Any) -> Any:
+    """Copy nested mappings into dicts, so overrides can be merged without touching the input."""
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+
+
+def _parse_override(source: str, text: str) -> tuple[str, object]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(source, "", f"expected an override like 'demand.rate_vph=3000', got {text!r}")
+    try:
+        value = tomllib.loads(f"value = {raw.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip(), value
+
+
+def _apply_overrides(
+    source: str, data: Mapping[str, Any], overrides: Overrides
+) -> tuple[dict, frozenset[str]]:
+    if isinstance(overrides, Mapping):
+        items = list(overrides.items())
+    else:
+        items = [
+            _parse_override(source, text)
+            for text in ([overrides] if isinstance(overrides, str) else overrides)
+        ]
+    merged = _plain(data)
+    for dotted, value in items:
+        table = merged.get(dotted.removesuffix(".type")) if dotted in _TYPE_DEFAULTS else None
+        if isinstance(table, dict) and table.get("type", _TYPE_DEFAULTS[dotted]) != value:
+            table.clear()
+    for dotted, value in items:
+        parts = dotted.split(".") if isinstance(dotted, str) else [""]
+        if not all(part.strip() for part in parts):
+            raise ScenarioError(
+                source, "", f"expected an override key like 'demand.rate_vph', got {dotted!r}"
+            )
+        table = merged
+        for depth, part in enumerate(parts[:-1]):
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                where = ".".join(parts[: depth + 1])
+                raise ScenarioError(
+                    source, where, f"expected a table to hold override {dotted!r}, got {table!r}"
+                )
+        table[parts[-1]] = value
+    return merged, frozenset(dotted for dotted, _ in items)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return str(value) if isinstance(value, PurePath) else value

@@ -1,0 +1,241 @@
+"""Struct-of-arrays traffic state around the compiled kernel (numpy only).
+
+``TrafficState`` owns every array the kernel reads and writes: vehicles, lanes,
+connections, signals, routes, the entry queue and the per-edge accumulators. It takes a
+compiled network by duck typing (any object with the array attributes of
+``sim.network.compile.CompiledNetwork``), so this package never imports networkx.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from sim.traffic import kernel as k
+
+__all__ = ["CarFollowing", "TrafficState"]
+
+
+@dataclass(frozen=True)
+class CarFollowing:
+    """Krauss car-following and junction parameters shared by all vehicles.
+
+    Attributes:
+        length_m: Vehicle length (m), default 5.0.
+        min_gap_m: Standstill gap to the leader (m), default 2.5.
+        accel_mps2: Maximum acceleration (m/s^2), default 2.6.
+        decel_mps2: Comfortable deceleration (m/s^2), default 4.5.
+        tau_s: Reaction time / desired time headway (s).
+        turn_speed_mps: Speed at the stop line for left and right turns (m/s).
+        critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
+        sigma: Driver imperfection in [0, 1]: random slowing by up to ``sigma * accel * dt``.
+    """
+
+    length_m: float = 5.0
+    min_gap_m: float = 2.5
+    accel_mps2: float = 2.6
+    decel_mps2: float = 4.5
+    tau_s: float = 1.0
+    turn_speed_mps: float = 8.0
+    critical_gap_s: float = 4.5
+    sigma: float = 0.5
+
+
+class TrafficState:
+    """All simulation arrays plus the operations that change them between steps."""
+
+    def __init__(
+        self, net, car_following: CarFollowing, dt_s: float, seed: int = 0, vehicle_capacity: int = 1024
+    ) -> None:
+        self.net = net
+        self.cf = car_following
+        self.dt_s = float(dt_s)
+        self.t_s = 0.0
+        self.seed = np.uint64(seed)
+        cf = car_following
+        self.params = np.array(
+            [
+                dt_s,
+                cf.min_gap_m,
+                cf.accel_mps2,
+                cf.decel_mps2,
+                cf.tau_s,
+                cf.turn_speed_mps,
+                cf.critical_gap_s,
+                cf.sigma,
+            ]
+        )
+        n_lanes = len(net.lane_edge)
+        lane_len = net.edge_length_m[net.lane_edge]
+        cap = np.floor(lane_len / (cf.length_m + cf.min_gap_m)).astype(np.int32) + 2
+        self.li = np.zeros((5, n_lanes), dtype=np.int32)
+        self.li[k.LI_CAP] = cap
+        self.li[k.LI_OFF, 1:] = np.cumsum(cap)[:-1]
+        self.li[k.LI_EDGE] = net.lane_edge
+        self.lf = np.full((1, n_lanes), -1.0)
+        self.lane_buf = np.full(int(cap.sum()), -1, dtype=np.int32)
+        self.lane_go = np.zeros(n_lanes, dtype=np.int8)
+        self.lane_target = np.full(n_lanes, -1, dtype=np.int32)
+        self.edge_mark = np.full(len(net.edge_keys), -1.0)
+        self.conn_state = np.full(len(net.conn_from), k.GREEN, dtype=np.int8)
+        n_sig = len(net.signal_nodes)
+        self.si = np.full((4, n_sig), -1, dtype=np.int32)
+        self.sf = np.zeros((4, n_sig))
+        self.acc = np.zeros((4, len(net.edge_keys)))
+        self.counters = np.zeros(4, dtype=np.int64)
+        self.r_edge = np.zeros(0, dtype=np.int32)
+        self.r_conn = np.zeros(0, dtype=np.int32)
+        self.n_vehicles = 0
+        self._alloc_vehicles(max(16, vehicle_capacity))
+
+    def _alloc_vehicles(self, cap: int) -> None:
+        n = self.n_vehicles
+        vf = np.zeros((6, cap))
+        vf[k.VF_ENTER] = np.nan
+        vf[k.VF_ARRIVE] = np.nan
+        vi = np.zeros((5, cap), dtype=np.int32)
+        vi[k.VI_LANE] = -1
+        if n:
+            vf[:, :n] = self.vf[:, :n]
+            vi[:, :n] = self.vi[:, :n]
+        wait = np.zeros(cap, dtype=np.int32)
+        if n:
+            wait[: self.counters[k.C_WAIT_N]] = self.wait_buf[: self.counters[k.C_WAIT_N]]
+        self.vf, self.vi, self.wait_buf = vf, vi, wait
+        self.vnew = np.zeros(cap)
+        self.arrived_out = np.zeros(cap, dtype=np.int32)
+
+    # ----- set-up -----------------------------------------------------------------
+    def add_route(self, edges: np.ndarray, conns: np.ndarray) -> tuple[int, int]:
+        """Append a route (edge indices and the connections between them).
+
+        Returns:
+            ``(first, last)`` positions of the route in the flat route arrays.
+        """
+        first = len(self.r_edge)
+        self.r_edge = np.concatenate([self.r_edge, edges.astype(np.int32)])
+        self.r_conn = np.concatenate([self.r_conn, conns.astype(np.int32)])
+        return first, first + len(edges) - 1
+
+    def add_routes(self, edge_lists: list[np.ndarray], conn_lists: list[np.ndarray]) -> np.ndarray:
+        """Append many routes at once; returns an ``(n, 2)`` array of (first, last) positions."""
+        lengths = np.array([len(e) for e in edge_lists], dtype=np.int64)
+        first = len(self.r_edge) + np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        self.r_edge = np.concatenate([self.r_edge, *edge_lists]).astype(np.int32)
+        self.r_conn = np.concatenate([self.r_conn, *conn_lists]).astype(np.int32)
+        return np.stack([first, first + lengths - 1], axis=1)
+
+    def add_vehicles(
+        self, route_first: np.ndarray, route_last: np.ndarray, length_m: float | None = None
+    ) -> np.ndarray:
+        """Create scheduled vehicles on the given routes; returns their ids."""
+        m = len(route_first)
+        n = self.n_vehicles
+        if n + m > self.vf.shape[1]:
+            self._alloc_vehicles(max(2 * self.vf.shape[1], n + m))
+        ids = np.arange(n, n + m)
+        self.vf[k.VF_LEN, ids] = self.cf.length_m if length_m is None else length_m
+        self.vi[k.VI_RPTR, ids] = route_first
+        self.vi[k.VI_REND, ids] = route_last
+        self.vi[k.VI_STATUS, ids] = k.ST_SCHEDULED
+        self.n_vehicles = n + m
+        return ids
+
+    def release(self, ids: np.ndarray) -> None:
+        """Put scheduled vehicles in the entry queue of their first edge, in the given order."""
+        n = int(self.counters[k.C_WAIT_N])
+        self.wait_buf[n : n + len(ids)] = ids
+        self.counters[k.C_WAIT_N] = n + len(ids)
+        self.vi[k.VI_STATUS, ids] = k.ST_WAITING
+
+    # ----- signals ----------------------------------------------------------------
+    def set_signal(
+        self, signal: int, phase: int, elapsed_s: float, yellow_s: float, all_red_s: float, min_green_s: float
+    ) -> None:
+        """Start ``signal`` in the green of ``phase`` that has already run ``elapsed_s``."""
+        net = self.net
+        for ph in range(net.signal_phase_ptr[signal], net.signal_phase_ptr[signal + 1]):
+            self.conn_state[net.phase_conns[net.phase_conn_ptr[ph] : net.phase_conn_ptr[ph + 1]]] = k.RED
+        a, b = net.phase_conn_ptr[phase], net.phase_conn_ptr[phase + 1]
+        self.conn_state[net.phase_conns[a:b]] = k.GREEN
+        self.si[:, signal] = (phase, k.STAGE_GREEN, -1, -1)
+        self.sf[:, signal] = (elapsed_s, yellow_s, all_red_s, min_green_s)
+
+    def request_phase(self, signal: int, phase: int) -> None:
+        """Ask ``signal`` to move to ``phase`` (a global phase index) once safe."""
+        self.si[k.SI_TARGET, signal] = phase
+
+    # ----- stepping ---------------------------------------------------------------
+    def _kernel_args(self) -> tuple:
+        net = self.net
+        return (
+            self.t_s, self.seed, self.params, self.vf, self.vi, self.vnew, self.lane_buf, self.li, self.lf,
+            self.lane_go, self.lane_target, net.edge_length_m, net.edge_speed_mps, net.edge_lanes,
+            net.edge_lane0, self.edge_mark, self.conn_state, net.conn_turn, net.conn_lane_lo,
+            net.conn_lane_hi, net.conn_opposing, self.si, self.sf, net.phase_conn_ptr, net.phase_conns,
+            self.r_edge, self.r_conn, self.wait_buf, self.counters, self.arrived_out, self.acc,
+        )  # fmt: skip
+
+    def warm_up(self) -> None:
+        """Load (or compile, once per machine) the kernel for these array types without stepping."""
+        k.step.compile(tuple(numba.typeof(a) for a in self._kernel_args()))
+
+    def step(self) -> np.ndarray:
+        """Advance one step; returns the ids of vehicles that arrived during it."""
+        k.step(*self._kernel_args())
+        self.sf[k.SF_ELAPSED] += self.dt_s
+        self.t_s += self.dt_s
+        return self.arrived_out[: self.counters[k.C_N_ARRIVED_OUT]]
+
+    # ----- reading ----------------------------------------------------------------
+    @property
+    def n_waiting(self) -> int:
+        """Vehicles released but still waiting to enter their first link."""
+        return int(self.counters[k.C_WAIT_N])
+
+    @property
+    def n_entered(self) -> int:
+        """Vehicles that have entered the network so far."""
+        return int(self.counters[k.C_ENTERED])
+
+    @property
+    def n_arrived(self) -> int:
+        """Vehicles that have reached their destination so far."""
+        return int(self.counters[k.C_ARRIVED])
+
+    @property
+    def n_on_network(self) -> int:
+        """Vehicles currently on a lane."""
+        return int(self.li[k.LI_COUNT].sum())
+
+    def take_accumulators(self) -> np.ndarray:
+        """Per-edge sums since the last call (rows ``ACC_*``), and reset them."""
+        out = self.acc.copy()
+        self.acc[:] = 0.0
+        return out
+
+    def blocked_lanes(self, min_duration_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Lanes whose first vehicle has waited for room downstream at least ``min_duration_s``.
+
+        Returns:
+            Lane indices and the time (s) since when each has been blocked.
+        """
+        since = self.lf[k.LF_BLOCKED_SINCE]
+        lanes = np.flatnonzero((since >= 0.0) & (self.t_s - since >= min_duration_s))
+        return lanes, since[lanes]
+
+    def lane_vehicles(self, lane: int) -> np.ndarray:
+        """Vehicle ids on ``lane`` from its stop line backwards."""
+        off, cap, head, n = (int(x) for x in self.li[[k.LI_OFF, k.LI_CAP, k.LI_HEAD, k.LI_COUNT], lane])
+        return self.lane_buf[off + (head + np.arange(n)) % cap]
+
+    def jam_spacing_m(self) -> float:
+        """Front-to-front spacing of standing vehicles (m)."""
+        return self.cf.length_m + self.cf.min_gap_m
+
+    def free_flow_time_s(self, edges: np.ndarray) -> float:
+        """Free-flow time of a route (s): the sum of length / speed over its edges."""
+        return float(math.fsum(self.net.edge_length_m[edges] / self.net.edge_speed_mps[edges]))

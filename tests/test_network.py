@@ -1,0 +1,453 @@
+import json
+import math
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import sim
+from sim.network.builders import arterial, grid, ring
+from sim.network.graph import EDGE_ATTRIBUTES, OPTIONAL_EDGE_ATTRIBUTES, NetworkError
+from sim.network.io import (
+    load_graphml,
+    load_network,
+    load_network_json,
+    save_graphml,
+    save_network_json,
+)
+from sim.network.validate import validate_network
+
+BENCH = Path(sim.__file__).parent / "data" / "bench"
+
+
+def fringe_nodes(graph):
+    return [node for node, kind in graph.nodes(data="kind") if kind == "fringe"]
+
+
+def assert_same_network(a, b):
+    assert list(a.nodes(data=True)) == list(b.nodes(data=True))
+    assert list(a.edges(data=True)) == list(b.edges(data=True))
+
+
+def assert_fringe_strongly_connected(graph):
+    fringe = fringe_nodes(graph)
+    assert len(fringe) >= 2
+    for origin in fringe:
+        reachable = nx.descendants(graph, origin)
+        assert set(fringe) - {origin} <= reachable, origin
+
+
+# --- builders ------------------------------------------------------------------------------
+
+
+def test_grid5_equals_benchmark_json_file():
+    raw = json.loads((BENCH / "grid5" / "network.json").read_text())
+    built = grid(5, 5)
+    assert built.graph["name"] == raw["name"] == "grid5"
+    assert {n["id"]: (n["x"], n["y"], n["kind"], n["signalized"]) for n in raw["nodes"]} == {
+        node: (a["x"], a["y"], a["kind"], a["signalized"]) for node, a in built.nodes(data=True)
+    }
+    assert {(e["from"], e["to"]): (e["length"], e["lanes"], e["speed"]) for e in raw["edges"]} == {
+        (u, v): (a["length_m"], a["lanes"], a["speed_mps"]) for u, v, a in built.edges(data=True)
+    }
+    loaded = load_network(BENCH / "grid5" / "network.json")
+    assert_same_network(loaded, built)
+    assert loaded.graph == built.graph
+
+
+@pytest.mark.parametrize(("scenario", "n"), [("grid10", 10), ("grid20", 20), ("grid20_R12000", 20)])
+def test_grid_equals_every_benchmark_network(scenario, n):
+    assert_same_network(load_network_json(BENCH / scenario / "network.json"), grid(n, n))
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(1, 1), (2, 4), (3, 3), (5, 5), (10, 10)])
+def test_grid_counts(rows, cols):
+    graph = grid(rows, cols)
+    intersections = rows * cols
+    assert len(fringe_nodes(graph)) == 2 * (rows + cols)
+    assert graph.number_of_nodes() == intersections + 2 * (rows + cols)
+    two_way_links = rows * (cols - 1) + cols * (rows - 1) + 2 * (rows + cols)
+    assert graph.number_of_edges() == 2 * two_way_links
+    if rows == cols:
+        assert len(fringe_nodes(graph)) == 4 * rows
+        assert graph.number_of_edges() == 4 * rows * (rows + 1)
+
+
+def test_every_grid_intersection_has_four_legs_one_per_compass_direction():
+    graph = grid(4, 3)
+    for node, kind in graph.nodes(data="kind"):
+        x, y = graph.nodes[node]["x"], graph.nodes[node]["y"]
+        if kind == "fringe":
+            assert graph.out_degree(node) == graph.in_degree(node) == 1
+            assert graph.nodes[node]["signalized"] is False
+            continue
+        assert set(graph.successors(node)) == set(graph.predecessors(node))
+        offsets = {(graph.nodes[m]["x"] - x, graph.nodes[m]["y"] - y) for m in graph.successors(node)}
+        assert offsets == {(200.0, 0.0), (-200.0, 0.0), (0.0, 200.0), (0.0, -200.0)}
+        assert graph.nodes[node]["signalized"] is True
+
+
+def test_grid_parameters_reach_every_link():
+    graph = grid(2, 3, block_m=150, lanes=2, speed_mps=10, signalized=False, name="mine")
+    validate_network(graph)
+    assert graph.graph["name"] == "mine"
+    assert graph.nodes["n2_1"]["x"] == 450.0 and isinstance(graph.nodes["n2_1"]["x"], float)
+    assert graph.nodes["N2"]["y"] == 450.0
+    assert not any(signalized for _, signalized in graph.nodes(data="signalized"))
+    assert {(a["length_m"], a["lanes"], a["speed_mps"]) for *_, a in graph.edges(data=True)} == {
+        (150.0, 2, 10.0)
+    }
+
+
+def test_grid_without_fringe_stubs_uses_boundary_intersections_as_fringe():
+    graph = grid(3, 3, fringe=False)
+    validate_network(graph)
+    assert graph.number_of_nodes() == 9
+    assert sorted(fringe_nodes(graph)) == sorted(
+        f"n{c}_{r}" for r in range(3) for c in range(3) if (c, r) != (1, 1)
+    )
+    assert graph.nodes["n1_1"]["kind"] == "intersection"
+
+
+def test_arterial_is_valid_and_has_main_and_side_streets():
+    graph = arterial(4, block_m=250.0, side_street_m=120.0)
+    validate_network(graph)
+    assert_fringe_strongly_connected(graph)
+    assert graph.graph["name"] == "arterial4"
+    assert sorted(fringe_nodes(graph)) == sorted(
+        ["W0", "E0"] + [f"S{i}" for i in range(4)] + [f"N{i}" for i in range(4)]
+    )
+    main = graph.edges["n1_0", "n2_0"]
+    assert (main["length_m"], main["lanes"], main["speed_mps"]) == (250.0, 2, 13.89)
+    side = graph.edges["n1_0", "N1"]
+    assert (side["length_m"], side["lanes"], side["speed_mps"]) == (120.0, 1, 11.11)
+    assert graph.edges["W0", "n0_0"]["lanes"] == 2
+    for i in range(4):
+        assert graph.out_degree(f"n{i}_0") == graph.in_degree(f"n{i}_0") == 4
+        assert graph.nodes[f"n{i}_0"]["signalized"] is True
+
+
+def test_ring_is_valid_one_way_and_one_circumference_long():
+    graph = ring(8, radius_m=300.0, stub_m=50.0)
+    validate_network(graph)
+    assert_fringe_strongly_connected(graph)
+    assert graph.graph["name"] == "ring8"
+    ring_links = [(u, v) for u, v in graph.edges if u.startswith("r") and v.startswith("r")]
+    assert len(ring_links) == 8
+    assert not any(graph.has_edge(v, u) for u, v in ring_links)
+    total_m = sum(graph.edges[link]["length_m"] for link in ring_links)
+    assert total_m == pytest.approx(2 * math.pi * 300.0)
+    assert len(fringe_nodes(graph)) == 8
+    assert math.hypot(graph.nodes["f3"]["x"], graph.nodes["f3"]["y"]) == pytest.approx(350.0)
+    assert not any(signalized for _, signalized in graph.nodes(data="signalized"))
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: grid(0, 3), "rows must be an integer >= 1, got 0"),
+        (lambda: grid(2, 2, block_m=-1.0), "block_m must be a finite number > 0, got -1.0"),
+        (lambda: grid(2, 2, lanes=True), "lanes must be an integer >= 1, got True"),
+        (lambda: grid(1, 1, fringe=False), "at least 2 intersections"),
+        (lambda: arterial(3, speed_side_mps=float("nan")), "speed_side_mps must be a finite number > 0"),
+        (lambda: ring(2), "n_nodes must be an integer >= 3, got 2"),
+    ],
+)
+def test_builders_reject_bad_parameters(build, expected):
+    with pytest.raises(NetworkError, match=expected):
+        build()
+
+
+# --- io --------------------------------------------------------------------------------------
+
+
+def with_capacity(graph):
+    graph.edges["n0_0", "n1_0"]["capacity_vph"] = 1800.0
+    return graph
+
+
+@pytest.mark.parametrize("suffix", [".json", ".graphml"])
+@pytest.mark.parametrize("build", [lambda: with_capacity(grid(3, 2)), lambda: arterial(3), lambda: ring(5)])
+def test_round_trip_preserves_network_and_types(tmp_path, suffix, build):
+    graph = build()
+    path = tmp_path / f"net{suffix}"
+    (save_network_json if suffix == ".json" else save_graphml)(graph, path)
+    loaded = load_network(path)
+    assert_same_network(loaded, graph)
+    assert loaded.graph == graph.graph
+    for _, attrs in loaded.nodes(data=True):
+        assert type(attrs["x"]) is float and type(attrs["y"]) is float
+        assert type(attrs["signalized"]) is bool
+    for *_, attrs in loaded.edges(data=True):
+        assert type(attrs["lanes"]) is int
+        assert type(attrs["length_m"]) is float and type(attrs["speed_mps"]) is float
+
+
+def test_saving_converts_numpy_scalars(tmp_path):
+    graph = grid(2, 2)
+    graph.edges["n0_0", "n1_0"]["length_m"] = np.float64(180.0)
+    graph.edges["n0_0", "n1_0"]["lanes"] = np.int64(2)
+    graph.nodes["n0_0"]["signalized"] = np.bool_(False)
+    save_network_json(graph, tmp_path / "net.json")
+    save_graphml(graph, tmp_path / "net.graphml")
+    for name in ("net.json", "net.graphml"):
+        loaded = load_network(tmp_path / name)
+        assert loaded.edges["n0_0", "n1_0"] == {"length_m": 180.0, "lanes": 2, "speed_mps": 13.89}
+        assert loaded.nodes["n0_0"]["signalized"] is False
+
+
+def test_saving_an_invalid_network_raises_and_writes_nothing(tmp_path):
+    graph = grid(2, 2)
+    graph.edges["n0_0", "n1_0"]["lanes"] = 0
+    with pytest.raises(NetworkError, match="'lanes' must be an integer >= 1"):
+        save_network_json(graph, tmp_path / "net.json")
+    assert not (tmp_path / "net.json").exists()
+
+
+def tiny_network():
+    return {
+        "name": "tiny",
+        "nodes": [
+            {"id": "a", "x": 0, "y": 0, "kind": "fringe", "signalized": False},
+            {"id": "b", "x": 100, "y": 0, "kind": "fringe", "signalized": False},
+        ],
+        "edges": [
+            {"id": "a-b", "from": "a", "to": "b", "length": 100, "lanes": 1, "speed": 10},
+            {"from": "b", "to": "a", "length": 100.0, "lanes": 1, "speed": 10.0, "axis": "EW"},
+        ],
+        "signal": {"ignored": True},
+    }
+
+
+def write_json(tmp_path, data):
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def test_json_loader_converts_integers_and_drops_ids_and_axis(tmp_path):
+    graph = load_network_json(write_json(tmp_path, tiny_network()))
+    assert graph.graph == {"name": "tiny"}
+    assert graph.nodes["b"] == {"x": 100.0, "y": 0.0, "signalized": False, "kind": "fringe"}
+    assert type(graph.nodes["b"]["x"]) is float
+    assert graph.edges["b", "a"] == {"length_m": 100.0, "lanes": 1, "speed_mps": 10.0}
+
+
+def test_json_name_defaults_to_file_stem(tmp_path):
+    data = tiny_network()
+    del data["name"]
+    assert load_network_json(write_json(tmp_path, data)).graph["name"] == "net"
+
+
+def break_json(change):
+    def broken():
+        data = tiny_network()
+        change(data)
+        return data
+
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("broken", "expected"),
+    [
+        (break_json(lambda d: d["nodes"][1].pop("kind")), "nodes[1] (id 'b'): missing key 'kind'"),
+        (break_json(lambda d: d["edges"][1].pop("speed")), "edges[1]: missing key 'speed'"),
+        (
+            break_json(lambda d: d["edges"][0].update(capcity=900)),
+            "edges[0] (id 'a-b'): unknown key 'capcity'",
+        ),
+        (break_json(lambda d: d.pop("nodes")), "missing or invalid key 'nodes': expected a list"),
+        (
+            break_json(lambda d: d["edges"][0].update(to="zz")),
+            "edges[0] (id 'a-b'): key 'to' must name a node",
+        ),
+        (
+            break_json(lambda d: d["nodes"][1].update(id="a")),
+            "nodes[1] (id 'a'): key 'id' must be a unique string",
+        ),
+        (
+            break_json(lambda d: d["edges"][1].update({"from": "a", "to": "b"})),
+            "edges[1]: duplicate edge 'a' -> 'b'",
+        ),
+        (
+            break_json(lambda d: d["edges"][0].update(length=-3)),
+            "edge 'a' -> 'b': attribute 'length_m' must be a finite number > 0",
+        ),
+        (lambda: [1, 2], "expected a JSON object at the top level, got list"),
+    ],
+)
+def test_json_loader_names_file_item_and_key(tmp_path, broken, expected):
+    path = write_json(tmp_path, broken())
+    with pytest.raises(NetworkError) as error:
+        load_network_json(path)
+    assert str(error.value).startswith(f"{path}: ")
+    assert expected in str(error.value)
+    assert error.value.source == str(path)
+
+
+def test_malformed_json_reports_line_and_column(tmp_path):
+    path = tmp_path / "net.json"
+    path.write_text('{\n "nodes": [],\n "edges": [,]\n}\n')
+    with pytest.raises(NetworkError, match=r"net\.json: invalid JSON at line 3, column 12"):
+        load_network(path)
+
+
+def test_malformed_graphml_reports_line(tmp_path):
+    path = tmp_path / "net.graphml"
+    path.write_text('<graphml>\n<graph edgedefault="directed">\n<node id="a">\n</graph></graphml>\n')
+    with pytest.raises(NetworkError, match=r"net\.graphml: invalid XML at line 4"):
+        load_graphml(path)
+
+
+def test_undirected_graphml_is_rejected(tmp_path):
+    path = tmp_path / "net.graphml"
+    nx.write_graphml(nx.Graph(grid(2, 2)), path)
+    with pytest.raises(NetworkError, match="expected a directed graph"):
+        load_network(path)
+
+
+def test_missing_file_and_unknown_suffix(tmp_path):
+    with pytest.raises(NetworkError, match=r"nope\.json: file not found"):
+        load_network(tmp_path / "nope.json")
+    with pytest.raises(NetworkError, match=r"nope\.graphml: file not found"):
+        load_network(tmp_path / "nope.graphml")
+    with pytest.raises(
+        NetworkError, match=r"unknown network file suffix '\.xml'; expected one of \.json, \.graphml"
+    ):
+        load_network(tmp_path / "net.xml")
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def set_node(node, key, value):
+    return lambda g: g.nodes[node].__setitem__(key, value)
+
+
+def set_edge(u, v, key, value):
+    return lambda g: g.edges[u, v].__setitem__(key, value)
+
+
+def add_stranded_fringe(count):
+    def change(graph):
+        for i in range(count):
+            graph.add_node(f"Z{i}", x=-1.0, y=float(i), signalized=False, kind="fringe")
+            graph.add_node(f"Y{i}", x=-2.0, y=float(i), signalized=False, kind="intersection")
+            graph.add_edge(f"Z{i}", f"Y{i}", length_m=1.0, lanes=1, speed_mps=1.0)
+            graph.add_edge(f"Y{i}", f"Z{i}", length_m=1.0, lanes=1, speed_mps=1.0)
+
+    return change
+
+
+ALLOWED_EDGE = ", ".join(EDGE_ATTRIBUTES + OPTIONAL_EDGE_ATTRIBUTES)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda g: g.clear(), "network has no nodes"),
+        (lambda g: g.remove_edges_from(list(g.edges)), "network has no edges"),
+        (
+            lambda g: g.nodes["n0_0"].pop("x"),
+            "node 'n0_0': missing attribute 'x' (expected a finite number (metres))",
+        ),
+        (
+            set_node("n1_0", "y", float("nan")),
+            "node 'n1_0': attribute 'y' must be a finite number (metres), got nan",
+        ),
+        (
+            set_node("n1_0", "x", "200"),
+            "node 'n1_0': attribute 'x' must be a finite number (metres), got '200'",
+        ),
+        (
+            set_node("W0", "kind", "depot"),
+            "node 'W0': attribute 'kind' must be one of 'intersection', 'fringe', got 'depot'",
+        ),
+        (set_node("W0", "signalized", 1), "node 'W0': attribute 'signalized' must be a bool, got 1"),
+        (
+            set_node("W0", "color", "red"),
+            "node 'W0': unknown attribute 'color'; allowed: x, y, signalized, kind",
+        ),
+        (
+            set_edge("n0_0", "n1_0", "length_m", 0.0),
+            "edge 'n0_0' -> 'n1_0': attribute 'length_m' must be a finite number > 0 (metres), got 0.0",
+        ),
+        (
+            set_edge("n0_0", "n1_0", "length_m", -5.0),
+            "attribute 'length_m' must be a finite number > 0 (metres), got -5.0",
+        ),
+        (
+            set_edge("n0_0", "n1_0", "speed_mps", float("inf")),
+            "attribute 'speed_mps' must be a finite number > 0 (metres per second), got inf",
+        ),
+        (
+            set_edge("n0_0", "n1_0", "lanes", 0),
+            "edge 'n0_0' -> 'n1_0': attribute 'lanes' must be an integer >= 1, got 0",
+        ),
+        (set_edge("n0_0", "n1_0", "lanes", 1.5), "attribute 'lanes' must be an integer >= 1, got 1.5"),
+        (
+            set_edge("n0_0", "n1_0", "capacity_vph", -1.0),
+            "attribute 'capacity_vph' must be a finite number > 0 (vehicles per hour)",
+        ),
+        (
+            set_edge("n0_0", "n1_0", "axis", "EW"),
+            f"edge 'n0_0' -> 'n1_0': unknown attribute 'axis'; allowed: {ALLOWED_EDGE}",
+        ),
+        (
+            lambda g: g.edges["n0_0", "n1_0"].pop("speed_mps"),
+            "edge 'n0_0' -> 'n1_0': missing attribute 'speed_mps'",
+        ),
+        (
+            lambda g: g.add_edge("n0_0", "n0_0", length_m=1.0, lanes=1, speed_mps=1.0),
+            "edge 'n0_0' -> 'n0_0' is a self-loop",
+        ),
+        (
+            lambda g: nx.set_node_attributes(g, "intersection", "kind"),
+            "network has no fringe nodes (kind='fringe')",
+        ),
+        (
+            add_stranded_fringe(1),
+            "1 fringe node(s) can neither reach nor be reached from any other fringe node: 'Z0';",
+        ),
+        (
+            add_stranded_fringe(12),
+            "12 fringe node(s) can neither reach nor be reached from any other fringe node: 'Z0', 'Z1'",
+        ),
+        (lambda g: g.graph.update(name=5), "graph attribute 'name' must be a str, got 5"),
+    ],
+)
+def test_validation_errors_name_element_and_expectation(change, expected):
+    graph = grid(2, 2)
+    change(graph)
+    with pytest.raises(NetworkError) as error:
+        validate_network(graph, source="city.json")
+    assert str(error.value).startswith("city.json: ")
+    assert expected in str(error.value)
+
+
+def test_stranded_list_is_capped():
+    graph = grid(2, 2)
+    add_stranded_fringe(12)(graph)
+    with pytest.raises(NetworkError, match=r"'Z9' and 2 more; expected every fringe node"):
+        validate_network(graph)
+
+
+def test_one_way_fringe_entries_and_exits_are_allowed():
+    graph = grid(2, 2)
+    graph.remove_edge("n0_0", "W0")  # W0 becomes an entry only
+    graph.remove_edge("E1", "n1_1")  # E1 becomes an exit only
+    validate_network(graph)
+
+
+def test_fringe_nodes_connected_only_to_each_other_are_valid():
+    graph = grid(2, 2)
+    add_stranded_fringe(1)(graph)
+    graph.nodes["Y0"]["kind"] = "fringe"
+    validate_network(graph)
+
+
+def test_multigraph_is_rejected():
+    with pytest.raises(NetworkError, match="expected a networkx.DiGraph, got MultiDiGraph"):
+        validate_network(nx.MultiDiGraph(grid(2, 2)))
