@@ -67,7 +67,8 @@ class CityModel(mesa.Model):
             vehicle_capacity=len(self.trips),
         )
         self.traffic.add_routes(self.router.route_edges, self.router.route_conns)
-        self.traffic.add_vehicles(first, last)
+        ids = self.traffic.add_vehicles(first, last)
+        self.traffic.schedule(ids, self.trips.depart_s)
         self.controllers: list[SignalController] = self._make_controllers()
         self._decision_s = np.array([c.next_decision_s for c in self.controllers])
         self._next_decision_s = float(self._decision_s.min(initial=math.inf))
@@ -140,41 +141,46 @@ class CityModel(mesa.Model):
 
     def step(self) -> None:
         """Advance the simulation by one time step."""
-        self._advance()
+        self._advance(1)
 
-    def _advance(self) -> None:
+    def _advance(self, n_steps: int) -> None:
+        """Run ``n_steps`` kernel steps; no Python event may fall inside them.
+
+        Departures are released by the kernel from its schedule; the agent population is
+        brought up to date after the call, so it is exact whenever Python code runs (a
+        trip that departs and arrives within one call never gets an agent).
+        """
         traffic = self.traffic
-        t = traffic.t_s
-        depart = self.trips.depart_s
-        if self._released < len(depart) and depart[self._released] <= t + _EPS:
-            self._release(t)
-        if self._next_decision_s <= t + _EPS:
-            self._decide(t)
-        arrived = traffic.step()
+        if self._next_decision_s <= traffic.t_s + _EPS:
+            self._decide(traffic.t_s)
+        arrived = traffic.advance(n_steps)
+        released = traffic.n_released
+        if released > self._released:
+            trips, status = self.trips, traffic.vi[k.VI_STATUS]
+            for vid in range(self._released, released):
+                if status[vid] != k.ST_ARRIVED:
+                    self._vehicles[vid] = Vehicle(
+                        self, vid, trips.ids[vid], trips.origin[vid], trips.destination[vid]
+                    )
+            self._released = released
         for vid in arrived.tolist():
-            self._vehicles.pop(vid).remove()
+            agent = self._vehicles.pop(vid, None)
+            if agent is not None:
+                agent.remove()
         if traffic.t_s >= self._next_report_s - _EPS:
             self._report()
 
-    def _release(self, t: float) -> None:
-        n = len(self.trips)
-        end = int(np.searchsorted(self.trips.depart_s, t + _EPS, side="right"))
-        ids = np.arange(self._released, min(end, n))
-        trips = self.trips
-        for vid in ids.tolist():
-            self._vehicles[vid] = Vehicle(
-                self, vid, trips.ids[vid], trips.origin[vid], trips.destination[vid]
-            )
-        self.traffic.release(ids)
-        self._released = end
-
     def _decide(self, t: float) -> None:
-        for i in np.flatnonzero(self._decision_s <= t + _EPS).tolist():
+        due = np.flatnonzero(self._decision_s <= t + _EPS)
+        signals, phases = [], []
+        for i in due.tolist():
             ctrl = self.controllers[i]
             phase = ctrl.decide(t)
             if phase is not None:
-                self.traffic.request_phase(ctrl.signal, ctrl.phases[phase])
-            self._decision_s[i] = ctrl.next_decision_s
+                signals.append(ctrl.signal)
+                phases.append(ctrl.phases[phase])
+        self.traffic.request_phases(np.array(signals, dtype=np.int64), np.array(phases, dtype=np.int64))
+        self._decision_s[due] = [self.controllers[i].next_decision_s for i in due.tolist()]
         self._next_decision_s = float(self._decision_s.min())
 
     def _report(self) -> None:
@@ -238,15 +244,15 @@ class CityModel(mesa.Model):
             total=round(end), initial=round(self.time_s), unit="sim s", disable=not progress, leave=False
         )
         t0 = time.perf_counter()
-        next_bar = self.time_s
+        dt = self.dt_s
         while self.running and self.time_s < end - _EPS:
-            self._advance()
-            self.steps += 1
-            if self.finished and self._released == len(self.trips):
+            next_event = min(self._next_decision_s, self._next_report_s, end)
+            n_steps = max(1, math.ceil((next_event - self.time_s) / dt - _EPS))
+            self._advance(n_steps)
+            self.steps += n_steps
+            if self.finished:
                 self.running = False
-            if self.time_s >= next_bar:
-                bar.update(round(self.time_s) - bar.n)
-                next_bar = self.time_s + 60.0
+            bar.update(round(self.time_s) - bar.n)
         self.sim_wall_s += time.perf_counter() - t0
         bar.update(round(self.time_s) - bar.n)
         bar.close()

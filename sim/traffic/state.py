@@ -53,7 +53,7 @@ class TrafficState:
         self.net = net
         self.cf = car_following
         self.dt_s = float(dt_s)
-        self.t_s = 0.0
+        self.step_no = 0
         self.seed = np.uint64(seed)
         cf = car_following
         self.params = np.array(
@@ -85,7 +85,9 @@ class TrafficState:
         self.si = np.full((4, n_sig), -1, dtype=np.int32)
         self.sf = np.zeros((4, n_sig))
         self.acc = np.zeros((4, len(net.edge_keys)))
-        self.counters = np.zeros(4, dtype=np.int64)
+        self.counters = np.zeros(5, dtype=np.int64)
+        self.sched_vid = np.zeros(0, dtype=np.int32)
+        self.sched_depart = np.zeros(0)
         self.r_edge = np.zeros(0, dtype=np.int32)
         self.r_conn = np.zeros(0, dtype=np.int32)
         self.n_vehicles = 0
@@ -164,31 +166,51 @@ class TrafficState:
         self.si[:, signal] = (phase, k.STAGE_GREEN, -1, -1)
         self.sf[:, signal] = (elapsed_s, yellow_s, all_red_s, min_green_s)
 
-    def request_phase(self, signal: int, phase: int) -> None:
-        """Ask ``signal`` to move to ``phase`` (a global phase index) once safe."""
-        self.si[k.SI_TARGET, signal] = phase
+    def request_phases(self, signals: np.ndarray, phases: np.ndarray) -> None:
+        """Ask each of ``signals`` to move to the matching global phase index, once safe."""
+        self.si[k.SI_TARGET, signals] = phases
+
+    def schedule(self, ids: np.ndarray, depart_s: np.ndarray) -> None:
+        """Set the departure schedule: ``ids`` leave at ``depart_s`` (sorted ascending, s).
+
+        Each joins the entry queue of its first link at the first step that starts at or
+        after its departure time. Replaces any schedule not yet released.
+        """
+        self.sched_vid = np.ascontiguousarray(ids, dtype=np.int32)
+        self.sched_depart = np.ascontiguousarray(depart_s, dtype=np.float64)
+        self.counters[k.C_SCHED_PTR] = 0
 
     # ----- stepping ---------------------------------------------------------------
-    def _kernel_args(self) -> tuple:
+    def _kernel_args(self, n_steps: int) -> tuple:
         net = self.net
         return (
-            self.t_s, self.seed, self.params, self.vf, self.vi, self.vnew, self.lane_buf, self.li, self.lf,
-            self.lane_go, self.lane_target, net.edge_length_m, net.edge_speed_mps, net.edge_lanes,
+            n_steps, self.step_no, self.seed, self.params, self.vf, self.vi, self.vnew, self.lane_buf, self.li,
+            self.lf, self.lane_go, self.lane_target, net.edge_length_m, net.edge_speed_mps, net.edge_lanes,
             net.edge_lane0, self.edge_mark, self.conn_state, net.conn_turn, net.conn_lane_lo,
             net.conn_lane_hi, net.conn_opposing, self.si, self.sf, net.phase_conn_ptr, net.phase_conns,
-            self.r_edge, self.r_conn, self.wait_buf, self.counters, self.arrived_out, self.acc,
+            self.r_edge, self.r_conn, self.wait_buf, self.sched_vid, self.sched_depart, self.counters,
+            self.arrived_out, self.acc,
         )  # fmt: skip
 
     def warm_up(self) -> None:
         """Load (or compile, once per machine) the kernel for these array types without stepping."""
-        k.step.compile(tuple(numba.typeof(a) for a in self._kernel_args()))
+        k.advance.compile(tuple(numba.typeof(a) for a in self._kernel_args(0)))
 
-    def step(self) -> np.ndarray:
-        """Advance one step; returns the ids of vehicles that arrived during it."""
-        k.step(*self._kernel_args())
-        self.sf[k.SF_ELAPSED] += self.dt_s
-        self.t_s += self.dt_s
+    def advance(self, n_steps: int = 1) -> np.ndarray:
+        """Run ``n_steps`` steps; returns the ids of vehicles that arrived meanwhile."""
+        k.advance(*self._kernel_args(n_steps))
+        self.step_no += n_steps
         return self.arrived_out[: self.counters[k.C_N_ARRIVED_OUT]]
+
+    @property
+    def t_s(self) -> float:
+        """Simulated time (s) at the end of the last step."""
+        return self.step_no * self.dt_s
+
+    @property
+    def n_released(self) -> int:
+        """Scheduled vehicles released into the entry queues so far."""
+        return int(self.counters[k.C_SCHED_PTR])
 
     # ----- reading ----------------------------------------------------------------
     @property
@@ -224,7 +246,7 @@ class TrafficState:
             Lane indices and the time (s) since when each has been blocked.
         """
         since = self.lf[k.LF_BLOCKED_SINCE]
-        lanes = np.flatnonzero((since >= 0.0) & (self.t_s - since >= min_duration_s))
+        lanes = np.flatnonzero((since >= 0.0) & (self.t_s - since >= min_duration_s - 1e-9))
         return lanes, since[lanes]
 
     def lane_vehicles(self, lane: int) -> np.ndarray:
