@@ -121,6 +121,7 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
             "tau_s": 1.0,
             "turn_speed_mps": 8.0,
             "critical_gap_s": 4.5,
+            "sigma": 0.5,
         },
     }
     assert scenario.network.kwargs() == {
