@@ -185,8 +185,8 @@ class TrafficState:
         net = self.net
         return (
             n_steps, self.step_no, self.seed, self.params, self.vf, self.vi, self.vnew, self.lane_buf,
-            self.li, self.lf, self.lane_go, self.lane_target, net.edge_length_m, net.edge_speed_mps, net.edge_lanes,
-            net.edge_lane0, self.edge_mark, self.conn_state, net.conn_turn, net.conn_lane_lo,
+            self.li, self.lf, self.lane_go, self.lane_target, net.edge_length_m, net.edge_speed_mps,
+            net.edge_lanes, net.edge_lane0, self.edge_mark, self.conn_state, net.conn_turn, net.conn_lane_lo,
             net.conn_lane_hi, net.conn_opposing, self.si, self.sf, net.phase_conn_ptr, net.phase_conns,
             self.r_edge, self.r_conn, self.wait_buf, self.sched_vid, self.sched_depart, self.counters,
             self.arrived_out, self.acc,
