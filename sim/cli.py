@@ -171,24 +171,19 @@ def _performance(info: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _gridlock_report(info: Mapping[str, Any]) -> str:
-    """Lines naming each edge with lanes blocked by spillback and whether the run stalled; empty if none."""
-    blocked = info.get("gridlock") or []
+    """Lines naming each circular spillback (gridlock) and whether the run stalled; empty if none."""
+    cycles = info.get("gridlock") or []
     stalled_at_s = info.get("stalled_at_s")
-    if not blocked and stalled_at_s is None:
+    if not cycles and stalled_at_s is None:
         return ""
-    edges: dict[str, list[Mapping[str, Any]]] = {}
-    for report in blocked:
-        edges.setdefault(report["edge"], []).append(report)
-    lines = [f"gridlock: {len(blocked)} lane(s) of {len(edges)} edge(s) blocked by spillback"]
-    for edge, reports in list(edges.items())[:_MAX_GRIDLOCK_LINES]:
-        lanes = f" ({len(reports)} lanes)" if len(reports) > 1 else ""
-        since_s = min(report["since_s"] for report in reports)
-        detected_s = min(report["detected_s"] for report in reports)
+    lines = [f"gridlock: {len(cycles)} circular spillback(s)"]
+    for report in cycles[:_MAX_GRIDLOCK_LINES]:
         lines.append(
-            f"  {edge}{lanes}: blocked since t = {since_s:,.0f} s, reported at t = {detected_s:,.0f} s"
+            f"  since t = {report['since_s']:,.0f} s (reported at t = {report['detected_s']:,.0f} s): "
+            + " | ".join(report["edges"])
         )
-    if len(edges) > _MAX_GRIDLOCK_LINES:
-        lines.append(f"  ... and {len(edges) - _MAX_GRIDLOCK_LINES} more edge(s)")
+    if len(cycles) > _MAX_GRIDLOCK_LINES:
+        lines.append(f"  ... and {len(cycles) - _MAX_GRIDLOCK_LINES} more")
     if stalled_at_s is not None:
         lines.append(f"network stalled: the run stopped at t = {stalled_at_s:,.0f} s")
     return "\n".join(lines)

@@ -211,22 +211,23 @@ class CityModel(mesa.Model):
     def _check_gridlock(self) -> None:
         traffic = self.traffic
         limit = self.scenario.simulation.gridlock_s
-        lanes, since = traffic.blocked_lanes(limit)
-        known = {g["lane"] for g in self.gridlock}
-        for lane, t0 in zip(lanes.tolist(), since.tolist(), strict=True):
-            if lane not in known:
-                u, v = self.net.edge_keys[self.net.lane_edge[lane]]
-                self.gridlock.append(
-                    {"edge": f"{u}->{v}", "lane": lane, "since_s": t0, "detected_s": traffic.t_s}
-                )
-                _log.warning(
-                    "gridlock: lane %d of %s->%s blocked by spillback since t=%.0f s", lane, u, v, t0
-                )
+        known = {tuple(g["lanes"]) for g in self.gridlock}
+        cycles = traffic.gridlock_cycles(limit)
+        for lanes, since in cycles:
+            key = tuple(sorted(lanes.tolist()))
+            if key in known:
+                continue
+            edges = [self.net.edge_keys[self.net.lane_edge[lane]] for lane in lanes.tolist()]
+            names = [f"{u}->{v}" for u, v in edges]
+            self.gridlock.append(
+                {"edges": names, "lanes": list(key), "since_s": since, "detected_s": traffic.t_s}
+            )
+            _log.warning("gridlock since t=%.0f s: circular spillback %s", since, " | ".join(names))
         stalled = traffic.n_on_network > 0 and traffic.t_s - self._last_progress_s >= limit
-        if stalled and len(lanes):
+        if stalled and cycles:
             self.stalled_at_s = traffic.t_s
             self.running = False
-            _log.warning("network stalled (gridlock): no vehicle entered or arrived for %.0f s", limit)
+            _log.warning("network stalled: no vehicle entered or arrived for %.0f s", limit)
 
     def run(self, until_s: float | None = None, progress: bool = False) -> CityModel:
         """Step until ``until_s`` (default: ``simulation.max_time_s``), every trip has arrived, or gridlock.

@@ -148,21 +148,20 @@ def test_bugs_are_not_hidden_as_input_errors(tmp_path, monkeypatch):
         main(["run", DEMO, "--out", str(tmp_path), "--quiet"])
 
 
-def test_gridlock_report_groups_lanes_by_edge():
+def test_gridlock_report_lists_each_cycle():
     assert _gridlock_report({"gridlock": [], "stalled_at_s": None}) == ""
     info = {
         "gridlock": [
-            {"edge": "a->b", "lane": 3, "since_s": 400.0, "detected_s": 480.0},
-            {"edge": "a->b", "lane": 4, "since_s": 350.0, "detected_s": 420.0},
-            {"edge": "b->c", "lane": 7, "since_s": 1200.0, "detected_s": 1260.0},
+            {"edges": ["a->b", "b->c", "c->a"], "lanes": [1, 2, 3], "since_s": 400.0, "detected_s": 720.0},
+            {"edges": ["d->e", "e->d"], "lanes": [7, 9], "since_s": 1200.0, "detected_s": 1560.0},
         ],
-        "stalled_at_s": 1500.0,
+        "stalled_at_s": 1800.0,
     }
     assert _gridlock_report(info).splitlines() == [
-        "gridlock: 3 lane(s) of 2 edge(s) blocked by spillback",
-        "  a->b (2 lanes): blocked since t = 350 s, reported at t = 420 s",
-        "  b->c: blocked since t = 1,200 s, reported at t = 1,260 s",
-        "network stalled: the run stopped at t = 1,500 s",
+        "gridlock: 2 circular spillback(s)",
+        "  since t = 400 s (reported at t = 720 s): a->b | b->c | c->a",
+        "  since t = 1,200 s (reported at t = 1,560 s): d->e | e->d",
+        "network stalled: the run stopped at t = 1,800 s",
     ]
 
 

@@ -398,52 +398,40 @@ def _step(
             go = st == GREEN or (st == YELLOW and v * v > 2.0 * decel * d)
             if go and conn_opp[c] >= 0:
                 go = not _opposed(
-                    conn_opp[c],
-                    p,
-                    vf,
-                    vi,
-                    lane_buf,
-                    li,
-                    lf,
-                    edge_len,
-                    edge_lanes,
-                    edge_lane0,
-                    conn_state,
-                    conn_turn,
-                    r_conn,
-                )
-            blocked = False
-            if go:
-                e2 = r_edge[rp + 1]
-                tl, room = _pick_lane(
-                    e2,
-                    r_conn[rp + 1],
-                    lane_buf,
-                    li,
-                    vf,
-                    edge_len,
-                    edge_lanes,
-                    edge_lane0,
-                    conn_lo,
-                    conn_hi,
-                    min_gap,
-                )
-                v_lead = edge_speed[e2]
-                if li[LI_COUNT, tl] > 0:
-                    v_lead = vf[VF_SPEED, _vid_at(tl, li[LI_COUNT, tl] - 1, lane_buf, li)]
-                # no box-blocking: enter behind a standing tail only if the whole vehicle fits
-                if room >= vf[VF_LEN, vid] or (room > -vf[VF_LEN, vid] and v_lead >= _HALT_MPS):
-                    lane_target[lane] = tl
-                    vs = _safe_speed(d + room, v_lead, decel, tau)
-                    if conn_turn[c] != _TURN_THROUGH:
-                        vs = min(vs, math.sqrt(turn_speed * turn_speed + 2.0 * decel * max(d, 0.0)))
-                else:
-                    go = False
-                    blocked = True
-            if not go:
+                    conn_opp[c], p, vf, vi, lane_buf, li, lf, edge_len, edge_lanes, edge_lane0, conn_state,
+                    conn_turn, r_conn,
+                )  # fmt: skip
+            e2 = r_edge[rp + 1]
+            tl, room = _pick_lane(
+                e2,
+                r_conn[rp + 1],
+                lane_buf,
+                li,
+                vf,
+                edge_len,
+                edge_lanes,
+                edge_lane0,
+                conn_lo,
+                conn_hi,
+                min_gap,
+            )
+            v_lead = edge_speed[e2]
+            if li[LI_COUNT, tl] > 0:
+                v_lead = vf[VF_SPEED, _vid_at(tl, li[LI_COUNT, tl] - 1, lane_buf, li)]
+            # no box-blocking: enter behind a standing tail only if the whole vehicle fits
+            fits = room >= vf[VF_LEN, vid]
+            blocked = not fits
+            lane_target[lane] = tl
+            if go and (fits or (room > -vf[VF_LEN, vid] and v_lead >= _HALT_MPS)):
+                vs = _safe_speed(d + room, v_lead, decel, tau)
+                if conn_turn[c] != _TURN_THROUGH:
+                    vs = min(vs, math.sqrt(turn_speed * turn_speed + 2.0 * decel * max(d, 0.0)))
+            else:
+                go = False
                 vs = _safe_speed(d, 0.0, decel, tau)
             lane_go[lane] = 1 if go else 0
             vnew[vid] = max(0.0, min(vcap, vs) - dawdle * _uniform(seed, vid, step_no))
+            # spillback: held because the next lane is full, whatever the signal shows
             if blocked and vnew[vid] < _HALT_MPS:
                 if lf[LF_BLOCKED_SINCE, lane] < 0.0:
                     lf[LF_BLOCKED_SINCE, lane] = t

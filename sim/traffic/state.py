@@ -243,11 +243,39 @@ class TrafficState:
         """Lanes whose first vehicle has waited for room downstream at least ``min_duration_s``.
 
         Returns:
-            Lane indices and the time (s) since when each has been blocked.
+            Lane indices and the time (s) since when each has been held.
         """
         since = self.lf[k.LF_BLOCKED_SINCE]
         lanes = np.flatnonzero((since >= 0.0) & (self.t_s - since >= min_duration_s - 1e-9))
         return lanes, since[lanes]
+
+    def gridlock_cycles(self, min_duration_s: float) -> list[tuple[np.ndarray, float]]:
+        """Circular waits: lanes each held by spillback from the next, closing a loop.
+
+        Each lane whose first vehicle waits for room on a full lane points at that lane;
+        a cycle of such lanes, all held at least ``min_duration_s``, can never clear.
+
+        Returns:
+            One ``(lanes, since_s)`` per cycle: its lanes in order and the time (s) since
+            when all of them have been held.
+        """
+        since = self.lf[k.LF_BLOCKED_SINCE]
+        held = np.zeros(len(since), dtype=bool)
+        held[self.blocked_lanes(min_duration_s)[0]] = True
+        state = np.zeros(len(since), dtype=np.int8)  # 0 unseen, 1 on the current walk, 2 done
+        cycles = []
+        for start in np.flatnonzero(held).tolist():
+            walk = []
+            lane = start
+            while lane >= 0 and held[lane] and state[lane] == 0:
+                state[lane] = 1
+                walk.append(lane)
+                lane = int(self.lane_target[lane])
+            if lane >= 0 and state[lane] == 1:
+                loop = np.array(walk[walk.index(lane) :])
+                cycles.append((loop, float(since[loop].max())))
+            state[walk] = 2
+        return cycles
 
     def lane_vehicles(self, lane: int) -> np.ndarray:
         """Vehicle ids on ``lane`` from its stop line backwards."""
