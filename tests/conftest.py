@@ -28,7 +28,9 @@ def _check_state(traffic: TrafficState) -> None:
     assert np.count_nonzero(status == k.ST_WAITING) == traffic.n_waiting
     arrived = np.flatnonzero(status == k.ST_ARRIVED)
     assert len(arrived) == traffic.n_arrived
-    assert np.all(traffic.vi[k.VI_LANE, arrived] == -1) and np.all(np.isfinite(traffic.vf[k.VF_ARRIVE, arrived]))
+    assert np.all(traffic.vi[k.VI_LANE, arrived] == -1) and np.all(
+        np.isfinite(traffic.vf[k.VF_ARRIVE, arrived])
+    )
     waiting = traffic.wait_buf[: traffic.n_waiting]
     assert len(np.unique(waiting)) == len(waiting)
     assert np.all(status[waiting] == k.ST_WAITING)

@@ -47,7 +47,11 @@ def test_vehicle_agents_exist_only_while_their_trip_is_under_way(demo_scenario):
 def test_demo_run_results_follow_the_contract_and_are_sane(demo_scenario):
     model = CityModel(demo_scenario).run()
     results = model.results()
-    for frame, columns in ((results.trips, TRIP_COLUMNS), (results.series, SERIES_COLUMNS), (results.links, LINK_COLUMNS)):
+    for frame, columns in (
+        (results.trips, TRIP_COLUMNS),
+        (results.series, SERIES_COLUMNS),
+        (results.links, LINK_COLUMNS),
+    ):
         assert list(columns) == list(frame.columns[: len(columns)])
     trips = results.trips
     n = len(model.trips)
@@ -58,7 +62,10 @@ def test_demo_run_results_follow_the_contract_and_are_sane(demo_scenario):
     # every trip drove exactly its route
     lengths = [
         sum(model.graph.edges[u, v]["length_m"] for u, v in zip(path[:-1], path[1:], strict=True))
-        for path in (model.router.shortest_path(o, d) for o, d in zip(trips["origin"], trips["destination"], strict=True))
+        for path in (
+            model.router.shortest_path(o, d)
+            for o, d in zip(trips["origin"], trips["destination"], strict=True)
+        )
     ]
     np.testing.assert_allclose(trips["distance_m"], lengths)
 
@@ -71,7 +78,10 @@ def test_demo_run_results_follow_the_contract_and_are_sane(demo_scenario):
     # link exits add up to every edge of every route, once
     spans = np.diff(np.r_[0.0, series["time_s"].to_numpy()])
     exits = results.links["flow_vph"].to_numpy().reshape(len(series), -1) * spans[:, None] / 3600.0
-    n_edges = sum(len(model.router.shortest_path(o, d)) - 1 for o, d in zip(trips["origin"], trips["destination"], strict=True))
+    n_edges = sum(
+        len(model.router.shortest_path(o, d)) - 1
+        for o, d in zip(trips["origin"], trips["destination"], strict=True)
+    )
     assert exits.sum() == pytest.approx(n_edges)
 
     summary = summarize(results)

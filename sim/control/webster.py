@@ -27,8 +27,9 @@ def webster_timing(
         min_green_s: Shortest displayed green (s).
 
     Returns:
-        The cycle (s), clipped to [30, 180], and the displayed green of each phase (s).
-        Displayed green = effective green + lost time - intergreen, at least ``min_green_s``.
+        The cycle (s), clipped to [30, 180], and the displayed green of each phase (s):
+        effective green + lost time - intergreen, at least ``min_green_s`` (the longest
+        green gives up what the minimum adds, so greens and intergreens fill the cycle).
     """
     n = len(critical_flows_vphpl)
     ratios = [max(q, 0.0) / saturation_flow_vphpl for q in critical_flows_vphpl]
@@ -38,8 +39,11 @@ def webster_timing(
     cycle = min(max(cycle, MIN_CYCLE_S, n * (min_green_s + intergreen_s)), MAX_CYCLE_S)
     effective = cycle - lost_s
     shares = [r / total_ratio for r in ratios] if total_ratio > 0 else [1.0 / n] * n
-    greens = tuple(max(min_green_s, effective * s + lost_time_per_phase_s - intergreen_s) for s in shares)
-    return sum(greens) + n * intergreen_s, greens
+    greens = [max(min_green_s, effective * s + lost_time_per_phase_s - intergreen_s) for s in shares]
+    # a green raised to the minimum is paid for by the longest one, so the cycle holds
+    longest = greens.index(max(greens))
+    greens[longest] -= sum(greens) + n * intergreen_s - cycle
+    return cycle, tuple(greens)
 
 
 def webster_delay_s(cycle_s: float, effective_green_s: float, flow_vph: float, capacity_vph: float) -> float:

@@ -78,6 +78,7 @@ __all__ = [
     "VF_LEN",
     "VF_POS",
     "VF_SPEED",
+    "VI_HALTED",
     "VI_LANE",
     "VI_REND",
     "VI_RPTR",
@@ -90,7 +91,7 @@ __all__ = [
 # vehicle float rows
 VF_POS, VF_SPEED, VF_LEN, VF_ENTER, VF_ARRIVE, VF_DIST = range(6)
 # vehicle int rows
-VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS = range(5)
+VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED = range(6)
 # vehicle status
 ST_SCHEDULED, ST_WAITING, ST_ON_NETWORK, ST_ARRIVED = range(4)
 # lane int rows and float rows
@@ -110,6 +111,7 @@ ACC_VEH_STEPS, ACC_SPEED_SUM, ACC_HALTED, ACC_EXITS = range(4)
 C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR = range(5)
 
 _HALT_MPS = 0.1
+_REARM_MPS = 3.0
 _TURN_THROUGH, _TURN_LEFT = 0, 2
 _OPPOSED_STANDING_M = 3.0
 
@@ -454,8 +456,13 @@ def _step(
                 new = min(new, length - 1e-3)
             new = max(new, old)
             v = (new - old) / dt
-            if v < _HALT_MPS <= vf[VF_SPEED, vid]:
+            # a stop: a halt after driving faster than _REARM_MPS since the last one, so
+            # creeping in a queue counts once
+            if v < _HALT_MPS and not vi[VI_HALTED, vid]:
                 vi[VI_STOPS, vid] += 1
+                vi[VI_HALTED, vid] = 1
+            elif v >= _REARM_MPS:
+                vi[VI_HALTED, vid] = 0
             vf[VF_POS, vid] = new
             vf[VF_SPEED, vid] = v
             vf[VF_DIST, vid] += new - old

@@ -98,7 +98,7 @@ class TrafficState:
         vf = np.zeros((6, cap))
         vf[k.VF_ENTER] = np.nan
         vf[k.VF_ARRIVE] = np.nan
-        vi = np.zeros((5, cap), dtype=np.int32)
+        vi = np.zeros((6, cap), dtype=np.int32)
         vi[k.VI_LANE] = -1
         if n:
             vf[:, :n] = self.vf[:, :n]

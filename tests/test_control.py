@@ -1,0 +1,67 @@
+"""Fixed-time plans, offsets and Webster timing."""
+
+import pytest
+
+from sim.control.fixed_time import FixedTimeController
+from sim.control.webster import MAX_CYCLE_S, webster_delay_s, webster_timing
+
+
+class _Model:
+    """The least a Mesa agent needs of its model, for controllers built alone."""
+
+    def __init__(self):
+        import mesa
+
+        self._mesa = mesa.Model(rng=0)
+
+    def build(self, **kw):
+        return FixedTimeController(self._mesa, 0, "n", (0, 1), **kw)
+
+
+def test_webster_cycle_matches_the_textbook_example():
+    # Two phases, critical flow ratios 0.25 and 0.35, lost time 4 s each: L = 8 s, Y = 0.6,
+    # C0 = (1.5 * 8 + 5) / (1 - 0.6) = 42.5 s; effective green 34.5 s split 0.25:0.35.
+    cycle, greens = webster_timing([475.0, 665.0], 4.0, 1900.0, intergreen_s=4.0, min_green_s=5.0)
+    assert cycle == pytest.approx(42.5)
+    assert greens[0] == pytest.approx(34.5 * 0.25 / 0.6)
+    assert greens[1] == pytest.approx(34.5 * 0.35 / 0.6)
+
+
+def test_webster_caps_an_oversaturated_cycle_and_keeps_min_green():
+    cycle, greens = webster_timing([1900.0, 10.0], 4.0, 1900.0, intergreen_s=3.0, min_green_s=7.0)
+    assert cycle == MAX_CYCLE_S
+    assert min(greens) == 7.0
+    assert sum(greens) + 2 * 3.0 == pytest.approx(cycle)
+
+
+def test_webster_delay_rises_with_saturation():
+    delays = [webster_delay_s(60.0, 27.0, q, 1900.0 * 27.0 / 60.0) for q in (200.0, 400.0, 700.0)]
+    assert delays[0] < delays[1] < delays[2]
+    assert delays[0] > 0.0
+
+
+def test_fixed_time_cycle_and_decisions():
+    ctrl = _Model().build(greens_s=(30.0, 20.0), intergreen_s=3.0)
+    assert ctrl.cycle_s == 56.0
+    assert ctrl.start() == (0, 0.0)
+    assert ctrl.next_decision_s == 30.0
+    assert ctrl.decide(30.0) == 1
+    assert ctrl.next_decision_s == 30.0 + 3.0 + 20.0
+    assert ctrl.decide(53.0) == 0
+    assert ctrl.next_decision_s == 53.0 + 3.0 + 30.0
+
+
+@pytest.mark.parametrize(
+    ("offset_s", "phase", "elapsed_s", "next_s"),
+    [
+        # cycle 56 s: phase 0 green [0, 30), intergreen [30, 33), phase 1 green [33, 53), intergreen
+        (0.0, 0, 0.0, 30.0),  # t=0 is cycle position 0
+        (10.0, 1, 13.0, 7.0),  # position 46: phase 1 green since 33
+        (51.0, 0, 5.0, 25.0),  # position 5
+        (25.0, 1, 0.0, 20.0),  # position 31, in the intergreen: phase 1 starts early
+    ],
+)
+def test_offset_sets_the_starting_phase(offset_s, phase, elapsed_s, next_s):
+    ctrl = _Model().build(greens_s=(30.0, 20.0), intergreen_s=3.0, offset_s=offset_s)
+    assert ctrl.start() == (phase, pytest.approx(elapsed_s))
+    assert ctrl.next_decision_s == pytest.approx(next_s)
