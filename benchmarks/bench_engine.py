@@ -59,7 +59,7 @@ def _child(scenario: str) -> dict:
         "mean_tt_s": metrics["mean_travel_time_s"],
         "mean_delay_s": metrics["mean_delay_s"],
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "gridlock_lanes": len(model.gridlock),
+        "gridlocks": len(model.gridlock),
         "stalled_at_s": model.stalled_at_s,
         "sim_time_s": model.time_s,
     }
@@ -146,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             rate = vps / r["loop_wall_s"] if vps and r["loop_wall_s"] else None
             print(
                 f"{r.get('sim', sim):<22}{r['loop_wall_s']:>12.3f}{_fmt(rate, ',.0f'):>14}"
-                f"{r['completed']:>11}{_fmt(r.get('mean_tt_s'), '.1f'):>11}{_fmt(r.get('mean_delay_s'), '.1f'):>9}"
-                f"{_fmt(r.get('peak_memory_mb'), '.0f'):>9}"
+                f"{r['completed']:>11}{_fmt(r.get('mean_tt_s'), '.1f'):>11}"
+                f"{_fmt(r.get('mean_delay_s'), '.1f'):>9}{_fmt(r.get('peak_memory_mb'), '.0f'):>9}"
             )
-        if cs["gridlock_lanes"] or cs["stalled_at_s"]:
-            print(f"citysim gridlock: {cs['gridlock_lanes']} lanes blocked, stalled at {cs['stalled_at_s']}")
+        if cs["gridlocks"] or cs["stalled_at_s"]:
+            print(f"citysim: {cs['gridlocks']} gridlock(s) (circular spillback), stalled at {cs['stalled_at_s']}")
         for peer in ("sumo", "uxsim"):
             if peer not in row:
                 continue
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  target {name}: {'met' if passed else 'MISSED'}")
                 ok &= passed
         if size == "grid20":
-            done = cs["completed"] == cs["trips"] or cs["gridlock_lanes"] > 0
+            done = cs["completed"] == cs["trips"] or cs["gridlocks"] > 0
             mem = cs["peak_memory_mb"] < MAX_MEMORY_MB
             print(f"  target completes or reports gridlock: {'met' if done else 'MISSED'}")
             print(f"  target peak memory < {MAX_MEMORY_MB:.0f} MB: {'met' if mem else 'MISSED'}")
