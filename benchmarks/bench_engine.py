@@ -150,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{_fmt(r.get('mean_delay_s'), '.1f'):>9}{_fmt(r.get('peak_memory_mb'), '.0f'):>9}"
             )
         if cs["gridlocks"] or cs["stalled_at_s"]:
-            print(
-                f"citysim: {cs['gridlocks']} gridlock(s) (circular spillback); stalled at {cs['stalled_at_s']}"
-            )
+            print(f"citysim: {cs['gridlocks']} gridlock(s); stalled at {cs['stalled_at_s']}")
         for peer in ("sumo", "uxsim"):
             if peer not in row:
                 continue
