@@ -76,8 +76,10 @@ __all__ = [
     "VF_DIST",
     "VF_ENTER",
     "VF_LEN",
+    "VF_LINK_WAIT",
     "VF_POS",
     "VF_SPEED",
+    "VF_WAIT",
     "VI_HALTED",
     "VI_LANE",
     "VI_REND",
@@ -86,10 +88,11 @@ __all__ = [
     "VI_STOPS",
     "YELLOW",
     "advance",
+    "observe_connections",
 ]
 
 # vehicle float rows
-VF_POS, VF_SPEED, VF_LEN, VF_ENTER, VF_ARRIVE, VF_DIST = range(6)
+VF_POS, VF_SPEED, VF_LEN, VF_ENTER, VF_ARRIVE, VF_DIST, VF_WAIT, VF_LINK_WAIT = range(8)
 # vehicle int rows
 VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED = range(6)
 # vehicle status
@@ -470,6 +473,8 @@ def _step(
             acc[ACC_SPEED_SUM, e] += v
             if v < _HALT_MPS:
                 acc[ACC_HALTED, e] += 1.0
+                vf[VF_WAIT, vid] += dt
+                vf[VF_LINK_WAIT, vid] += dt
             lead_rear = new - vf[VF_LEN, vid]
 
     # stop-line crossings and arrivals: at most one per lane and step
@@ -507,6 +512,7 @@ def _step(
         vf[VF_DIST, vid] -= over - vf[VF_POS, vid]
         vi[VI_LANE, vid] = tl
         vi[VI_RPTR, vid] += 1
+        vf[VF_LINK_WAIT, vid] = 0.0
         acc[ACC_EXITS, e] += 1.0
     counters[C_N_ARRIVED_OUT] = n_out
     counters[C_ARRIVED] += n_out - n_out0
@@ -574,3 +580,39 @@ def advance(
             edge_lanes, edge_lane0, edge_mark, conn_state, conn_turn, conn_lo, conn_hi, conn_opp, si, sf,
             phase_conn_ptr, phase_conns, r_edge, r_conn, wait_buf, counters, arrived_out, acc,
         )  # fmt: skip
+
+
+@njit(cache=True)
+def observe_connections(
+    horizon_m: float,
+    vf: np.ndarray,
+    vi: np.ndarray,
+    lane_buf: np.ndarray,
+    li: np.ndarray,
+    edge_len: np.ndarray,
+    r_conn: np.ndarray,
+    queue: np.ndarray,
+    approaching: np.ndarray,
+    waiting_s: np.ndarray,
+) -> None:
+    """Per connection, from the vehicles whose next movement it is.
+
+    Fills ``queue`` (halted vehicles), ``approaching`` (moving vehicles within
+    ``horizon_m`` of the stop line) and ``waiting_s`` (their summed halted time on the
+    current link, s). Vehicles on their last link belong to no connection.
+    """
+    queue[:] = 0.0
+    approaching[:] = 0.0
+    waiting_s[:] = 0.0
+    for lane in range(li.shape[1]):
+        length = edge_len[li[LI_EDGE, lane]]
+        for i in range(li[LI_COUNT, lane]):
+            vid = _vid_at(lane, i, lane_buf, li)
+            c = r_conn[vi[VI_RPTR, vid]]
+            if c < 0:
+                continue
+            if vf[VF_SPEED, vid] < _HALT_MPS:
+                queue[c] += 1.0
+            elif length - vf[VF_POS, vid] <= horizon_m:
+                approaching[c] += 1.0
+            waiting_s[c] += vf[VF_LINK_WAIT, vid]

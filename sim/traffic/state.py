@@ -95,7 +95,7 @@ class TrafficState:
 
     def _alloc_vehicles(self, cap: int) -> None:
         n = self.n_vehicles
-        vf = np.zeros((6, cap))
+        vf = np.zeros((8, cap))
         vf[k.VF_ENTER] = np.nan
         vf[k.VF_ARRIVE] = np.nan
         vi = np.zeros((6, cap), dtype=np.int32)
@@ -276,6 +276,28 @@ class TrafficState:
                 cycles.append((loop, float(since[loop].max())))
             state[walk] = 2
         return cycles
+
+    def observe_connections(self, horizon_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per connection: halted vehicles, moving ones near the stop line, and waiting time.
+
+        Returns:
+            Arrays indexed by connection: halted vehicles, moving vehicles within
+            ``horizon_m`` of the stop line, and their summed waiting time on the current
+            link (s).
+        """
+        n = len(self.net.conn_from)
+        out = (np.zeros(n), np.zeros(n), np.zeros(n))
+        k.observe_connections(
+            horizon_m, self.vf, self.vi, self.lane_buf, self.li, self.net.edge_length_m, self.r_conn, *out
+        )
+        return out
+
+    def edge_occupancy(self) -> np.ndarray:
+        """Vehicles on each edge divided by the number it holds at jam spacing."""
+        net = self.net
+        counts = np.add.reduceat(self.li[k.LI_COUNT], net.edge_lane0) if net.n_lanes else np.zeros(0)
+        caps = np.add.reduceat(self.li[k.LI_CAP] - 2, net.edge_lane0) if net.n_lanes else np.zeros(0)
+        return counts / np.maximum(caps, 1)
 
     def lane_vehicles(self, lane: int) -> np.ndarray:
         """Vehicle ids on ``lane`` from its stop line backwards."""
