@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.cli import _gridlock_report, main
+from sim.cli import main
+from sim.commands.run import gridlock_report
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = str(REPO / "scenarios" / "demo.toml")
@@ -149,7 +150,7 @@ def test_bugs_are_not_hidden_as_input_errors(tmp_path, monkeypatch):
 
 
 def test_gridlock_report_lists_each_cycle():
-    assert _gridlock_report({"gridlock": [], "stalled_at_s": None}) == ""
+    assert gridlock_report({"gridlock": [], "stalled_at_s": None}) == ""
     info = {
         "gridlock": [
             {"edges": ["a->b", "b->c", "c->a"], "lanes": [1, 2, 3], "since_s": 400.0, "detected_s": 720.0},
@@ -157,7 +158,7 @@ def test_gridlock_report_lists_each_cycle():
         ],
         "stalled_at_s": 1800.0,
     }
-    assert _gridlock_report(info).splitlines() == [
+    assert gridlock_report(info).splitlines() == [
         "gridlock: 2 circular spillback(s)",
         "  since t = 400 s (reported at t = 720 s): a->b | b->c | c->a",
         "  since t = 1,200 s (reported at t = 1,560 s): d->e | e->d",

@@ -1,0 +1,1 @@
+"""The subcommands of the ``citysim`` command line, one module each."""

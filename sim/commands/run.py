@@ -1,0 +1,122 @@
+"""``citysim run SCENARIO``: run one scenario, print its summary, write its results folder."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.commands.common import EXIT_OK, add_scenario_arguments
+
+if TYPE_CHECKING:
+    from sim.metrics.results import RunResults
+
+__all__ = ["MAP_FIGURE", "SERIES_FIGURE", "gridlock_report", "register"]
+
+SERIES_FIGURE = "series.png"
+MAP_FIGURE = "map_speed.png"
+_MAP_METRIC = "mean_speed_mps"
+_MAX_GRIDLOCK_LINES = 10
+_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``run`` to the subcommands."""
+    run = commands.add_parser(
+        "run",
+        help="run one scenario and write its results folder",
+        description=(
+            "Run one scenario, print its summary and write trips.csv, series.csv, links.csv, "
+            f"network.json, summary.json, {SERIES_FIGURE} and {MAP_FIGURE} to the results folder."
+        ),
+    )
+    add_scenario_arguments(run)
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="results folder; default: results/<scenario name>-seed<seed> in the current directory",
+    )
+    run.add_argument("--no-plots", dest="plots", action="store_false", help="do not draw the figures")
+    run.add_argument("--quiet", action="store_true", help="hide the progress bar")
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top, so that --help and --version need not load mesa and numba.
+    from sim.metrics.results import write_results
+    from sim.metrics.summary import format_summary, summarize
+    from sim.model import CityModel
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    seed = scenario.seed if args.seed is None else args.seed
+    folder = args.out if args.out is not None else _default_folder(scenario.name, seed)
+    # Created before the run, so an unusable folder fails now and not after a long simulation.
+    folder.mkdir(parents=True, exist_ok=True)
+
+    model = CityModel(scenario, seed=seed)
+    model.run(progress=not args.quiet)
+    results = model.results()
+
+    print(f"{scenario.name}, seed {seed}: simulated {model.time_s:,.0f} s")
+    print(format_summary(summarize(results) | _performance(results.info)))
+    gridlock = gridlock_report(results.info)
+    if gridlock:
+        print(gridlock)
+
+    for name in (SERIES_FIGURE, MAP_FIGURE):
+        # A stale figure from an earlier run in the same folder would contradict these results.
+        (folder / name).unlink(missing_ok=True)
+    write_results(results, folder)
+    if args.plots:
+        _write_figures(results, folder)
+    print(f"results written to {folder}")
+    return EXIT_OK
+
+
+def _write_figures(results: RunResults, folder: Path) -> None:
+    from sim.plots import plot_network_map, plot_series, save_figure
+
+    save_figure(plot_series(results), folder / SERIES_FIGURE)
+    save_figure(plot_network_map(results, metric=_MAP_METRIC), folder / MAP_FIGURE)
+
+
+def _default_folder(scenario_name: str, seed: int) -> Path:
+    """``results/<name>-seed<seed>``, with characters unsafe in a folder name replaced by ``_``."""
+    safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
+    return Path("results") / f"{safe_name}-seed{seed}"
+
+
+def _performance(info: Mapping[str, Any]) -> dict[str, str]:
+    """Wall-clock rows for the summary table, already formatted."""
+    sim_wall_s = float(info["sim_wall_s"])
+    steps = int(info["vehicle_steps"])
+    rate = f"{steps / sim_wall_s:,.0f}" if sim_wall_s > 0 else "n/a"
+    return {
+        "set-up wall time (s)": f"{float(info['setup_wall_s']):.2f}",
+        "simulation wall time (s)": f"{sim_wall_s:.2f}",
+        "vehicle-steps per second": rate,
+    }
+
+
+def gridlock_report(info: Mapping[str, Any]) -> str:
+    """Lines naming each circular spillback (gridlock) and whether the run stalled; empty if none."""
+    cycles = info.get("gridlock") or []
+    stalled_at_s = info.get("stalled_at_s")
+    if not cycles and stalled_at_s is None:
+        return ""
+    lines = [f"gridlock: {len(cycles)} circular spillback(s)"]
+    for report in cycles[:_MAX_GRIDLOCK_LINES]:
+        lines.append(
+            f"  since t = {report['since_s']:,.0f} s (reported at t = {report['detected_s']:,.0f} s): "
+            + " | ".join(report["edges"])
+        )
+    if len(cycles) > _MAX_GRIDLOCK_LINES:
+        lines.append(f"  ... and {len(cycles) - _MAX_GRIDLOCK_LINES} more")
+    if stalled_at_s is not None:
+        lines.append(f"network stalled: the run stopped at t = {stalled_at_s:,.0f} s")
+    return "\n".join(lines)
