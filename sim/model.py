@@ -14,8 +14,9 @@ from tqdm.auto import tqdm
 
 from sim import __version__
 from sim.agents.vehicle import Vehicle
-from sim.control.base import SignalController
+from sim.control.base import IntersectionView, SignalController
 from sim.control.fixed_time import FixedTimeController
+from sim.control.observe import Observation
 from sim.control.webster import webster_timing
 from sim.demand import Trips, trips_for
 from sim.metrics.results import RunResults
@@ -172,10 +173,11 @@ class CityModel(mesa.Model):
 
     def _decide(self, t: float) -> None:
         due = np.flatnonzero(self._decision_s <= t + _EPS)
+        obs = Observation(self.traffic, self.scenario.signals.observation_horizon_m)
         signals, phases = [], []
         for i in due.tolist():
             ctrl = self.controllers[i]
-            phase = ctrl.decide(t)
+            phase = ctrl.decide(IntersectionView(ctrl, obs))
             if phase is not None:
                 signals.append(ctrl.signal)
                 phases.append(ctrl.phases[phase])

@@ -238,6 +238,8 @@ class SignalSpec:
             split from flows, ``lost_time_s`` per phase and ``saturation_flow_vphpl``).
         offset_s: Cycle offset of every signal, or ``"green_wave"``: offsets from distance / speed
             along x, for an east-west corridor.
+        observation_horizon_m: Moving vehicles this close to the stop line count as
+            approaching in controllers' observations (m).
     """
 
     controller: str = _spec("fixed_time", partial(_choice, choices=CONTROLLER_NAMES))
@@ -249,6 +251,7 @@ class SignalSpec:
     offset_s: float | str = _spec(0.0, _offset)
     lost_time_s: float = _spec(4.0, _NON_NEGATIVE)
     saturation_flow_vphpl: float = _spec(1900.0, _POSITIVE)
+    observation_horizon_m: float = _spec(100.0, _POSITIVE)
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,24 @@ from sim.control.fixed_time import FixedTimeController
 from sim.control.webster import MAX_CYCLE_S, webster_delay_s, webster_timing
 
 
+class _View:
+    def __init__(self, now_s):
+        self.now_s = now_s
+
+
 class _Model:
-    """The least a Mesa agent needs of its model, for controllers built alone."""
+    """A grid(1, 1) model's compiled network is all a controller built alone needs."""
 
     def __init__(self):
         import mesa
 
+        from sim.network import compile_network, grid
+
         self._mesa = mesa.Model(rng=0)
+        self._mesa.net = compile_network(grid(1, 1))
 
     def build(self, **kw):
-        return FixedTimeController(self._mesa, 0, "n", (0, 1), **kw)
+        return FixedTimeController(self._mesa, 0, "n0_0", (0, 1), **kw)
 
 
 def test_webster_cycle_matches_the_textbook_example():
@@ -45,9 +53,9 @@ def test_fixed_time_cycle_and_decisions():
     assert ctrl.cycle_s == 56.0
     assert ctrl.start() == (0, 0.0)
     assert ctrl.next_decision_s == 30.0
-    assert ctrl.decide(30.0) == 1
+    assert ctrl.decide(_View(30.0)) == 1
     assert ctrl.next_decision_s == 30.0 + 3.0 + 20.0
-    assert ctrl.decide(53.0) == 0
+    assert ctrl.decide(_View(53.0)) == 0
     assert ctrl.next_decision_s == 53.0 + 3.0 + 30.0
 
 

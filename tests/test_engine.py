@@ -137,8 +137,9 @@ def test_lone_vehicle_without_dawdling_takes_length_over_speed(tmp_path):
     np.testing.assert_allclose(trips["free_flow_s"], 50.0)
     np.testing.assert_allclose(trips["distance_m"], 1000.0)
     travel_s = trips["arrive_s"] - trips["depart_s"]
-    # measured: exactly 50.0 s (error 0 %); the requirement is 2 %
-    np.testing.assert_allclose(travel_s, 50.0, rtol=0.02)
+    # measured: 50.0 s to rounding (error 0 %, well inside the 2 % asked for): inserted at the
+    # speed limit, an undisturbed Krauss vehicle keeps it exactly
+    np.testing.assert_allclose(travel_s, 50.0, rtol=1e-9)
     assert (trips["stops"] == 0).all()
 
 

@@ -111,6 +111,7 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
             "offset_s": 0.0,
             "lost_time_s": 4.0,
             "saturation_flow_vphpl": 1900.0,
+            "observation_horizon_m": 100.0,
         },
         "simulation": {"dt_s": 1.0, "max_time_s": 7200.0, "report_interval_s": 60.0, "gridlock_s": 300.0},
         "vehicles": {

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import mesa
 
-from sim.control.base import SignalController
+from sim.control.base import IntersectionView, SignalController
 
 __all__ = ["FixedTimeController"]
 
@@ -18,6 +18,8 @@ class FixedTimeController(SignalController):
     time (s) at which the first phase's green starts in the common cycle, for
     coordination; a start that falls in an intergreen begins the next green early.
     """
+
+    observes = False
 
     def __init__(
         self,
@@ -57,8 +59,8 @@ class FixedTimeController(SignalController):
         self.next_decision_s = self.greens_s[nxt]
         return nxt, 0.0
 
-    def decide(self, now_s: float) -> int | None:
+    def decide(self, view: IntersectionView) -> int | None:
         """At the end of a green, request the next phase; its green ends one intergreen plus green later."""
         self._phase = (self._phase + 1) % len(self.greens_s)
-        self.next_decision_s = now_s + self.intergreen_s + self.greens_s[self._phase]
+        self.next_decision_s = view.now_s + self.intergreen_s + self.greens_s[self._phase]
         return self._phase
