@@ -15,8 +15,8 @@ from tqdm.auto import tqdm
 from sim import __version__
 from sim.agents.vehicle import Vehicle
 from sim.control.base import IntersectionView, SignalController
-from sim.control.fixed_time import FixedTimeController
 from sim.control.observe import Observation
+from sim.control.registry import CONTROLLERS, SignalPlan
 from sim.control.webster import webster_timing
 from sim.demand import Trips, trips_for
 from sim.metrics.results import RunResults
@@ -115,7 +115,8 @@ class CityModel(mesa.Model):
                     critical, spec.lost_time_s, spec.saturation_flow_vphpl, intergreen, spec.min_green_s
                 )
             offset = (net.node_x[node] - x0) / speed if spec.offset_s == "green_wave" else spec.offset_s
-            ctrl = FixedTimeController(self, s, net.node_ids[node], phases, greens, intergreen, offset)
+            plan = SignalPlan(tuple(greens), intergreen, offset)
+            ctrl = CONTROLLERS[spec.controller].from_plan(self, s, net.node_ids[node], phases, plan, spec)
             phase, elapsed = ctrl.start()
             self.traffic.set_signal(
                 s, phases[phase], elapsed, spec.yellow_s, spec.all_red_s, spec.min_green_s

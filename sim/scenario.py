@@ -24,6 +24,8 @@ from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
+from sim.control.registry import controller_names
+
 __all__ = [
     "BENCH_PREFIX",
     "CONTROLLER_NAMES",
@@ -39,8 +41,8 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-CONTROLLER_NAMES: tuple[str, ...] = ("fixed_time",)
-"""Signal controller names a scenario may name in ``signals.controller``."""
+CONTROLLER_NAMES: tuple[str, ...] = controller_names()
+"""Signal controller names a scenario may name in ``signals.controller`` (from the registry)."""
 
 BENCH_PREFIX = "bench:"
 """Prefix of a file path inside the installed benchmark data folder ``sim/data/bench/``."""

@@ -278,7 +278,7 @@ def fill_corridor(n: int, hold_s: int, check_state) -> tuple[TrafficState, dict,
 
     Returns:
         The state after the hold; the lanes, edges and vehicles involved; and the start
-        time (s) of the step in which the last head of W0 -> n0_0 halted at its stop line.
+        time (s) of the step in which the head of W0 -> n0_0 last came to a halt at its stop line.
     """
     state = make_state(grid(1, 2), seed=3)
     ids, edges, conns = add_vehicles(state, ["W0", "n0_0", "n1_0", "E0"], n)
@@ -298,7 +298,7 @@ def fill_corridor(n: int, hold_s: int, check_state) -> tuple[TrafficState, dict,
         assert state.li[k.LI_COUNT, mid_lane] <= jam_capacity, "a vehicle entered a full lane"
         assert state.conn_state[conns[0]] == k.GREEN
         up = state.lane_vehicles(up_lane)
-        if len(up) == 0 or up[0] != head:
+        if len(up) == 0 or up[0] != head or state.vf[k.VF_SPEED, head] >= HALT_MPS:
             head, halted_s = (int(up[0]) if len(up) else -1), np.nan
         at_line = len(up) and state.vf[k.VF_POS, head] > net.edge_length_m[edges[0]] - 1.0
         if at_line and state.vf[k.VF_SPEED, head] < HALT_MPS and np.isnan(halted_s):
@@ -341,10 +341,11 @@ def test_spillback_holds_upstream_vehicles_until_the_downstream_link_clears(chec
     assert np.all(np.isfinite(state.vf[k.VF_ARRIVE, where["ids"]]))
 
 
-def test_blocked_since_is_when_the_held_head_halted(check_state):
+def test_blocked_since_is_when_the_held_head_last_halted(check_state):
     # The head of W0 -> n0_0 halts at its stop line and never gets room for its whole
-    # length on the full link ahead; its lane is blocked since that halt, even if the tail
-    # of the full link creeps forward meanwhile (compacting its queue without making room).
+    # length on the full link ahead; its lane is blocked since it last halted there (speed
+    # below 0.1 m/s), even while the tail of the full link creeps forward, compacting its
+    # queue without making room.
     state, where, halted_s = fill_corridor(60, 400, check_state)
     assert np.isfinite(halted_s) and halted_s < 300.0
     assert state.lf[k.LF_BLOCKED_SINCE, where["up_lane"]] == pytest.approx(halted_s, abs=1.0)

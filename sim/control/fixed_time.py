@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import mesa
 
 from sim.control.base import IntersectionView, SignalController
+
+if TYPE_CHECKING:
+    from sim.control.registry import SignalPlan
+    from sim.scenario import SignalSpec
 
 __all__ = ["FixedTimeController"]
 
@@ -36,6 +41,19 @@ class FixedTimeController(SignalController):
         self.intergreen_s = float(intergreen_s)
         self.offset_s = float(offset_s)
         self._phase = 0
+
+    @classmethod
+    def from_plan(
+        cls,
+        model: mesa.Model,
+        signal: int,
+        node: str,
+        phases: tuple[int, ...],
+        plan: SignalPlan,
+        spec: SignalSpec,
+    ) -> FixedTimeController:
+        """Run the scenario's plan as it is."""
+        return cls(model, signal, node, phases, plan.greens_s, plan.intergreen_s, plan.offset_s)
 
     @property
     def cycle_s(self) -> float:
