@@ -106,7 +106,9 @@ def paired_differences(
     base = runs[runs[treatment] == baseline].set_index(keys)[list(metrics)]
     rows = []
     for level, group in runs[runs[treatment] != baseline].groupby(treatment, sort=True):
-        joined = group.set_index(keys)[list(metrics)].join(base, rsuffix="__base", how="inner")
+        joined = group.set_index(keys)[list(metrics)].merge(
+            base, left_index=True, right_index=True, how="inner", suffixes=("", "__base")
+        )
         blocks = joined.groupby(level=list(by), sort=True, dropna=False) if by else [((), joined)]
         for key, block in blocks:
             key = key if isinstance(key, tuple) else (key,)
