@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
 import mesa
@@ -13,7 +16,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim import __version__
-from sim.agents.vehicle import Vehicle
+from sim.agents.vehicle import Vehicle, VehicleEvent, VehicleListener
 from sim.control.base import IntersectionView, SignalController
 from sim.control.observe import Observation
 from sim.control.registry import CONTROLLERS, SignalPlan
@@ -59,7 +62,7 @@ class CityModel(mesa.Model):
         self.net = compile_network(self.graph)
         self.trips: Trips = trips_for(scenario, self.graph, np.random.default_rng(demand_ss))
         self.router = Router(self.graph, self.net)
-        first, last, self.free_flow_s = self.router.route_trips(self.trips)
+        route_ids, self.free_flow_s = self.router.route_trips(self.trips)
         self.traffic = TrafficState(
             self.net,
             CarFollowing(**asdict(scenario.vehicles)),
@@ -67,14 +70,18 @@ class CityModel(mesa.Model):
             seed=int(kernel_ss.generate_state(1)[0]),
             vehicle_capacity=len(self.trips),
         )
-        self.traffic.add_routes(self.router.route_edges, self.router.route_conns)
-        ids = self.traffic.add_vehicles(first, last)
+        spans = self.traffic.add_routes(self.router.route_edges, self.router.route_conns).reshape(-1, 2)
+        ids = self.traffic.add_vehicles(spans[route_ids, 0], spans[route_ids, 1])
         self.traffic.schedule(ids, self.trips.depart_s)
         self.controllers: list[SignalController] = self._make_controllers()
         self._decision_s = np.array([c.next_decision_s for c in self.controllers])
         self._next_decision_s = float(self._decision_s.min(initial=math.inf))
         self._released = 0
         self._vehicles: dict[int, Vehicle] = {}
+        self._listeners: dict[int, VehicleListener] = {}
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_seq = itertools.count()
+        self._overrides: dict[int, int] = {}
         self._report_every_s = sim_spec.report_interval_s
         self._next_report_s = self._report_every_s
         self._last_report_s = 0.0
@@ -138,24 +145,30 @@ class CityModel(mesa.Model):
 
     @property
     def finished(self) -> bool:
-        """Whether every trip has arrived."""
-        return self.traffic.n_arrived == len(self.trips)
+        """Whether every vehicle, from the demand or added by agents, has arrived and no timer waits."""
+        return self.traffic.n_arrived == self.traffic.n_vehicles and not self._timers
 
     def step(self) -> None:
         """Advance the simulation by one time step."""
         self._advance(1)
 
-    def _advance(self, n_steps: int) -> None:
-        """Run ``n_steps`` kernel steps; no Python event may fall inside them.
+    def _advance(self, n_steps: int) -> int:
+        """Run up to ``n_steps`` kernel steps; no Python event may fall inside them.
 
         Departures are released by the kernel from its schedule; the agent population is
         brought up to date after the call, so it is exact whenever Python code runs (a
-        trip that departs and arrives within one call never gets an agent).
+        trip that departs and arrives within one call never gets an agent). The kernel
+        stops early when an agent's vehicle raises an event.
+
+        Returns:
+            The number of steps run.
         """
         traffic = self.traffic
+        while self._timers and self._timers[0][0] <= traffic.t_s + _EPS:
+            heapq.heappop(self._timers)[2]()
         if self._next_decision_s <= traffic.t_s + _EPS:
             self._decide(traffic.t_s)
-        arrived = traffic.advance(n_steps)
+        done = traffic.advance(n_steps)
         released = traffic.n_released
         if released > self._released:
             trips, status = self.trips, traffic.vi[k.VI_STATUS]
@@ -165,12 +178,85 @@ class CityModel(mesa.Model):
                         self, vid, trips.ids[vid], trips.origin[vid], trips.destination[vid]
                     )
             self._released = released
-        for vid in arrived.tolist():
+        for vid in traffic.arrived.tolist():
             agent = self._vehicles.pop(vid, None)
             if agent is not None:
                 agent.remove()
+            listener = self._listeners.pop(vid, None)
+            if listener is not None:
+                listener.on_vehicle_event(vid, VehicleEvent.ARRIVED)
+        events = traffic.events
+        for vid, kind in zip(events[0].tolist(), events[1].tolist(), strict=True):
+            self._listeners[vid].on_vehicle_event(vid, VehicleEvent(kind))
         if traffic.t_s >= self._next_report_s - _EPS:
             self._report()
+        return done
+
+    # ----- hooks for agents that drive their own vehicles ---------------------------
+    def add_vehicle(
+        self,
+        path: Sequence[str],
+        listener: VehicleListener | None = None,
+        *,
+        emergency: bool = False,
+        length_m: float | None = None,
+    ) -> int:
+        """Put a vehicle that is not part of the demand in the entry queue of its first link now.
+
+        Args:
+            path: Node path of its route.
+            listener: Told of the vehicle's events (``on_vehicle_event(vid, event)``):
+                with a listener, the vehicle does not arrive at the end of its route but
+                reports ``APPROACH`` near it and ``STOP`` once halted there, and waits for
+                :meth:`set_route` or :meth:`remove_vehicle`.
+            emergency: Traffic makes way for it; it crosses red lights at a crawl.
+            length_m: Its length (default: the scenario's vehicle length).
+
+        Returns:
+            The vehicle's id (its index in the kernel arrays).
+        """
+        rid = self.router.route_id(tuple(path))
+        first, last = self.traffic.add_route(self.router.route_edges[rid], self.router.route_conns[rid])
+        vid = int(self.traffic.add_vehicles(np.array([first]), np.array([last]), length_m)[0])
+        flags = (k.F_NOTIFY if listener is not None else 0) | (k.F_EMERGENCY if emergency else 0)
+        self.traffic.set_flags(vid, flags)
+        if listener is not None:
+            self._listeners[vid] = listener
+        self.traffic.release(np.array([vid]))
+        return vid
+
+    def set_route(self, vid: int, path: Sequence[str]) -> None:
+        """Send a vehicle on a new node path that starts with the link it is on."""
+        rid = self.router.route_id(tuple(path))
+        self.traffic.set_route(vid, self.router.route_edges[rid], self.router.route_conns[rid])
+
+    def remove_vehicle(self, vid: int) -> None:
+        """Take a vehicle off the network now (parked, or out of service)."""
+        self.traffic.remove_vehicle(vid)
+        self._listeners.pop(vid, None)
+
+    def schedule(self, time_s: float, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` at the start of the first step at or after ``time_s``."""
+        heapq.heappush(self._timers, (time_s, next(self._timer_seq), callback))
+
+    def override_signal(self, signal: int, phase: int | None) -> None:
+        """Hold a signal on a global phase index regardless of its controller (None: give it back).
+
+        The intersection still runs yellow and all-red before the phase; the controller
+        keeps deciding meanwhile, but its requests are dropped while the override lasts.
+        """
+        if phase is None:
+            self._overrides.pop(signal, None)
+            return
+        self._overrides[signal] = phase
+        self.traffic.request_phases(np.array([signal]), np.array([phase]))
+
+    def link_travel_times_s(self) -> np.ndarray:
+        """Current travel time of every edge (s): length over the mean speed on it now.
+
+        An empty edge takes its free-flow time; speeds are floored at 0.5 m/s.
+        """
+        return self.traffic.link_travel_times_s()
 
     def _decide(self, t: float) -> None:
         due = np.flatnonzero(self._decision_s <= t + _EPS)
@@ -179,7 +265,7 @@ class CityModel(mesa.Model):
         for i in due.tolist():
             ctrl = self.controllers[i]
             phase = ctrl.decide(IntersectionView(ctrl, obs))
-            if phase is not None:
+            if phase is not None and ctrl.signal not in self._overrides:
                 signals.append(ctrl.signal)
                 phases.append(ctrl.phases[phase])
         self.traffic.request_phases(np.array(signals, dtype=np.int64), np.array(phases, dtype=np.int64))
@@ -251,9 +337,10 @@ class CityModel(mesa.Model):
         dt = self.dt_s
         while self.running and self.time_s < end - _EPS:
             next_event = min(self._next_decision_s, self._next_report_s, end)
+            if self._timers:
+                next_event = min(next_event, self._timers[0][0])
             n_steps = max(1, math.ceil((next_event - self.time_s) / dt - _EPS))
-            self._advance(n_steps)
-            self.steps += n_steps
+            self.steps += self._advance(n_steps)
             if self.finished:
                 self.running = False
             bar.update(round(self.time_s) - bar.n)

@@ -71,15 +71,13 @@ class Router:
             self.route_conns.append(conns)
         return rid
 
-    def route_trips(self, trips: Trips) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def route_trips(self, trips: Trips) -> tuple[np.ndarray, np.ndarray]:
         """Route every trip.
 
         Returns:
-            For each trip, the first and last position of its route in the flat route
-            arrays (the concatenation of :attr:`route_edges` in order) and its free-flow
+            For each trip, its route's index among :attr:`route_edges` and its free-flow
             time (s).
         """
-        first_route = len(self.route_edges)
         rids = np.empty(len(trips), dtype=np.int64)
         for i in range(len(trips)):
             path = trips.routes[i]
@@ -89,14 +87,8 @@ class Router:
                 rids[i] = self.route_id(tuple(path))
             except RoutingError as exc:
                 raise RoutingError(f"trip {trips.ids[i]!r}: {exc}") from None
-        new = self.route_edges[first_route:]
-        lengths = np.array([len(e) for e in new], dtype=np.int64)
-        start = np.concatenate([[0], np.cumsum(lengths)[:-1]]) + sum(
-            len(e) for e in self.route_edges[:first_route]
-        )
-        free_flow = np.array([self._free_flow[e].sum() for e in new])
-        local = rids - first_route
-        return start[local], start[local] + lengths[local] - 1, free_flow[local]
+        free_flow = np.array([self._free_flow[e].sum() for e in self.route_edges])
+        return rids, free_flow[rids] if len(rids) else np.zeros(0)
 
     def edge_flows_vph(self, trips: Trips) -> np.ndarray:
         """Hourly flow per edge if every trip follows its route, over the demand's time span."""

@@ -154,6 +154,14 @@ def _offset(ctx: _Context, key: str, value: Any) -> float | str:
     raise ctx.fail(key, "a number of seconds or 'green_wave'", value)
 
 
+def _policy(ctx: _Context, key: str, value: Any) -> str | Path:
+    if value == "builtin":
+        return value
+    if not isinstance(value, str | PurePath):
+        raise ctx.fail(key, "'builtin' or the path of a .npz policy file", value)
+    return _path(ctx, key, value, suffixes=(".npz",))
+
+
 def _profile(ctx: _Context, key: str, value: Any) -> tuple[tuple[float, float], ...]:
     if not isinstance(value, list | tuple):
         raise ctx.fail(key, "a list of [start_s, multiplier] pairs", value)
@@ -241,7 +249,17 @@ class SignalSpec:
         offset_s: Cycle offset of every signal, or ``"green_wave"``: offsets from distance / speed
             along x, for an east-west corridor.
         observation_horizon_m: Moving vehicles this close to the stop line count as
-            approaching in controllers' observations (m).
+            approaching in controllers' observations (m); also the detector zone of
+            ``actuated`` and the platoon distance of ``sotl``.
+        max_green_s: ``actuated``: longest green once a conflicting phase calls, >= ``min_green_s``.
+        passage_time_s: ``actuated``: a green whose detector zones stay empty this long gaps out.
+        decision_interval_s: ``max_pressure`` and ``learned``: time between decisions.
+        sotl_threshold_veh_s: ``sotl``: the red phase's accumulated demand (vehicle-seconds)
+            that asks for a switch (Gershenson's theta).
+        sotl_platoon_veh: ``sotl``: at most this many vehicles (and at least one) approaching
+            the green keep it (Gershenson's mu).
+        policy: ``learned``: ``"builtin"`` (the policy shipped in the package) or a ``.npz``
+            policy file, resolved like other paths.
     """
 
     controller: str = _spec("fixed_time", partial(_choice, choices=CONTROLLER_NAMES))
@@ -254,6 +272,12 @@ class SignalSpec:
     lost_time_s: float = _spec(4.0, _NON_NEGATIVE)
     saturation_flow_vphpl: float = _spec(1900.0, _POSITIVE)
     observation_horizon_m: float = _spec(100.0, _POSITIVE)
+    max_green_s: float = _spec(60.0, _POSITIVE)
+    passage_time_s: float = _spec(2.0, _NON_NEGATIVE)
+    decision_interval_s: float = _spec(5.0, _POSITIVE)
+    sotl_threshold_veh_s: float = _spec(40.0, _POSITIVE)
+    sotl_platoon_veh: int = _spec(3, partial(_integer, ge=0))
+    policy: str | Path = _spec("builtin", _policy)
 
 
 @dataclass(frozen=True)
@@ -282,6 +306,9 @@ class VehicleSpec:
         tau_s: Driver reaction time.
         critical_gap_s: Gap in oncoming traffic that a left-turner accepts.
         sigma: Driver imperfection in [0, 1] (SUMO's default 0.5): random slowing each step.
+        emergency_pass_speed_mps: Speed of an emergency vehicle passing the traffic that
+            makes way for it.
+        emergency_crawl_speed_mps: Speed of an emergency vehicle crossing against a red.
     """
 
     length_m: float = _spec(5.0, _POSITIVE)
@@ -292,6 +319,8 @@ class VehicleSpec:
     turn_speed_mps: float = _spec(8.0, _POSITIVE)
     critical_gap_s: float = _spec(4.5, _NON_NEGATIVE)
     sigma: float = _spec(0.5, partial(_number, ge=0.0, le=1.0))
+    emergency_pass_speed_mps: float = _spec(5.0, _POSITIVE)
+    emergency_crawl_speed_mps: float = _spec(2.0, _POSITIVE)
 
 
 @dataclass(frozen=True)
@@ -504,6 +533,12 @@ def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
     if signals.timing == "fixed" and signals.green_s < signals.min_green_s:
         raise ctx.fail(
             "signals.green_s", f"a green >= signals.min_green_s ({signals.min_green_s:g})", signals.green_s
+        )
+    if signals.max_green_s < signals.min_green_s:
+        raise ctx.fail(
+            "signals.max_green_s",
+            f"a green >= signals.min_green_s ({signals.min_green_s:g})",
+            signals.max_green_s,
         )
     return Scenario(
         **top,

@@ -197,9 +197,11 @@ def queue_discharge(seed: int, n: int) -> tuple[float, np.ndarray]:
 def test_standing_queue_discharges_at_saturation_flow():
     """HCM method: mean headway of queued vehicles 5..n within one green, pooled over 4 greens.
 
-    Measured with the defaults (Krauss, sigma 0.5): 1,845 veh/h/lane pooled over 40 greens of
-    25 vehicles, about 1,850 here; start-up lost time about 0.5 s (the first vehicle stands at
-    the line, so only acceleration of the next few is lost). SUMO gives 1,893 with these
+    Measured with the defaults (Krauss, sigma 0.5): 1,850 veh/h/lane here (seeds 0-3); 1,827
+    over 40 greens of 20 vehicles and 1,845 over 40 greens of 25; start-up lost time 0.66 s
+    (the first vehicle stands at the line, so only the next few vehicles' acceleration is
+    lost). Crossing times are interpolated within the step (see ``queue_discharge``);
+    ACC_EXITS of the approach counts the same crossings. SUMO gives 1,893 with these
     parameters; HCM's base is 1,900.
     """
     n = 20

@@ -22,8 +22,9 @@ def assert_agents_match_traffic(model: CityModel) -> None:
     traffic = model.traffic
     agents = vehicle_agents(model)
     assert len(agents) == traffic.n_released - traffic.n_arrived
-    status = traffic.vi[k.VI_STATUS, [agent.vid for agent in agents]]
-    assert np.all((status == k.ST_WAITING) | (status == k.ST_ON_NETWORK))
+    status = traffic.vi[k.VI_STATUS, : traffic.n_vehicles]
+    under_way = np.flatnonzero((status == k.ST_WAITING) | (status == k.ST_ON_NETWORK))
+    np.testing.assert_array_equal(np.sort([agent.vid for agent in agents]).astype(int), under_way)
 
 
 def test_vehicle_agents_exist_only_while_their_trip_is_under_way(demo_scenario):

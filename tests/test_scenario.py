@@ -123,6 +123,8 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
             "turn_speed_mps": 8.0,
             "critical_gap_s": 4.5,
             "sigma": 0.5,
+            "emergency_pass_speed_mps": 5.0,
+            "emergency_crawl_speed_mps": 2.0,
         },
     }
     assert scenario.network.kwargs() == {

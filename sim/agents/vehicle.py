@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+from typing import Protocol
+
 import mesa
 
-__all__ = ["Vehicle"]
+from sim.traffic import kernel as k
+
+__all__ = ["Vehicle", "VehicleEvent", "VehicleListener"]
+
+
+class VehicleEvent(IntEnum):
+    """What the kernel tells an agent about the vehicle it drives."""
+
+    APPROACH = k.EV_APPROACH
+    """Near the end of its route: time to extend the route, or it will stop there."""
+    STOP = k.EV_STOP
+    """Halted at the end of its route."""
+    ARRIVED = -1
+    """Left the network at the end of its route (vehicles without a listener)."""
+
+
+class VehicleListener(Protocol):
+    """An agent that drives a vehicle of its own (shuttle, emergency vehicle, parking searcher)."""
+
+    def on_vehicle_event(self, vid: int, event: VehicleEvent) -> None:
+        """React to an event of vehicle ``vid``."""
 
 
 class Vehicle(mesa.Agent):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.control.actuated import ActuatedController
 from sim.control.base import SignalController
 from sim.control.fixed_time import FixedTimeController
+from sim.control.max_pressure import MaxPressureController
+from sim.control.sotl import SotlController
 
 __all__ = ["CONTROLLERS", "SignalPlan", "controller_names"]
 
@@ -25,8 +28,12 @@ class SignalPlan:
     offset_s: float
 
 
+# "learned" (issue #3, part B: sim/control/learned.py) is added here when it lands.
 CONTROLLERS: dict[str, type[SignalController]] = {
     "fixed_time": FixedTimeController,
+    "actuated": ActuatedController,
+    "max_pressure": MaxPressureController,
+    "sotl": SotlController,
 }
 """Name -> controller class; each builds itself: ``from_plan(model, signal, node, phases, plan, spec)``."""
 

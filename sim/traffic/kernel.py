@@ -12,8 +12,8 @@ Euler integration (``x += v_new * dt``), as in SUMO's default. Driver imperfecti
 with ``u`` uniform in [0, 1) from a counter-based hash of (seed, vehicle, step).
 
 With the defaults (length 5 m, min gap 2.5 m, accel 2.6, decel 4.5 m/s^2, tau 1 s,
-sigma 0.5, dt 1 s) a standing queue discharges at about 1,880 veh/h/lane
-(tests/test_engine.py), SUMO's measured 1,893 with the same parameters.
+sigma 0.5, dt 1 s) a standing queue discharges at about 1,830-1,850 veh/h/lane
+(tests/test_engine.py; 2,055 with sigma 0), SUMO's measured 1,893 with the same parameters.
 
 The leader of the first vehicle of a lane is either the stop line (red; yellow when
 the vehicle can stop comfortably; a permitted left turn without an acceptable gap in
@@ -39,7 +39,15 @@ __all__ = [
     "C_ARRIVED",
     "C_ENTERED",
     "C_N_ARRIVED_OUT",
+    "C_N_EVENTS",
     "C_SCHED_PTR",
+    "C_STEPS_DONE",
+    "EV_APPROACH",
+    "EV_STOP",
+    "F_APPROACH_SENT",
+    "F_EMERGENCY",
+    "F_NOTIFY",
+    "F_STOP_SENT",
     "C_WAIT_N",
     "GREEN",
     "LF_BLOCKED_SINCE",
@@ -52,7 +60,9 @@ __all__ = [
     "P_CRIT_GAP",
     "P_DECEL",
     "P_DT",
+    "P_CRAWL_SPEED",
     "P_MIN_GAP",
+    "P_PASS_SPEED",
     "P_SIGMA",
     "P_TAU",
     "P_TURN_SPEED",
@@ -81,6 +91,7 @@ __all__ = [
     "VF_SPEED",
     "VF_WAIT",
     "VI_HALTED",
+    "VI_FLAGS",
     "VI_LANE",
     "VI_REND",
     "VI_RPTR",
@@ -94,7 +105,12 @@ __all__ = [
 # vehicle float rows
 VF_POS, VF_SPEED, VF_LEN, VF_ENTER, VF_ARRIVE, VF_DIST, VF_WAIT, VF_LINK_WAIT = range(8)
 # vehicle int rows
-VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED = range(6)
+VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS = range(7)
+# vehicle flags: notify Python near and at the route end (instead of arriving); emergency
+# vehicle; events already sent for the current route
+F_NOTIFY, F_EMERGENCY, F_APPROACH_SENT, F_STOP_SENT = 1, 2, 4, 8
+# event kinds
+EV_APPROACH, EV_STOP = 0, 1
 # vehicle status
 ST_SCHEDULED, ST_WAITING, ST_ON_NETWORK, ST_ARRIVED = range(4)
 # lane int rows and float rows
@@ -107,11 +123,13 @@ SI_PHASE, SI_STAGE, SI_TARGET, SI_NEXT = range(4)
 SF_ELAPSED, SF_YELLOW, SF_ALL_RED, SF_MIN_GREEN = range(4)
 STAGE_GREEN, STAGE_YELLOW, STAGE_ALL_RED = range(3)
 # parameters
-P_DT, P_MIN_GAP, P_ACCEL, P_DECEL, P_TAU, P_TURN_SPEED, P_CRIT_GAP, P_SIGMA = range(8)
+P_DT, P_MIN_GAP, P_ACCEL, P_DECEL, P_TAU, P_TURN_SPEED, P_CRIT_GAP, P_SIGMA, P_PASS_SPEED, P_CRAWL_SPEED = (
+    range(10)
+)
 # per-edge accumulators
 ACC_VEH_STEPS, ACC_SPEED_SUM, ACC_HALTED, ACC_EXITS = range(4)
 # counters
-C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR = range(5)
+C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR, C_N_EVENTS, C_STEPS_DONE = range(7)
 
 _HALT_MPS = 0.1
 _REARM_MPS = 3.0
@@ -193,6 +211,33 @@ def _push(lane: int, vid: int, lane_buf, li) -> None:
 def _pop(lane: int, li) -> None:
     li[LI_HEAD, lane] = (li[LI_HEAD, lane] + 1) % li[LI_CAP, lane]
     li[LI_COUNT, lane] -= 1
+
+
+@njit(cache=True)
+def _emit(vid: int, kind: int, event_out: np.ndarray, counters: np.ndarray) -> None:
+    n = counters[C_N_EVENTS]
+    event_out[0, n] = vid
+    event_out[1, n] = kind
+    counters[C_N_EVENTS] = n + 1
+
+
+@njit(cache=True)
+def _overtake(lane: int, i: int, lane_buf, li, vf, length: float) -> int:
+    """Move the vehicle at position ``i`` ahead of those it has passed; returns its new position.
+
+    Vehicles at the stop line (about to cross) are never passed.
+    """
+    cap, off, head = li[LI_CAP, lane], li[LI_OFF, lane], li[LI_HEAD, lane]
+    j = i
+    while j > 0:
+        a = off + (head + j - 1) % cap
+        b = off + (head + j) % cap
+        ahead, me = lane_buf[a], lane_buf[b]
+        if vf[VF_POS, ahead] >= vf[VF_POS, me] or vf[VF_POS, ahead] >= length - 1e-3:
+            break
+        lane_buf[a], lane_buf[b] = me, ahead
+        j -= 1
+    return j
 
 
 @njit(cache=True)
@@ -305,6 +350,7 @@ def _step(
     wait_buf: np.ndarray,
     counters: np.ndarray,
     arrived_out: np.ndarray,
+    event_out: np.ndarray,
     acc: np.ndarray,
 ) -> None:
     """Advance the whole network by one step ``[t, t + dt)`` with ``t = step_no * dt``.
@@ -322,6 +368,7 @@ def _step(
         p[P_TURN_SPEED],
     )
     dawdle = p[P_SIGMA] * accel * dt
+    pass_speed, crawl_speed = p[P_PASS_SPEED], p[P_CRAWL_SPEED]
     t = step_no * dt
     n_lanes = li.shape[1]
     _update_signals(si, sf, phase_conn_ptr, phase_conns, conn_state)
@@ -379,9 +426,13 @@ def _step(
             vid = _vid_at(lane, i, lane_buf, li)
             v = vf[VF_SPEED, vid]
             vcap = min(v + accel * dt, vmax)
+            flags = vi[VI_FLAGS, vid]
             if i > 0:
                 gap = vf[VF_POS, lead] - vf[VF_LEN, lead] - vf[VF_POS, vid] - min_gap
                 vs = _safe_speed(gap, vf[VF_SPEED, lead], decel, tau)
+                if flags & F_EMERGENCY:
+                    # the vehicles ahead make way: pass them at a reduced speed
+                    vs = max(vs, min(vcap, pass_speed))
                 vnew[vid] = max(0.0, min(vcap, vs) - dawdle * _uniform(seed, vid, step_no))
                 lead = vid
                 continue
@@ -393,15 +444,31 @@ def _step(
             # (v_safe(d, 0) >= vcap whenever d >= vcap^2 / 2b + vcap * tau; the margin covers
             # a next-lane tail that still sticks out into the junction)
             far = d >= vcap * (tau + dt) + vcap * vcap / (2.0 * decel) + 2.0 * (vf[VF_LEN, vid] + min_gap)
-            if far or rp == vi[VI_REND, vid]:
+            at_end = rp == vi[VI_REND, vid]
+            if far or (at_end and not flags & F_NOTIFY):
                 lane_go[lane] = 0 if far else 1
                 lf[LF_BLOCKED_SINCE, lane] = -1.0
                 vnew[vid] = max(0.0, vcap - dawdle * _uniform(seed, vid, step_no))
                 continue
+            if at_end:
+                # an agent's vehicle nearing the end of its route: tell Python once, and stop
+                # at the end unless Python extends the route meanwhile
+                if not flags & F_APPROACH_SENT:
+                    vi[VI_FLAGS, vid] = flags | F_APPROACH_SENT
+                    _emit(vid, EV_APPROACH, event_out, counters)
+                lane_go[lane] = 0
+                lf[LF_BLOCKED_SINCE, lane] = -1.0
+                vnew[vid] = max(0.0, min(vcap, _safe_speed(d, 0.0, decel, tau)))
+                continue
             c = r_conn[rp]
             st = conn_state[c]
             go = st == GREEN or (st == YELLOW and v * v > 2.0 * decel * d)
-            if go and conn_opp[c] >= 0:
+            # an emergency vehicle stops for the signal like anyone until it is down to a
+            # crawl, then crosses at that crawl
+            against = not go and flags & F_EMERGENCY
+            if against:
+                go = v <= crawl_speed + 1e-9
+            if go and conn_opp[c] >= 0 and not flags & F_EMERGENCY:
                 go = not _opposed(
                     conn_opp[c], p, vf, vi, lane_buf, li, lf, edge_len, edge_lanes, edge_lane0, conn_state,
                     conn_turn, r_conn,
@@ -431,6 +498,8 @@ def _step(
                 vs = _safe_speed(d + room, v_lead, decel, tau)
                 if conn_turn[c] != _TURN_THROUGH:
                     vs = min(vs, math.sqrt(turn_speed * turn_speed + 2.0 * decel * max(d, 0.0)))
+                if against:
+                    vs = min(vs, crawl_speed)
             else:
                 go = False
                 vs = _safe_speed(d, 0.0, decel, tau)
@@ -453,8 +522,11 @@ def _step(
         lead_rear = np.inf if lane_go[lane] else length
         for i in range(n):
             vid = _vid_at(lane, i, lane_buf, li)
+            flags = vi[VI_FLAGS, vid]
             old = vf[VF_POS, vid]
-            new = min(old + vnew[vid] * dt, lead_rear)
+            new = old + vnew[vid] * dt
+            if i == 0 or not flags & F_EMERGENCY:
+                new = min(new, lead_rear)
             if i > 0:
                 new = min(new, length - 1e-3)
             new = max(new, old)
@@ -475,7 +547,18 @@ def _step(
                 acc[ACC_HALTED, e] += 1.0
                 vf[VF_WAIT, vid] += dt
                 vf[VF_LINK_WAIT, vid] += dt
+                stopped_at_end = i == 0 and length - new < 1.0 and vi[VI_RPTR, vid] == vi[VI_REND, vid]
+                if flags & F_NOTIFY and not flags & F_STOP_SENT and stopped_at_end:
+                    vi[VI_FLAGS, vid] = flags | F_STOP_SENT
+                    _emit(vid, EV_STOP, event_out, counters)
             lead_rear = new - vf[VF_LEN, vid]
+            if flags & F_EMERGENCY and i > 0:
+                i_now = _overtake(lane, i, lane_buf, li, vf, length)
+                if i_now == 0:
+                    lane_go[lane] = 0  # the old first vehicle's right of way is not the emergency vehicle's
+                if i_now != i:
+                    back = _vid_at(lane, i, lane_buf, li)
+                    lead_rear = vf[VF_POS, back] - vf[VF_LEN, back]
 
     # stop-line crossings and arrivals: at most one per lane and step
     n_out = counters[C_N_ARRIVED_OUT]
@@ -555,16 +638,21 @@ def advance(
     sched_depart: np.ndarray,
     counters: np.ndarray,
     arrived_out: np.ndarray,
+    event_out: np.ndarray,
     acc: np.ndarray,
 ) -> None:
     """Run ``n_steps`` steps from ``step_no``, releasing scheduled departures as they fall due.
 
     A scheduled vehicle joins the entry queue of its first link at the first step
     starting at or after its departure time. Vehicles that arrive during the call are
-    listed in ``arrived_out[:counters[C_N_ARRIVED_OUT]]``.
+    listed in ``arrived_out[:counters[C_N_ARRIVED_OUT]]``. The call returns early, after
+    the step in which an agent's vehicle raised an event (``event_out[:, :C_N_EVENTS]``:
+    vehicle and ``EV_*`` kind); ``counters[C_STEPS_DONE]`` says how many steps ran.
     """
     dt = p[P_DT]
     counters[C_N_ARRIVED_OUT] = 0
+    counters[C_N_EVENTS] = 0
+    counters[C_STEPS_DONE] = 0
     for s in range(n_steps):
         t = (step_no + s) * dt
         ptr, n = counters[C_SCHED_PTR], counters[C_WAIT_N]
@@ -578,8 +666,11 @@ def advance(
         _step(
             step_no + s, seed, p, vf, vi, vnew, lane_buf, li, lf, lane_go, lane_target, edge_len, edge_speed,
             edge_lanes, edge_lane0, edge_mark, conn_state, conn_turn, conn_lo, conn_hi, conn_opp, si, sf,
-            phase_conn_ptr, phase_conns, r_edge, r_conn, wait_buf, counters, arrived_out, acc,
+            phase_conn_ptr, phase_conns, r_edge, r_conn, wait_buf, counters, arrived_out, event_out, acc,
         )  # fmt: skip
+        counters[C_STEPS_DONE] = s + 1
+        if counters[C_N_EVENTS] > 0:
+            return
 
 
 @njit(cache=True)

@@ -32,6 +32,10 @@ class CarFollowing:
         turn_speed_mps: Speed at the stop line for left and right turns (m/s).
         critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
         sigma: Driver imperfection in [0, 1]: random slowing by up to ``sigma * accel * dt``.
+        emergency_pass_speed_mps: Speed at which an emergency vehicle passes the vehicles
+            that make way for it (m/s).
+        emergency_crawl_speed_mps: Speed at which an emergency vehicle crosses a stop line
+            against the signal (m/s).
     """
 
     length_m: float = 5.0
@@ -42,6 +46,8 @@ class CarFollowing:
     turn_speed_mps: float = 8.0
     critical_gap_s: float = 4.5
     sigma: float = 0.5
+    emergency_pass_speed_mps: float = 5.0
+    emergency_crawl_speed_mps: float = 2.0
 
 
 class TrafficState:
@@ -66,7 +72,9 @@ class TrafficState:
                 cf.turn_speed_mps,
                 cf.critical_gap_s,
                 cf.sigma,
-            ]
+                cf.emergency_pass_speed_mps,
+                cf.emergency_crawl_speed_mps,
+            ]  # fmt: skip
         )
         n_lanes = len(net.lane_edge)
         lane_len = net.edge_length_m[net.lane_edge]
@@ -85,7 +93,7 @@ class TrafficState:
         self.si = np.full((4, n_sig), -1, dtype=np.int32)
         self.sf = np.zeros((4, n_sig))
         self.acc = np.zeros((4, len(net.edge_keys)))
-        self.counters = np.zeros(5, dtype=np.int64)
+        self.counters = np.zeros(7, dtype=np.int64)
         self.sched_vid = np.zeros(0, dtype=np.int32)
         self.sched_depart = np.zeros(0)
         self.r_edge = np.zeros(0, dtype=np.int32)
@@ -98,7 +106,7 @@ class TrafficState:
         vf = np.zeros((8, cap))
         vf[k.VF_ENTER] = np.nan
         vf[k.VF_ARRIVE] = np.nan
-        vi = np.zeros((6, cap), dtype=np.int32)
+        vi = np.zeros((7, cap), dtype=np.int32)
         vi[k.VI_LANE] = -1
         if n:
             vf[:, :n] = self.vf[:, :n]
@@ -109,6 +117,7 @@ class TrafficState:
         self.vf, self.vi, self.wait_buf = vf, vi, wait
         self.vnew = np.zeros(cap)
         self.arrived_out = np.zeros(cap, dtype=np.int32)
+        self.event_out = np.zeros((2, 2 * cap), dtype=np.int32)
 
     # ----- set-up -----------------------------------------------------------------
     def add_route(self, edges: np.ndarray, conns: np.ndarray) -> tuple[int, int]:
@@ -125,7 +134,7 @@ class TrafficState:
     def add_routes(self, edge_lists: list[np.ndarray], conn_lists: list[np.ndarray]) -> np.ndarray:
         """Append many routes at once; returns an ``(n, 2)`` array of (first, last) positions."""
         lengths = np.array([len(e) for e in edge_lists], dtype=np.int64)
-        first = len(self.r_edge) + np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        first = len(self.r_edge) + np.cumsum(lengths) - lengths
         self.r_edge = np.concatenate([self.r_edge, *edge_lists]).astype(np.int32)
         self.r_conn = np.concatenate([self.r_conn, *conn_lists]).astype(np.int32)
         return np.stack([first, first + lengths - 1], axis=1)
@@ -189,18 +198,75 @@ class TrafficState:
             net.edge_lanes, net.edge_lane0, self.edge_mark, self.conn_state, net.conn_turn, net.conn_lane_lo,
             net.conn_lane_hi, net.conn_opposing, self.si, self.sf, net.phase_conn_ptr, net.phase_conns,
             self.r_edge, self.r_conn, self.wait_buf, self.sched_vid, self.sched_depart, self.counters,
-            self.arrived_out, self.acc,
+            self.arrived_out, self.event_out, self.acc,
         )  # fmt: skip
 
     def warm_up(self) -> None:
         """Load (or compile, once per machine) the kernel for these array types without stepping."""
         k.advance.compile(tuple(numba.typeof(a) for a in self._kernel_args(0)))
 
-    def advance(self, n_steps: int = 1) -> np.ndarray:
-        """Run ``n_steps`` steps; returns the ids of vehicles that arrived meanwhile."""
+    def advance(self, n_steps: int = 1) -> int:
+        """Run up to ``n_steps`` steps, fewer if an agent's vehicle raises an event.
+
+        Returns:
+            The number of steps run; :attr:`arrived` and :attr:`events` list what happened.
+        """
         k.advance(*self._kernel_args(n_steps))
-        self.step_no += n_steps
+        done = int(self.counters[k.C_STEPS_DONE])
+        self.step_no += done
+        return done
+
+    @property
+    def arrived(self) -> np.ndarray:
+        """Ids of the vehicles that arrived during the last :meth:`advance`."""
         return self.arrived_out[: self.counters[k.C_N_ARRIVED_OUT]]
+
+    @property
+    def events(self) -> np.ndarray:
+        """``(2, n)`` array of (vehicle id, ``EV_*`` kind) raised during the last :meth:`advance`."""
+        return self.event_out[:, : self.counters[k.C_N_EVENTS]]
+
+    # ----- agents' vehicles --------------------------------------------------------
+    def set_flags(self, vid: int, flags: int) -> None:
+        """Set a vehicle's ``F_NOTIFY`` / ``F_EMERGENCY`` flags (the sent-event bits are kept)."""
+        sent = self.vi[k.VI_FLAGS, vid] & (k.F_APPROACH_SENT | k.F_STOP_SENT)
+        self.vi[k.VI_FLAGS, vid] = flags | sent
+
+    def set_route(self, vid: int, edges: np.ndarray, conns: np.ndarray) -> None:
+        """Give a vehicle a new route; the first edge must be the one it is on (or will enter).
+
+        Clears the vehicle's sent-event bits, so it reports the end of the new route.
+
+        Raises:
+            ValueError: If the route does not start on the vehicle's current edge.
+        """
+        current = self.r_edge[self.vi[k.VI_RPTR, vid]]
+        if int(edges[0]) != int(current):
+            raise ValueError(f"vehicle {vid}: a new route must start on its current edge {int(current)}")
+        first, last = self.add_route(edges, conns)
+        self.vi[k.VI_RPTR, vid] = first
+        self.vi[k.VI_REND, vid] = last
+        self.vi[k.VI_FLAGS, vid] &= ~(k.F_APPROACH_SENT | k.F_STOP_SENT)
+
+    def remove_vehicle(self, vid: int) -> None:
+        """Take a vehicle off its lane now (it parked, or ended its service); it counts as arrived.
+
+        Raises:
+            ValueError: If the vehicle is not on the network.
+        """
+        lane = int(self.vi[k.VI_LANE, vid])
+        if lane < 0:
+            raise ValueError(f"vehicle {vid} is not on the network")
+        rest = self.lane_vehicles(lane)
+        rest = rest[rest != vid]
+        off = int(self.li[k.LI_OFF, lane])
+        self.lane_buf[off : off + len(rest)] = rest
+        self.li[k.LI_HEAD, lane] = 0
+        self.li[k.LI_COUNT, lane] = len(rest)
+        self.vi[k.VI_LANE, vid] = -1
+        self.vi[k.VI_STATUS, vid] = k.ST_ARRIVED
+        self.vf[k.VF_ARRIVE, vid] = self.t_s
+        self.counters[k.C_ARRIVED] += 1
 
     @property
     def t_s(self) -> float:
@@ -298,6 +364,19 @@ class TrafficState:
         counts = np.add.reduceat(self.li[k.LI_COUNT], net.edge_lane0) if net.n_lanes else np.zeros(0)
         caps = np.add.reduceat(self.li[k.LI_CAP] - 2, net.edge_lane0) if net.n_lanes else np.zeros(0)
         return counts / np.maximum(caps, 1)
+
+    def link_travel_times_s(self, min_speed_mps: float = 0.5) -> np.ndarray:
+        """Travel time of every edge at the mean speed of the vehicles on it now (s).
+
+        Empty edges take their free-flow time; speeds are floored at ``min_speed_mps``.
+        """
+        net = self.net
+        on = np.flatnonzero(self.vi[k.VI_STATUS, : self.n_vehicles] == k.ST_ON_NETWORK)
+        edges = net.lane_edge[self.vi[k.VI_LANE, on]]
+        count = np.bincount(edges, minlength=net.n_edges)
+        speed_sum = np.bincount(edges, weights=self.vf[k.VF_SPEED, on], minlength=net.n_edges)
+        speed = np.where(count > 0, speed_sum / np.maximum(count, 1), net.edge_speed_mps)
+        return net.edge_length_m / np.maximum(speed, min_speed_mps)
 
     def lane_vehicles(self, lane: int) -> np.ndarray:
         """Vehicle ids on ``lane`` from its stop line backwards."""

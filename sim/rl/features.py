@@ -1,0 +1,217 @@
+"""Observation features and rewards of one intersection, from its :class:`IntersectionView`.
+
+The same code builds the environments' observations during training and the learned
+controller's inputs at run time, so a policy sees at run time exactly what it learned on.
+numpy only.
+
+Observation of an intersection with ``P`` phases: a float32 vector of
+``P * N_PHASE_FEATURES + N_GLOBAL_FEATURES`` values, phase blocks in the controller's phase
+order followed by the global block. Per phase, over the movements the phase gives green:
+
+====================  ===========================================================
+``queue``             halted vehicles (speed < 0.1 m/s), summed, / ``QUEUE_SCALE_VEH``
+``approaching``       moving vehicles within the observation horizon, summed, / ``QUEUE_SCALE_VEH``
+``waiting``           summed waiting time on the approach links, / ``WAITING_SCALE_S``
+``upstream_occ``      mean occupancy (vehicles / jam capacity, 0..1) of the approach links
+``downstream_occ``    mean occupancy of the exit links
+``downstream_full``   highest occupancy of the exit links (spillback blocks a green)
+``served``            1 if the phase is green now, or comes next during yellow / all-red
+====================  ===========================================================
+
+Global: ``green`` (1 in a green stage, 0 in yellow or all-red), ``stage_age`` (how long
+the stage has run, / ``AGE_SCALE_S``, capped at ``MAX_AGE``) and ``can_switch`` (1 when
+green and past the minimum green, so a request takes effect at once).
+
+Movements are summed per phase rather than listed one by one because a controller's
+movements are ordered by connection index, not by geometry: per-phase features mean the
+same thing at every intersection, and :func:`phase_inputs` lets one network score every
+phase with shared weights, whatever the number of phases.
+
+Rewards (per agent, after each decision interval), named in :data:`REWARDS`:
+
+- ``"queue"``: minus the halted vehicles on the approaches, / ``QUEUE_SCALE_VEH``. Its sum
+  over time is the stopped delay at the intersection (in units of ``QUEUE_SCALE_VEH``
+  vehicle-intervals), the part of trip delay a signal controls.
+- ``"pressure"``: minus the absolute pressure, ``|sum of approach occupancies - sum of
+  exit occupancies|`` over the movements (PressLight's reward, in occupancy units).
+- ``"waiting"``: the decrease of the summed waiting time on the approaches since the
+  previous decision, / ``WAITING_SCALE_S`` (sumo-rl's default reward).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.control.base import Stage
+
+if TYPE_CHECKING:
+    from sim.control.base import IntersectionView
+
+__all__ = [
+    "AGE_SCALE_S",
+    "FEATURES_VERSION",
+    "GLOBAL_FEATURES",
+    "MAX_AGE",
+    "N_GLOBAL_FEATURES",
+    "N_PHASE_FEATURES",
+    "N_PHASE_INPUTS",
+    "PHASE_FEATURES",
+    "QUEUE_SCALE_VEH",
+    "REWARDS",
+    "WAITING_SCALE_S",
+    "Reward",
+    "observation_size",
+    "observe",
+    "phase_inputs",
+    "requested_phase",
+]
+
+FEATURES_VERSION = 1
+"""Bumped whenever the features change; a policy file records the version it was trained on."""
+
+PHASE_FEATURES = (
+    "queue",
+    "approaching",
+    "waiting",
+    "upstream_occ",
+    "downstream_occ",
+    "downstream_full",
+    "served",
+)
+"""Names of the per-phase features, in observation order."""
+
+GLOBAL_FEATURES = ("green", "stage_age", "can_switch")
+"""Names of the intersection-wide features, in observation order."""
+
+N_PHASE_FEATURES = len(PHASE_FEATURES)
+N_GLOBAL_FEATURES = len(GLOBAL_FEATURES)
+N_PHASE_INPUTS = 2 * N_PHASE_FEATURES + N_GLOBAL_FEATURES
+"""Width of one row of :func:`phase_inputs`: own features, the other phases' mean, global."""
+
+QUEUE_SCALE_VEH = 10.0
+"""Vehicles per unit of the queue and approaching features and of the queue reward."""
+
+WAITING_SCALE_S = 300.0
+"""Seconds of summed waiting time per unit of the waiting feature and reward."""
+
+AGE_SCALE_S = 60.0
+"""Seconds of stage age per unit of the ``stage_age`` feature."""
+
+MAX_AGE = 2.0
+"""Cap of the ``stage_age`` feature (``2 * AGE_SCALE_S`` = 120 s)."""
+
+
+_SUM_SCALES = np.array([1.0 / QUEUE_SCALE_VEH, 1.0 / QUEUE_SCALE_VEH, 1.0 / WAITING_SCALE_S, 1.0, 1.0])
+
+
+def observation_size(n_phases: int) -> int:
+    """Length of the observation vector of an intersection with ``n_phases`` phases."""
+    return n_phases * N_PHASE_FEATURES + N_GLOBAL_FEATURES
+
+
+def observe(view: IntersectionView) -> np.ndarray:
+    """The observation vector of one intersection (float32, see the module docstring)."""
+    members = view.phase_movements.astype(np.float64)
+    n_phases = len(members)
+    downstream = view.downstream_occupancy
+    per_movement = np.stack(
+        [view.queue, view.approaching, view.waiting_s, view.upstream_occupancy, downstream], axis=1
+    )
+    phase = np.empty((n_phases, N_PHASE_FEATURES))
+    phase[:, :5] = members @ per_movement * _SUM_SCALES
+    phase[:, 3:5] /= np.maximum(members.sum(axis=1), 1.0)[:, None]
+    phase[:, 5] = (members * downstream).max(axis=1, initial=0.0)
+    stage = view.stage
+    green = stage == Stage.GREEN
+    phase[:, 6] = np.arange(n_phases) == (view.phase if green else view.next_phase)
+    age_s = float(view.stage_age_s)
+    glob = (
+        float(green),
+        min(age_s / AGE_SCALE_S, MAX_AGE),
+        float(green and age_s >= view.min_green_s - 1e-9),
+    )
+    return np.concatenate([phase.ravel(), glob]).astype(np.float32)
+
+
+def phase_inputs(obs: np.ndarray, n_phases: int) -> np.ndarray:
+    """Rearrange observations into one input row per phase for a shared phase scorer.
+
+    Row ``p`` holds phase ``p``'s features, the mean of the other phases' features (zeros
+    for a single phase) and the global features, so the same weights score every phase and
+    swapping two phases swaps their scores.
+
+    Args:
+        obs: Observations, shape ``(..., observation_size(n_phases))``.
+        n_phases: Phases of the intersection.
+
+    Returns:
+        float32 array of shape ``(..., n_phases, N_PHASE_INPUTS)``.
+
+    Raises:
+        ValueError: If the last axis does not fit ``n_phases``.
+    """
+    obs = np.asarray(obs, dtype=np.float32)
+    if n_phases < 1 or obs.shape[-1] != observation_size(n_phases):
+        raise ValueError(
+            f"expected observations of length {observation_size(max(n_phases, 1))} for {n_phases} "
+            f"phase(s), got shape {obs.shape}"
+        )
+    split = n_phases * N_PHASE_FEATURES
+    own = obs[..., :split].reshape(*obs.shape[:-1], n_phases, N_PHASE_FEATURES)
+    glob = np.broadcast_to(obs[..., None, split:], (*obs.shape[:-1], n_phases, N_GLOBAL_FEATURES))
+    others = (own.sum(axis=-2, keepdims=True) - own) / max(n_phases - 1, 1)
+    return np.concatenate([own, others, glob], axis=-1)
+
+
+def requested_phase(view: IntersectionView, action: int) -> int | None:
+    """The phase a controller requests for ``action``, or None to leave the signal alone.
+
+    During yellow and all-red the next phase is already fixed and a request would only
+    queue a change after it, so actions then are ignored.
+    """
+    return int(action) if view.stage == Stage.GREEN else None
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A per-agent reward from an intersection's cost at consecutive decisions.
+
+    Attributes:
+        cost: Cost of the intersection's state (the feature units of the module docstring).
+        change: If True, the reward is the decrease of the cost since the previous decision;
+            otherwise it is minus the cost after the decision interval.
+    """
+
+    cost: Callable[[IntersectionView], float]
+    change: bool
+
+    def __call__(self, cost_before: float, cost_after: float) -> float:
+        """Reward for one decision interval, from the costs at its start and end."""
+        return cost_before - cost_after if self.change else -cost_after
+
+
+def _queue_cost(view: IntersectionView) -> float:
+    return float(view.queue.sum()) / QUEUE_SCALE_VEH
+
+
+def _pressure_cost(view: IntersectionView) -> float:
+    return abs(float(view.upstream_occupancy.sum() - view.downstream_occupancy.sum()))
+
+
+def _waiting_cost(view: IntersectionView) -> float:
+    return float(view.waiting_s.sum()) / WAITING_SCALE_S
+
+
+REWARDS: Mapping[str, Reward] = MappingProxyType(
+    {
+        "queue": Reward(_queue_cost, change=False),
+        "pressure": Reward(_pressure_cost, change=False),
+        "waiting": Reward(_waiting_cost, change=True),
+    }
+)
+"""Reward name -> :class:`Reward` (see the module docstring)."""
