@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 import logging
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from typing import Protocol
 
 import mesa
 import numpy as np
@@ -25,14 +27,24 @@ from sim.demand import Trips, trips_for
 from sim.metrics.results import RunResults
 from sim.network import build_network, compile_network
 from sim.routing import Router
-from sim.scenario import Scenario
+from sim.scenario import SECTIONS, Scenario
 from sim.traffic import kernel as k
 from sim.traffic.state import CarFollowing, TrafficState
 
-__all__ = ["CityModel"]
+__all__ = ["CityModel", "Feature"]
 
 _log = logging.getLogger(__name__)
 _EPS = 1e-9
+
+
+class Feature(Protocol):
+    """What an optional scenario section adds to a model (see :data:`sim.scenario.SECTIONS`)."""
+
+    def records(self) -> dict[str, pd.DataFrame]:
+        """Its record frames by name, stored beside the run's trips, series and links."""
+
+    def summary(self) -> dict:
+        """Its summary metrics (JSON-compatible), stored in the run's info under its name."""
 
 
 class CityModel(mesa.Model):
@@ -100,6 +112,10 @@ class CityModel(mesa.Model):
                 **{key: _interval_value(key) for key in _INTERVAL_KEYS},
             }
         )
+        self.features = {
+            name: importlib.import_module(SECTIONS[name]).attach(self, spec)
+            for name, spec in scenario.sections
+        }
         self.traffic.warm_up()
         self.sim_wall_s = 0.0
         self.setup_wall_s = time.perf_counter() - t0
@@ -403,6 +419,11 @@ class CityModel(mesa.Model):
         if self.time_s > self._last_report_s + _EPS:
             self._report()
         series = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        extras: dict[str, pd.DataFrame] = {}
+        feature_info = {}
+        for name, feature in self.features.items():
+            extras.update(feature.records())
+            feature_info[name] = feature.summary()
         return RunResults(
             trips=self.trip_records(),
             series=series,
@@ -420,7 +441,9 @@ class CityModel(mesa.Model):
                 "vehicle_steps": self.vehicle_steps,
                 "gridlock": self.gridlock,
                 "stalled_at_s": self.stalled_at_s,
+                **feature_info,
             },
+            extras=extras,
         )
 
 

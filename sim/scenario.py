@@ -15,16 +15,36 @@ resolves inside the installed ``sim/data/bench/`` folder.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
 from sim.control.registry import controller_names
+from sim.schema import (
+    BENCH_PREFIX,
+    ScenarioError,
+    Schema,
+)
+from sim.schema import COUNT as _COUNT
+from sim.schema import NON_NEGATIVE as _NON_NEGATIVE
+from sim.schema import POSITIVE as _POSITIVE
+from sim.schema import (
+    REQUIRED as _REQUIRED,
+)
+from sim.schema import Context as _Context
+from sim.schema import choice as _choice
+from sim.schema import integer as _integer
+from sim.schema import number as _number
+from sim.schema import path as _path
+from sim.schema import schema_of as _schema
+from sim.schema import spec_field as _spec
+from sim.schema import text as _text
 
 __all__ = [
     "BENCH_PREFIX",
@@ -44,106 +64,21 @@ __all__ = [
 CONTROLLER_NAMES: tuple[str, ...] = controller_names()
 """Signal controller names a scenario may name in ``signals.controller`` (from the registry)."""
 
-BENCH_PREFIX = "bench:"
-"""Prefix of a file path inside the installed benchmark data folder ``sim/data/bench/``."""
-
 Overrides = Sequence[str] | Mapping[str, object]
 """``"dotted.key=value"`` strings (value parsed as TOML, else a bare string) or a dotted-key mapping."""
 
-_BENCH_DIR = Path(__file__).resolve().parent / "data" / "bench"
-_REQUIRED = object()
-_TABLES = ("network", "demand", "signals", "simulation", "vehicles")
+SECTIONS: Mapping[str, str] = {
+    "emergency": "sim.emergency",
+    "parking": "sim.parking",
+    "shuttles": "sim.shuttles",
+}
+"""Optional scenario tables and the package that serves each: it exports ``Spec`` (a frozen
+dataclass declared with :func:`sim.schema.spec_field`, optionally with a ``validate(ctx)``
+method for checks across keys) and ``attach(model, spec)``, which adds the feature to a
+:class:`~sim.model.CityModel`."""
+
+_TABLES = ("network", "demand", "signals", "simulation", "vehicles", *SECTIONS)
 _TYPE_DEFAULTS = {"network.type": None, "demand.type": "uniform"}
-
-
-class ScenarioError(ValueError):
-    """A scenario file, dict or override that breaks the schema.
-
-    Attributes:
-        source: The scenario file (or ``"<dict>"``) the error is about.
-        key: Dotted key of the offending item; empty for whole-file errors.
-    """
-
-    def __init__(self, source: str, key: str, problem: str) -> None:
-        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
-        self.source = source
-        self.key = key
-
-
-@dataclass(frozen=True)
-class _Context:
-    """Where the values come from: the source named in errors and the folder of relative paths."""
-
-    source: str
-    base_dir: Path
-    overridden: frozenset[str]
-
-    def _note(self, key: str) -> str:
-        base = key.partition("[")[0]
-        hit = any(dotted == base or dotted.startswith(f"{base}.") for dotted in self.overridden)
-        return " (set by override)" if hit else ""
-
-    def fail(self, key: str, what: str, value: object) -> ScenarioError:
-        return ScenarioError(self.source, key, f"expected {what}, got {value!r}{self._note(key)}")
-
-    def unknown(self, key: str, allowed: str) -> ScenarioError:
-        return ScenarioError(self.source, key, f"unknown key{self._note(key)}; {allowed}")
-
-    def missing(self, key: str, where: str) -> ScenarioError:
-        return ScenarioError(self.source, key, f"missing required key{where}")
-
-
-Check = Callable[[_Context, str, Any], Any]
-
-
-def _number(
-    ctx: _Context,
-    key: str,
-    value: Any,
-    *,
-    gt: float | None = None,
-    ge: float | None = None,
-    le: float | None = None,
-) -> float:
-    limits = [f"{op} {bound:g}" for op, bound in ((">", gt), (">=", ge), ("<=", le)) if bound is not None]
-    what = " ".join(["a number", " and ".join(limits)]).strip()
-    finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not finite or (gt is not None and value <= gt) or (ge is not None and value < ge):
-        raise ctx.fail(key, what, value)
-    if le is not None and value > le:
-        raise ctx.fail(key, what, value)
-    return float(value)
-
-
-def _integer(ctx: _Context, key: str, value: Any, *, ge: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < ge:
-        raise ctx.fail(key, f"an integer >= {ge}", value)
-    return value
-
-
-def _text(ctx: _Context, key: str, value: Any, *, nonempty: bool = False) -> str:
-    if not isinstance(value, str) or (nonempty and not value.strip()):
-        raise ctx.fail(key, "a non-empty string" if nonempty else "a string", value)
-    return value
-
-
-def _choice(ctx: _Context, key: str, value: Any, *, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ctx.fail(key, "one of " + ", ".join(map(repr, choices)), value)
-    return value
-
-
-def _path(ctx: _Context, key: str, value: Any, *, suffixes: tuple[str, ...] = ()) -> Path:
-    if not isinstance(value, str | PurePath) or not str(value):
-        raise ctx.fail(key, "a file path string", value)
-    text = str(value)
-    if suffixes and PurePath(text).suffix.lower() not in suffixes:
-        raise ctx.fail(key, "a file ending in " + " or ".join(suffixes), value)
-    bench = text.startswith(BENCH_PREFIX)
-    path = (_BENCH_DIR / text.removeprefix(BENCH_PREFIX) if bench else ctx.base_dir / text).resolve()
-    if not path.is_file():
-        raise ctx.fail(key, f"an existing file (resolved to {path})", value)
-    return path
 
 
 def _offset(ctx: _Context, key: str, value: Any) -> float | str:
@@ -178,22 +113,6 @@ def _profile(ctx: _Context, key: str, value: Any) -> tuple[tuple[float, float], 
             raise ctx.fail(item, f"start_s > {pieces[-1][0]:g} (the previous piece's start)", piece)
         pieces.append((start_s, multiplier))
     return tuple(pieces)
-
-
-Schema = Mapping[str, tuple[Any, Check]]
-
-_POSITIVE = partial(_number, gt=0.0)
-_NON_NEGATIVE = partial(_number, ge=0.0)
-_COUNT = partial(_integer, ge=1)
-
-
-def _spec(default: object, check: Check) -> Any:
-    """A dataclass field with its default and the check applied to a value read from a scenario."""
-    return field(default=default, metadata={"check": check})
-
-
-def _schema(cls: type) -> Schema:
-    return {item.name: (item.default, item.metadata["check"]) for item in fields(cls)}
 
 
 @dataclass(frozen=True)
@@ -340,7 +259,12 @@ class Scenario:
     signals: SignalSpec
     simulation: SimulationSpec
     vehicles: VehicleSpec
+    sections: tuple[tuple[str, Any], ...] = ()
     source: str = field(default="<dict>", compare=False)
+
+    def section(self, name: str) -> Any | None:
+        """The spec of optional table ``name`` (see :data:`SECTIONS`), or None if absent."""
+        return dict(self.sections).get(name)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the canonical content as JSON-able tables (paths as absolute strings).
@@ -359,6 +283,7 @@ class Scenario:
                 "signals": asdict(self.signals),
                 "simulation": asdict(self.simulation),
                 "vehicles": asdict(self.vehicles),
+                **{name: asdict(spec) for name, spec in self.sections},
             }
         )
 
@@ -547,8 +472,17 @@ def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
         signals=signals,
         simulation=SimulationSpec(**section("simulation", _schema(SimulationSpec))),
         vehicles=VehicleSpec(**section("vehicles", _schema(VehicleSpec))),
+        sections=tuple((name, _optional_section(ctx, name, section)) for name in SECTIONS if name in data),
         source=ctx.source,
     )
+
+
+def _optional_section(ctx: _Context, name: str, section: Callable[[str, Schema], dict[str, Any]]) -> Any:
+    spec_class = importlib.import_module(SECTIONS[name]).Spec
+    spec = spec_class(**section(name, _schema(spec_class)))
+    if hasattr(spec, "validate"):
+        spec.validate(ctx)
+    return spec
 
 
 def _validate(data: Mapping[str, Any], source: str, overrides: Overrides) -> Scenario:

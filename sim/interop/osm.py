@@ -47,7 +47,13 @@ from sim.interop.osm_tags import (
     parse_maxspeed_kph,
     way_directions,
 )
-from sim.interop.simplify import chain_ends, keep_largest_strong_component, merge_chains, neighbours
+from sim.interop.simplify import (
+    chain_ends,
+    keep_largest_strong_component,
+    merge_chains,
+    neighbours,
+    unfold_sharp_turns,
+)
 from sim.network.graph import FRINGE
 from sim.network.validate import validate_network
 
@@ -81,7 +87,9 @@ class OsmOptions:
                 f"OsmOptions.highways: expected a non-empty list of {', '.join(ROAD_CLASSES)}; got {unknown}"
             )
         if not (math.isfinite(self.signal_snap_m) and self.signal_snap_m >= 0):
-            raise InteropError(f"OsmOptions.signal_snap_m: expected a number >= 0, got {self.signal_snap_m!r}")
+            raise InteropError(
+                f"OsmOptions.signal_snap_m: expected a number >= 0, got {self.signal_snap_m!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,10 @@ class OsmReport:
             connected component: points, directed segments and their total length (m).
         merged_nodes: Degree-2 points merged into links.
         split_nodes: Interior points kept so that the graph stays simple.
+        bend_nodes: Interior points kept where a curved road leaves a node far off the
+            straight line to the next node (turns and phases are read from that line).
+        sharp_turns: Turns between two different roads sharper than the kernel drives
+            (it reads them as U-turns); routes must not use them.
         nodes, edges, fringe, signalized: Size of the result.
         signals_tagged: Nodes tagged ``highway=traffic_signals`` in the kept component.
         signals_moved: Of those, signals moved along the road to an intersection.
@@ -116,6 +128,8 @@ class OsmReport:
     dropped_length_m: float
     merged_nodes: int
     split_nodes: int
+    bend_nodes: int
+    sharp_turns: int
     nodes: int
     edges: int
     fringe: int
@@ -134,8 +148,9 @@ class OsmReport:
                 f"segments: {self.segments}; outside the largest strongly connected component: "
                 f"{self.dropped_nodes} nodes, {self.dropped_segments} segments, "
                 f"{self.dropped_length_m / 1000:.2f} km (dropped)",
-                f"simplified: {self.merged_nodes} degree-2 nodes merged, {self.split_nodes} kept to "
-                "avoid parallel edges and loops",
+                f"simplified: {self.merged_nodes} degree-2 nodes merged; kept {self.split_nodes} to "
+                f"avoid parallel edges and loops, {self.bend_nodes} at bends; {self.sharp_turns} "
+                "turns too sharp to drive",
                 f"network: {self.nodes} nodes ({self.fringe} fringe, {self.signalized} signalized), "
                 f"{self.edges} edges",
                 f"signals: {self.signals_tagged} tagged, {self.signals_moved} moved to an "
@@ -207,8 +222,9 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         return projection.xy(*lonlat[node])
 
     ends = chain_ends(kept, keep=raw.boundary & set(kept))
-    merged = merge_chains(kept, ends, xy)
-    graph = merged.graph
+    links = merge_chains(kept, ends, xy)
+    sharp_turns = unfold_sharp_turns(links)
+    graph = links.graph
     graph.graph["name"] = options.name or path.name.split(".")[0]
     fringe = {n for n in graph if n in raw.boundary or len(neighbours(graph, n)) == 1}
     for node in fringe:
@@ -231,8 +247,10 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         dropped_nodes=dropped.nodes,
         dropped_segments=dropped.segments,
         dropped_length_m=dropped.length_m,
-        merged_nodes=merged.merged_points,
-        split_nodes=merged.split_points,
+        merged_nodes=kept.number_of_nodes() - graph.number_of_nodes(),
+        split_nodes=graph.number_of_nodes() - len(ends) - links.bend_points - links.turn_points,
+        bend_nodes=links.bend_points + links.turn_points,
+        sharp_turns=len(sharp_turns),
         nodes=graph.number_of_nodes(),
         edges=graph.number_of_edges(),
         fringe=len(fringe),
@@ -241,7 +259,7 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         signals_moved=moved,
         signals_unplaced=unplaced,
     )
-    return OsmNetwork(graph, merged.courses, report)
+    return OsmNetwork(graph, links.courses, report)
 
 
 def _read(path: Path, highways: set[str]) -> _Raw:
@@ -295,7 +313,9 @@ def _add_way(raw: _Raw, tags: dict[str, str], points: list[tuple[str, tuple[floa
                 raw.segments.add_edge(u, v, length_m=length_m, lanes_of=lanes)
 
 
-def _way_lanes(tags: dict[str, str], forward: bool, backward: bool) -> tuple[Lanes | None, Lanes | None, set[str]]:
+def _way_lanes(
+    tags: dict[str, str], forward: bool, backward: bool
+) -> tuple[Lanes | None, Lanes | None, set[str]]:
     """Lanes and speed of each direction of a way, and which of them fell back on class defaults."""
     road = ROAD_CLASSES[tags["highway"]]
     defaults: set[str] = set()

@@ -1,26 +1,41 @@
-"""Simplify a directed graph of road segments: the largest strongly connected part, chains merged.
+"""Simplify a directed graph of road segments into road links the kernel reads correctly.
 
 The input is a ``networkx.DiGraph`` of *segments*, the straight pieces between consecutive
 points of the source data, each edge with ``length_m`` and a :class:`~sim.interop.links.Lanes`
 under ``lanes_of``. Simplification keeps the largest strongly connected component (every
-node reaches every other), then merges each chain of points that only continue the road
-(see :func:`chain_ends`) into one link.
+point reaches every other), merges each chain of points that only continue the road into
+one link (:func:`chain_ends`, :func:`merge_chains`), and keeps a few interior points as
+nodes where the kernel would otherwise misread a link's direction at a node
+(:func:`merge_chains`, :func:`unfold_sharp_turns`): the kernel takes a link's direction
+from the straight line between its end nodes, for turns and for signal phases.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from sim.interop.links import Course, Lanes, add_link
+from sim.network.compile import compile_network
 from sim.network.graph import INTERSECTION
 
-__all__ = ["Dropped", "Merged", "chain_ends", "keep_largest_strong_component", "merge_chains", "neighbours"]
+__all__ = [
+    "Dropped",
+    "LinkGraph",
+    "chain_ends",
+    "keep_largest_strong_component",
+    "merge_chains",
+    "neighbours",
+    "unfold_sharp_turns",
+]
 
 EdgeKey = tuple[str, str]
+XY = Callable[[str], tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -38,38 +53,81 @@ class Dropped:
     length_m: float
 
 
-@dataclass(frozen=True, eq=False)
-class Merged:
-    """The road graph built from merged chains.
+class LinkGraph:
+    """A road graph built from segments, with the course of every edge.
 
     Attributes:
-        graph: Nodes (``x``, ``y``; kind ``"intersection"``, unsignalized) and edges.
-        courses: Points each edge passes through, its end nodes included.
-        merged_points: Points that disappeared inside links.
-        split_points: Interior points kept as nodes so that no two edges join the same
-            ordered pair of nodes and no edge is a loop.
+        graph: Nodes (``x``, ``y``; kind ``"intersection"``, unsignalized) and edges
+            (``length_m``, ``lanes``, ``speed_mps``).
+        courses: The points each edge passes through, its end nodes included.
+        bend_points: Interior points kept where a curved road left a node far off its chord.
+        turn_points: Interior points kept so that a turn does not read as a U-turn.
     """
 
-    graph: nx.DiGraph
-    courses: Mapping[EdgeKey, tuple[str, ...]]
-    merged_points: int
-    split_points: int
+    def __init__(self, segments: nx.DiGraph, xy: XY) -> None:
+        self.graph = nx.DiGraph()
+        self.courses: dict[EdgeKey, tuple[str, ...]] = {}
+        self.bend_points = 0
+        self.turn_points = 0
+        self._segments = segments
+        self._xy = xy
+        self._lanes_of: Mapping[EdgeKey, Lanes] = nx.get_edge_attributes(segments, "lanes_of")
+
+    def add_node(self, point: str) -> None:
+        """Add ``point`` as an unsignalized intersection node, unless it is a node already."""
+        if point not in self.graph:
+            x, y = self._xy(point)
+            self.graph.add_node(point, x=x, y=y, signalized=False, kind=INTERSECTION)
+
+    def course(self, path: tuple[str, ...]) -> Course:
+        """The course along ``path``, a sequence of segment-joined points."""
+        along = [0.0]
+        for a, b in itertools.pairwise(path):
+            data = self._segments.get_edge_data(a, b) or self._segments.edges[b, a]
+            along.append(along[-1] + data["length_m"])
+        points = [self._xy(p) for p in path]
+        return Course(tuple(path), tuple(p[0] for p in points), tuple(p[1] for p in points), tuple(along))
+
+    def add_course(self, course: Course, cuts: list[int]) -> None:
+        """Add the links of a course, kept as nodes at ``cuts`` (its first and last index included)."""
+        path = course.points
+        for a, b in itertools.pairwise(cuts):
+            part = course.part(a, b)
+            self.add_node(path[a])
+            self.add_node(path[b])
+            forward = self._lanes_of.get((path[a], path[a + 1]))
+            backward = self._lanes_of.get((path[a + 1], path[a]))
+            ahead, back = add_link(self.graph, part, forward, backward)
+            for key in ahead:
+                self.courses[key] = _sub_path(part.points, key)
+            for key in back:
+                self.courses[key] = _sub_path(part.points[::-1], key)
+
+    def split(self, key: EdgeKey, index: int) -> None:
+        """Keep point ``index`` of the course of edge ``key`` (and of its reverse twin) as a node."""
+        path = self.courses[key]
+        twin = (key[1], key[0])
+        directions = [key] + ([twin] if self.courses.get(twin) == path[::-1] else [])
+        for edge in directions:
+            self.graph.remove_edge(*edge)
+            del self.courses[edge]
+        self.add_course(self.course(path), [0, index % len(path), len(path) - 1])
 
 
-def neighbours(segments: nx.DiGraph, node: str) -> set[str]:
-    """Points joined to ``node`` by a segment in either direction."""
-    return (set(segments.predecessors(node)) | set(segments.successors(node))) - {node}
+def neighbours(graph: nx.DiGraph, node: str) -> set[str]:
+    """Nodes joined to ``node`` by an edge in either direction."""
+    return (set(graph.predecessors(node)) | set(graph.successors(node))) - {node}
 
 
 def keep_largest_strong_component(segments: nx.DiGraph) -> tuple[nx.DiGraph, Dropped]:
     """Return the largest strongly connected component (a copy) and what was dropped.
 
-    Ties between components of equal size go to the one holding the earliest node.
+    Ties between components of equal size go to the one holding the earliest point.
     """
     order = {node: i for i, node in enumerate(segments)}
     components = nx.strongly_connected_components(segments)
     best = max(components, key=lambda c: (len(c), -min(order[n] for n in c)), default=set())
-    kept = segments.subgraph(best).copy()
+    kept = segments.subgraph([n for n in segments if n in best]).copy()
     dropped = [(u, v) for u, v in segments.edges if not kept.has_edge(u, v)]
     length_m = sum(segments.edges[e]["length_m"] for e in dropped)
     return kept, Dropped(segments.number_of_nodes() - kept.number_of_nodes(), len(dropped), length_m)
@@ -91,18 +149,15 @@ def chain_ends(segments: nx.DiGraph, keep: Collection[str] = ()) -> set[str]:
             ends.add(p)
             continue
         a, b = sorted(near)
-        through_ab = _continues(lanes_of, a, p, b)
-        through_ba = _continues(lanes_of, b, p, a)
-        present = {e for e in ((a, p), (p, b), (b, p), (p, a)) if e in lanes_of}
-        if through_ab is False or through_ba is False or len(present) not in (2, 4):
-            ends.add(p)
-        elif not (through_ab or through_ba):
+        present = sum((u, v) in lanes_of for u, v in ((a, p), (p, b), (b, p), (p, a)))
+        ways = [_continues(lanes_of, a, p, b), _continues(lanes_of, b, p, a)]
+        if False in ways or present != 2 * ways.count(True):
             ends.add(p)
     return ends
 
 
 def _continues(lanes_of: Mapping[EdgeKey, Lanes], a: str, p: str, b: str) -> bool | None:
-    """True if ``a -> p -> b`` continues with the same lanes, False if it changes, None if absent."""
+    """True if ``a -> p -> b`` continues with the same lanes, False if it breaks, None if absent."""
     first, second = lanes_of.get((a, p)), lanes_of.get((p, b))
     if first is None and second is None:
         return None
@@ -110,45 +165,86 @@ def _continues(lanes_of: Mapping[EdgeKey, Lanes], a: str, p: str, b: str) -> boo
 
 
 def merge_chains(
-    segments: nx.DiGraph, ends: Collection[str], xy: Callable[[str], tuple[float, float]]
-) -> Merged:
+    segments: nx.DiGraph, ends: Collection[str], xy: XY, max_bend_deg: float = 30.0, probe_m: float = 20.0
+) -> LinkGraph:
     """Merge every chain of segments between two chain ends into one link.
+
+    Where a curved chain leaves or enters a node more than ``max_bend_deg`` off the
+    straight line to its other end, the course point ``probe_m`` metres from that node is
+    kept as a node too (see :func:`_bend_points`), so approach bearings stay true.
 
     Args:
         segments: Segment graph (``length_m``, ``lanes_of`` per edge).
         ends: The points that stay nodes (see :func:`chain_ends`); a closed chain without
             any gets its first point added.
         xy: Projected coordinates (m) of a point.
+        max_bend_deg: Largest tolerated angle between a link's chord and the road at its
+            ends (degrees). Default 30.
+        probe_m: How far along the road its bearing at a node is taken (m). Default 20.
 
     Returns:
-        The merged graph with the courses of its edges.
+        The links.
     """
     ends = set(ends)
-    graph = nx.DiGraph()
-    courses: dict[EdgeKey, tuple[str, ...]] = {}
-    lanes_of = nx.get_edge_attributes(segments, "lanes_of")
+    links = LinkGraph(segments, xy)
     done: set[frozenset[str]] = set()
     for start in itertools.chain(_ordered(segments, ends), _loop_starts(segments, ends)):
-        _add_node(graph, start, xy)
+        links.add_node(start)
         for first in sorted(neighbours(segments, start)):
             if frozenset((start, first)) in done:
                 continue
             path = _walk(segments, ends, start, first)
             done.update(frozenset(pair) for pair in itertools.pairwise(path))
-            _add_node(graph, path[-1], xy)
-            ahead, back = add_link(
-                graph,
-                _course(segments, path, xy),
-                lanes_of.get((path[0], path[1])),
-                lanes_of.get((path[1], path[0])),
-            )
-            for key in ahead:
-                courses[key] = _sub_path(path, key)
-            for key in back:
-                courses[key] = _sub_path(path[::-1], key)
-    split_points = sum(1 for n in graph if n not in ends)
-    merged = segments.number_of_nodes() - graph.number_of_nodes()
-    return Merged(graph, courses, merged, split_points)
+            course = links.course(tuple(path))
+            bends = _bend_points(course, max_bend_deg, probe_m)
+            links.bend_points += len(bends)
+            links.add_course(course, [0, *bends, len(path) - 1])
+    return links
+
+
+def unfold_sharp_turns(links: LinkGraph, max_rounds: int = 20) -> list[tuple[EdgeKey, EdgeKey]]:
+    """Keep interior points where a turn between two links reads as a U-turn from their chords.
+
+    The kernel drives no U-turn where another exit exists, and it tells a U-turn by the
+    angle between the chords of the two links. A sharp turn onto a curved link can read
+    as one although the road turns less: such a link is split at its course point next
+    to the node (the outgoing link first), until the kernel connects the turn or both
+    links are single segments.
+
+    Returns:
+        The turns (in-edge, out-edge) between different neighbours that the kernel still
+        does not connect: truly sharp turns, which no route may use.
+    """
+    tried: set[EdgeKey] = set()
+    for _ in range(max_rounds):
+        missing = _unconnected_turns(links.graph)
+        progress = False
+        for e_in, e_out in missing:
+            for key, index in ((e_out, 1), (e_in, -2)):
+                if key in links.courses and key not in tried and len(links.courses[key]) > 2:
+                    tried.add(key)
+                    links.split(key, index)
+                    links.turn_points += 1
+                    progress = True
+                    break
+        if not progress:
+            return missing
+    return _unconnected_turns(links.graph)
+
+
+def _unconnected_turns(graph: nx.DiGraph) -> list[tuple[EdgeKey, EdgeKey]]:
+    """Turns (in-edge, out-edge) between different neighbours that the compiled network lacks."""
+    net = compile_network(graph)
+    missing = []
+    for node in range(len(net.node_ids)):
+        ins = np.flatnonzero(net.edge_to == node)
+        outs = np.flatnonzero(net.edge_from == node)
+        for e_in in ins.tolist():
+            for e_out in outs.tolist():
+                reverse = net.edge_to[e_out] == net.edge_from[e_in]
+                if not reverse and (e_in, e_out) not in net.conn_index:
+                    missing.append((net.edge_keys[e_in], net.edge_keys[e_out]))
+    return missing
 
 
 def _ordered(segments: nx.DiGraph, ends: set[str]) -> Iterator[str]:
@@ -158,10 +254,11 @@ def _ordered(segments: nx.DiGraph, ends: set[str]) -> Iterator[str]:
 def _loop_starts(segments: nx.DiGraph, ends: set[str]) -> Iterator[str]:
     """A first point of each closed chain that holds no chain end (added to ``ends``)."""
     covered: set[str] = set()
+    undirected = segments.to_undirected(as_view=True)
     for node in segments:
         if node in ends or node in covered:
             continue
-        reachable = nx.node_connected_component(segments.to_undirected(as_view=True), node)
+        reachable = nx.node_connected_component(undirected, node)
         covered |= reachable
         if not reachable & ends:
             ends.add(node)
@@ -171,28 +268,44 @@ def _loop_starts(segments: nx.DiGraph, ends: set[str]) -> Iterator[str]:
 def _walk(segments: nx.DiGraph, ends: set[str], start: str, first: str) -> list[str]:
     path = [start, first]
     while path[-1] not in ends:
-        here = path[-1]
-        (nxt,) = neighbours(segments, here) - {path[-2]}
+        (nxt,) = neighbours(segments, path[-1]) - {path[-2]}
         path.append(nxt)
     return path
 
 
-def _course(segments: nx.DiGraph, path: list[str], xy: Callable[[str], tuple[float, float]]) -> Course:
-    along = [0.0]
-    for a, b in itertools.pairwise(path):
-        data = segments.get_edge_data(a, b) or segments.edges[b, a]
-        along.append(along[-1] + data["length_m"])
-    points = [xy(p) for p in path]
-    return Course(tuple(path), tuple(p[0] for p in points), tuple(p[1] for p in points), tuple(along))
+def _bend_points(course: Course, max_bend_deg: float, probe_m: float) -> list[int]:
+    """Interior points to keep so that every part's chord follows the road at both of its ends.
+
+    The bearing of the road at an end is taken to the course point ``probe_m`` metres
+    along (or the nearest interior point); where it differs from the chord's bearing by
+    more than ``max_bend_deg``, the point is kept and both parts are checked again.
+    """
+    n = len(course.points)
+    if n < 3:
+        return []
+    chord = _bearing(course, 0, n - 1)
+    along = course.along_m
+    near_start = next((i for i in range(1, n - 1) if along[i] - along[0] >= probe_m), n - 2)
+    near_end = next((i for i in range(n - 2, 0, -1) if along[-1] - along[i] >= probe_m), 1)
+    bend_start = _angle_deg(chord, _bearing(course, 0, near_start))
+    bend_end = _angle_deg(chord, _bearing(course, near_end, n - 1))
+    if max(bend_start, bend_end) <= max_bend_deg:
+        return []
+    k = near_start if bend_start >= bend_end else near_end
+    before = _bend_points(course.part(0, k), max_bend_deg, probe_m)
+    after = _bend_points(course.part(k, n - 1), max_bend_deg, probe_m)
+    return [*before, k, *(k + i for i in after)]
 
 
-def _sub_path(path: list[str], key: EdgeKey) -> tuple[str, ...]:
+def _bearing(course: Course, i: int, j: int) -> float:
+    return math.atan2(course.y[j] - course.y[i], course.x[j] - course.x[i])
+
+
+def _angle_deg(a: float, b: float) -> float:
+    return math.degrees(abs(math.remainder(a - b, 2.0 * math.pi)))
+
+
+def _sub_path(path: tuple[str, ...], key: EdgeKey) -> tuple[str, ...]:
     i = path.index(key[0])
     j = path.index(key[1], i + 1)
-    return tuple(path[i : j + 1])
-
-
-def _add_node(graph: nx.DiGraph, node: str, xy: Callable[[str], tuple[float, float]]) -> None:
-    if node not in graph:
-        x, y = xy(node)
-        graph.add_node(node, x=x, y=y, signalized=False, kind=INTERSECTION)
+    return path[i : j + 1]

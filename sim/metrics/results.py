@@ -120,8 +120,10 @@ class RunResults:
             (m/s; NaN if the edge was empty), ``queue_veh`` (mean halted vehicles on the edge).
         graph: The road network (schema of :mod:`sim.network.graph`).
         info: Provenance: scenario name and key, seed, package version, ``sim_wall_s``,
-            ``setup_wall_s``, ``vehicle_steps``, gridlock reports and any extra entries;
-            JSON-compatible values only.
+            ``setup_wall_s``, ``vehicle_steps``, gridlock reports and any extra entries
+            (e.g. the summary of an optional scenario section); JSON-compatible values only.
+        extras: Further record frames by name (e.g. ``incidents`` of the emergency
+            layer), each stored as ``<name>.csv``.
     """
 
     trips: pd.DataFrame
@@ -129,6 +131,7 @@ class RunResults:
     links: pd.DataFrame
     graph: nx.DiGraph
     info: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
@@ -158,15 +161,19 @@ def write_results(results: RunResults, out_dir: str | os.PathLike[str]) -> Path:
         NetworkError: If the graph is not a valid road network.
     """
     frames = {name: _stored_frame(getattr(results, name), name) for name in _FRAMES}
+    clash = sorted(set(results.extras) & {*_FRAMES, "network", "summary"})
+    if clash:
+        raise ResultsError(f"RunResults.extras may not be named {clash}")
     validate_network(results.graph)
     write_parquet = importlib.util.find_spec("pyarrow") is not None
-    files = [NETWORK_FILE, *(f"{name}.csv" for name in frames)]
+    files = [NETWORK_FILE, *(f"{name}.csv" for name in [*frames, *results.extras])]
     if write_parquet:
         files += [f"{name}.parquet" for name in frames]
     summary = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "files": files,
+        "extras": sorted(results.extras),
         "info": _jsonable(results.info, "info"),
         "metrics": _jsonable(summarize(frames), "metrics"),
     }
@@ -186,6 +193,9 @@ def write_results(results: RunResults, out_dir: str | os.PathLike[str]) -> Path:
                 frame.to_parquet(temp, index=False)
         else:
             parquet.unlink(missing_ok=True)
+    for name, frame in results.extras.items():
+        with _atomic(folder / f"{name}.csv") as temp:
+            frame.to_csv(temp, index=False)
     with _atomic(folder / SUMMARY_FILE) as temp:
         temp.write_text(summary_text, encoding="utf-8")
     return folder
@@ -258,7 +268,10 @@ def load_results(path: str | os.PathLike[str]) -> RunResults:
     if missing:
         raise ResultsError(f"{folder}: incomplete results folder, missing {', '.join(missing)}")
     frames = {name: _read_frame(folder / f"{name}.csv", columns) for name, columns in _FRAMES.items()}
-    return RunResults(graph=load_network_json(folder / NETWORK_FILE), info=summary["info"], **frames)
+    extras = {name: pd.read_csv(folder / f"{name}.csv") for name in summary.get("extras", [])}
+    return RunResults(
+        graph=load_network_json(folder / NETWORK_FILE), info=summary["info"], extras=extras, **frames
+    )
 
 
 def _stored_frame(frame: Any, name: str) -> pd.DataFrame:

@@ -1,0 +1,317 @@
+"""The crash-safe result store of a sweep: one file per run, and the consolidated runs table.
+
+A sweep folder holds::
+
+    sweep.json          the plan: base scenario, parameters, seeds, baseline and every run
+    runs/<key>.json     one record per finished run (ok or failed), written atomically
+    runs/<key>/         the run's results folder (sim.metrics.results), unless records are off
+    runs.csv            the consolidated tidy table, one row per run (also runs.parquet with pyarrow)
+    summary.csv         mean and confidence interval of every metric per combination
+    differences.csv     paired differences against the baseline (when the sweep names one)
+
+A run counts as finished once its record exists: the record is written last, to a temporary file
+that is then renamed over the target (``os.replace``), so a sweep killed at any moment leaves
+either a whole record or none, and re-running it skips exactly the finished keys.
+
+A record is a JSON object::
+
+    {"format": "citysim-sweep-run", "format_version": 1, "key": ..., "status": "ok" | "failed",
+     "params": {...}, "seed": ..., "scenario_key": ..., "version": ..., "scenario": {...},
+     "metrics": {...}, "info": {...}, "run_wall_s": ..., "records": true | false,
+     "error": null | "DemandError: ...", "traceback": null | "..."}
+
+where ``scenario`` is the run's full validated scenario (so the run can be rebuilt) and
+``metrics`` the result of :func:`sim.metrics.summary.summarize`; non-finite numbers are ``null``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.metrics.results import RunResults, load_results
+from sim.metrics.summary import SUMMARY_KEYS
+from sim.sweep.definition import SweepError, SweepPlan
+
+__all__ = [
+    "PLAN_FILE",
+    "RECORD_FORMAT",
+    "RUN_COLUMNS",
+    "STATUSES",
+    "ResultStore",
+    "load_runs",
+]
+
+PLAN_FILE = "sweep.json"
+RECORD_FORMAT = "citysim-sweep-run"
+_PLAN_FORMAT = "citysim-sweep"
+_FORMAT_VERSION = 1
+_RUNS_DIR = "runs"
+_TABLE = "runs"
+
+STATUSES = ("ok", "failed", "pending")
+"""Status of a run in the runs table: finished, failed (its error recorded), or not run yet."""
+
+RUN_COLUMNS = (
+    *SUMMARY_KEYS,
+    "sim_time_s",
+    "gridlocks",
+    "stalled_at_s",
+    "run_wall_s",
+    "setup_wall_s",
+    "sim_wall_s",
+    "error",
+)
+"""Columns of the runs table after ``key``, ``status``, the parameter columns and ``seed``."""
+
+
+class ResultStore:
+    """A sweep folder (see the module docstring); constructing one touches nothing on disk.
+
+    Args:
+        root: The sweep folder.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.root)!r})"
+
+    # ----- layout ------------------------------------------------------------------
+    def record_path(self, key: str) -> Path:
+        """The record file of run ``key``."""
+        return self.root / _RUNS_DIR / f"{key}.json"
+
+    def results_path(self, key: str) -> Path:
+        """The results folder of run ``key`` (present when the sweep kept records)."""
+        return self.root / _RUNS_DIR / key
+
+    # ----- the plan ----------------------------------------------------------------
+    def save_plan(self, plan: SweepPlan) -> Path:
+        """Create the folder and write ``sweep.json`` for ``plan``, replacing an earlier plan.
+
+        Records of runs the new plan does not contain stay on disk, but leave the runs table.
+        """
+        (self.root / _RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        content = {
+            "format": _PLAN_FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "scenario": str(plan.spec.scenario),
+            "scenario_name": plan.base.name,
+            "source": plan.spec.source,
+            "overrides": dict(plan.spec.overrides),
+            "parameters": list(plan.parameters),
+            "seeds": list(plan.seeds),
+            "baseline": list(plan.baseline) if plan.baseline is not None else None,
+            "version": plan.version,
+            "runs": [
+                {
+                    "key": run.key,
+                    "params": dict(run.params),
+                    "seed": run.seed,
+                    "scenario_key": run.scenario.key(),
+                }
+                for run in plan.runs
+            ],
+        }
+        return _write_json(self.root / PLAN_FILE, content)
+
+    def plan(self) -> dict[str, Any]:
+        """Read ``sweep.json``: ``parameters``, ``seeds``, ``baseline``, ``runs`` and provenance.
+
+        Raises:
+            SweepError: If the folder has no (valid) ``sweep.json``.
+        """
+        path = self.root / PLAN_FILE
+        if not path.is_file():
+            raise SweepError(str(self.root), "", f"not a sweep folder: {PLAN_FILE} is missing")
+        content = _read_json(path)
+        if content.get("format") != _PLAN_FORMAT or content.get("format_version") != _FORMAT_VERSION:
+            raise SweepError(
+                str(path), "", f'expected "format": {_PLAN_FORMAT!r}, "format_version": {_FORMAT_VERSION}'
+            )
+        return content
+
+    # ----- run records ---------------------------------------------------------------
+    def write_record(self, record: Mapping[str, Any]) -> Path:
+        """Write a run's record atomically; the run then counts as finished."""
+        return _write_json(self.record_path(str(record["key"])), {"format": RECORD_FORMAT, **record})
+
+    def read_record(self, key: str) -> dict[str, Any] | None:
+        """The record of run ``key``, or ``None`` if the run has not finished.
+
+        Raises:
+            SweepError: If the record exists but is not a run record (damaged by hand).
+        """
+        path = self.record_path(key)
+        if not path.is_file():
+            return None
+        record = _read_json(path)
+        if record.get("format") != RECORD_FORMAT or record.get("key") != key:
+            raise SweepError(
+                str(path), "", f'expected a run record with "format": {RECORD_FORMAT!r}, "key": {key!r}'
+            )
+        return record
+
+    def statuses(self) -> dict[str, str]:
+        """``key -> status`` of every record in the folder (finished runs of any plan)."""
+        runs = self.root / _RUNS_DIR
+        if not runs.is_dir():
+            return {}
+        found = {}
+        for path in runs.glob("*.json"):
+            record = self.read_record(path.stem)
+            if record is not None:
+                found[path.stem] = str(record["status"])
+        return found
+
+    def load_run(self, key: str) -> RunResults:
+        """The full results of run ``key`` (trips, series, links, graph).
+
+        Raises:
+            SweepError: If the run has no results folder (it failed, or ran without records).
+        """
+        folder = self.results_path(key)
+        if not (folder / "summary.json").is_file():
+            raise SweepError(
+                str(self.root),
+                "",
+                f"run {key} has no results folder (it failed, or the sweep ran with --no-records)",
+            )
+        return load_results(folder)
+
+    def iter_results(self, runs: pd.DataFrame) -> Iterator[tuple[pd.Series, RunResults]]:
+        """Yield ``(row, results)`` for each ``ok`` row of a runs table whose run kept its records."""
+        for _, row in runs[runs["status"] == "ok"].iterrows():
+            if (self.results_path(row["key"]) / "summary.json").is_file():
+                yield row, load_results(self.results_path(row["key"]))
+
+    # ----- the runs table ------------------------------------------------------------
+    def runs_table(self) -> pd.DataFrame:
+        """One row per planned run: ``key``, ``status``, parameters, ``seed`` and :data:`RUN_COLUMNS`.
+
+        Built from ``sweep.json`` and the records, so it is exact and current even while a sweep
+        runs or after it was killed (unfinished runs are ``pending``). The frame's ``attrs`` hold
+        ``parameters`` (the parameter columns) and ``baseline`` (``(column, value)`` or ``None``).
+
+        Raises:
+            SweepError: If the folder is not a sweep folder.
+        """
+        plan = self.plan()
+        parameters = list(plan["parameters"])
+        rows = []
+        for run in plan["runs"]:
+            record = self.read_record(run["key"]) or {"status": "pending"}
+            info = record.get("info", {})
+            metrics = record.get("metrics") or {}
+            row: dict[str, Any] = {"key": run["key"], "status": record["status"]}
+            row |= {name: _cell(run["params"].get(name)) for name in parameters}
+            row["seed"] = run["seed"]
+            row |= {name: _number(metrics.get(name)) for name in SUMMARY_KEYS}
+            row |= {name: _number(info.get(name)) for name in ("sim_time_s", "gridlocks", "stalled_at_s")}
+            row |= {name: _number(info.get(name)) for name in ("setup_wall_s", "sim_wall_s")}
+            row["run_wall_s"] = _number(record.get("run_wall_s"))
+            row["error"] = record.get("error")
+            rows.append(row)
+        table = pd.DataFrame(rows, columns=["key", "status", *parameters, "seed", *RUN_COLUMNS])
+        table.attrs["parameters"] = parameters
+        baseline = plan.get("baseline")
+        table.attrs["baseline"] = tuple(baseline) if baseline is not None else None
+        return table
+
+    def write_table(self, table: pd.DataFrame, name: str = _TABLE) -> list[Path]:
+        """Write a table as ``<name>.csv`` (and ``<name>.parquet`` when pyarrow is installed), atomically."""
+        written = [_write_frame(table, self.root / f"{name}.csv", "csv")]
+        parquet = self.root / f"{name}.parquet"
+        if importlib.util.find_spec("pyarrow") is not None:
+            written.append(_write_frame(table, parquet, "parquet"))
+        else:
+            parquet.unlink(missing_ok=True)
+        return written
+
+
+def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load the runs table of a sweep folder into a DataFrame, one row per run.
+
+    Columns: ``key``, ``status`` (one of :data:`STATUSES`), one column per grid parameter named by
+    its dotted key (e.g. ``"demand.scale"``), ``seed``, every summary metric, then
+    ``sim_time_s``, ``gridlocks``, ``stalled_at_s``, ``run_wall_s``, ``setup_wall_s``,
+    ``sim_wall_s`` and ``error``. ``attrs["parameters"]`` lists the parameter columns and
+    ``attrs["baseline"]`` is the baseline ``(column, value)`` or ``None``.
+
+    Raises:
+        SweepError: If the folder is not a sweep folder.
+    """
+    return ResultStore(path).runs_table()
+
+
+def _cell(value: Any) -> Any:
+    """A parameter value as a table cell: lists and tables as JSON text, so groups can be formed."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+def _number(value: Any) -> float | int:
+    return math.nan if value is None else value
+
+
+def _jsonable(value: Any) -> Any:
+    """Non-finite floats as ``None``; everything else as it is (already JSON types)."""
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SweepError(str(path), "", f"invalid JSON at line {error.lineno}: {error.msg}") from None
+    if not isinstance(content, dict):
+        raise SweepError(str(path), "", "expected a JSON object")
+    return content
+
+
+def _temporary(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+
+
+def _commit(temp: Path, target: Path) -> Path:
+    """Flush ``temp`` to disk and rename it over ``target``."""
+    with temp.open("rb") as written:
+        os.fsync(written.fileno())
+    os.replace(temp, target)
+    return target
+
+
+def _write_json(target: Path, content: Mapping[str, Any]) -> Path:
+    temp = _temporary(target)
+    try:
+        temp.write_text(json.dumps(_jsonable(content), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+        return _commit(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _write_frame(frame: pd.DataFrame, target: Path, kind: str) -> Path:
+    temp = _temporary(target)
+    try:
+        if kind == "csv":
+            frame.to_csv(temp, index=False)
+        else:
+            frame.to_parquet(temp, index=False)
+        return _commit(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)

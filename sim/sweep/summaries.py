@@ -1,0 +1,116 @@
+"""Summaries of a sweep's runs table: per combination, and against the baseline.
+
+Both come from :mod:`sim.metrics.stats`: the mean and Student-t confidence interval of every
+metric per parameter combination, and the paired differences to the baseline level of one
+parameter, pairing runs on the seed (common random numbers) within each combination of the
+other parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from sim.metrics.stats import group_summary, paired_differences
+from sim.metrics.summary import SUMMARY_KEYS
+
+__all__ = ["HEADLINE_METRICS", "format_differences", "format_summary_table", "summarize_runs"]
+
+HEADLINE_METRICS = ("mean_travel_time_s", "mean_delay_s", "mean_stops", "throughput_vph", "completion_rate")
+"""The metrics the command line prints; the CSV files hold every metric."""
+
+_DIFFERENCE_VALUES = ("n", "baseline_mean", "mean_diff", "ci_low", "ci_high", "change_pct", "change_ci_pct")
+
+
+def summarize_runs(
+    runs: pd.DataFrame,
+    parameters: Sequence[str] | None = None,
+    baseline: tuple[str, Any] | None = None,
+    metrics: Sequence[str] = SUMMARY_KEYS,
+    confidence: float = 0.95,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Summarize the ``ok`` runs of a runs table (see :func:`sim.sweep.store.load_runs`).
+
+    Args:
+        runs: The runs table.
+        parameters: Parameter columns; ``None`` reads ``runs.attrs["parameters"]``.
+        baseline: ``(parameter, value)``; ``None`` reads ``runs.attrs.get("baseline")``.
+        metrics: Metric columns.
+        confidence: Two-sided confidence level.
+
+    Returns:
+        ``(summary, differences)``: the :func:`~sim.metrics.stats.group_summary` frame over the
+        parameters, and the :func:`~sim.metrics.stats.paired_differences` frame against the
+        baseline (``None`` without a baseline, or when no baseline run succeeded).
+    """
+    parameters = list(runs.attrs.get("parameters", []) if parameters is None else parameters)
+    baseline = runs.attrs.get("baseline") if baseline is None else baseline
+    ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
+    summary = group_summary(ok, parameters, metrics, confidence)
+    if baseline is None or not (ok[baseline[0]] == baseline[1]).any():
+        return summary, None
+    key, value = baseline
+    others = [name for name in parameters if name != key]
+    return summary, paired_differences(
+        ok, key, value, metrics, pair_on=("seed",), by=others, confidence=confidence
+    )
+
+
+def _estimate(mean: float, half_width: float) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    return f"{mean:.4g}" if math.isnan(half_width) else f"{mean:.4g} ± {half_width:.2g}"
+
+
+def format_summary_table(
+    summary: pd.DataFrame, parameters: Sequence[str], metrics: Sequence[str] = HEADLINE_METRICS
+) -> str:
+    """A text table: one row per combination, ``mean ± CI half-width`` per metric, and the runs.
+
+    Args:
+        summary: A :func:`summarize_runs` summary.
+        parameters: Its parameter columns.
+        metrics: The metric columns to show.
+    """
+    shown = summary[summary["metric"].isin(metrics)]
+    if shown.empty:
+        return "no finished runs to summarize"
+    cells = shown.assign(
+        cell=[_estimate(m, h) for m, h in zip(shown["mean"], shown["half_width"], strict=True)]
+    )
+    index = list(parameters) or None
+    table = cells.pivot_table(index=index, columns="metric", values="cell", aggfunc="first", sort=False)
+    table = table[[metric for metric in metrics if metric in table.columns]]
+    runs = shown.groupby(index, sort=False)["n"].max() if index else shown["n"].max()
+    table.insert(0, "runs", runs)
+    return table.to_string()
+
+
+def format_differences(
+    differences: pd.DataFrame, treatment: str, metrics: Sequence[str] = HEADLINE_METRICS
+) -> str:
+    """A text table of paired differences: ``mean difference [CI]`` and the relative change.
+
+    Args:
+        differences: A :func:`summarize_runs` differences frame.
+        treatment: The baseline's parameter column.
+        metrics: The metric columns to show.
+    """
+    shown = differences[differences["metric"].isin(metrics)]
+    if shown.empty:
+        return "no paired runs"
+    index = [column for column in shown.columns if column not in _DIFFERENCE_VALUES and column != "metric"]
+    index = [treatment, *[column for column in index if column != treatment]]
+    cells = [
+        "n/a" if math.isnan(diff) else f"{diff:+.4g} [{low:+.3g}, {high:+.3g}] ({pct:+.1f}%)"
+        for diff, low, high, pct in zip(
+            shown["mean_diff"], shown["ci_low"], shown["ci_high"], shown["change_pct"], strict=True
+        )
+    ]
+    table = shown.assign(cell=cells).pivot_table(
+        index=index, columns="metric", values="cell", aggfunc="first", sort=False
+    )
+    return table[[metric for metric in metrics if metric in table.columns]].to_string()
