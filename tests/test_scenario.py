@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import textwrap
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sim.scenario import (
     CONTROLLER_NAMES,
     Scenario,
     ScenarioError,
+    SignalSpec,
     load_scenario,
     scenario_from_dict,
 )
@@ -101,18 +103,8 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
         "seed": 42,
         "network": {"type": "grid", "rows": 3, "cols": 4, "block_m": 200.0, "lanes": 1, "speed_mps": 13.89},
         "demand": {"type": "uniform", "rate_vph": 1000.0, "duration_s": 3600.0, "scale": 1.0, "profile": []},
-        "signals": {
-            "controller": "fixed_time",
-            "timing": "fixed",
-            "green_s": 30.0,
-            "yellow_s": 3.0,
-            "all_red_s": 0.0,
-            "min_green_s": 5.0,
-            "offset_s": 0.0,
-            "lost_time_s": 4.0,
-            "saturation_flow_vphpl": 1900.0,
-            "observation_horizon_m": 100.0,
-        },
+        # every signal key at its declared default (the controllers' own keys included)
+        "signals": {f.name: f.default for f in fields(SignalSpec)},
         "simulation": {"dt_s": 1.0, "max_time_s": 7200.0, "report_interval_s": 60.0, "gridlock_s": 300.0},
         "vehicles": {
             "length_m": 5.0,
@@ -205,7 +197,7 @@ def test_ring_and_dict_source() -> None:
             'name = "x"\n[network]\ntype = "grid"\nrows = 2\ncols = 2\n[netwrk]\n',
             [
                 "netwrk: unknown key",
-                "allowed keys at top level: demand, description, emergency, name, network, parking, seed, shuttles,",
+                "allowed keys at top level: demand, description, emergency, name, network, parking,",
             ],
         ),
         (
@@ -244,8 +236,8 @@ def test_ring_and_dict_source() -> None:
         ),
         ('name = "x"\nnetwork = 3\n', ["network: expected a table [network], got 3"]),
         (
-            MINIMAL + "[signals]\ncontroller = 'max_pressure'\n",
-            ["signals.controller: expected one of 'fixed_time', got 'max_pressure'"],
+            MINIMAL + "[signals]\ncontroller = 'magic'\n",
+            ["signals.controller: expected one of 'fixed_time', 'actuated'", "got 'magic'"],
         ),
         (
             MINIMAL + "[signals]\ntiming = 'adaptive'\n",
@@ -327,7 +319,7 @@ def test_unreadable_scenario_file(tmp_path: Path) -> None:
 
 
 def test_controller_names_registry_lists_allowed_names(minimal: Path) -> None:
-    message = error_of(minimal, ["signals.controller=sotl"])
+    message = error_of(minimal, ["signals.controller=magic"])
     assert all(repr(name) in message for name in CONTROLLER_NAMES)
 
 
