@@ -1,0 +1,111 @@
+"""The occupancy map: every parking facility coloured by its time-mean occupancy.
+
+Kept apart from the rest of :mod:`sim.parking` so that importing the feature does not
+import matplotlib; like :mod:`sim.plots`, it draws on ``Figure`` objects, never pyplot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from sim.plots.figures import PlotError
+
+if TYPE_CHECKING:
+    from sim.metrics.results import RunResults
+
+__all__ = ["plot_occupancy_map"]
+
+_FRAMES = ("parking_facilities", "parking_occupancy")
+_ROAD_COLOR = "0.85"
+_STREET_WIDTH_PT = 4.0
+_GARAGE_AREA_PT2_PER_SPACE = 1.5
+# Streets are drawn this share of a block to the right of their direction of travel, so
+# both kerbs of a two-way street show.
+_KERB_OFFSET = 0.08
+
+
+def plot_occupancy_map(
+    results: RunResults, ax: Axes | None = None, cmap: str = "RdYlGn_r", vmin: float = 0.0
+) -> Figure:
+    """Draw the network with each facility coloured by its mean occupancy over the run.
+
+    Streets are drawn along their link, shifted to the right-hand kerb; garages are
+    squares at their node with an area growing with capacity. Roads without parking are
+    light grey.
+
+    Args:
+        results: A run's results with the parking frames (``parking_facilities``,
+            ``parking_occupancy``) among its extras.
+        ax: Axes to draw on; None makes a new figure.
+        cmap: Colormap name, from free to full.
+        vmin: Occupancy at the free end of the colour scale (the full end is 1), to
+            tell apart facilities that are all nearly full.
+
+    Returns:
+        The figure, with a colorbar of occupancy.
+
+    Raises:
+        PlotError: If the results have no parking frames.
+    """
+    missing = [name for name in _FRAMES if name not in results.extras]
+    if missing:
+        raise PlotError(
+            f"results lack the parking frames {missing}: was the run made with a [parking] table?"
+        )
+    facilities = results.extras["parking_facilities"]
+    occupancy = results.extras["parking_occupancy"]
+    mean = occupancy.groupby("facility")["occupancy"].mean()
+    values = facilities["facility"].map(mean).to_numpy(dtype=float)
+    graph = results.graph
+    xy = {n: (float(d["x"]), float(d["y"])) for n, d in graph.nodes(data=True)}
+    if ax is None:
+        figure = Figure(figsize=(8, 7), layout="constrained")
+        ax = figure.add_subplot()
+    else:
+        figure = ax.get_figure(root=True)
+    roads = np.array([[xy[u], xy[v]] for u, v in graph.edges()], dtype=float).reshape(-1, 2, 2)
+    ax.add_collection(LineCollection(roads, colors=_ROAD_COLOR, linewidths=1.0, zorder=1))
+    norm = Normalize(vmin, 1.0)
+    mappable = ScalarMappable(norm=norm, cmap=cmap)
+    street = (facilities["kind"] == "street").to_numpy()
+    if street.any():
+        rows = facilities[street]
+        segments = np.array(
+            [[xy[u], xy[v]] for u, v in zip(rows["from_node"], rows["to_node"], strict=True)], dtype=float
+        )
+        direction = segments[:, 1] - segments[:, 0]
+        length = np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)
+        normal = np.column_stack((direction[:, 1], -direction[:, 0])) / length[:, None]
+        segments += (_KERB_OFFSET * float(np.median(length)) * normal)[:, None, :]
+        lines = LineCollection(segments, cmap=cmap, norm=norm, linewidths=_STREET_WIDTH_PT, zorder=2)
+        lines.set_array(np.ma.masked_invalid(values[street]))
+        ax.add_collection(lines)
+    if (~street).any():
+        rows = facilities[~street]
+        ax.scatter(
+            rows["x_m"],
+            rows["y_m"],
+            c=values[~street],
+            cmap=cmap,
+            norm=norm,
+            s=_GARAGE_AREA_PT2_PER_SPACE * rows["capacity"].to_numpy(dtype=float),
+            marker="s",
+            edgecolors="0.2",
+            zorder=3,
+        )
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.set(
+        title="Parking occupancy (time mean): streets by kerb, garages as squares",
+        xlabel="x (m)",
+        ylabel="y (m)",
+    )
+    figure.colorbar(mappable, ax=ax, label="occupancy (taken / spaces)", shrink=0.8)
+    return figure
