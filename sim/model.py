@@ -216,6 +216,7 @@ class CityModel(mesa.Model):
         *,
         emergency: bool = False,
         length_m: float | None = None,
+        max_speed_mps: float | None = None,
     ) -> int:
         """Put a vehicle that is not part of the demand in the entry queue of its first link now.
 
@@ -227,6 +228,7 @@ class CityModel(mesa.Model):
                 :meth:`set_route` or :meth:`remove_vehicle`.
             emergency: Traffic makes way for it; it crosses red lights at a crawl.
             length_m: Its length (default: the scenario's vehicle length).
+            max_speed_mps: Its own speed cap below the links' limits (default: none).
 
         Returns:
             The vehicle's id (its index in the kernel arrays).
@@ -236,6 +238,8 @@ class CityModel(mesa.Model):
         vid = int(self.traffic.add_vehicles(np.array([first]), np.array([last]), length_m)[0])
         flags = (k.F_NOTIFY if listener is not None else 0) | (k.F_EMERGENCY if emergency else 0)
         self.traffic.set_flags(vid, flags)
+        if max_speed_mps is not None:
+            self.traffic.set_max_speed(vid, max_speed_mps)
         if listener is not None:
             self._listeners[vid] = listener
         self.traffic.release(np.array([vid]))
@@ -266,6 +270,10 @@ class CityModel(mesa.Model):
             return
         self._overrides[signal] = phase
         self.traffic.request_phases(np.array([signal]), np.array([phase]))
+
+    def signal_override(self, signal: int) -> int | None:
+        """The global phase a signal is held on by :meth:`override_signal`, or None."""
+        return self._overrides.get(signal)
 
     def link_travel_times_s(self) -> np.ndarray:
         """Current travel time of every edge (s): length over the mean speed on it now.

@@ -173,3 +173,17 @@ def test_timer_fires_at_its_time_and_link_times_are_free_flow_when_empty():
     times = model.link_travel_times_s()
     empty = model.traffic.li[k.LI_COUNT][model.net.edge_lane0] == 0
     assert np.allclose(times[empty], free[empty])
+
+
+def test_a_vehicle_speed_cap_holds_below_the_link_limit():
+    model = CityModel(_scenario())
+    vid = model.add_vehicle(["W0", "n0_0", "n1_0", "n2_0", "E0"], max_speed_mps=8.0)
+    top = 0.0
+    while model.traffic.vi[k.VI_STATUS, vid] != k.ST_ARRIVED:
+        assert model.time_s < 900.0
+        model.step()
+        top = max(top, model.traffic.vf[k.VF_SPEED, vid])
+    assert 7.0 < top <= 8.0
+    assert model.signal_override(0) is None
+    model.override_signal(0, int(model.net.signal_phase_ptr[0]))
+    assert model.signal_override(0) == int(model.net.signal_phase_ptr[0])

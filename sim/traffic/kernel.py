@@ -87,6 +87,7 @@ __all__ = [
     "VF_ENTER",
     "VF_LEN",
     "VF_LINK_WAIT",
+    "VF_MAX_SPEED",
     "VF_POS",
     "VF_SPEED",
     "VF_WAIT",
@@ -103,7 +104,7 @@ __all__ = [
 ]
 
 # vehicle float rows
-VF_POS, VF_SPEED, VF_LEN, VF_ENTER, VF_ARRIVE, VF_DIST, VF_WAIT, VF_LINK_WAIT = range(8)
+VF_POS, VF_SPEED, VF_LEN, VF_ENTER, VF_ARRIVE, VF_DIST, VF_WAIT, VF_LINK_WAIT, VF_MAX_SPEED = range(9)
 # vehicle int rows
 VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS = range(7)
 # vehicle flags: notify Python near and at the route end (instead of arriving); emergency
@@ -396,7 +397,7 @@ def _step(
                 min_gap,
             )
             if room >= 0.0:
-                v0 = edge_speed[e]
+                v0 = min(edge_speed[e], vf[VF_MAX_SPEED, vid])
                 if li[LI_COUNT, lane] > 0:
                     tail = _vid_at(lane, li[LI_COUNT, lane] - 1, lane_buf, li)
                     v0 = min(v0, _safe_speed(room, vf[VF_SPEED, tail], decel, tau))
@@ -425,7 +426,7 @@ def _step(
         for i in range(n):
             vid = _vid_at(lane, i, lane_buf, li)
             v = vf[VF_SPEED, vid]
-            vcap = min(v + accel * dt, vmax)
+            vcap = min(v + accel * dt, vmax, vf[VF_MAX_SPEED, vid])
             flags = vi[VI_FLAGS, vid]
             if i > 0:
                 gap = vf[VF_POS, lead] - vf[VF_LEN, lead] - vf[VF_POS, vid] - min_gap

@@ -103,9 +103,10 @@ class TrafficState:
 
     def _alloc_vehicles(self, cap: int) -> None:
         n = self.n_vehicles
-        vf = np.zeros((8, cap))
+        vf = np.zeros((9, cap))
         vf[k.VF_ENTER] = np.nan
         vf[k.VF_ARRIVE] = np.nan
+        vf[k.VF_MAX_SPEED] = np.inf
         vi = np.zeros((7, cap), dtype=np.int32)
         vi[k.VI_LANE] = -1
         if n:
@@ -227,6 +228,10 @@ class TrafficState:
         return self.event_out[:, : self.counters[k.C_N_EVENTS]]
 
     # ----- agents' vehicles --------------------------------------------------------
+    def set_max_speed(self, vid: int, max_speed_mps: float) -> None:
+        """Cap a vehicle's speed below the links' limits (m/s), e.g. a shuttle's operating speed."""
+        self.vf[k.VF_MAX_SPEED, vid] = max_speed_mps
+
     def set_flags(self, vid: int, flags: int) -> None:
         """Set a vehicle's ``F_NOTIFY`` / ``F_EMERGENCY`` flags (the sent-event bits are kept)."""
         sent = self.vi[k.VI_FLAGS, vid] & (k.F_APPROACH_SENT | k.F_STOP_SENT)
