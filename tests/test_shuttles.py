@@ -457,3 +457,15 @@ def test_wait_vs_fleet_figure():
     assert list(mean_fixed.get_ydata()) == pytest.approx([5.1667, 2.0833], abs=1e-3)
     with pytest.raises(PlotError, match="lacks column"):
         plot_wait_vs_fleet(runs.drop(columns="wait_p95_s"))
+
+
+def test_shuttles_keep_their_operating_speed_limit():
+    model = CityModel(_scenario({"fleet_size": 2, "max_speed_mps": 7.0}, max_time_s=900.0))
+    shuttles = model.features["shuttles"]
+    top = 0.0
+    while model.time_s < 900.0:
+        model.step()
+        vids = [v for s in shuttles.shuttles for v in s.vids]
+        if vids:
+            top = max(top, float(model.traffic.vf[k.VF_SPEED, vids].max()))
+    assert 6.0 < top <= 7.0 + 1e-9

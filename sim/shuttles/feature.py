@@ -148,7 +148,7 @@ def attach(model: mesa.Model, spec: Spec) -> ShuttleFeature:
     Raises:
         ScenarioError: If a stop is not a node of the network or cannot be reached.
     """
-    planner = LegPlanner(model.net, spec.planning_speed_factor, spec.signal_delay_s)
+    planner = LegPlanner(model.net, spec.planning_speed_factor, spec.signal_delay_s, spec.max_speed_mps)
     _check_stops(model, spec, planner)
     on_demand = spec.service == "on_demand"
     shuttles = [

@@ -51,18 +51,22 @@ class LegPlanner:
         net: The compiled network.
         speed_factor: Share of the speed limit planned for (0 < f).
         signal_delay_s: Planned delay per signalized junction crossed (s).
+        max_speed_mps: The vehicle's own speed cap below the links' limits (m/s).
 
     Attributes:
         edge_time_s: Planned time of every link (s).
+        max_speed_mps: The speed cap it plans with, given to the vehicles it plans for.
     """
 
-    def __init__(self, net: CompiledNetwork, speed_factor: float, signal_delay_s: float) -> None:
+    def __init__(
+        self, net: CompiledNetwork, speed_factor: float, signal_delay_s: float, max_speed_mps: float = np.inf
+    ) -> None:
         self.net = net
+        self.max_speed_mps = max_speed_mps
         signalized = np.zeros(len(net.node_ids), dtype=bool)
         signalized[net.signal_nodes] = True
-        self.edge_time_s = net.edge_length_m / (net.edge_speed_mps * speed_factor) + np.where(
-            signalized[net.edge_to], signal_delay_s, 0.0
-        )
+        speed = np.minimum(net.edge_speed_mps, max_speed_mps) * speed_factor
+        self.edge_time_s = net.edge_length_m / speed + np.where(signalized[net.edge_to], signal_delay_s, 0.0)
         self._node_index = {node: i for i, node in enumerate(net.node_ids)}
         n_edges = net.n_edges
         order = np.argsort(net.conn_from, kind="stable")

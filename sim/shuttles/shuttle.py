@@ -175,7 +175,7 @@ class AutonomousShuttle(mesa.Agent):
         leg = self.planner.leg(start, node)
         self._close_visit()
         if self._vid is None:
-            self._vid = self.model.add_vehicle(leg.path, self)
+            self._vid = self.model.add_vehicle(leg.path, self, max_speed_mps=self.planner.max_speed_mps)
             self.vids.append(self._vid)
         else:
             self.model.set_route(self._vid, leg.path)

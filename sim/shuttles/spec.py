@@ -125,6 +125,8 @@ class Spec:
         door_time_s: Dwell of a stop visit where anyone boards or alights (doors), to
             which each boarding passenger adds ``board_time_s`` and each alighting one
             ``alight_time_s``.
+        max_speed_mps: Operating speed limit of the shuttles (the kernel caps their speed at
+            the lower of it and each link's limit); default 11.11 (40 km/h).
         planning_speed_factor: Planned speeds are this share of the speed limits.
         signal_delay_s: Planned delay per signalized junction on a path.
         service_start_s, service_end_s: Requests fall in [start, end); shuttles start at
@@ -165,6 +167,7 @@ class Spec:
     door_time_s: float = spec_field(5.0, NON_NEGATIVE)
     board_time_s: float = spec_field(2.0, NON_NEGATIVE)
     alight_time_s: float = spec_field(1.5, NON_NEGATIVE)
+    max_speed_mps: float = spec_field(11.11, POSITIVE)
     planning_speed_factor: float = spec_field(0.85, partial(number, gt=0.0, le=2.0))
     signal_delay_s: float = spec_field(15.0, NON_NEGATIVE)
     service_start_s: float = spec_field(0.0, NON_NEGATIVE)
