@@ -16,6 +16,9 @@ from the command line::
     python benchmarks/peers.py --scen sim/data/bench/grid5 --sim sumo
     python benchmarks/peers.py --scen sim/data/bench/grid10 --sim uxsim
 
+SUMO runs through citysim's own SUMO interop (:mod:`sim.interop.sumo`: export, netconvert,
+the ``sumo`` binary and its outputs), the code ``citysim validate --against sumo`` uses; here
+with netconvert's junction geometry and internal lanes, as the benchmark has always run.
 Both peers come from the optional extra ``bench`` (``pip install eclipse-sumo==1.28.0
 sumolib==1.28.0 uxsim==1.15.1``); they are imported only when a runner is called.
 """
@@ -26,15 +29,19 @@ import argparse
 import csv
 import hashlib
 import json
+import math
 import statistics
-import subprocess
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from sim.interop.errors import InteropError
+from sim.interop.sumo.export import ExportOptions, RouteTrip, SignalTiming, build_net, write_routes
+from sim.interop.sumo.run import run_sumo as sumo_run
+from sim.network import NetworkError, compile_network, load_network_json
 
 __all__ = [
     "Edge",
@@ -58,6 +65,8 @@ T = TypeVar("T")
 AXES = ("NS", "EW")
 UXSIM_SEED = 42
 UXSIM_CHUNK_S = 300
+NET_FORMAT = "interop1"
+"""Tag of the way cached SUMO nets are built; a new tag makes old caches unused."""
 """Simulated seconds per ``exec_simulation`` call; between calls the runner checks for an empty net."""
 
 
@@ -320,106 +329,57 @@ def _summarize(records: Iterable[tuple[float, float]]) -> dict[str, Any]:
     )
 
 
-def _sumo_binary(name: str) -> Path:
-    """Path of a SUMO executable shipped in the ``eclipse-sumo`` wheel."""
-    try:
-        import sumo
-    except ImportError as exc:
-        raise PeerRunError("SUMO not installed: pip install eclipse-sumo==1.28.0 sumolib==1.28.0") from exc
-    path = Path(sumo.SUMO_HOME) / "bin" / name
-    if not path.exists():
-        raise PeerRunError(f"SUMO executable '{name}' not found at {path}")
-    return path
+def _plan_timing(scenario: Scenario, phase_axes: tuple[str, ...]) -> SignalTiming:
+    """The scenario's plan on the phases citysim compiles at a node (their axes, in order).
+
+    The plan's offset is the start of its first stage's green; the timing's is the start of
+    the node's first compiled phase, so it moves by the stages that come before that one.
+    """
+    yellows = {p.yellow_s for p in scenario.phases}
+    if len(yellows) != 1:
+        raise ScenarioError(
+            f"{scenario.directory}: signal.phases must share one yellow_s, got {sorted(yellows)}"
+        )
+    stage = {p.green_axis: i for i, p in enumerate(scenario.phases)}
+    first = stage[phase_axes[0]]
+    offset_s = scenario.offset_s + sum(p.green_s + p.yellow_s for p in scenario.phases[:first])
+    greens = tuple(scenario.phases[stage[axis]].green_s for axis in phase_axes)
+    return SignalTiming(greens, yellows.pop(), 0.0, offset_s)
 
 
 def _cached_net(scenario: Scenario, work_dir: Path) -> Path:
-    """Build the SUMO net once per ``network.json`` content; reuse it on later calls."""
-    from peers_sumo_xml import SumoInputError, build_net
+    """Build the SUMO net once per ``network.json`` content; reuse it on later calls.
 
-    digest = hashlib.sha256((scenario.directory / "network.json").read_bytes()).hexdigest()[:12]
-    net_path = work_dir / f"{scenario.name}-{digest}.net.xml"
-    if not net_path.exists():
-        try:
-            build_net(scenario, net_path, _sumo_binary("netconvert"))
-        except SumoInputError as exc:
-            raise PeerRunError(f"building the SUMO net for {scenario.directory}: {exc}") from exc
-    return net_path
-
-
-def _parse_sumo_outputs(scenario: Scenario, out_dir: Path) -> dict[str, Any]:
-    """Read tripinfo, summary and statistics output of one SUMO run."""
-    by_id = {t.trip_id: t for t in scenario.trips}
-    records = []
-    for _, el in ET.iterparse(out_dir / "tripinfo.xml"):
-        if el.tag == "tripinfo":
-            arrival_s = float(el.get("arrival", "-1"))
-            if arrival_s >= 0 and not el.get("vaporized"):
-                trip = by_id[el.get("id")]
-                records.append((arrival_s - trip.depart_s, trip.free_flow_s))
-            el.clear()
-    vehicle_steps = 0
-    for _, el in ET.iterparse(out_dir / "summary.xml"):
-        if el.tag == "step":
-            vehicle_steps += int(el.get("running"))
-            el.clear()
-    stats = ET.parse(out_dir / "stats.xml").getroot()
-    performance = stats.find("performance")
-    teleports = stats.find("teleports")
-    if performance is None or teleports is None:
-        raise PeerRunError(f"{out_dir / 'stats.xml'}: no <performance> or <teleports> element")
-    return dict(
-        loop_wall_s=float(performance.get("clockDuration")),
-        end_s=float(performance.get("end")),
-        teleports=int(teleports.get("total")),
-        vehicle_steps=vehicle_steps,
-        **_summarize(records),
-    )
-
-
-def _run_sumo_binary(scenario: Scenario, net_path: Path, out_dir: Path, end_s: int | None) -> dict[str, Any]:
-    """Run ``sumo`` once into ``out_dir`` and parse its outputs.
-
-    Args:
-        scenario: The validated scenario.
-        net_path: The built net.
-        out_dir: Folder for routes and outputs.
-        end_s: ``--end`` (s); None runs until the network is empty (SUMO's own
-            rule; with ``--end`` SUMO keeps stepping an empty network to the end).
+    The net is citysim's SUMO export (:func:`sim.interop.sumo.build_net`) with netconvert's
+    junction geometry and internal lanes (``point_junctions=False``), every signal running
+    the scenario's plan.
     """
-    from peers_sumo_xml import write_routes
-
-    routes_path = out_dir / "routes.rou.xml"
-    write_routes(scenario, routes_path)
-    cmd = [
-        str(_sumo_binary("sumo")),
-        *("--net-file", str(net_path), "--route-files", str(routes_path)),
-        *("--step-length", "1", "--time-to-teleport", "300"),
-        *(("--end", str(end_s)) if end_s is not None else ()),
-        *("--tripinfo-output", str(out_dir / "tripinfo.xml"), "--tripinfo-output.write-unfinished", "true"),
-        *("--summary-output", str(out_dir / "summary.xml")),
-        *("--statistic-output", str(out_dir / "stats.xml")),
-        *("--duration-log.statistics", "true", "--no-step-log", "true", "--no-warnings", "true"),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise PeerRunError(
-            f"sumo exited with {proc.returncode} on {scenario.directory}:\n{proc.stderr[-2000:]}"
-        )
-    return _parse_sumo_outputs(scenario, out_dir)
+    digest = hashlib.sha256((scenario.directory / "network.json").read_bytes()).hexdigest()[:12]
+    net_path = work_dir / f"{scenario.name}-{digest}-{NET_FORMAT}.net.xml"
+    if net_path.exists():
+        return net_path
+    try:
+        graph = load_network_json(scenario.directory / "network.json")
+        net = compile_network(graph)
+        timings = {}
+        for s, node in enumerate(net.signal_nodes.tolist()):
+            axes = net.phase_axis[net.signal_phase_ptr[s] : net.signal_phase_ptr[s + 1]]
+            timings[net.node_ids[node]] = _plan_timing(scenario, tuple(axes))
+        build_net(graph, net_path, timings, ExportOptions(point_junctions=False))
+    except (InteropError, NetworkError) as exc:
+        raise PeerRunError(f"building the SUMO net for {scenario.directory}: {exc}") from exc
+    return net_path
 
 
 def run_sumo(scen_dir: str | Path, work_dir: str | Path | None = None, horizon_s: int = HORIZON_S) -> dict:
     """Run one scenario with the ``sumo`` 1.28 binary (default Krauss driver).
 
-    Writes SUMO plain XML and builds the net with ``netconvert`` (cached in
-    ``work_dir``), forcing the scenario's fixed-time plan, writes explicit routes
+    Builds the net with :func:`sim.interop.sumo.build_net` (cached in ``work_dir``), every
+    signal running the scenario's fixed-time plan, writes explicit routes
     (``departLane=best departSpeed=max``), then runs ``sumo`` with step 1 s and
-    ``--time-to-teleport 300`` until the network is empty or ``horizon_s``.
-
-    SUMO cannot stop at whichever comes first: with ``--end`` it steps the empty
-    network on to the end, which would inflate the loop time. So it runs first
-    without ``--end``; only if that run outlasts ``horizon_s`` (gridlock) is it run
-    again with ``--end horizon_s``, and the second run is reported.
+    ``--time-to-teleport 300`` until the network is empty or ``horizon_s``
+    (:func:`sim.interop.sumo.run_sumo`: a first run without ``--end``, and a second one
+    with it only if the first outlasts the horizon).
 
     Args:
         scen_dir: Scenario directory (``network.json``, ``trips.csv``).
@@ -442,15 +402,28 @@ def run_sumo(scen_dir: str | Path, work_dir: str | Path | None = None, horizon_s
     work.mkdir(parents=True, exist_ok=True)
     net_path = _cached_net(scenario, work)
     with tempfile.TemporaryDirectory(dir=work, prefix=f"{scenario.name}-run-") as tmp:
-        result = _run_sumo_binary(scenario, net_path, Path(tmp), end_s=None)
-        if result["end_s"] > horizon_s:
-            result = _run_sumo_binary(scenario, net_path, Path(tmp), end_s=horizon_s)
-    steps_per_s = round(result["vehicle_steps"] / result["loop_wall_s"]) if result["loop_wall_s"] else None
+        routes_path = Path(tmp) / "routes.rou.xml"
+        write_routes(routes_path, [RouteTrip(t.trip_id, t.depart_s, t.edge_ids) for t in scenario.trips])
+        try:
+            run = sumo_run(net_path, routes_path, Path(tmp), horizon_s)
+        except InteropError as exc:
+            raise PeerRunError(f"SUMO on {scenario.directory}: {exc}") from exc
+    arrive_s = dict(zip(run.trips["id"], run.trips["arrive_s"], strict=True))
+    records = [
+        (arrive_s[t.trip_id] - t.depart_s, t.free_flow_s)
+        for t in scenario.trips
+        if not math.isnan(arrive_s.get(t.trip_id, math.nan))
+    ]
+    steps_per_s = round(run.vehicle_steps / run.loop_wall_s) if run.loop_wall_s else None
     return dict(
         sim="SUMO 1.28",
         scenario=scenario.name,
         trips=len(scenario.trips),
-        **result,
+        loop_wall_s=run.loop_wall_s,
+        end_s=run.end_s,
+        teleports=run.teleports,
+        vehicle_steps=run.vehicle_steps,
+        **_summarize(records),
         vehicle_steps_per_s=steps_per_s,
     )
 

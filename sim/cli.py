@@ -23,7 +23,7 @@ __all__ = ["main"]
 PROG = "citysim"
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("run",)
+COMMANDS = ("run", "validate")
 """Modules of :mod:`sim.commands`, one per subcommand, in help order."""
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,20 +1,23 @@
-"""Add imported links to a road graph, keeping it a simple directed graph.
+"""Build a road graph from imported links, keeping it a simple directed graph.
 
 The road graph allows one edge per ordered pair of nodes and no self-loops. An imported
 link whose end nodes are already joined in that direction (two streets between the same
 two junctions), or that starts and ends at the same node (a loop), is split at the
 interior point nearest its middle, which becomes an ordinary, unsignalized node.
+:class:`LinkGraph` remembers every edge's course, so that an edge can be split later at
+any of its points.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 
 from sim.network.graph import INTERSECTION
 
-__all__ = ["Course", "Lanes", "add_link"]
+__all__ = ["Course", "Lanes", "LinkGraph"]
 
 EdgeKey = tuple[str, str]
 
@@ -39,8 +42,7 @@ class Course:
     Attributes:
         points: Point ids; the first and last are the link's end nodes.
         x, y: Coordinates of each point (m).
-        along_m: Distance of each point from the first one along the link (m); the last
-            entry is the link's length.
+        along_m: Distance of each point from the first one along the link (m).
     """
 
     points: tuple[str, ...]
@@ -58,6 +60,13 @@ class Course:
         cut = slice(start, stop + 1)
         return Course(self.points[cut], self.x[cut], self.y[cut], self.along_m[cut])
 
+    def reversed(self) -> Course:
+        """The same course travelled the other way."""
+        end = self.along_m[-1]
+        return Course(
+            self.points[::-1], self.x[::-1], self.y[::-1], tuple(end - a for a in self.along_m[::-1])
+        )
+
     def middle_point(self) -> int:
         """Index of the interior point nearest half the length.
 
@@ -70,43 +79,105 @@ class Course:
         return min(range(1, len(self.points) - 1), key=lambda i: abs(self.along_m[i] - half))
 
 
-def add_link(
-    graph: nx.DiGraph, course: Course, forward: Lanes | None, backward: Lanes | None
-) -> tuple[list[EdgeKey], list[EdgeKey]]:
-    """Add a link along ``course`` in one or both directions, splitting it where needed.
+class LinkGraph:
+    """A road graph under construction, with the course of every edge.
 
-    Both directions are split at the same points, so a two-way street stays two-way edge
-    by edge. The end nodes must already be in the graph.
+    Nodes get ``x``, ``y``, ``signalized=False`` and ``kind="intersection"``; edges
+    ``length_m``, ``lanes`` and ``speed_mps``.
 
-    Args:
-        graph: The road graph being built.
-        course: The link's points.
-        forward: Lanes and speed from the first point to the last, or ``None``.
-        backward: Lanes and speed from the last point to the first, or ``None``.
-
-    Returns:
-        The edges added for each direction, in travel order (empty for a missing direction).
-
-    Raises:
-        ValueError: If the link must be split but has no interior point.
+    Attributes:
+        graph: The road graph.
+        courses: The course of every edge, from its first node to its last.
     """
-    u, w = course.points[0], course.points[-1]
-    clash = u == w or (forward is not None and graph.has_edge(u, w))
-    clash = clash or (backward is not None and graph.has_edge(w, u))
-    if not clash:
-        ahead = _add_edge(graph, u, w, course.length_m, forward)
-        back = _add_edge(graph, w, u, course.length_m, backward)
+
+    def __init__(self, name: str = "") -> None:
+        self.graph = nx.DiGraph(name=name)
+        self.courses: dict[EdgeKey, Course] = {}
+        self._parts: dict[EdgeKey, tuple[EdgeKey, ...]] = {}
+
+    def add_node(self, point: str, x: float, y: float) -> None:
+        """Add ``point`` as an unsignalized intersection node, unless it is a node already."""
+        if point not in self.graph:
+            self.graph.add_node(point, x=float(x), y=float(y), signalized=False, kind=INTERSECTION)
+
+    def add_course(
+        self, course: Course, forward: Lanes | None, backward: Lanes | None, cuts: Iterable[int] = ()
+    ) -> tuple[list[EdgeKey], list[EdgeKey]]:
+        """Add a link along ``course`` in one or both directions.
+
+        Both directions are split at the same points, so a two-way street stays two-way
+        edge by edge: at the interior points ``cuts``, and wherever an edge would repeat an
+        ordered pair of nodes or be a loop.
+
+        Args:
+            course: The link's points.
+            forward: Lanes and speed from the first point to the last, or ``None``.
+            backward: Lanes and speed from the last point to the first, or ``None``.
+            cuts: Interior point indices to keep as nodes.
+
+        Returns:
+            The edges added for each direction, in travel order.
+
+        Raises:
+            ValueError: If an edge must be split but has no interior point.
+        """
+        bounds = [0, *sorted(set(cuts)), len(course.points) - 1]
+        ahead: list[EdgeKey] = []
+        back: list[EdgeKey] = []
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            part_ahead, part_back = self._add_simple(course.part(a, b), forward, backward)
+            ahead += part_ahead
+            back = part_back + back
         return ahead, back
-    k = course.middle_point()
-    via = course.points[k]
-    graph.add_node(via, x=course.x[k], y=course.y[k], signalized=False, kind=INTERSECTION)
-    ahead1, back1 = add_link(graph, course.part(0, k), forward, backward)
-    ahead2, back2 = add_link(graph, course.part(k, len(course.points) - 1), forward, backward)
-    return ahead1 + ahead2, back2 + back1
 
+    def split(self, key: EdgeKey, index: int) -> None:
+        """Keep point ``index`` of edge ``key``'s course (and of its reverse twin's) as a node."""
+        course = self.courses[key]
+        twin = (key[1], key[0])
+        twin_course = self.courses.get(twin)
+        has_twin = twin_course is not None and twin_course.points == course.points[::-1]
+        forward = self._lanes(key)
+        backward = self._lanes(twin) if has_twin else None
+        for edge in [key, twin] if has_twin else [key]:
+            self.graph.remove_edge(*edge)
+            del self.courses[edge]
+        ahead, back = self.add_course(course, forward, backward, cuts=[index % len(course.points)])
+        self._parts[key] = tuple(ahead)
+        if has_twin:
+            self._parts[twin] = tuple(back)
 
-def _add_edge(graph: nx.DiGraph, u: str, v: str, length_m: float, lanes: Lanes | None) -> list[EdgeKey]:
-    if lanes is None:
-        return []
-    graph.add_edge(u, v, length_m=float(length_m), lanes=int(lanes.lanes), speed_mps=float(lanes.speed_mps))
-    return [(u, v)]
+    def current(self, keys: Iterable[EdgeKey]) -> tuple[EdgeKey, ...]:
+        """The edges that ``keys`` (edges as once added) are now, after any splits, in order."""
+        result: list[EdgeKey] = []
+        for key in keys:
+            result.extend(self.current(self._parts[key]) if key in self._parts else [key])
+        return tuple(result)
+
+    def _lanes(self, key: EdgeKey) -> Lanes:
+        data = self.graph.edges[key]
+        return Lanes(data["lanes"], data["speed_mps"])
+
+    def _add_simple(
+        self, course: Course, forward: Lanes | None, backward: Lanes | None
+    ) -> tuple[list[EdgeKey], list[EdgeKey]]:
+        u, w = course.points[0], course.points[-1]
+        self.add_node(u, course.x[0], course.y[0])
+        self.add_node(w, course.x[-1], course.y[-1])
+        clash = u == w or (forward is not None and self.graph.has_edge(u, w))
+        clash = clash or (backward is not None and self.graph.has_edge(w, u))
+        if not clash:
+            return self._add_edge(course, forward), self._add_edge(course.reversed(), backward)
+        k = course.middle_point()
+        ahead1, back1 = self._add_simple(course.part(0, k), forward, backward)
+        ahead2, back2 = self._add_simple(course.part(k, len(course.points) - 1), forward, backward)
+        return ahead1 + ahead2, back2 + back1
+
+    def _add_edge(self, course: Course, lanes: Lanes | None) -> list[EdgeKey]:
+        if lanes is None:
+            return []
+        key = (course.points[0], course.points[-1])
+        self.graph.add_edge(
+            *key, length_m=float(course.length_m), lanes=int(lanes.lanes), speed_mps=float(lanes.speed_mps)
+        )
+        self.courses[key] = course
+        return [key]

@@ -222,8 +222,8 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         return projection.xy(*lonlat[node])
 
     ends = chain_ends(kept, keep=raw.boundary & set(kept))
-    links = merge_chains(kept, ends, xy)
-    sharp_turns = unfold_sharp_turns(links)
+    links, bends = merge_chains(kept, ends, xy)
+    unfolded, sharp_turns = unfold_sharp_turns(links)
     graph = links.graph
     graph.graph["name"] = options.name or path.name.split(".")[0]
     fringe = {n for n in graph if n in raw.boundary or len(neighbours(graph, n)) == 1}
@@ -248,8 +248,8 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         dropped_segments=dropped.segments,
         dropped_length_m=dropped.length_m,
         merged_nodes=kept.number_of_nodes() - graph.number_of_nodes(),
-        split_nodes=graph.number_of_nodes() - len(ends) - links.bend_points - links.turn_points,
-        bend_nodes=links.bend_points + links.turn_points,
+        split_nodes=graph.number_of_nodes() - len(ends) - bends - unfolded,
+        bend_nodes=bends + unfolded,
         sharp_turns=len(sharp_turns),
         nodes=graph.number_of_nodes(),
         edges=graph.number_of_edges(),
@@ -259,7 +259,8 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         signals_moved=moved,
         signals_unplaced=unplaced,
     )
-    return OsmNetwork(graph, links.courses, report)
+    courses = {key: course.points for key, course in links.courses.items()}
+    return OsmNetwork(graph, courses, report)
 
 
 def _read(path: Path, highways: set[str]) -> _Raw:

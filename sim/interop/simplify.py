@@ -20,13 +20,12 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim.interop.links import Course, Lanes, add_link
+from sim.interop.links import Course, Lanes, LinkGraph
 from sim.network.compile import compile_network
-from sim.network.graph import INTERSECTION
 
 __all__ = [
+    "UTURN_DEG",
     "Dropped",
-    "LinkGraph",
     "chain_ends",
     "keep_largest_strong_component",
     "merge_chains",
@@ -36,6 +35,8 @@ __all__ = [
 
 EdgeKey = tuple[str, str]
 XY = Callable[[str], tuple[float, float]]
+UTURN_DEG = 150.0
+"""The turn angle from which :func:`sim.network.compile_network` reads a turn as a U-turn (degrees)."""
 
 
 @dataclass(frozen=True)
@@ -51,67 +52,6 @@ class Dropped:
     nodes: int
     segments: int
     length_m: float
-
-
-class LinkGraph:
-    """A road graph built from segments, with the course of every edge.
-
-    Attributes:
-        graph: Nodes (``x``, ``y``; kind ``"intersection"``, unsignalized) and edges
-            (``length_m``, ``lanes``, ``speed_mps``).
-        courses: The points each edge passes through, its end nodes included.
-        bend_points: Interior points kept where a curved road left a node far off its chord.
-        turn_points: Interior points kept so that a turn does not read as a U-turn.
-    """
-
-    def __init__(self, segments: nx.DiGraph, xy: XY) -> None:
-        self.graph = nx.DiGraph()
-        self.courses: dict[EdgeKey, tuple[str, ...]] = {}
-        self.bend_points = 0
-        self.turn_points = 0
-        self._segments = segments
-        self._xy = xy
-        self._lanes_of: Mapping[EdgeKey, Lanes] = nx.get_edge_attributes(segments, "lanes_of")
-
-    def add_node(self, point: str) -> None:
-        """Add ``point`` as an unsignalized intersection node, unless it is a node already."""
-        if point not in self.graph:
-            x, y = self._xy(point)
-            self.graph.add_node(point, x=x, y=y, signalized=False, kind=INTERSECTION)
-
-    def course(self, path: tuple[str, ...]) -> Course:
-        """The course along ``path``, a sequence of segment-joined points."""
-        along = [0.0]
-        for a, b in itertools.pairwise(path):
-            data = self._segments.get_edge_data(a, b) or self._segments.edges[b, a]
-            along.append(along[-1] + data["length_m"])
-        points = [self._xy(p) for p in path]
-        return Course(tuple(path), tuple(p[0] for p in points), tuple(p[1] for p in points), tuple(along))
-
-    def add_course(self, course: Course, cuts: list[int]) -> None:
-        """Add the links of a course, kept as nodes at ``cuts`` (its first and last index included)."""
-        path = course.points
-        for a, b in itertools.pairwise(cuts):
-            part = course.part(a, b)
-            self.add_node(path[a])
-            self.add_node(path[b])
-            forward = self._lanes_of.get((path[a], path[a + 1]))
-            backward = self._lanes_of.get((path[a + 1], path[a]))
-            ahead, back = add_link(self.graph, part, forward, backward)
-            for key in ahead:
-                self.courses[key] = _sub_path(part.points, key)
-            for key in back:
-                self.courses[key] = _sub_path(part.points[::-1], key)
-
-    def split(self, key: EdgeKey, index: int) -> None:
-        """Keep point ``index`` of the course of edge ``key`` (and of its reverse twin) as a node."""
-        path = self.courses[key]
-        twin = (key[1], key[0])
-        directions = [key] + ([twin] if self.courses.get(twin) == path[::-1] else [])
-        for edge in directions:
-            self.graph.remove_edge(*edge)
-            del self.courses[edge]
-        self.add_course(self.course(path), [0, index % len(path), len(path) - 1])
 
 
 def neighbours(graph: nx.DiGraph, node: str) -> set[str]:
@@ -166,7 +106,7 @@ def _continues(lanes_of: Mapping[EdgeKey, Lanes], a: str, p: str, b: str) -> boo
 
 def merge_chains(
     segments: nx.DiGraph, ends: Collection[str], xy: XY, max_bend_deg: float = 30.0, probe_m: float = 20.0
-) -> LinkGraph:
+) -> tuple[LinkGraph, int]:
     """Merge every chain of segments between two chain ends into one link.
 
     Where a curved chain leaves or enters a node more than ``max_bend_deg`` off the
@@ -183,53 +123,71 @@ def merge_chains(
         probe_m: How far along the road its bearing at a node is taken (m). Default 20.
 
     Returns:
-        The links.
+        The links, and the number of points kept at bends.
     """
     ends = set(ends)
-    links = LinkGraph(segments, xy)
+    links = LinkGraph()
+    lanes_of: Mapping[EdgeKey, Lanes] = nx.get_edge_attributes(segments, "lanes_of")
     done: set[frozenset[str]] = set()
+    kept_at_bends = 0
     for start in itertools.chain(_ordered(segments, ends), _loop_starts(segments, ends)):
-        links.add_node(start)
+        links.add_node(start, *xy(start))
         for first in sorted(neighbours(segments, start)):
             if frozenset((start, first)) in done:
                 continue
             path = _walk(segments, ends, start, first)
             done.update(frozenset(pair) for pair in itertools.pairwise(path))
-            course = links.course(tuple(path))
+            course = _course(segments, path, xy)
             bends = _bend_points(course, max_bend_deg, probe_m)
-            links.bend_points += len(bends)
-            links.add_course(course, [0, *bends, len(path) - 1])
-    return links
+            kept_at_bends += len(bends)
+            links.add_course(
+                course, lanes_of.get((path[0], path[1])), lanes_of.get((path[1], path[0])), bends
+            )
+    return links, kept_at_bends
 
 
-def unfold_sharp_turns(links: LinkGraph, max_rounds: int = 20) -> list[tuple[EdgeKey, EdgeKey]]:
+def unfold_sharp_turns(links: LinkGraph, max_rounds: int = 20) -> tuple[int, list[tuple[EdgeKey, EdgeKey]]]:
     """Keep interior points where a turn between two links reads as a U-turn from their chords.
 
     The kernel drives no U-turn where another exit exists, and it tells a U-turn by the
-    angle between the chords of the two links. A sharp turn onto a curved link can read
-    as one although the road turns less: such a link is split at its course point next
-    to the node (the outgoing link first), until the kernel connects the turn or both
-    links are single segments.
+    angle between the chords of the two links (:data:`UTURN_DEG` or more). A sharp turn
+    onto a curved link can read as one although the road, measured on the segments next
+    to the node, turns less: such a link is split at its course point next to the node
+    (the outgoing link first), until the kernel connects the turn or both links are
+    single segments. Turns that are U-turns on the road too are left alone.
 
     Returns:
-        The turns (in-edge, out-edge) between different neighbours that the kernel still
-        does not connect: truly sharp turns, which no route may use.
+        The number of points kept, and the turns (in-edge, out-edge) between different
+        neighbours that the kernel still does not connect: truly sharp turns.
     """
     tried: set[EdgeKey] = set()
+    kept = 0
     for _ in range(max_rounds):
         missing = _unconnected_turns(links.graph)
         progress = False
         for e_in, e_out in missing:
+            into, out_of = links.courses.get(e_in), links.courses.get(e_out)
+            if into is None or out_of is None:
+                progress = True  # split earlier in this round: look again in the next one
+                continue
+            if _road_turn_deg(into, out_of) >= UTURN_DEG:
+                continue
             for key, index in ((e_out, 1), (e_in, -2)):
-                if key in links.courses and key not in tried and len(links.courses[key]) > 2:
+                course = links.courses.get(key)
+                if course is not None and key not in tried and len(course.points) > 2:
                     tried.add(key)
                     links.split(key, index)
-                    links.turn_points += 1
+                    kept += 1
                     progress = True
                     break
         if not progress:
-            return missing
-    return _unconnected_turns(links.graph)
+            return kept, missing
+    return kept, _unconnected_turns(links.graph)
+
+
+def _road_turn_deg(into: Course, out_of: Course) -> float:
+    """Angle (degrees) between the last segment of ``into`` and the first segment of ``out_of``."""
+    return _angle_deg(_bearing(into, len(into.points) - 2, len(into.points) - 1), _bearing(out_of, 0, 1))
 
 
 def _unconnected_turns(graph: nx.DiGraph) -> list[tuple[EdgeKey, EdgeKey]]:
@@ -273,6 +231,16 @@ def _walk(segments: nx.DiGraph, ends: set[str], start: str, first: str) -> list[
     return path
 
 
+def _course(segments: nx.DiGraph, path: list[str], xy: XY) -> Course:
+    """The course along ``path``, points joined by segments, with their lengths added up."""
+    along = [0.0]
+    for a, b in itertools.pairwise(path):
+        data = segments.get_edge_data(a, b) or segments.edges[b, a]
+        along.append(along[-1] + data["length_m"])
+    points = [xy(p) for p in path]
+    return Course(tuple(path), tuple(p[0] for p in points), tuple(p[1] for p in points), tuple(along))
+
+
 def _bend_points(course: Course, max_bend_deg: float, probe_m: float) -> list[int]:
     """Interior points to keep so that every part's chord follows the road at both of its ends.
 
@@ -303,9 +271,3 @@ def _bearing(course: Course, i: int, j: int) -> float:
 
 def _angle_deg(a: float, b: float) -> float:
     return math.degrees(abs(math.remainder(a - b, 2.0 * math.pi)))
-
-
-def _sub_path(path: tuple[str, ...], key: EdgeKey) -> tuple[str, ...]:
-    i = path.index(key[0])
-    j = path.index(key[1], i + 1)
-    return path[i : j + 1]

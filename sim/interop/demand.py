@@ -1,0 +1,67 @@
+"""Demand for imported networks, where not every fringe node reaches every other one.
+
+A uniform demand draws any pair of fringe nodes, which fails on a network that is not
+strongly connected (a motorway, an imported SUMO scenario with one-way entries). An OD
+matrix over the pairs that can be driven works on any network.
+
+A pair can be driven when the router's shortest path between them (by free-flow time,
+:class:`sim.routing.Router`) takes only turns the compiled network connects: the router
+works on nodes and may choose a turn so sharp that the kernel reads it as a U-turn, which
+it does not drive where another exit exists (real networks have a few such turns).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import networkx as nx
+
+from sim.interop.errors import InteropError
+from sim.network.compile import compile_network
+from sim.network.graph import FRINGE
+from sim.routing import Router
+
+__all__ = ["drivable_fringe_pairs", "write_od_matrix"]
+
+
+def drivable_fringe_pairs(graph: nx.DiGraph) -> list[tuple[str, str]]:
+    """Every (origin, destination) pair of distinct fringe nodes whose routed path can be driven, sorted."""
+    net = compile_network(graph)
+    router = Router(graph, net)
+    fringe = sorted(node for node, kind in graph.nodes(data="kind") if kind == FRINGE)
+    targets = set(fringe)
+    pairs = []
+    for origin in fringe:
+        for destination in sorted(nx.descendants(graph, origin) & targets - {origin}):
+            try:
+                net.route_conns(net.route_edges(router.shortest_path(origin, destination)))
+            except KeyError:
+                continue
+            pairs.append((origin, destination))
+    return pairs
+
+
+def write_od_matrix(graph: nx.DiGraph, path: str | os.PathLike[str], rate_vph: float) -> int:
+    """Write an OD matrix (``origin,destination,rate_vph``), ``rate_vph`` spread over the drivable pairs.
+
+    Args:
+        graph: The road network.
+        path: The CSV file to write (a scenario's ``demand.matrix``).
+        rate_vph: Total departures per hour over all pairs.
+
+    Returns:
+        The number of pairs written.
+
+    Raises:
+        InteropError: If no fringe node can drive to another one.
+    """
+    pairs = drivable_fringe_pairs(graph)
+    if not pairs:
+        raise InteropError("no fringe node can drive to another fringe node; no demand can be written", path)
+    with Path(path).open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["origin", "destination", "rate_vph"])
+        writer.writerows((o, d, rate_vph / len(pairs)) for o, d in pairs)
+    return len(pairs)

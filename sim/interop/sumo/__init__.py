@@ -1,0 +1,61 @@
+"""SUMO interoperability: read ``.net.xml`` networks, export networks and trips, run ``sumo``.
+
+Reading (:mod:`sim.interop.sumo.net`) needs only the standard library. Exporting
+(:mod:`~sim.interop.sumo.export`) and running (:mod:`~sim.interop.sumo.run`) use
+``netconvert`` and ``sumo`` from the ``eclipse-sumo`` wheel: ``pip install 'citysim[sumo]'``.
+The names below are imported on first use (PEP 562), so that importing one submodule does
+not load the others (the command line reads :data:`JUNCTION_TYPES` without pandas).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "JUNCTION_TYPES",
+    "ExportOptions",
+    "RouteTrip",
+    "SignalTiming",
+    "SumoNetwork",
+    "SumoReport",
+    "SumoRun",
+    "build_net",
+    "net_connections",
+    "read_sumo_net",
+    "run_sumo",
+    "run_tool",
+    "sumo_binary",
+    "sumo_edge_ids",
+    "write_plain_xml",
+    "write_routes",
+]
+
+_LAZY = {
+    "JUNCTION_TYPES": "sim.interop.sumo.junctions",
+    "ExportOptions": "sim.interop.sumo.export",
+    "RouteTrip": "sim.interop.sumo.export",
+    "SignalTiming": "sim.interop.sumo.export",
+    "build_net": "sim.interop.sumo.export",
+    "net_connections": "sim.interop.sumo.export",
+    "sumo_edge_ids": "sim.interop.sumo.export",
+    "write_plain_xml": "sim.interop.sumo.export",
+    "write_routes": "sim.interop.sumo.export",
+    "SumoNetwork": "sim.interop.sumo.net",
+    "SumoReport": "sim.interop.sumo.net",
+    "read_sumo_net": "sim.interop.sumo.net",
+    "SumoRun": "sim.interop.sumo.run",
+    "run_sumo": "sim.interop.sumo.run",
+    "run_tool": "sim.interop.sumo.binaries",
+    "sumo_binary": "sim.interop.sumo.binaries",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,339 @@
+"""Export a citysim road graph, its fixed-time plans and its trips to SUMO.
+
+The graph is written as SUMO plain XML (nodes, edges, and as connections every turn of
+the compiled network, so that SUMO allows the turns citysim allows, sharp ones included)
+and built into a ``.net.xml`` with ``netconvert`` from the ``eclipse-sumo`` wheel (extra
+``sumo``), which chooses the lanes of each turn and builds no U-turns. The signal programs
+netconvert guesses are then replaced by citysim's own: one green per phase of the
+compiled network (the phases that :func:`sim.network.compile_network` derives from
+approach bearings), each followed by its yellow and all-red. A left turn that the kernel
+makes yield to oncoming traffic is a minor green (``g``) in SUMO; every other movement of
+the phase is a major green (``G``).
+
+With ``point_junctions`` (the default) every edge gets its citysim length and the net has
+no internal links, so SUMO's junctions are points as citysim's are and a route is exactly
+as long in both simulators. Without it netconvert draws junctions with their real size
+and internal lanes, and edge lengths follow node coordinates (the engine benchmark's set-up).
+
+Junction types: signalized nodes are ``traffic_light``, nodes with one neighbour
+``dead_end``, other nodes ``ExportOptions.unsignalized``. Edge priorities, which decide the
+major road at ``priority`` junctions, grow with speed limit, then with lanes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import networkx as nx
+
+from sim.interop.errors import InteropError
+from sim.interop.sumo.binaries import run_tool
+from sim.interop.sumo.junctions import JUNCTION_TYPES
+from sim.network.compile import CompiledNetwork, compile_network
+from sim.network.validate import validate_network
+
+__all__ = [
+    "ExportOptions",
+    "RouteTrip",
+    "SignalTiming",
+    "build_net",
+    "net_connections",
+    "sumo_edge_ids",
+    "write_plain_xml",
+    "write_routes",
+]
+
+EdgeKey = tuple[str, str]
+_SUMO_ID = re.compile(r"^[^\s|&\"'<>;,:]+$")
+_MPS_TO_KPH = 3.6
+
+
+@dataclass(frozen=True)
+class SignalTiming:
+    """The fixed-time plan of one signalized node (times in s).
+
+    Attributes:
+        greens_s: Green of each phase of the node in the compiled network, in phase order.
+        yellow_s: Yellow after each green.
+        all_red_s: All-red after each yellow.
+        offset_s: Time in the common cycle at which the first phase's green starts.
+    """
+
+    greens_s: tuple[float, ...]
+    yellow_s: float
+    all_red_s: float
+    offset_s: float = 0.0
+
+    @property
+    def cycle_s(self) -> float:
+        """Cycle length (s)."""
+        return sum(self.greens_s) + len(self.greens_s) * (self.yellow_s + self.all_red_s)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How the SUMO net is built.
+
+    Attributes:
+        point_junctions: Give every edge its citysim length and build no internal links
+            (see the module docstring). Default True.
+        unsignalized: SUMO type of unsignalized intersections, one of :data:`JUNCTION_TYPES`.
+            Default ``"priority"``.
+    """
+
+    point_junctions: bool = True
+    unsignalized: str = "priority"
+
+    def __post_init__(self) -> None:
+        if self.unsignalized not in JUNCTION_TYPES:
+            raise InteropError(
+                f"ExportOptions.unsignalized: expected one of {', '.join(JUNCTION_TYPES)}, "
+                f"got {self.unsignalized!r}"
+            )
+
+
+@dataclass(frozen=True)
+class RouteTrip:
+    """One vehicle for a SUMO routes file.
+
+    Attributes:
+        trip_id: Vehicle id.
+        depart_s: Scheduled departure (s).
+        edges: SUMO edge ids of its route, in order.
+    """
+
+    trip_id: str
+    depart_s: float
+    edges: tuple[str, ...]
+
+
+def sumo_edge_ids(graph: nx.DiGraph) -> dict[EdgeKey, str]:
+    """SUMO edge id of every edge: ``"{u}-{v}"``, as in the benchmark networks.
+
+    Raises:
+        InteropError: If a node id is not a valid SUMO id (no spaces or ``|&"'<>;,:``),
+            or two edges would get the same id.
+    """
+    ids: dict[EdgeKey, str] = {}
+    seen: dict[str, EdgeKey] = {}
+    for node in graph:
+        if not isinstance(node, str) or not _SUMO_ID.match(node):
+            raise InteropError(
+                f"node id {node!r} cannot be a SUMO id: expected a string without spaces or |&\"'<>;,:"
+            )
+    for u, v in graph.edges:
+        edge_id = f"{u}-{v}"
+        if edge_id in seen:
+            raise InteropError(f"edges {seen[edge_id]} and {(u, v)} would both get the SUMO id {edge_id!r}")
+        seen[edge_id] = (u, v)
+        ids[(u, v)] = edge_id
+    return ids
+
+
+def write_plain_xml(
+    graph: nx.DiGraph, nodes_path: Path, edges_path: Path, connections_path: Path, options: ExportOptions
+) -> None:
+    """Write SUMO plain node, edge and connection files for ``graph`` (see the module docstring)."""
+    edge_ids = sumo_edge_ids(graph)
+    net = compile_network(graph)
+    with connections_path.open("w", encoding="utf-8") as f:
+        f.write("<connections>\n")
+        for e_in, e_out in net.conn_index:
+            a, b = edge_ids[net.edge_keys[e_in]], edge_ids[net.edge_keys[e_out]]
+            f.write(f"  <connection from={quoteattr(a)} to={quoteattr(b)}/>\n")
+        f.write("</connections>\n")
+    with nodes_path.open("w", encoding="utf-8") as f:
+        f.write("<nodes>\n")
+        for node, attrs in graph.nodes(data=True):
+            f.write(
+                f"  <node id={quoteattr(node)} x={_num(attrs['x'])} y={_num(attrs['y'])} "
+                f'type="{_junction_type(graph, node, options)}"/>\n'
+            )
+        f.write("</nodes>\n")
+    with edges_path.open("w", encoding="utf-8") as f:
+        f.write("<edges>\n")
+        for (u, v), edge_id in edge_ids.items():
+            attrs = graph.edges[u, v]
+            length = f" length={_num(attrs['length_m'])}" if options.point_junctions else ""
+            priority = round(attrs["speed_mps"] * _MPS_TO_KPH) * 10 + attrs["lanes"]
+            f.write(
+                f"  <edge id={quoteattr(edge_id)} from={quoteattr(u)} to={quoteattr(v)} "
+                f'numLanes="{attrs["lanes"]}" speed={_num(attrs["speed_mps"])}{length} '
+                f'priority="{priority}"/>\n'
+            )
+        f.write("</edges>\n")
+
+
+def build_net(
+    graph: nx.DiGraph,
+    net_path: str | Path,
+    timings: Mapping[str, SignalTiming],
+    options: ExportOptions | None = None,
+) -> None:
+    """Build ``net_path`` with ``netconvert`` and give every signal its citysim plan.
+
+    The file appears atomically (written beside, then renamed), so an interrupted build
+    never leaves a partial net.
+
+    Args:
+        graph: A valid road graph with string node ids.
+        net_path: The ``.net.xml`` to write.
+        timings: The plan of every signalized node, by node id.
+        options: Build options; default :class:`ExportOptions()`.
+
+    Raises:
+        InteropError: If the graph cannot be written for SUMO, a signalized node has no
+            timing or one whose greens do not match its phases, or netconvert fails.
+    """
+    options = ExportOptions() if options is None else options
+    validate_network(graph)
+    net = compile_network(graph)
+    _check_timings(net, timings)
+    net_path = Path(net_path)
+    net_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=net_path.parent, prefix=".netconvert-") as tmp:
+        plain = [Path(tmp, name) for name in ("plain.nod.xml", "plain.edg.xml", "plain.con.xml")]
+        out = Path(tmp, "built.net.xml")
+        write_plain_xml(graph, *plain, options)
+        args = [
+            *(
+                "--node-files",
+                str(plain[0]),
+                "--edge-files",
+                str(plain[1]),
+                "--connection-files",
+                str(plain[2]),
+            ),
+            *("--output-file", str(out)),
+            *("--no-turnarounds", "true", "--offset.disable-normalization", "true"),
+            *("--tls.default-type", "static", "--tls.layout", "opposites"),
+            *("--tls.left-green.time", "0", "--tls.allred.time", "0", "--no-warnings", "true"),
+            *(("--no-internal-links", "true") if options.point_junctions else ()),
+        ]
+        run_tool("netconvert", args)
+        _write_programs(out, net, timings, sumo_edge_ids(graph))
+        out.replace(net_path)
+
+
+def net_connections(net_path: str | Path) -> set[tuple[str, str]]:
+    """The (from edge, to edge) pairs that a built SUMO net connects (internal edges left out)."""
+    pairs = set()
+    for _, element in ET.iterparse(net_path):
+        if element.tag == "connection" and not element.get("from", "").startswith(":"):
+            pairs.add((element.get("from"), element.get("to")))
+        element.clear()
+    return pairs
+
+
+def write_routes(path: str | Path, trips: Iterable[RouteTrip]) -> None:
+    """Write one ``<vehicle>`` per trip with its explicit route, in the given (departure) order.
+
+    Vehicles use SUMO's default passenger type, ``departLane="best"`` and ``departSpeed="max"``.
+    """
+    with Path(path).open("w", encoding="utf-8") as f:
+        f.write('<routes>\n  <vType id="car" vClass="passenger"/>\n')
+        for trip in trips:
+            route = quoteattr(" ".join(trip.edges))
+            f.write(
+                f'  <vehicle id={quoteattr(trip.trip_id)} type="car" depart="{trip.depart_s:.2f}"'
+                f' departLane="best" departSpeed="max"><route edges={route}/></vehicle>\n'
+            )
+        f.write("</routes>\n")
+
+
+def _num(value: float) -> str:
+    return quoteattr(repr(float(value)))
+
+
+def _junction_type(graph: nx.DiGraph, node: str, options: ExportOptions) -> str:
+    if graph.nodes[node]["signalized"]:
+        return "traffic_light"
+    near = (set(graph.predecessors(node)) | set(graph.successors(node))) - {node}
+    return "dead_end" if len(near) == 1 else options.unsignalized
+
+
+def _check_timings(net: CompiledNetwork, timings: Mapping[str, SignalTiming]) -> None:
+    for s, node in enumerate(net.signal_nodes.tolist()):
+        node_id = net.node_ids[node]
+        n_phases = int(net.signal_phase_ptr[s + 1] - net.signal_phase_ptr[s])
+        timing = timings.get(node_id)
+        if timing is None:
+            raise InteropError(f"signalized node {node_id!r} has no signal timing")
+        if len(timing.greens_s) != n_phases or not all(g > 0 and math.isfinite(g) for g in timing.greens_s):
+            raise InteropError(
+                f"signal timing of node {node_id!r}: expected {n_phases} greens > 0 (one per phase), "
+                f"got {timing.greens_s}"
+            )
+
+
+def _write_programs(
+    net_path: Path, net: CompiledNetwork, timings: Mapping[str, SignalTiming], edge_ids: Mapping[EdgeKey, str]
+) -> None:
+    """Replace every ``tlLogic`` of the built net by the citysim plan of its node."""
+    tree = ET.parse(net_path)
+    root = tree.getroot()
+    key_of = {edge_id: key for key, edge_id in edge_ids.items()}
+    links: dict[str, dict[int, tuple[str, str]]] = {}
+    for conn in root.iter("connection"):
+        if conn.get("tl") is not None:
+            links.setdefault(conn.get("tl"), {})[int(conn.get("linkIndex"))] = (
+                conn.get("from"),
+                conn.get("to"),
+            )
+    phase_of = _phase_of_connection(net)
+    signal_of = {net.node_ids[node]: s for s, node in enumerate(net.signal_nodes.tolist())}
+    for logic in root.iter("tlLogic"):
+        tl_id = logic.get("id")
+        if tl_id not in signal_of:
+            raise InteropError(
+                f"netconvert built a traffic light {tl_id!r} that citysim does not have", net_path
+            )
+        s = signal_of[tl_id]
+        first_phase = int(net.signal_phase_ptr[s])
+        n_phases = int(net.signal_phase_ptr[s + 1]) - first_phase
+        controlled = links.get(tl_id, {})
+        green_of: list[tuple[int, str]] = []
+        for index in range(len(controlled)):
+            from_key, to_key = key_of[controlled[index][0]], key_of[controlled[index][1]]
+            c = net.conn_index.get((net.edge_index[from_key], net.edge_index[to_key]))
+            phase = -1 if c is None else phase_of.get(c, first_phase - 1) - first_phase
+            green_of.append((phase, "g" if c is not None and net.conn_opposing[c] >= 0 else "G"))
+        timing = timings[tl_id]
+        for phase in logic.findall("phase"):
+            logic.remove(phase)
+        for duration_s, state in _program(green_of, n_phases, timing):
+            ET.SubElement(logic, "phase", {"duration": f"{duration_s:g}", "state": state})
+        logic.set("type", "static")
+        logic.set("offset", f"{timing.offset_s:g}")
+    tree.write(net_path, encoding="UTF-8", xml_declaration=True)
+
+
+def _phase_of_connection(net: CompiledNetwork) -> dict[int, int]:
+    phase_of = {}
+    for phase in range(len(net.phase_axis)):
+        for c in net.phase_conns[net.phase_conn_ptr[phase] : net.phase_conn_ptr[phase + 1]].tolist():
+            phase_of[c] = phase
+    return phase_of
+
+
+def _program(
+    green_of: Sequence[tuple[int, str]], n_phases: int, timing: SignalTiming
+) -> list[tuple[float, str]]:
+    """(duration, state) of each SUMO phase: per citysim phase its green, yellow and all-red."""
+    if n_phases == 1:
+        return [(timing.cycle_s, "".join(letter if p == 0 else "r" for p, letter in green_of))]
+    program = []
+    for phase, green_s in enumerate(timing.greens_s):
+        program.append((green_s, "".join(letter if p == phase else "r" for p, letter in green_of)))
+        if timing.yellow_s > 0:
+            program.append((timing.yellow_s, "".join("y" if p == phase else "r" for p, _ in green_of)))
+        if timing.all_red_s > 0:
+            program.append((timing.all_red_s, "r" * len(green_of)))
+    return program

@@ -1,0 +1,348 @@
+"""Validation against SUMO: one scenario run by citysim and by SUMO, and the two compared.
+
+Both simulators get the same network (exported with :func:`sim.interop.sumo.build_net`,
+point junctions by default), the same fixed-time plans (those citysim's controllers run)
+and the same trips with the same routes (the routes citysim's router chose). SUMO runs
+with step 1 s and its default Krauss driver, the model citysim's kernel implements.
+
+Metric definitions are citysim's (:func:`sim.metrics.summary.summarize`) for both:
+travel time = arrival - scheduled departure (the wait to enter included); delay = travel
+time - the route's free-flow time; mean speed = distance driven / travel time over the
+completed trips; wall time = the simulation loop alone. Per link, the flow is the number
+of vehicles that left the link (downstream or by arriving at its end) over the whole run,
+and the mean speed is distance over time of every vehicle on it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import itertools
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.control.fixed_time import FixedTimeController
+from sim.interop.errors import InteropError
+from sim.interop.sumo import (
+    ExportOptions,
+    RouteTrip,
+    SignalTiming,
+    SumoRun,
+    build_net,
+    net_connections,
+    run_sumo,
+    sumo_edge_ids,
+    write_routes,
+)
+from sim.metrics.results import RunResults
+from sim.metrics.summary import summarize
+from sim.model import CityModel
+from sim.scenario import Scenario
+
+__all__ = [
+    "COMPLETED_TOLERANCE",
+    "TRAVEL_TIME_TOLERANCE",
+    "SimulatorSummary",
+    "Validation",
+    "validate_against_sumo",
+]
+
+COMPLETED_TOLERANCE = 0.02
+"""Largest relative difference of completed vehicles that counts as agreement."""
+TRAVEL_TIME_TOLERANCE = 0.15
+"""Largest relative difference of mean travel time that counts as agreement."""
+
+NET_FILE = "network.net.xml"
+ROUTES_FILE = "routes.rou.xml"
+SUMO_FOLDER = "sumo"
+LINKS_FILE = "links.csv"
+VALIDATION_FILE = "validation.json"
+
+_ROWS = (
+    ("completed", "vehicles completed", "{:,.0f}"),
+    ("mean_travel_time_s", "mean travel time (s)", "{:,.1f}"),
+    ("mean_delay_s", "mean delay (s)", "{:,.1f}"),
+    ("mean_speed_mps", "mean speed (m/s)", "{:.2f}"),
+    ("wall_s", "wall time, simulation loop (s)", "{:.2f}"),
+)
+
+
+@dataclass(frozen=True)
+class SimulatorSummary:
+    """Headline figures of one simulator's run.
+
+    Attributes:
+        name: The simulator and its version.
+        trips: Trips given.
+        completed: Trips that arrived.
+        mean_travel_time_s, mean_delay_s: Over completed trips (s).
+        mean_speed_mps: Distance over travel time of completed trips (m/s).
+        wall_s: Wall time of the simulation loop (s).
+    """
+
+    name: str
+    trips: int
+    completed: int
+    mean_travel_time_s: float
+    mean_delay_s: float
+    mean_speed_mps: float
+    wall_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class Validation:
+    """citysim beside SUMO on one scenario.
+
+    Attributes:
+        scenario: Scenario name.
+        seed: The seed of the run.
+        citysim, sumo: Each simulator's headline figures.
+        teleports: Vehicles SUMO teleported after being stuck 300 s.
+        links: One row per edge: ``u``, ``v``, ``edge`` (SUMO id), ``flow_citysim``,
+            ``flow_sumo`` (vehicles that left it), ``speed_citysim_mps``, ``speed_sumo_mps``
+            (NaN where no vehicle used it).
+    """
+
+    scenario: str
+    seed: int
+    citysim: SimulatorSummary
+    sumo: SimulatorSummary
+    teleports: int
+    links: pd.DataFrame
+
+    def ratio(self, key: str) -> float:
+        """Citysim's value of a :class:`SimulatorSummary` field over SUMO's (NaN if SUMO's is 0)."""
+        ours, theirs = float(getattr(self.citysim, key)), float(getattr(self.sumo, key))
+        return ours / theirs if theirs else math.nan
+
+    @property
+    def flow_correlation(self) -> float:
+        """Pearson correlation of per-link flows over the links either simulator used."""
+        used = self.links[(self.links["flow_citysim"] > 0) | (self.links["flow_sumo"] > 0)]
+        return _pearson(used["flow_citysim"], used["flow_sumo"])
+
+    @property
+    def speed_correlation(self) -> float:
+        """Pearson correlation of per-link mean speeds over the links both simulators used."""
+        both = self.links.dropna(subset=["speed_citysim_mps", "speed_sumo_mps"])
+        return _pearson(both["speed_citysim_mps"], both["speed_sumo_mps"])
+
+    def agreement(
+        self,
+        completed_tolerance: float = COMPLETED_TOLERANCE,
+        travel_time_tolerance: float = TRAVEL_TIME_TOLERANCE,
+    ) -> dict[str, bool]:
+        """Whether completed vehicles and mean travel time are within the relative tolerances."""
+        return {
+            f"completed within {completed_tolerance:.0%}": abs(self.ratio("completed") - 1)
+            <= completed_tolerance,
+            f"mean travel time within {travel_time_tolerance:.0%}": abs(self.ratio("mean_travel_time_s") - 1)
+            <= travel_time_tolerance,
+        }
+
+    def table(self) -> str:
+        """The comparison as a text table, one metric per line, with the agreement verdicts."""
+        width = max(len(label) for _, label, _ in _ROWS)
+        column = max(10, len(self.sumo.name))
+        lines = [
+            f"{self.scenario}, seed {self.seed}: {self.citysim.trips:,} trips on the same network, "
+            "signal plans and routes",
+            f"{'':<{width}}  {'citysim':>{column}}  {self.sumo.name:>{column}}  {'ratio':>7}",
+        ]
+        for key, label, spec in _ROWS:
+            ours, theirs = _fmt(spec, getattr(self.citysim, key)), _fmt(spec, getattr(self.sumo, key))
+            lines.append(f"{label:<{width}}  {ours:>{column}}  {theirs:>{column}}  {self.ratio(key):>7.3f}")
+        used = int(((self.links["flow_citysim"] > 0) | (self.links["flow_sumo"] > 0)).sum())
+        lines.append(f"per-link flow correlation (Pearson r, {used} links): {self.flow_correlation:.3f}")
+        lines.append(f"per-link mean speed correlation (Pearson r): {self.speed_correlation:.3f}")
+        lines.append(f"SUMO teleports: {self.teleports}")
+        verdicts = [f"{name}: {'yes' if ok else 'NO'}" for name, ok in self.agreement().items()]
+        lines.append("agreement: " + "; ".join(verdicts))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able figures: both summaries, ratios, correlations, teleports and verdicts."""
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "citysim": asdict(self.citysim),
+            "sumo": asdict(self.sumo),
+            "ratios": {key: self.ratio(key) for key, _, _ in _ROWS},
+            "flow_correlation": self.flow_correlation,
+            "speed_correlation": self.speed_correlation,
+            "teleports": self.teleports,
+            "agreement": self.agreement(),
+        }
+
+    def write(self, folder: str | Path) -> None:
+        """Write ``validation.json`` (see :meth:`to_dict`) and ``links.csv`` into ``folder``."""
+        folder = Path(folder)
+        self.links.to_csv(folder / LINKS_FILE, index=False)
+        data = json.dumps(_finite(self.to_dict()), indent=1)
+        (folder / VALIDATION_FILE).write_text(data + "\n", encoding="utf-8")
+
+
+def validate_against_sumo(
+    scenario: Scenario,
+    out_dir: str | Path,
+    seed: int | None = None,
+    options: ExportOptions | None = None,
+    progress: bool = False,
+) -> Validation:
+    """Run ``scenario`` in citysim and in SUMO on the same network, plans and routes; compare.
+
+    Args:
+        scenario: A scenario whose signals run ``fixed_time`` (fixed or Webster timing).
+        out_dir: Folder for the SUMO net, routes and outputs (created if missing).
+        seed: Overrides the scenario's seed.
+        options: How the SUMO net is built; default :class:`~sim.interop.sumo.ExportOptions()`.
+        progress: Show citysim's progress bar.
+
+    Returns:
+        The comparison.
+
+    Raises:
+        InteropError: If the signals are not fixed-time, the network cannot be exported, a
+            route uses a turn the SUMO net lacks, or SUMO is missing or fails.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = CityModel(scenario, seed=seed)
+    edge_ids = sumo_edge_ids(model.graph)
+    build_net(model.graph, out / NET_FILE, _timings(model), options)
+    trips = _route_trips(model, edge_ids)
+    _check_turns(trips, net_connections(out / NET_FILE))
+    write_routes(out / ROUTES_FILE, trips)
+    results = model.run(progress=progress).results()
+    horizon_s = scenario.simulation.max_time_s
+    sumo_run = run_sumo(out / NET_FILE, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, edge_data=True)
+    return Validation(
+        scenario=scenario.name,
+        seed=model.seed,
+        citysim=_citysim_summary(results),
+        sumo=_sumo_summary(sumo_run, results),
+        teleports=sumo_run.teleports,
+        links=_links(results, sumo_run, edge_ids),
+    )
+
+
+def _timings(model: CityModel) -> dict[str, SignalTiming]:
+    spec = model.scenario.signals
+    timings = {}
+    for controller in model.controllers:
+        if not isinstance(controller, FixedTimeController):
+            raise InteropError(
+                f"validation against SUMO needs fixed-time signals (signals.controller = 'fixed_time'); "
+                f"node {controller.node!r} runs {type(controller).__name__}"
+            )
+        timings[controller.node] = SignalTiming(
+            controller.greens_s, spec.yellow_s, spec.all_red_s, controller.offset_s
+        )
+    return timings
+
+
+def _route_trips(model: CityModel, edge_ids: Mapping[tuple[str, str], str]) -> list[RouteTrip]:
+    trips = model.trips
+    routes = []
+    for i in range(len(trips)):
+        path = trips.routes[i] or model.router.shortest_path(trips.origin[i], trips.destination[i])
+        edges = tuple(edge_ids[(a, b)] for a, b in zip(path[:-1], path[1:], strict=False))
+        routes.append(RouteTrip(trips.ids[i], float(trips.depart_s[i]), edges))
+    return routes
+
+
+def _check_turns(trips: list[RouteTrip], connections: set[tuple[str, str]]) -> None:
+    missing = sorted({pair for t in trips for pair in itertools.pairwise(t.edges) if pair not in connections})
+    if missing:
+        shown = ", ".join(f"{a} -> {b}" for a, b in missing[:5])
+        raise InteropError(
+            f"{len(missing)} turn(s) used by citysim's routes are missing from the SUMO net built by "
+            f"netconvert: {shown}"
+        )
+
+
+def _citysim_summary(results: RunResults) -> SimulatorSummary:
+    metrics = summarize(results)
+    return SimulatorSummary(
+        name="citysim",
+        trips=int(metrics["trips"]),
+        completed=int(metrics["completed"]),
+        mean_travel_time_s=float(metrics["mean_travel_time_s"]),
+        mean_delay_s=float(metrics["mean_delay_s"]),
+        mean_speed_mps=float(metrics["mean_speed_mps"]),
+        wall_s=float(results.info["sim_wall_s"]),
+    )
+
+
+def _sumo_summary(run: SumoRun, results: RunResults) -> SimulatorSummary:
+    ours = results.trips.set_index("id")
+    theirs = run.trips.set_index("id").reindex(ours.index)
+    done = theirs["arrive_s"].notna()
+    travel_s = (theirs["arrive_s"] - ours["depart_s"])[done]
+    delay_s = travel_s - ours["free_flow_s"][done]
+    distance_m = theirs["route_length_m"][done].sum()
+    return SimulatorSummary(
+        name=f"SUMO {importlib.metadata.version('eclipse-sumo')}",
+        trips=len(ours),
+        completed=int(done.sum()),
+        mean_travel_time_s=float(travel_s.mean()) if done.any() else math.nan,
+        mean_delay_s=float(delay_s.mean()) if done.any() else math.nan,
+        mean_speed_mps=float(distance_m / travel_s.sum()) if done.any() else math.nan,
+        wall_s=run.loop_wall_s,
+    )
+
+
+def _links(results: RunResults, run: SumoRun, edge_ids: Mapping[tuple[str, str], str]) -> pd.DataFrame:
+    links = results.links
+    times = np.sort(links["time_s"].unique())
+    span_s = dict(zip(times, np.diff(times, prepend=0.0), strict=True))
+    lane_km = {(u, v): d["length_m"] * d["lanes"] / 1000.0 for u, v, d in results.graph.edges(data=True)}
+    frame = links.assign(
+        span_s=links["time_s"].map(span_s),
+        lane_km=[lane_km[(u, v)] for u, v in zip(links["u"], links["v"], strict=True)],
+    )
+    frame["exits"] = frame["flow_vph"] * frame["span_s"] / 3600.0
+    frame["vehicle_s"] = frame["density_vpkm"] * frame["lane_km"] * frame["span_s"]
+    frame["distance_m"] = frame["mean_speed_mps"].fillna(0.0) * frame["vehicle_s"]
+    ours = frame.groupby(["u", "v"], sort=False)[["exits", "vehicle_s", "distance_m"]].sum()
+    sumo = run.edges.set_index("edge")
+    rows = []
+    for (u, v), edge_id in edge_ids.items():
+        exits, vehicle_s, distance_m = ours.loc[(u, v)] if (u, v) in ours.index else (0.0, 0.0, 0.0)
+        in_sumo = edge_id in sumo.index
+        rows.append(
+            {
+                "u": u,
+                "v": v,
+                "edge": edge_id,
+                "flow_citysim": round(float(exits)),
+                "flow_sumo": int(sumo.at[edge_id, "exits"]) if in_sumo else 0,
+                "speed_citysim_mps": distance_m / vehicle_s if vehicle_s > 0 else math.nan,
+                "speed_sumo_mps": float(sumo.at[edge_id, "speed_mps"]) if in_sumo else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _pearson(a: pd.Series, b: pd.Series) -> float:
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return math.nan
+    return float(np.corrcoef(a.to_numpy(dtype=float), b.to_numpy(dtype=float))[0, 1])
+
+
+def _fmt(spec: str, value: float) -> str:
+    return "n/a" if isinstance(value, float) and math.isnan(value) else spec.format(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
