@@ -451,3 +451,18 @@ def test_fringe_nodes_connected_only_to_each_other_are_valid():
 def test_multigraph_is_rejected():
     with pytest.raises(NetworkError, match="expected a networkx.DiGraph, got MultiDiGraph"):
         validate_network(nx.MultiDiGraph(grid(2, 2)))
+
+
+def test_a_sharp_turn_onto_another_road_is_drivable_but_a_u_turn_is_not():
+    from sim.network.compile import TURN_RIGHT, compile_network
+
+    g = nx.DiGraph(name="sharp")
+    for node, x, y, kind in (("a", 0.0, 0.0, "fringe"), ("b", 100.0, 0.0, "intersection"),
+                             ("c", 10.0, -15.0, "fringe"), ("d", 200.0, 0.0, "fringe")):  # fmt: skip
+        g.add_node(node, x=x, y=y, kind=kind, signalized=False)
+    for u, v in (("a", "b"), ("b", "a"), ("b", "c"), ("c", "b"), ("b", "d"), ("d", "b")):
+        g.add_edge(u, v, length_m=100.0, lanes=1, speed_mps=10.0)
+    net = compile_network(g)
+    ab, bc, ba = (net.edge_index[e] for e in (("a", "b"), ("b", "c"), ("b", "a")))
+    assert net.conn_turn[net.conn_index[(ab, bc)]] == TURN_RIGHT  # about 171 degrees, onto another road
+    assert (ab, ba) not in net.conn_index  # straight back: a U-turn, and b has other exits

@@ -116,14 +116,15 @@ def _heading(x: np.ndarray, y: np.ndarray, a: int, b: int) -> tuple[float, float
     return dx / norm, dy / norm
 
 
-def _turn(h_in: tuple[float, float], h_out: tuple[float, float]) -> int:
+def _turn(h_in: tuple[float, float], h_out: tuple[float, float], back: bool) -> int:
+    """Turn type by the angle between headings; a U-turn only when it goes back where it came from."""
     dot = h_in[0] * h_out[0] + h_in[1] * h_out[1]
     cross = h_in[0] * h_out[1] - h_in[1] * h_out[0]
-    if dot <= _UTURN_COS:
+    if back and dot <= _UTURN_COS:
         return TURN_UTURN
     if dot >= _THROUGH_COS:
         return TURN_THROUGH
-    return TURN_LEFT if cross > 0 else TURN_RIGHT
+    return TURN_LEFT if cross >= 0 else TURN_RIGHT
 
 
 def _axis(h: tuple[float, float]) -> str:
@@ -133,9 +134,11 @@ def _axis(h: tuple[float, float]) -> str:
 def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     """Compile a validated road graph into arrays.
 
-    Connections: every (in-edge, out-edge) pair at a node, except U-turns where the node
-    offers another way out. Lanes per movement: left turns and U-turns use the leftmost
-    lane, right turns the rightmost, through traffic every lane. Signal phases: the
+    Connections: every (in-edge, out-edge) pair at a node, except U-turns (straight back
+    to the node it came from) where the node offers another way out; a sharp turn onto
+    another road is a left or right turn, so every path the router finds can be driven.
+    Lanes per movement: left turns and U-turns use the leftmost lane, right turns the
+    rightmost, through traffic every lane. Signal phases: the
     in-edges of a signalized node are split by bearing into a north-south and an
     east-west phase (permitted turns from the shared lanes, no protected phase); a node
     whose approaches all share one bearing gets a single phase.
@@ -167,7 +170,7 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     conns: list[tuple[int, int, int, int, int, int]] = []
     for n in range(len(node_ids)):
         for ei in ins[n]:
-            options = [(eo, _turn(heading[ei], heading[eo])) for eo in outs[n]]
+            options = [(eo, _turn(heading[ei], heading[eo], edge_to[eo] == edge_from[ei])) for eo in outs[n]]
             has_other = any(t != TURN_UTURN for _, t in options)
             k = int(lanes[ei])
             for eo, turn in options:
