@@ -4,10 +4,9 @@ A uniform demand draws any pair of fringe nodes, which fails on a network that i
 strongly connected (a motorway, an imported SUMO scenario with one-way entries). An OD
 matrix over the pairs that can be driven works on any network.
 
-A pair can be driven when the router's shortest path between them (by free-flow time,
-:class:`sim.routing.Router`) takes only turns the compiled network connects: the router
-works on nodes and may choose a turn so sharp that the kernel reads it as a U-turn, which
-it does not drive where another exit exists (real networks have a few such turns).
+A pair can be driven when the destination is reachable from the origin: the router's
+shortest path never revisits a node, so it never needs a U-turn, and the compiled
+network connects every other turn.
 """
 
 from __future__ import annotations
@@ -19,28 +18,20 @@ from pathlib import Path
 import networkx as nx
 
 from sim.interop.errors import InteropError
-from sim.network.compile import compile_network
 from sim.network.graph import FRINGE
-from sim.routing import Router
 
 __all__ = ["drivable_fringe_pairs", "write_od_matrix"]
 
 
 def drivable_fringe_pairs(graph: nx.DiGraph) -> list[tuple[str, str]]:
-    """Every (origin, destination) pair of distinct fringe nodes whose routed path can be driven, sorted."""
-    net = compile_network(graph)
-    router = Router(graph, net)
+    """Every (origin, destination) pair of distinct fringe nodes that can be driven, sorted."""
     fringe = sorted(node for node, kind in graph.nodes(data="kind") if kind == FRINGE)
     targets = set(fringe)
-    pairs = []
-    for origin in fringe:
-        for destination in sorted(nx.descendants(graph, origin) & targets - {origin}):
-            try:
-                net.route_conns(net.route_edges(router.shortest_path(origin, destination)))
-            except KeyError:
-                continue
-            pairs.append((origin, destination))
-    return pairs
+    return [
+        (origin, destination)
+        for origin in fringe
+        for destination in sorted(nx.descendants(graph, origin) & targets - {origin})
+    ]
 
 
 def write_od_matrix(graph: nx.DiGraph, path: str | os.PathLike[str], rate_vph: float) -> int:

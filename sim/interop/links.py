@@ -4,8 +4,7 @@ The road graph allows one edge per ordered pair of nodes and no self-loops. An i
 link whose end nodes are already joined in that direction (two streets between the same
 two junctions), or that starts and ends at the same node (a loop), is split at the
 interior point nearest its middle, which becomes an ordinary, unsignalized node.
-:class:`LinkGraph` remembers every edge's course, so that an edge can be split later at
-any of its points.
+:class:`LinkGraph` remembers every edge's course, the points it passes through.
 """
 
 from __future__ import annotations
@@ -93,7 +92,6 @@ class LinkGraph:
     def __init__(self, name: str = "") -> None:
         self.graph = nx.DiGraph(name=name)
         self.courses: dict[EdgeKey, Course] = {}
-        self._parts: dict[EdgeKey, tuple[EdgeKey, ...]] = {}
 
     def add_node(self, point: str, x: float, y: float) -> None:
         """Add ``point`` as an unsignalized intersection node, unless it is a node already."""
@@ -129,33 +127,6 @@ class LinkGraph:
             ahead += part_ahead
             back = part_back + back
         return ahead, back
-
-    def split(self, key: EdgeKey, index: int) -> None:
-        """Keep point ``index`` of edge ``key``'s course (and of its reverse twin's) as a node."""
-        course = self.courses[key]
-        twin = (key[1], key[0])
-        twin_course = self.courses.get(twin)
-        has_twin = twin_course is not None and twin_course.points == course.points[::-1]
-        forward = self._lanes(key)
-        backward = self._lanes(twin) if has_twin else None
-        for edge in [key, twin] if has_twin else [key]:
-            self.graph.remove_edge(*edge)
-            del self.courses[edge]
-        ahead, back = self.add_course(course, forward, backward, cuts=[index % len(course.points)])
-        self._parts[key] = tuple(ahead)
-        if has_twin:
-            self._parts[twin] = tuple(back)
-
-    def current(self, keys: Iterable[EdgeKey]) -> tuple[EdgeKey, ...]:
-        """The edges that ``keys`` (edges as once added) are now, after any splits, in order."""
-        result: list[EdgeKey] = []
-        for key in keys:
-            result.extend(self.current(self._parts[key]) if key in self._parts else [key])
-        return tuple(result)
-
-    def _lanes(self, key: EdgeKey) -> Lanes:
-        data = self.graph.edges[key]
-        return Lanes(data["lanes"], data["speed_mps"])
 
     def _add_simple(
         self, course: Course, forward: Lanes | None, backward: Lanes | None

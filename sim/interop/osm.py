@@ -47,13 +47,7 @@ from sim.interop.osm_tags import (
     parse_maxspeed_kph,
     way_directions,
 )
-from sim.interop.simplify import (
-    chain_ends,
-    keep_largest_strong_component,
-    merge_chains,
-    neighbours,
-    unfold_sharp_turns,
-)
+from sim.interop.simplify import chain_ends, keep_largest_strong_component, merge_chains, neighbours
 from sim.network.graph import FRINGE
 from sim.network.validate import validate_network
 
@@ -109,8 +103,6 @@ class OsmReport:
         split_nodes: Interior points kept so that the graph stays simple.
         bend_nodes: Interior points kept where a curved road leaves a node far off the
             straight line to the next node (turns and phases are read from that line).
-        sharp_turns: Turns between two different roads sharper than the kernel drives
-            (it reads them as U-turns); routes must not use them.
         nodes, edges, fringe, signalized: Size of the result.
         signals_tagged: Nodes tagged ``highway=traffic_signals`` in the kept component.
         signals_moved: Of those, signals moved along the road to an intersection.
@@ -129,7 +121,6 @@ class OsmReport:
     merged_nodes: int
     split_nodes: int
     bend_nodes: int
-    sharp_turns: int
     nodes: int
     edges: int
     fringe: int
@@ -149,8 +140,7 @@ class OsmReport:
                 f"{self.dropped_nodes} nodes, {self.dropped_segments} segments, "
                 f"{self.dropped_length_m / 1000:.2f} km (dropped)",
                 f"simplified: {self.merged_nodes} degree-2 nodes merged; kept {self.split_nodes} to "
-                f"avoid parallel edges and loops, {self.bend_nodes} at bends; {self.sharp_turns} "
-                "turns too sharp to drive",
+                f"avoid parallel edges and loops, {self.bend_nodes} at bends",
                 f"network: {self.nodes} nodes ({self.fringe} fringe, {self.signalized} signalized), "
                 f"{self.edges} edges",
                 f"signals: {self.signals_tagged} tagged, {self.signals_moved} moved to an "
@@ -223,7 +213,6 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
 
     ends = chain_ends(kept, keep=raw.boundary & set(kept))
     links, bends = merge_chains(kept, ends, xy)
-    unfolded, sharp_turns = unfold_sharp_turns(links)
     graph = links.graph
     graph.graph["name"] = options.name or path.name.split(".")[0]
     fringe = {n for n in graph if n in raw.boundary or len(neighbours(graph, n)) == 1}
@@ -248,9 +237,8 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         dropped_segments=dropped.segments,
         dropped_length_m=dropped.length_m,
         merged_nodes=kept.number_of_nodes() - graph.number_of_nodes(),
-        split_nodes=graph.number_of_nodes() - len(ends) - bends - unfolded,
-        bend_nodes=bends + unfolded,
-        sharp_turns=len(sharp_turns),
+        split_nodes=graph.number_of_nodes() - len(ends) - bends,
+        bend_nodes=bends,
         nodes=graph.number_of_nodes(),
         edges=graph.number_of_edges(),
         fringe=len(fringe),

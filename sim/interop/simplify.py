@@ -6,8 +6,8 @@ under ``lanes_of``. Simplification keeps the largest strongly connected componen
 point reaches every other), merges each chain of points that only continue the road into
 one link (:func:`chain_ends`, :func:`merge_chains`), and keeps a few interior points as
 nodes where the kernel would otherwise misread a link's direction at a node
-(:func:`merge_chains`, :func:`unfold_sharp_turns`): the kernel takes a link's direction
-from the straight line between its end nodes, for turns and for signal phases.
+(:func:`merge_chains`): the kernel takes a link's direction from the straight line
+between its end nodes, for turns and for signal phases.
 """
 
 from __future__ import annotations
@@ -18,25 +18,19 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
-import numpy as np
 
 from sim.interop.links import Course, Lanes, LinkGraph
-from sim.network.compile import compile_network
 
 __all__ = [
-    "UTURN_DEG",
     "Dropped",
     "chain_ends",
     "keep_largest_strong_component",
     "merge_chains",
     "neighbours",
-    "unfold_sharp_turns",
 ]
 
 EdgeKey = tuple[str, str]
 XY = Callable[[str], tuple[float, float]]
-UTURN_DEG = 150.0
-"""The turn angle from which :func:`sim.network.compile_network` reads a turn as a U-turn (degrees)."""
 
 
 @dataclass(frozen=True)
@@ -144,65 +138,6 @@ def merge_chains(
                 course, lanes_of.get((path[0], path[1])), lanes_of.get((path[1], path[0])), bends
             )
     return links, kept_at_bends
-
-
-def unfold_sharp_turns(links: LinkGraph, max_rounds: int = 20) -> tuple[int, list[tuple[EdgeKey, EdgeKey]]]:
-    """Keep interior points where a turn between two links reads as a U-turn from their chords.
-
-    The kernel drives no U-turn where another exit exists, and it tells a U-turn by the
-    angle between the chords of the two links (:data:`UTURN_DEG` or more). A sharp turn
-    onto a curved link can read as one although the road, measured on the segments next
-    to the node, turns less: such a link is split at its course point next to the node
-    (the outgoing link first), until the kernel connects the turn or both links are
-    single segments. Turns that are U-turns on the road too are left alone.
-
-    Returns:
-        The number of points kept, and the turns (in-edge, out-edge) between different
-        neighbours that the kernel still does not connect: truly sharp turns.
-    """
-    tried: set[EdgeKey] = set()
-    kept = 0
-    for _ in range(max_rounds):
-        missing = _unconnected_turns(links.graph)
-        progress = False
-        for e_in, e_out in missing:
-            into, out_of = links.courses.get(e_in), links.courses.get(e_out)
-            if into is None or out_of is None:
-                progress = True  # split earlier in this round: look again in the next one
-                continue
-            if _road_turn_deg(into, out_of) >= UTURN_DEG:
-                continue
-            for key, index in ((e_out, 1), (e_in, -2)):
-                course = links.courses.get(key)
-                if course is not None and key not in tried and len(course.points) > 2:
-                    tried.add(key)
-                    links.split(key, index)
-                    kept += 1
-                    progress = True
-                    break
-        if not progress:
-            return kept, missing
-    return kept, _unconnected_turns(links.graph)
-
-
-def _road_turn_deg(into: Course, out_of: Course) -> float:
-    """Angle (degrees) between the last segment of ``into`` and the first segment of ``out_of``."""
-    return _angle_deg(_bearing(into, len(into.points) - 2, len(into.points) - 1), _bearing(out_of, 0, 1))
-
-
-def _unconnected_turns(graph: nx.DiGraph) -> list[tuple[EdgeKey, EdgeKey]]:
-    """Turns (in-edge, out-edge) between different neighbours that the compiled network lacks."""
-    net = compile_network(graph)
-    missing = []
-    for node in range(len(net.node_ids)):
-        ins = np.flatnonzero(net.edge_to == node)
-        outs = np.flatnonzero(net.edge_from == node)
-        for e_in in ins.tolist():
-            for e_out in outs.tolist():
-                reverse = net.edge_to[e_out] == net.edge_from[e_in]
-                if not reverse and (e_in, e_out) not in net.conn_index:
-                    missing.append((net.edge_keys[e_in], net.edge_keys[e_out]))
-    return missing
 
 
 def _ordered(segments: nx.DiGraph, ends: set[str]) -> Iterator[str]:

@@ -38,7 +38,6 @@ import networkx as nx
 from sim.interop.errors import InteropError
 from sim.interop.geometry import polyline_length_m
 from sim.interop.links import Course, Lanes, LinkGraph
-from sim.interop.simplify import unfold_sharp_turns
 from sim.interop.sumo.export import SignalTiming
 from sim.interop.sumo.programs import PlanMatch, TlsPhase, TlsProgram, map_programs
 from sim.network.compile import compile_network
@@ -60,8 +59,6 @@ class SumoReport:
         edges_read: Normal edges in the file.
         edges_closed: Of those, edges without a lane open to the vehicle class (skipped).
         split_nodes: Interior shape points kept as nodes so that the graph stays simple.
-        turn_nodes: Interior shape points kept as nodes so that a sharp turn onto a curved
-            edge does not read as a U-turn (see :func:`sim.interop.simplify.unfold_sharp_turns`).
         nodes, edges, fringe, signalized: Size of the result.
         traffic_lights: Traffic-light programs that control a kept connection.
         turns_not_in_sumo: Turns the citysim kernel allows that the SUMO net does not connect
@@ -73,7 +70,6 @@ class SumoReport:
     edges_read: int
     edges_closed: int
     split_nodes: int
-    turn_nodes: int
     nodes: int
     edges: int
     fringe: int
@@ -89,7 +85,7 @@ class SumoReport:
                 f"edges: {self.edges_read} read, {self.edges_closed} closed to the vehicle class (skipped)",
                 f"network: {self.nodes} nodes ({self.fringe} fringe, {self.signalized} signalized), "
                 f"{self.edges} edges; shape points kept as nodes: {self.split_nodes} to avoid parallel edges "
-                f"and loops, {self.turn_nodes} at sharp turns",
+                "and loops",
                 f"turns citysim allows that SUMO does not connect: {self.turns_not_in_sumo}",
                 f"traffic lights: {self.traffic_lights}; green time mapped onto citysim's phases: "
                 f"{self.plan_match:.0%}",
@@ -157,7 +153,7 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
         if j.get("type") != "internal"
     }
     links = LinkGraph(name=path.name.split(".")[0])
-    added: dict[str, list[EdgeKey]] = {}
+    edge_map: dict[str, tuple[EdgeKey, ...]] = {}
     edges_read = edges_closed = 0
     for edge in root.iter("edge"):
         if edge.get("function", "normal") in _SKIPPED_FUNCTIONS:
@@ -173,15 +169,14 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
                 raise InteropError(f"edge {edge.get('id')!r} joins the unknown junction {node!r}", path)
         course = _course(edge.get("id"), u, v, lanes, junctions, offset)
         speed_mps = max(float(lane.get("speed")) for lane in lanes)
-        added[edge.get("id")], _ = links.add_course(course, Lanes(len(lanes), speed_mps), None)
+        ahead, _ = links.add_course(course, Lanes(len(lanes), speed_mps), None)
+        edge_map[edge.get("id")] = tuple(ahead)
     graph = links.graph
     if graph.number_of_edges() == 0:
         raise InteropError(f"no edge has a lane open to vehicle class {vclass!r}", path)
-    unfolded, _ = unfold_sharp_turns(links)
-    edge_map = {edge_id: links.current(keys) for edge_id, keys in added.items()}
     connections, tl_links, crossed = _connections(root, edge_map)
     programs = _programs(root, tl_links)
-    split_nodes = sum(1 for n in graph if n not in junctions) - unfolded
+    split_nodes = sum(1 for n in graph if n not in junctions)
     ends = {n for n, (_, _, kind) in junctions.items() if kind == "dead_end"} | (set(junctions) - crossed)
     fringe = _mark_fringe(graph, ends)
     controlled = {
@@ -195,7 +190,6 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
         edges_read=edges_read,
         edges_closed=edges_closed,
         split_nodes=split_nodes,
-        turn_nodes=unfolded,
         nodes=graph.number_of_nodes(),
         edges=graph.number_of_edges(),
         fringe=len(fringe),
