@@ -21,6 +21,7 @@ from sim.network import builders
 from sim.scenario import ScenarioError, scenario_from_dict
 from sim.traffic import kernel as k
 
+
 def _scenario(tmp_path=None, incidents=None, emergency=None, cols=6, rate_vph=1.0, **signals):
     """A one-row grid (a corridor of signals) with an optional [emergency] table.
 
