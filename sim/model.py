@@ -26,6 +26,7 @@ from sim.control.webster import webster_timing
 from sim.demand import Trips, trips_for
 from sim.metrics.results import RunResults
 from sim.network import build_network, compile_network
+from sim.network.graph import SIGNAL_PLAN
 from sim.routing import Router
 from sim.scenario import SECTIONS, Scenario
 from sim.traffic import kernel as k
@@ -122,30 +123,61 @@ class CityModel(mesa.Model):
 
     # ----- set-up -----------------------------------------------------------------
     def _make_controllers(self) -> list[SignalController]:
+        """One controller of class ``signals.controller`` per signal, started in the kernel.
+
+        A signal gets the scenario's timing (``signals.green_s`` or Webster greens, offset,
+        yellow and all-red), unless its node carries a ``signal_plan``: then the plan's
+        greens, yellow, all-red and offset replace all of the scenario's, both in the
+        :class:`SignalPlan` given to the controller (a fixed-time controller runs it as it
+        is) and in the kernel's intergreen for that signal, whose minimum green is capped
+        at the plan's shortest green so that the plan's cycle is kept.
+        """
         spec = self.scenario.signals
         net = self.net
-        intergreen = spec.yellow_s + spec.all_red_s
         flows = self.router.edge_flows_vph(self.trips) if spec.timing == "webster" else None
         speed = float(np.median(net.edge_speed_mps))
         x0 = float(net.node_x[net.signal_nodes].min(initial=0.0))
         controllers: list[SignalController] = []
         for s, node in enumerate(net.signal_nodes):
+            node_id = net.node_ids[node]
             phases = tuple(range(net.signal_phase_ptr[s], net.signal_phase_ptr[s + 1]))
-            greens = [spec.green_s] * len(phases)
-            if flows is not None:
-                critical = [self._critical_flow(p, flows) for p in phases]
-                _, greens = webster_timing(
-                    critical, spec.lost_time_s, spec.saturation_flow_vphpl, intergreen, spec.min_green_s
+            own = self.graph.nodes[node_id].get(SIGNAL_PLAN)
+            if own is None:
+                plan, yellow_s, all_red_s = self._scenario_plan(
+                    phases, flows, (net.node_x[node] - x0) / speed
                 )
-            offset = (net.node_x[node] - x0) / speed if spec.offset_s == "green_wave" else spec.offset_s
-            plan = SignalPlan(tuple(greens), intergreen, offset)
-            ctrl = CONTROLLERS[spec.controller].from_plan(self, s, net.node_ids[node], phases, plan, spec)
+                min_green_s = spec.min_green_s
+            else:
+                yellow_s, all_red_s = float(own["yellow_s"]), float(own["all_red_s"])
+                greens = tuple(float(g) for g in own["greens_s"])
+                plan = SignalPlan(greens, yellow_s + all_red_s, float(own["offset_s"]))
+                min_green_s = min(spec.min_green_s, *greens)
+            ctrl = CONTROLLERS[spec.controller].from_plan(self, s, node_id, phases, plan, spec)
             phase, elapsed = ctrl.start()
-            self.traffic.set_signal(
-                s, phases[phase], elapsed, spec.yellow_s, spec.all_red_s, spec.min_green_s
-            )
+            self.traffic.set_signal(s, phases[phase], elapsed, yellow_s, all_red_s, min_green_s)
             controllers.append(ctrl)
         return controllers
+
+    def _scenario_plan(
+        self, phases: tuple[int, ...], flows_vph: np.ndarray | None, wave_offset_s: float
+    ) -> tuple[SignalPlan, float, float]:
+        """The scenario's plan for a signal's phases, with its yellow and all-red (s).
+
+        Args:
+            phases: The signal's global phase indices.
+            flows_vph: Edge flows for Webster timing, or ``None`` for fixed greens.
+            wave_offset_s: The signal's offset in a green wave (used if ``offset_s = "green_wave"``).
+        """
+        spec = self.scenario.signals
+        intergreen = spec.yellow_s + spec.all_red_s
+        greens = [spec.green_s] * len(phases)
+        if flows_vph is not None:
+            critical = [self._critical_flow(p, flows_vph) for p in phases]
+            _, greens = webster_timing(
+                critical, spec.lost_time_s, spec.saturation_flow_vphpl, intergreen, spec.min_green_s
+            )
+        offset = wave_offset_s if spec.offset_s == "green_wave" else spec.offset_s
+        return SignalPlan(tuple(greens), intergreen, offset), spec.yellow_s, spec.all_red_s
 
     def _critical_flow(self, phase: int, flows_vph: np.ndarray) -> float:
         net = self.net

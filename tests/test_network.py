@@ -1,5 +1,6 @@
 import json
 import math
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -7,7 +8,9 @@ import numpy as np
 import pytest
 
 import sim
+from sim.model import CityModel
 from sim.network.builders import arterial, grid, ring
+from sim.network.compile import compile_network
 from sim.network.graph import EDGE_ATTRIBUTES, OPTIONAL_EDGE_ATTRIBUTES, NetworkError
 from sim.network.io import (
     load_graphml,
@@ -17,6 +20,8 @@ from sim.network.io import (
     save_network_json,
 )
 from sim.network.validate import validate_network
+from sim.scenario import scenario_from_dict
+from sim.traffic import kernel as k
 
 BENCH = Path(sim.__file__).parent / "data" / "bench"
 
@@ -466,3 +471,142 @@ def test_a_sharp_turn_onto_another_road_is_drivable_but_a_u_turn_is_not():
     ab, bc, ba = (net.edge_index[e] for e in (("a", "b"), ("b", "c"), ("b", "a")))
     assert net.conn_turn[net.conn_index[(ab, bc)]] == TURN_RIGHT  # about 171 degrees, onto another road
     assert (ab, ba) not in net.conn_index  # straight back: a U-turn, and b has other exits
+
+
+# --- signal plans ----------------------------------------------------------------------------
+
+LEGS = ("S0", "N0", "E0", "W0")
+
+
+def moves(*origins):
+    return [[a, b] for a in origins for b in LEGS if b != a]
+
+
+def planned_crossing():
+    """grid(1, 1) whose signal runs its own three phases: north-south, then east, then west."""
+    graph = grid(1, 1)
+    graph.nodes["n0_0"]["signal_plan"] = {
+        "phases": [moves("S0", "N0"), moves("E0"), moves("W0")],
+        "greens_s": [20.0, 10.0, 15.0],
+        "yellow_s": 3.0,
+        "all_red_s": 2.0,
+        "offset_s": 0.0,
+    }
+    return graph
+
+
+def phase_movements(net, phase):
+    conns = net.phase_conns[net.phase_conn_ptr[phase] : net.phase_conn_ptr[phase + 1]].tolist()
+    return {(net.edge_keys[net.conn_from[c]][0], net.edge_keys[net.conn_to[c]][1]) for c in conns}
+
+
+def test_a_signal_plan_replaces_the_geometric_phases():
+    net = compile_network(planned_crossing())
+    assert net.phase_axis == ("plan", "plan", "plan")
+    assert [phase_movements(net, p) for p in range(3)] == [
+        {tuple(m) for m in moves(*origins)} for origins in (("S0", "N0"), ("E0",), ("W0",))
+    ]
+    assert compile_network(grid(1, 1)).phase_axis == ("NS", "EW")
+
+
+def test_the_kernel_gives_each_planned_phase_green_for_its_green_time(tmp_path):
+    save_network_json(planned_crossing(), tmp_path / "network.json")
+    scenario = scenario_from_dict(
+        {
+            "name": "planned",
+            "network": {"type": "file", "path": str(tmp_path / "network.json")},
+            "demand": {"type": "uniform", "rate_vph": 300.0, "duration_s": 200.0},
+            "signals": {"green_s": 40.0, "yellow_s": 4.0, "all_red_s": 0.0, "min_green_s": 12.0},
+            "simulation": {"max_time_s": 200.0, "dt_s": 1.0},
+        }
+    )
+    model = CityModel(scenario)
+    net = model.net
+    members = [net.phase_conns[net.phase_conn_ptr[p] : net.phase_conn_ptr[p + 1]] for p in range(3)]
+    green = []
+    for _ in range(180):
+        model.step()
+        green.append([bool((model.traffic.conn_state[m] == k.GREEN).all()) for m in members])
+    green = np.array(green)
+    assert not (green.sum(axis=1) > 1).any(), "two planned phases green at once"
+    for p, green_s in enumerate((20.0, 10.0, 15.0)):
+        starts = np.flatnonzero(np.diff(green[:, p].astype(int)) == 1) + 1
+        ends = np.flatnonzero(np.diff(green[:, p].astype(int)) == -1) + 1
+        runs = [end - start for start in starts for end in ends[ends > start][:1]]
+        assert runs and all(run == green_s for run in runs), (p, runs)
+        assert set(np.diff(starts)) == {60}, "cycle: 45 s of green and 3 x (3 + 2) s of intergreen"
+
+
+@pytest.mark.parametrize("suffix", [".json", ".graphml"])
+def test_round_trips_keep_the_signal_plan(tmp_path, suffix):
+    graph = planned_crossing()
+    path = tmp_path / f"net{suffix}"
+    (save_network_json if suffix == ".json" else save_graphml)(graph, path)
+    loaded = load_network(path)
+    assert_same_network(loaded, graph)
+    assert loaded.nodes["n0_0"]["signal_plan"] == graph.nodes["n0_0"]["signal_plan"]
+    assert "signal_plan" not in loaded.nodes["S0"]
+
+
+def set_plan(key, value):
+    return lambda g: g.nodes["n0_0"]["signal_plan"].__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            set_plan("phases", [moves("S0", "N0"), [*moves("E0"), ["E0", "X9"]], moves("W0")]),
+            "node 'n0_0': signal_plan: phase 1: movement 'E0' -> 'n0_0' -> 'X9' needs edges",
+        ),
+        (
+            set_plan("phases", [moves("S0"), [["N0"]], moves("W0")]),
+            "phase 1: movement ['N0'] must be a [from, to] pair",
+        ),
+        (set_plan("phases", []), "'phases' must be a non-empty list of phases"),
+        (set_plan("greens_s", [20.0, 10.0]), "'greens_s' must list one finite number > 0 (s) per phase (3)"),
+        (set_plan("greens_s", [20.0, 0.0, 5.0]), "'greens_s' must list one finite number > 0"),
+        (set_plan("yellow_s", -1.0), "'yellow_s' must be a finite number >= 0 (s), got -1.0"),
+        (set_plan("cycle_s", 60.0), "unknown key 'cycle_s'; allowed: phases, greens_s"),
+        (lambda g: g.nodes["n0_0"]["signal_plan"].pop("offset_s"), "missing key 'offset_s'"),
+        (set_node("n0_0", "signalized", False), "signal_plan on a node that is not signalized"),
+        (set_node("n0_0", "signal_plan", [1, 2]), "attribute 'signal_plan' must be a mapping with keys"),
+    ],
+)
+def test_bad_signal_plans_name_the_node_and_what_is_wrong(change, expected):
+    graph = planned_crossing()
+    change(graph)
+    with pytest.raises(NetworkError) as error:
+        validate_network(graph, source="city.json")
+    assert expected in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("phases", "expected"),
+    [
+        (
+            [moves("S0", "N0"), [*moves("E0"), ["E0", "E0"]], moves("W0")],
+            "node 'n0_0': signal_plan phase 1 lists movement 'E0' -> 'n0_0' -> 'E0', which the network "
+            "does not connect",
+        ),
+        (
+            [moves("S0", "N0"), moves("E0"), moves("W0")[1:]],
+            "node 'n0_0': signal_plan gives movement 'W0' -> 'n0_0' -> 'S0' green in no phase",
+        ),
+    ],
+)
+def test_plans_the_compiled_network_cannot_run_are_rejected(phases, expected):
+    graph = planned_crossing()
+    graph.nodes["n0_0"]["signal_plan"]["phases"] = phases
+    validate_network(graph)
+    with pytest.raises(NetworkError, match=re.escape(expected)):
+        compile_network(graph)
+
+
+def test_a_bad_plan_in_a_json_file_names_the_file(tmp_path):
+    save_network_json(planned_crossing(), tmp_path / "net.json")
+    data = json.loads((tmp_path / "net.json").read_text())
+    next(n for n in data["nodes"] if n["id"] == "n0_0")["signal_plan"]["greens_s"] = "long"
+    path = write_json(tmp_path, data)
+    with pytest.raises(NetworkError, match=r"net.json: node 'n0_0': signal_plan: 'greens_s' must list"):
+        load_network_json(path)

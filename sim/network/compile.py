@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from sim.network.graph import SIGNAL_PLAN, NetworkError
+
 __all__ = ["TURN_LEFT", "TURN_RIGHT", "TURN_THROUGH", "TURN_UTURN", "CompiledNetwork", "compile_network"]
 
 TURN_THROUGH, TURN_RIGHT, TURN_LEFT, TURN_UTURN = 0, 1, 2, 3
@@ -41,7 +43,8 @@ class CompiledNetwork:
         signal_phase_ptr: Signal ``s`` owns phases ``signal_phase_ptr[s]:signal_phase_ptr[s+1]``.
         phase_conn_ptr, phase_conns: Phase ``p`` gives green to connections
             ``phase_conns[phase_conn_ptr[p]:phase_conn_ptr[p+1]]``.
-        phase_axis: ``"NS"`` or ``"EW"`` per phase (the approach bearing it serves).
+        phase_axis: ``"NS"`` or ``"EW"`` per geometric phase (the approach bearing it serves),
+            ``"plan"`` per phase taken from a node's ``signal_plan``.
         conn_index: ``(in_edge, out_edge) -> connection`` lookup for building routes.
         edge_index: ``(u, v) -> edge`` lookup.
     """
@@ -131,6 +134,41 @@ def _axis(h: tuple[float, float]) -> str:
     return "NS" if abs(h[1]) > abs(h[0]) else "EW"
 
 
+def _plan_phases(
+    node: str,
+    plan: dict,
+    eidx: dict[tuple[str, str], int],
+    conn_index: dict[tuple[int, int], int],
+    node_movements: dict[int, tuple[str, str]],
+) -> list[list[int]]:
+    """Connections of each phase of a node's ``signal_plan``.
+
+    ``node_movements`` maps every connection of the node to its (from node, to node) movement.
+    """
+    phases = []
+    for p, movements in enumerate(plan["phases"]):
+        conns = []
+        for a, b in movements:
+            c = conn_index.get((eidx[(a, node)], eidx[(node, b)]))
+            if c is None:
+                raise NetworkError(
+                    f"node {node!r}: {SIGNAL_PLAN} phase {p} lists movement {a!r} -> {node!r} -> {b!r}, "
+                    "which the network does not connect (a U-turn is allowed only where there is no "
+                    "other way out)"
+                )
+            conns.append(c)
+        phases.append(conns)
+    served = {c for conns in phases for c in conns}
+    missing = [movement for c, movement in node_movements.items() if c not in served]
+    if missing:
+        a, b = missing[0]
+        raise NetworkError(
+            f"node {node!r}: {SIGNAL_PLAN} gives movement {a!r} -> {node!r} -> {b!r} green in no phase; "
+            "expected every turn the network allows at the node in some phase"
+        )
+    return phases
+
+
 def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     """Compile a validated road graph into arrays.
 
@@ -141,7 +179,14 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     rightmost, through traffic every lane. Signal phases: the
     in-edges of a signalized node are split by bearing into a north-south and an
     east-west phase (permitted turns from the shared lanes, no protected phase); a node
-    whose approaches all share one bearing gets a single phase.
+    whose approaches all share one bearing gets a single phase. A signalized node with a
+    ``signal_plan`` gets exactly the plan's phases instead, in order, each giving green to
+    the connections of its movements.
+
+    Raises:
+        NetworkError: If a ``signal_plan`` lists a movement the network does not connect (a
+            U-turn where the node offers another way out), or leaves a connection of its node
+            out of every phase (vehicles routed through it would wait forever).
     """
     node_ids = tuple(graph.nodes)
     nidx = {n: i for i, n in enumerate(node_ids)}
@@ -195,15 +240,26 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     for n in range(len(node_ids)):
         if not graph.nodes[node_ids[n]].get("signalized", False) or not ins[n]:
             continue
-        groups: dict[str, list[int]] = {}
-        for ei in ins[n]:
-            groups.setdefault(_axis(heading[ei]), []).extend(by_in_edge.get(ei, []))
+        plan = graph.nodes[node_ids[n]].get(SIGNAL_PLAN)
+        if plan is None:
+            groups: dict[str, list[int]] = {}
+            for ei in ins[n]:
+                groups.setdefault(_axis(heading[ei]), []).extend(by_in_edge.get(ei, []))
+            phases = [(axis, groups[axis]) for axis in ("NS", "EW") if axis in groups]
+        else:
+            movements = {
+                c: (edge_keys[ei][0], edge_keys[int(carr[c, 1])][1])
+                for ei in ins[n]
+                for c in by_in_edge.get(ei, [])
+            }
+            phases = [
+                ("plan", conns) for conns in _plan_phases(node_ids[n], plan, eidx, conn_index, movements)
+            ]
         signal_nodes.append(n)
-        for axis in ("NS", "EW"):
-            if axis in groups:
-                phase_conns.extend(groups[axis])
-                phase_conn_ptr.append(len(phase_conns))
-                phase_axis.append(axis)
+        for axis, conns_of_phase in phases:
+            phase_conns.extend(conns_of_phase)
+            phase_conn_ptr.append(len(phase_conns))
+            phase_axis.append(axis)
         phase_ptr.append(len(phase_axis))
 
     return CompiledNetwork(

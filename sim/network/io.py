@@ -3,11 +3,14 @@
 The neutral JSON format (``sim/data/bench/*/network.json``) is an object with
 
 * ``name`` (str, optional; defaults to the file stem);
-* ``nodes``: a list of ``{"id", "x", "y", "kind", "signalized"}`` (x and y in metres);
+* ``nodes``: a list of ``{"id", "x", "y", "kind", "signalized"}`` (x and y in metres), plus an
+  optional ``signal_plan`` object (see :mod:`sim.network.graph`);
 * ``edges``: a list of ``{"from", "to", "length", "lanes", "speed"}`` with length in metres and
   speed in metres per second, plus an optional ``capacity`` (vehicles per hour). The optional
   ``id`` and ``axis`` keys are accepted and dropped: ids are rewritten as ``"{from}-{to}"`` on
-  saving, and signal phases are derived from geometry.
+  saving, and signal phases come from the nodes (their ``signal_plan``, or geometry).
+
+GraphML stores a ``signal_plan`` as a JSON string, read back into a mapping.
 
 Other top-level keys (``signal``, ``seed``, ``notes``, ...) are ignored. Every loader validates the
 network with :func:`sim.network.validate.validate_network`; every saver validates before writing.
@@ -23,16 +26,17 @@ from typing import Any
 
 import networkx as nx
 
-from sim.network.graph import NetworkError
+from sim.network.graph import SIGNAL_PLAN, NetworkError
 from sim.network.validate import validate_network
 
 __all__ = ["load_graphml", "load_network", "load_network_json", "save_graphml", "save_network_json"]
 
 _NODE_KEYS = ("id", "x", "y", "kind", "signalized")
 _EDGE_KEYS = ("from", "to", "length", "lanes", "speed")
+_OPTIONAL_NODE_KEYS = (SIGNAL_PLAN,)
 _OPTIONAL_EDGE_KEYS = ("id", "capacity", "axis")
 # JSON key -> graph attribute, for the attributes that are kept
-_NODE_ATTRIBUTES = {"x": "x", "y": "y", "signalized": "signalized", "kind": "kind"}
+_NODE_ATTRIBUTES = {"x": "x", "y": "y", "signalized": "signalized", "kind": "kind", SIGNAL_PLAN: SIGNAL_PLAN}
 _EDGE_ATTRIBUTES = {"length": "length_m", "lanes": "lanes", "speed": "speed_mps", "capacity": "capacity_vph"}
 _FLOAT_ATTRIBUTES = frozenset({"x", "y", "length_m", "speed_mps", "capacity_vph"})
 
@@ -83,7 +87,7 @@ def load_network_json(path: PathLike) -> nx.DiGraph:
     if not isinstance(data, dict):
         raise NetworkError(f"expected a JSON object at the top level, got {type(data).__name__}", path)
     graph = nx.DiGraph(name=data.get("name", Path(path).stem))
-    for label, item in _items(data, "nodes", _NODE_KEYS, (), path):
+    for label, item in _items(data, "nodes", _NODE_KEYS, _OPTIONAL_NODE_KEYS, path):
         if not isinstance(item["id"], str) or item["id"] in graph:
             raise NetworkError(f"{label}: key 'id' must be a unique string, got {item['id']!r}", path)
         graph.add_node(item["id"], **_attributes(item, _NODE_ATTRIBUTES))
@@ -131,7 +135,7 @@ def load_graphml(path: PathLike) -> nx.DiGraph:
     """Load a network from GraphML written by :func:`save_graphml` (or any tool using the schema).
 
     Attribute types (float, int, bool) come from the GraphML key declarations; node ids are
-    read as strings.
+    read as strings; a ``signal_plan`` is parsed from its JSON string.
 
     Args:
         path: The ``.graphml`` file.
@@ -158,6 +162,16 @@ def load_graphml(path: PathLike) -> nx.DiGraph:
         )
     graph = nx.DiGraph(name=raw.graph.get("name", Path(path).stem))
     graph.add_nodes_from(raw.nodes(data=True))
+    for node, text in graph.nodes(data=SIGNAL_PLAN):
+        if isinstance(text, str):
+            try:
+                graph.nodes[node][SIGNAL_PLAN] = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise NetworkError(
+                    f"node {node!r}: attribute {SIGNAL_PLAN!r} is not valid JSON ({error.msg} at column "
+                    f"{error.colno})",
+                    path,
+                ) from None
     graph.add_edges_from(raw.edges(data=True))
     validate_network(graph, path)
     return graph
@@ -173,7 +187,11 @@ def save_graphml(graph: nx.DiGraph, path: PathLike) -> None:
     Raises:
         NetworkError: If the network is invalid.
     """
-    nx.write_graphml(_plain(graph), path)
+    plain = _plain(graph)
+    for node, plan in plain.nodes(data=SIGNAL_PLAN):
+        if plan is not None:
+            plain.nodes[node][SIGNAL_PLAN] = json.dumps(plan)
+    nx.write_graphml(plain, path)
 
 
 def _read_text(path: PathLike) -> str:
@@ -236,8 +254,21 @@ def _plain(graph: nx.DiGraph) -> nx.DiGraph:
             kind=str(attrs["kind"]),
             signalized=bool(attrs["signalized"]),
         )
+        if SIGNAL_PLAN in attrs:
+            plain.nodes[node][SIGNAL_PLAN] = _plain_plan(attrs[SIGNAL_PLAN])
     for u, v, attrs in graph.edges(data=True):
         plain.add_edge(
             u, v, **{key: int(value) if key == "lanes" else float(value) for key, value in attrs.items()}
         )
     return plain
+
+
+def _plain_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """A validated ``signal_plan`` as JSON-ready lists and floats (movement ends kept as they are)."""
+    return {
+        "phases": [[[a, b] for a, b in phase] for phase in plan["phases"]],
+        "greens_s": [float(g) for g in plan["greens_s"]],
+        "yellow_s": float(plan["yellow_s"]),
+        "all_red_s": float(plan["all_red_s"]),
+        "offset_s": float(plan["offset_s"]),
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from numbers import Real
 
 import networkx as nx
@@ -15,6 +15,8 @@ from sim.network.graph import (
     FRINGE,
     NODE_ATTRIBUTES,
     NODE_KINDS,
+    PLAN_KEYS,
+    SIGNAL_PLAN,
     NetworkError,
     is_count,
     is_positive_number,
@@ -43,6 +45,7 @@ _NODE_EXPECTED = {
     "y": ("a finite number (metres)", _is_coordinate),
     "signalized": ("a bool", _is_bool),
     "kind": (f"one of {', '.join(map(repr, NODE_KINDS))}", _is_kind),
+    SIGNAL_PLAN: (f"a mapping with keys {', '.join(PLAN_KEYS)}", lambda value: isinstance(value, Mapping)),
 }
 _EDGE_EXPECTED = {
     "length_m": ("a finite number > 0 (metres)", is_positive_number),
@@ -56,7 +59,9 @@ def validate_network(graph: nx.DiGraph, source: str | os.PathLike[str] | None = 
     """Raise :class:`NetworkError` unless ``graph`` follows the network schema.
 
     Checks, in order: the graph is a directed simple graph with nodes and edges; every node and
-    edge carries exactly the allowed attributes with valid values; there are no self-loops;
+    edge carries exactly the allowed attributes with valid values; every ``signal_plan`` sits
+    on a signalized node, has the keys and values of the schema, and lists only movements
+    that exist as two edges through its node; there are no self-loops;
     there is at least one fringe node; and every fringe node can reach, or be reached from,
     some other fringe node.
 
@@ -79,6 +84,8 @@ def validate_network(graph: nx.DiGraph, source: str | os.PathLike[str] | None = 
         raise NetworkError("network has no edges", source)
     for node, attrs in graph.nodes(data=True):
         _check_attributes(f"node {node!r}", attrs, _NODE_EXPECTED, NODE_ATTRIBUTES, source)
+        if SIGNAL_PLAN in attrs:
+            _check_signal_plan(graph, node, attrs, source)
     for u, v, attrs in graph.edges(data=True):
         element = f"edge {u!r} -> {v!r}"
         if u == v:
@@ -118,6 +125,67 @@ def _check_attributes(
         description, is_valid = expected[key]
         if not is_valid(value):
             raise NetworkError(f"{element}: attribute {key!r} must be {description}, got {value!r}", source)
+
+
+def _is_sequence(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
+def _is_duration(value: object) -> bool:
+    return _is_coordinate(value) and value >= 0
+
+
+def _check_signal_plan(
+    graph: nx.DiGraph, node: Hashable, attrs: dict, source: str | os.PathLike[str] | None
+) -> None:
+    """Check a node's ``signal_plan`` against the schema of :mod:`sim.network.graph`."""
+    plan = attrs[SIGNAL_PLAN]
+    where = f"node {node!r}: {SIGNAL_PLAN}"
+    if not attrs["signalized"]:
+        raise NetworkError(f"{where} on a node that is not signalized; expected signalized=True", source)
+    unknown = [key for key in plan if key not in PLAN_KEYS]
+    if unknown:
+        raise NetworkError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(PLAN_KEYS)}", source)
+    missing = [key for key in PLAN_KEYS if key not in plan]
+    if missing:
+        raise NetworkError(f"{where}: missing key {missing[0]!r}", source)
+    phases, greens = plan["phases"], plan["greens_s"]
+    if not _is_sequence(phases) or not phases:
+        raise NetworkError(f"{where}: 'phases' must be a non-empty list of phases, got {phases!r}", source)
+    if not _is_sequence(greens) or len(greens) != len(phases) or not all(map(is_positive_number, greens)):
+        raise NetworkError(
+            f"{where}: 'greens_s' must list one finite number > 0 (s) per phase ({len(phases)}), "
+            f"got {greens!r}",
+            source,
+        )
+    for key in ("yellow_s", "all_red_s"):
+        if not _is_duration(plan[key]):
+            raise NetworkError(
+                f"{where}: {key!r} must be a finite number >= 0 (s), got {plan[key]!r}", source
+            )
+    if not _is_coordinate(plan["offset_s"]):
+        raise NetworkError(
+            f"{where}: 'offset_s' must be a finite number (s), got {plan['offset_s']!r}", source
+        )
+    for p, movements in enumerate(phases):
+        if not _is_sequence(movements) or not movements:
+            raise NetworkError(
+                f"{where}: phase {p} must be a non-empty list of [from, to] movements, got {movements!r}",
+                source,
+            )
+        for movement in movements:
+            pair = _is_sequence(movement) and len(movement) == 2
+            if not pair or not all(isinstance(end, Hashable) for end in movement):
+                raise NetworkError(
+                    f"{where}: phase {p}: movement {movement!r} must be a [from, to] pair of nodes", source
+                )
+            a, b = movement
+            if not (graph.has_edge(a, node) and graph.has_edge(node, b)):
+                raise NetworkError(
+                    f"{where}: phase {p}: movement {a!r} -> {node!r} -> {b!r} needs edges {a!r} -> {node!r} "
+                    f"and {node!r} -> {b!r}, which the network does not have",
+                    source,
+                )
 
 
 def _stranded_fringe(graph: nx.DiGraph, fringe: set[Hashable]) -> list[Hashable]:

@@ -19,7 +19,10 @@ Only the standard library is needed. The rules:
   kernel allows every turn except U-turns; :attr:`SumoReport.turns_not_in_sumo` counts the
   turns citysim allows that SUMO does not (turning back at a dead end aside).
 * **Traffic lights**: each ``tlLogic`` (the first program of each id; actuated programs
-  keep their nominal durations) is mapped onto citysim's phases, see :mod:`sim.interop.sumo.programs`.
+  keep their nominal durations) becomes the ``signal_plan`` of the signalized nodes it
+  controls: SUMO's green phases with their movements and durations (see
+  :func:`sim.interop.sumo.programs.signal_plans`), so a saved network runs SUMO's own plans.
+  The match of the geometric phases to the programs is reported too.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ from sim.interop.errors import InteropError
 from sim.interop.geometry import polyline_length_m
 from sim.interop.links import Course, Lanes, LinkGraph
 from sim.interop.sumo.export import SignalTiming
-from sim.interop.sumo.programs import PlanMatch, TlsPhase, TlsProgram, map_programs
+from sim.interop.sumo.programs import PlanMatch, TlsPhase, TlsProgram, map_programs, signal_plans
 from sim.network.compile import compile_network
-from sim.network.graph import FRINGE, NetworkError
+from sim.network.graph import FRINGE, SIGNAL_PLAN, NetworkError
 from sim.network.validate import validate_network
 
 __all__ = ["SumoNetwork", "SumoReport", "read_sumo_net"]
@@ -63,7 +66,7 @@ class SumoReport:
         traffic_lights: Traffic-light programs that control a kept connection.
         turns_not_in_sumo: Turns the citysim kernel allows that the SUMO net does not connect
             (turning back at a dead end aside).
-        plan_match: Share of SUMO green link-seconds that the mapped citysim phases also
+        plan_match: Share of SUMO green link-seconds that the geometric citysim phases also
             give green, over all signals (1.0 is a perfect mapping; NaN without signals).
     """
 
@@ -102,8 +105,9 @@ class SumoNetwork:
         edges: Graph edges of each kept SUMO edge, in travel order.
         connections: (from edge, to edge) SUMO ids of every connection between kept edges.
         programs: The traffic-light programs that control kept connections, by tl id.
-        plans: Fixed-time plan of every signalized node on its citysim phases, by node id.
-        matches: How well each node's plan matches its SUMO program, by node id.
+        plans: Fixed-time timing of every signalized node on its compiled phases (those of its
+            ``signal_plan`` where it has one, else the geometric ones), by node id.
+        matches: How well the geometric phases match each node's SUMO program, by node id.
         report: What was read, skipped and built.
     """
 
@@ -185,6 +189,11 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
     for node in controlled - fringe:
         graph.nodes[node]["signalized"] = True
     plans, matches = map_programs(graph, edge_map, programs)
+    for node, plan in signal_plans(graph, edge_map, programs).items():
+        graph.nodes[node][SIGNAL_PLAN] = plan
+        plans[node] = SignalTiming(
+            tuple(plan["greens_s"]), plan["yellow_s"], plan["all_red_s"], plan["offset_s"]
+        )
     validate_network(graph, path)
     report = SumoReport(
         edges_read=edges_read,

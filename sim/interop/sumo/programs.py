@@ -1,9 +1,21 @@
 """Map SUMO traffic-light programs onto citysim's phases, as fixed-time plans.
 
-citysim's kernel derives each signal's phases from geometry: the approaches of a node are
-split by bearing into a north-south and an east-west phase (see
-:func:`sim.network.compile_network`); the graph cannot carry other phases. A SUMO program
-is mapped onto them node by node:
+:func:`signal_plans` turns each program into the node's own ``signal_plan`` (see
+:mod:`sim.network.graph`), which the importer stores on the node:
+
+1. every SUMO phase that gives some movement of the node a green (``G`` or ``g``) is a
+   phase of the plan, in SUMO's order, with SUMO's duration as its green and the movements
+   it gives green (those citysim connects). Phases with only yellow and red at the node are
+   transitions; their total, split evenly between the phases, becomes the yellow (time of
+   transitions with a yellow link) and all-red (the rest) after each green, so the cycle
+   keeps SUMO's length. The offset is the time at which the first green starts in SUMO's cycle;
+2. a turn that citysim allows but the program does not control (SUMO does not connect it,
+   or no link index controls it) gets green in every phase that gives its approach a green
+   (in every phase, if its approach never gets one), so that every route can be driven.
+
+:func:`map_programs` maps a program onto the geometric phases instead (the approaches of
+a node split by bearing into a north-south and an east-west phase, see
+:func:`sim.network.compile_network`), node by node, and measures how much of it they keep:
 
 1. every SUMO phase that gives some link of the node a green (``G`` or ``g``) is a green
    phase; it is assigned to the citysim phase holding most of its green links. Phases with
@@ -27,11 +39,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from sim.interop.sumo.export import SignalTiming
-from sim.network.compile import compile_network
+from sim.network.compile import CompiledNetwork, compile_network
 
-__all__ = ["FILL_GREEN_S", "PlanMatch", "TlsPhase", "TlsProgram", "map_programs"]
+__all__ = ["FILL_GREEN_S", "PlanMatch", "TlsPhase", "TlsProgram", "map_programs", "signal_plans"]
 
 EdgeKey = tuple[str, str]
 FILL_GREEN_S = 1.0
@@ -100,10 +113,10 @@ class PlanMatch:
 def map_programs(
     graph: nx.DiGraph, edge_map: Mapping[str, tuple[EdgeKey, ...]], programs: Mapping[str, TlsProgram]
 ) -> tuple[dict[str, SignalTiming], dict[str, PlanMatch]]:
-    """Fixed-time plans for the signalized nodes of ``graph`` from the SUMO programs.
+    """Fixed-time plans on the geometric phases of the signalized nodes of ``graph`` from the SUMO programs.
 
     Args:
-        graph: The imported graph, its signalized nodes marked.
+        graph: The imported graph, its signalized nodes marked, without signal plans.
         edge_map: Graph edges of each SUMO edge, in travel order.
         programs: The SUMO programs by tl id.
 
@@ -111,13 +124,7 @@ def map_programs(
         The plan and the match of every signalized node that a program controls, by node id.
     """
     net = compile_network(graph)
-    # node -> tl id -> [(link index, connection or -1)]
-    links: dict[str, dict[str, list[tuple[int, int]]]] = {}
-    for tl_id, program in programs.items():
-        for index, (sumo_from, sumo_to) in program.links.items():
-            a, b = edge_map[sumo_from][-1], edge_map[sumo_to][0]
-            c = net.conn_index.get((net.edge_index[a], net.edge_index[b]), -1)
-            links.setdefault(a[1], {}).setdefault(tl_id, []).append((index, c))
+    links = _node_links(net, edge_map, programs)
     plans, matches = {}, {}
     for s, node_index in enumerate(net.signal_nodes.tolist()):
         node = net.node_ids[node_index]
@@ -133,6 +140,94 @@ def map_programs(
         }
         plans[node], matches[node] = _plan(programs[tl_id], node_links, phase_of, n_phases)
     return plans, matches
+
+
+def signal_plans(
+    graph: nx.DiGraph, edge_map: Mapping[str, tuple[EdgeKey, ...]], programs: Mapping[str, TlsProgram]
+) -> dict[str, dict]:
+    """Each signalized node's own ``signal_plan`` from its SUMO program (rules in the module docstring).
+
+    Args:
+        graph: The imported graph, its signalized nodes marked, without signal plans.
+        edge_map: Graph edges of each SUMO edge, in travel order.
+        programs: The SUMO programs by tl id.
+
+    Returns:
+        The plan of every signalized node that a program gives a green, by node id.
+    """
+    net = compile_network(graph)
+    links = _node_links(net, edge_map, programs)
+    movement = {
+        c: (net.node_ids[net.edge_from[net.conn_from[c]]], net.node_ids[net.edge_to[net.conn_to[c]]])
+        for c in range(len(net.conn_from))
+    }
+    node_conns: dict[str, list[int]] = {}
+    for c in range(len(net.conn_from)):
+        node_conns.setdefault(net.node_ids[net.edge_to[net.conn_from[c]]], []).append(c)
+    plans = {}
+    for node_index in net.signal_nodes.tolist():
+        node = net.node_ids[node_index]
+        if node not in links:
+            continue
+        tl_id, node_links = max(links[node].items(), key=lambda item: len(item[1]))
+        phases = _own_phases(programs[tl_id], node_links, node_conns[node], net.conn_from)
+        if phases is not None:
+            plans[node] = {
+                **phases,
+                "phases": [[list(movement[c]) for c in conns] for conns in phases["phases"]],
+            }
+    return plans
+
+
+def _own_phases(
+    program: TlsProgram, links: list[tuple[int, int]], conns: list[int], conn_from: np.ndarray
+) -> dict | None:
+    """A node's plan with each phase as connection indices, or ``None`` if SUMO gives it no green."""
+    greens: list[tuple[float, set[int]]] = []
+    yellow_s = red_s = 0.0
+    start_s = offset_s = 0.0
+    for phase in program.phases:
+        state = phase.state
+        green = {c for index, c in links if c >= 0 and index < len(state) and state[index] in _GREEN}
+        if green and phase.duration_s > 0:
+            if not greens:
+                offset_s = start_s
+            greens.append((phase.duration_s, green))
+        elif any(index < len(state) and state[index] in _YELLOW for index, _ in links):
+            yellow_s += phase.duration_s
+        else:
+            red_s += phase.duration_s
+        start_s += phase.duration_s
+    if not greens:
+        return None
+    served = set().union(*(green for _, green in greens))
+    for c in conns:
+        if c in served:
+            continue
+        approach = [green for _, green in greens if any(conn_from[g] == conn_from[c] for g in green)]
+        for green in approach or [green for _, green in greens]:
+            green.add(c)
+    cycle_s = program.cycle_s
+    return {
+        "phases": [sorted(green) for _, green in greens],
+        "greens_s": [duration_s for duration_s, _ in greens],
+        "yellow_s": yellow_s / len(greens),
+        "all_red_s": red_s / len(greens),
+        "offset_s": (program.offset_s + offset_s) % cycle_s if cycle_s > 0 else 0.0,
+    }
+
+
+def _node_links(
+    net: CompiledNetwork, edge_map: Mapping[str, tuple[EdgeKey, ...]], programs: Mapping[str, TlsProgram]
+) -> dict[str, dict[str, list[tuple[int, int]]]]:
+    """Every program's links by node and tl id, as [(link index, connection or -1)]."""
+    links: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    for tl_id, program in programs.items():
+        for index, (sumo_from, sumo_to) in program.links.items():
+            a, b = edge_map[sumo_from][-1], edge_map[sumo_to][0]
+            c = net.conn_index.get((net.edge_index[a], net.edge_index[b]), -1)
+            links.setdefault(a[1], {}).setdefault(tl_id, []).append((index, c))
+    return links
 
 
 def _plan(
