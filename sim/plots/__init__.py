@@ -8,5 +8,30 @@ from sim.plots.figures import (
     plot_series,
     save_figure,
 )
+from sim.plots.network_figures import (
+    CONGESTION_METRICS,
+    link_congestion,
+    mfd_points,
+    plot_congestion_map,
+    plot_mfd,
+    plot_time_space,
+)
+from sim.plots.sweep_figures import plot_comparison_bars, plot_metric_curves, plot_series_over_runs
 
-__all__ = ["FIGURE_FORMATS", "MAP_METRICS", "PlotError", "plot_network_map", "plot_series", "save_figure"]
+__all__ = [
+    "CONGESTION_METRICS",
+    "FIGURE_FORMATS",
+    "MAP_METRICS",
+    "PlotError",
+    "link_congestion",
+    "mfd_points",
+    "plot_comparison_bars",
+    "plot_congestion_map",
+    "plot_metric_curves",
+    "plot_mfd",
+    "plot_network_map",
+    "plot_series",
+    "plot_series_over_runs",
+    "plot_time_space",
+    "save_figure",
+]

@@ -403,7 +403,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
         listed = failures[:_MAX_LISTED_ERRORS]
         more = len(failures) - len(listed)
         listed += [f"... and {more} more"] if more else []
-        problem = f"{len(failures)} of {len(points)} combination(s) are invalid:\n" + "\n".join(listed)
+        problem = f"{len(failures)} of {len(points)} combination(s) are invalid\n" + "\n".join(listed)
         raise SweepError(spec.source, "", problem)
     seen: dict[str, _Combination] = {}
     for combo in combos:
@@ -412,7 +412,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
             raise SweepError(
                 spec.source,
                 "grid",
-                f"combinations {_label(other.params)} and {_label(combo.params)} give the same scenario",
+                f"combinations {_label(other.raw)} and {_label(combo.raw)} give the same scenario",
             )
     seeds = tuple(range(base.seed, base.seed + spec.seeds)) if isinstance(spec.seeds, int) else spec.seeds
     runs = tuple(

@@ -65,7 +65,7 @@ def run_sweep(
         plan: The validated sweep (:func:`sim.sweep.definition.plan_sweep`).
         out: The sweep folder; created if missing.
         jobs: Local worker processes (default: the usable cores), or the workers of a local Dask
-            cluster (default :data:`DEFAULT_DASK_WORKERS`).
+            cluster (default :data:`DEFAULT_DASK_WORKERS`); unused with a remote scheduler.
         dask: ``None`` for the local process pool; ``"local"``, ``"tcp://HOST:PORT"`` or a
             ``distributed.Client`` to run on Dask (see :func:`sim.sweep.runners.run_dask`).
         keep_records: Write each run's results folder (needed by the series, map and MFD plots).
@@ -93,7 +93,8 @@ def run_sweep(
         if on_outcome is not None:
             on_outcome(outcome)
 
-    tasks = [RunTask.of(run, str(store.root), keep_records) for run in todo]
+    # An absolute folder: Dask workers do not share this process's working directory.
+    tasks = [RunTask.of(run, str(store.root.resolve()), keep_records) for run in todo]
     try:
         if tasks and dask is None:
             run_local(tasks, jobs if jobs is not None else default_jobs(), handle)

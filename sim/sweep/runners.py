@@ -51,11 +51,11 @@ def default_jobs() -> int:
 def run_local(tasks: Sequence[RunTask], jobs: int, on_outcome: OutcomeHandler) -> None:
     """Execute tasks in a pool of ``jobs`` worker processes, reporting each outcome as it arrives.
 
-    On Linux, when this process runs no other thread, workers are forked, so they start with
-    citysim already imported; otherwise they are spawned. Workers ignore Ctrl-C: an interrupted
-    sweep finishes its runs in flight and stops. A worker exits when the sweep process dies,
-    even by SIGKILL. If a worker dies (killed, out of memory), the pool is rebuilt and the
-    unfinished runs are submitted again, at most :data:`MAX_POOL_RESTARTS` times.
+    On Linux workers are forked, so they start with citysim already imported; elsewhere they
+    are spawned. Workers ignore Ctrl-C: an interrupted sweep finishes its runs in flight and
+    stops. A worker exits when the sweep process dies, even by SIGKILL. If a worker dies
+    (killed, out of memory), the pool is rebuilt and the runs not reported yet are submitted
+    again (a run whose record exists returns at once), at most :data:`MAX_POOL_RESTARTS` times.
 
     Raises:
         SweepError: If worker processes keep dying.
@@ -93,10 +93,12 @@ def _run_pool(pending: dict[str, RunTask], jobs: int, on_outcome: OutcomeHandler
 
 
 def _context() -> Any:
-    """Fork where that is safe and fast (Linux, no other thread running), else spawn."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    """Fork on Linux (workers start with citysim imported and cost nothing to start), else spawn.
+
+    Fork is the platform's default start method up to Python 3.13. A spawned or forkserver
+    worker would import mesa and numba again (seconds each), which a sweep of short runs feels.
+    """
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 def _init_worker(parent_pid: int) -> None:

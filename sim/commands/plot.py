@@ -1,0 +1,319 @@
+"""``citysim plot RESULTS --kind KIND``: draw a figure of a sweep folder or of one run's results."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.commands.common import EXIT_OK
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from sim.metrics.results import RunResults
+    from sim.scenario import Scenario
+    from sim.sweep.store import ResultStore
+
+__all__ = ["DEFAULT_METRICS", "KINDS", "register"]
+
+KINDS = ("curves", "bars", "series", "map", "timespace", "mfd")
+"""Figure kinds: curves and bars need a sweep folder; the others take a sweep or a run folder."""
+
+DEFAULT_METRICS = {
+    "curves": "mean_delay_s",
+    "bars": "mean_delay_s",
+    "series": "vehicles_on_network",
+    "map": "delay",
+}
+"""``--metric`` when none is given, per kind (timespace and mfd have no metric)."""
+
+_CONTROLLER = "signals.controller"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``plot`` to the subcommands."""
+    plot = commands.add_parser(
+        "plot",
+        help="draw a figure of a sweep folder or of one run's results folder",
+        description=(
+            "Figures of a sweep (citysim sweep) or of one run (citysim run). curves: a metric against "
+            "a parameter, one line per --hue, 95% CI bands; bars: the metric per combination with CIs; "
+            "series: a network series over time (mean over runs per combination); map: links coloured "
+            "by delay, speed or vc (volume/capacity); timespace: vehicle trajectories along a corridor "
+            "with signal states (re-simulates the run); mfd: network flow against density."
+        ),
+    )
+    plot.add_argument(
+        "results", metavar="RESULTS", type=Path, help="a sweep folder or a run's results folder"
+    )
+    plot.add_argument("--kind", required=True, choices=KINDS, help="the figure")
+    plot.add_argument(
+        "--metric",
+        default=None,
+        help="curves/bars: a runs-table metric (default mean_delay_s); series: a series column "
+        "(default vehicles_on_network); map: delay, speed or vc (default delay)",
+    )
+    plot.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="figure file, .png, .svg or .pdf (default: in RESULTS)",
+    )
+    plot.add_argument(
+        "--x", default=None, metavar="PARAM", help="curves: the parameter across (default: a numeric one)"
+    )
+    plot.add_argument(
+        "--hue",
+        default=None,
+        metavar="PARAM",
+        help=f"curves/bars: one colour per value (default {_CONTROLLER})",
+    )
+    plot.add_argument(
+        "--run",
+        default=None,
+        metavar="KEY",
+        help="map/timespace of a sweep: the run (default: the first finished)",
+    )
+    plot.add_argument(
+        "--corridor",
+        default=None,
+        metavar="N1,N2,...",
+        help="timespace: node ids (default: the main straight)",
+    )
+    plot.add_argument(
+        "--window-s",
+        default=None,
+        metavar="START,END",
+        help="timespace: simulated time window (default: 0 to 900)",
+    )
+    plot.set_defaults(handler=_plot)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The folder a figure is drawn from: a sweep (with its store) or one run."""
+
+    folder: Path
+    store: ResultStore | None
+
+    def sweep(self) -> tuple[pd.DataFrame, ResultStore]:
+        """The runs table and the store of a sweep folder."""
+        from sim.plots import PlotError
+
+        if self.store is None:
+            raise PlotError(f"{self.folder}: this figure needs a sweep folder (made by citysim sweep)")
+        return self.store.runs_table(), self.store
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from sim.plots import PlotError, save_figure
+    from sim.sweep.store import ResultStore
+
+    folder: Path = args.results
+    if (folder / "sweep.json").is_file():
+        source = _Source(folder, ResultStore(folder))
+    elif (folder / "summary.json").is_file():
+        source = _Source(folder, None)
+    else:
+        raise PlotError(
+            f"{folder}: neither a sweep folder (sweep.json) nor a run's results folder (summary.json)"
+        )
+    metric = args.metric if args.metric is not None else DEFAULT_METRICS.get(args.kind)
+    figure = _FIGURES[args.kind](source, args, metric)
+    suffix = f"-{metric}" if args.metric is not None else ""
+    out = args.out if args.out is not None else folder / f"{args.kind}{suffix}.png"
+    save_figure(figure, out)
+    print(f"written {out}")
+    return EXIT_OK
+
+
+# ----- sweep figures -------------------------------------------------------------------
+def _check_parameter(name: str | None, parameters: list[str], option: str) -> None:
+    from sim.plots import PlotError
+
+    if name is not None and name not in parameters:
+        raise PlotError(f"{option} {name!r} is not a parameter of the sweep; its parameters: {parameters}")
+
+
+def _hue(parameters: list[str], hue: str | None, x: str | None = None) -> str | None:
+    _check_parameter(hue, parameters, "--hue")
+    if hue is not None:
+        return hue
+    if _CONTROLLER in parameters and x != _CONTROLLER:
+        return _CONTROLLER
+    others = [name for name in parameters if name != x]
+    return others[0] if x is not None and others else None
+
+
+def _curves(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
+    from pandas.api.types import is_numeric_dtype
+
+    from sim.plots import PlotError, plot_metric_curves
+
+    runs, _ = source.sweep()
+    parameters = list(runs.attrs["parameters"])
+    if not parameters:
+        raise PlotError(f"{source.folder}: the sweep has no grid parameter to plot against")
+    _check_parameter(args.x, parameters, "--x")
+    x = args.x
+    if x is None:
+        preferred = [name for name in parameters if name not in (args.hue, _CONTROLLER)] or parameters
+        numeric = [name for name in preferred if is_numeric_dtype(runs[name])]
+        x = (numeric or preferred)[0]
+    return plot_metric_curves(runs, metric, x, _hue(parameters, args.hue, x))
+
+
+def _bars(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
+    from sim.plots import plot_comparison_bars
+
+    runs, _ = source.sweep()
+    parameters = list(runs.attrs["parameters"])
+    hue = _hue(parameters, args.hue)
+    by = [name for name in parameters if name != hue] + ([hue] if hue else [])
+    return plot_comparison_bars(runs, metric, by)
+
+
+def _label(row: pd.Series, parameters: list[str]) -> str:
+    return ", ".join(f"{name}={row[name]}" for name in parameters) or "all runs"
+
+
+def _stacked(source: _Source, part: Callable[[RunResults], pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+    """``part(results)`` of every finished run with records, with its parameter columns and label."""
+    import pandas as pd
+
+    from sim.plots import PlotError
+
+    runs, store = source.sweep()
+    parameters = list(runs.attrs["parameters"])
+    frames = [
+        part(results).assign(**{name: row[name] for name in parameters}, combination=_label(row, parameters))
+        for row, results in store.iter_results(runs)
+    ]
+    if not frames:
+        raise PlotError(
+            f"{source.folder}: no finished run kept its records (was the sweep run with --no-records?)"
+        )
+    return pd.concat(frames, ignore_index=True), parameters
+
+
+# ----- figures of one run or of every run ------------------------------------------------
+def _series(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
+    from sim.metrics.results import load_results
+    from sim.plots import plot_series, plot_series_over_runs
+
+    if source.store is None:
+        results = load_results(source.folder)
+        return plot_series(results) if args.metric is None else plot_series_over_runs(results.series, metric)
+    series, parameters = _stacked(source, lambda results: results.series)
+    return plot_series_over_runs(series, metric, parameters)
+
+
+def _mfd(source: _Source, args: argparse.Namespace, metric: str | None) -> Figure:
+    from sim.metrics.results import load_results
+    from sim.plots import mfd_points, plot_mfd
+
+    if source.store is None:
+        return plot_mfd(mfd_points(load_results(source.folder)))
+    points, parameters = _stacked(source, mfd_points)
+    return plot_mfd(points, hue="combination" if parameters else None)
+
+
+def _run_folder(source: _Source, key: str | None) -> Path:
+    """The results folder to draw: the run folder itself, or a sweep run (``key``, else the first)."""
+    from sim.plots import PlotError
+
+    if source.store is None:
+        if key is not None:
+            raise PlotError(
+                f"{source.folder}: --run selects a run of a sweep folder; this is one run's folder"
+            )
+        return source.folder
+    runs, store = source.sweep()
+    if key is not None:
+        if key not in set(runs["key"]):
+            raise PlotError(f"{source.folder}: no run {key!r} in this sweep (see runs.csv)")
+        return store.results_path(key)
+    for _, row in runs[runs["status"] == "ok"].iterrows():
+        if (store.results_path(row["key"]) / "summary.json").is_file():
+            label = _label(row, list(runs.attrs["parameters"]))
+            print(f"drawing run {row['key']} ({label}, seed {row['seed']})")
+            return store.results_path(row["key"])
+    raise PlotError(
+        f"{source.folder}: no finished run kept its records (was the sweep run with --no-records?)"
+    )
+
+
+def _map(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
+    from sim.metrics.results import load_results
+    from sim.plots import CONGESTION_METRICS, PlotError, plot_congestion_map
+
+    if metric not in CONGESTION_METRICS:
+        choices = ", ".join(CONGESTION_METRICS)
+        raise PlotError(f"--metric {metric!r} is not a map metric; choose one of {choices}")
+    return plot_congestion_map(load_results(_run_folder(source, args.run)), metric)
+
+
+def _timespace(source: _Source, args: argparse.Namespace, metric: str | None) -> Figure:
+    from sim.metrics.trajectories import sample_corridor
+    from sim.model import CityModel
+    from sim.plots import plot_time_space
+
+    scenario, seed = _run_scenario(source, args.run)
+    start_s, end_s = _window(args.window_s, scenario.simulation.max_time_s)
+    corridor = [node.strip() for node in args.corridor.split(",")] if args.corridor else None
+    trajectories = sample_corridor(CityModel(scenario, seed=seed), corridor, start_s, end_s)
+    return plot_time_space(trajectories)
+
+
+_DEFAULT_WINDOW_S = 900.0
+
+
+def _window(text: str | None, max_time_s: float) -> tuple[float, float]:
+    from sim.plots import PlotError
+
+    if text is None:
+        return 0.0, min(_DEFAULT_WINDOW_S, max_time_s)
+    try:
+        start_s, end_s = (float(part) for part in text.split(","))
+    except ValueError:
+        raise PlotError(f"--window-s: expected START,END in seconds, got {text!r}") from None
+    return start_s, end_s
+
+
+def _run_scenario(source: _Source, key: str | None) -> tuple[Scenario, int]:
+    """The validated scenario and seed of a run, to simulate it again."""
+    from sim.metrics.results import load_summary
+    from sim.plots import PlotError
+    from sim.scenario import load_scenario, scenario_from_dict
+    from sim.sweep.store import ResultStore
+
+    folder = _run_folder(source, key)
+    # A sweep run's folder runs/<key>/ has its record, with the full scenario, beside it.
+    store = ResultStore(folder.parent.parent)
+    record = store.read_record(folder.name) if folder.parent.name == "runs" else None
+    if record is not None:
+        scenario = scenario_from_dict(record["scenario"], source=str(store.record_path(folder.name)))
+        return scenario, int(record["seed"])
+    info = load_summary(folder)["info"]
+    scenario = load_scenario(info["scenario_source"])
+    if scenario.key() != info["scenario_key"]:
+        raise PlotError(
+            f"{folder}: cannot simulate this run again: {info['scenario_source']} now describes another "
+            "scenario (changed since, or the run used --set overrides); run it again, or plot a sweep run"
+        )
+    return scenario, int(info["seed"])
+
+
+_FIGURES: dict[str, Callable[[_Source, argparse.Namespace, Any], Figure]] = {
+    "curves": _curves,
+    "bars": _bars,
+    "series": _series,
+    "map": _map,
+    "timespace": _timespace,
+    "mfd": _mfd,
+}

@@ -1,0 +1,259 @@
+"""Sweep and congestion figures: the Python API on hand-made data, and every `citysim plot` kind."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import to_rgba
+from test_results import make_results
+
+from sim.cli import main
+from sim.commands.plot import KINDS
+from sim.metrics.results import write_results
+from sim.metrics.stats import group_summary
+from sim.metrics.trajectories import CorridorTrajectories, TrajectoryError, corridor_nodes, sample_corridor
+from sim.model import CityModel
+from sim.plots import (
+    PlotError,
+    link_congestion,
+    mfd_points,
+    plot_comparison_bars,
+    plot_congestion_map,
+    plot_metric_curves,
+    plot_mfd,
+    plot_series_over_runs,
+    plot_time_space,
+)
+from sim.scenario import load_scenario
+from sim.sweep import load_runs, parse_grid, plan_sweep, run_sweep, sweep_spec_for
+
+DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.toml"
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".svg": b"<?xml"}
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory, demo_scenario):
+    """2 timings x 2 demand scales x 2 seeds of a 5-minute demo."""
+    CityModel(demo_scenario, seed=0).run(until_s=1.0)  # forked workers inherit the loaded kernel
+    folder = tmp_path_factory.mktemp("sweep")
+    grid = [parse_grid("signals.timing=fixed,webster"), parse_grid("demand.scale=0.5,1.0")]
+    spec = sweep_spec_for(DEMO, grid=grid, overrides=[("simulation.max_time_s", 300.0)], seeds=2)
+    run_sweep(plan_sweep(spec), folder, jobs=2)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """One 5-minute run of a scenario file, written as `citysim run` writes it."""
+    folder = tmp_path_factory.mktemp("run")
+    scenario_file = folder / "short.toml"
+    scenario_file.write_text(DEMO.read_text().replace("max_time_s = 1800.0", "max_time_s = 300.0"))
+    scenario = load_scenario(scenario_file)
+    assert scenario.simulation.max_time_s == 300.0
+    write_results(CityModel(scenario, seed=4).run().results(), folder / "out")
+    return folder / "out"
+
+
+# ----- every kind from the command line ---------------------------------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_from_a_sweep_folder(sweep_folder, tmp_path, kind):
+    out = tmp_path / f"{kind}.png"
+    assert main(["plot", str(sweep_folder), "--kind", kind, "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(MAGIC[".png"])
+
+
+@pytest.mark.parametrize("kind", ["series", "map", "timespace", "mfd"])
+def test_run_folder_kinds_render(run_folder, tmp_path, kind):
+    out = tmp_path / f"{kind}.png"
+    assert main(["plot", str(run_folder), "--kind", kind, "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(MAGIC[".png"])
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".pdf"])
+def test_figures_save_as_svg_and_pdf(sweep_folder, tmp_path, suffix):
+    out = tmp_path / f"bars{suffix}"
+    assert (
+        main(["plot", str(sweep_folder), "--kind", "bars", "--metric", "throughput_vph", "--out", str(out)])
+        == 0
+    )
+    assert out.read_bytes().startswith(MAGIC[suffix])
+
+
+def test_default_output_names_and_clear_errors(sweep_folder, run_folder, tmp_path, capsys):
+    assert main(["plot", str(sweep_folder), "--kind", "map", "--metric", "vc"]) == 0
+    assert (sweep_folder / "map-vc.png").is_file()
+    assert main(["plot", str(run_folder), "--kind", "curves"]) == 2
+    assert "this figure needs a sweep folder" in capsys.readouterr().err
+    assert main(["plot", str(tmp_path), "--kind", "mfd"]) == 2
+    assert "neither a sweep folder (sweep.json) nor a run's results folder" in capsys.readouterr().err
+    assert main(["plot", str(sweep_folder), "--kind", "curves", "--x", "demand.rate_vph"]) == 2
+    assert "--x 'demand.rate_vph' is not a parameter of the sweep" in capsys.readouterr().err
+    assert main(["plot", str(sweep_folder), "--kind", "map", "--metric", "queue"]) == 2
+    assert "'queue' is not a map metric; choose one of delay, speed, vc" in capsys.readouterr().err
+    assert main(["plot", str(sweep_folder), "--kind", "timespace", "--corridor", "W0,E3"]) == 2
+    assert "corridor W0->E3: no network edge W0->E3" in capsys.readouterr().err
+
+
+# ----- sweep figures ----------------------------------------------------------------------------
+def test_curves_show_the_group_means_and_intervals(sweep_folder):
+    runs = load_runs(sweep_folder)
+    figure = plot_metric_curves(runs, "mean_delay_s", "demand.scale", "signals.timing")
+    (ax,) = figure.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"fixed", "webster"}
+    summary = group_summary(runs, ["signals.timing", "demand.scale"], ["mean_delay_s"]).set_index(
+        ["signals.timing", "demand.scale"]
+    )
+    np.testing.assert_allclose(lines["webster"].get_xdata(), [0.5, 1.0])
+    np.testing.assert_allclose(lines["webster"].get_ydata(), summary.loc["webster", "mean"])
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2  # one CI band per line
+    band_y = bands[1].get_paths()[0].vertices[:, 1]
+    assert band_y.max() == pytest.approx(summary.loc["webster", "ci_high"].max())
+
+
+def test_curves_place_text_values_in_order_and_skip_failed_runs():
+    runs = pd.DataFrame(
+        {
+            "status": ["ok", "ok", "ok", "ok", "failed"],
+            "signals.controller": ["fixed_time", "fixed_time", "sotl", "sotl", "sotl"],
+            "seed": [1, 2, 1, 2, 3],
+            "mean_delay_s": [10.0, 12.0, 8.0, 9.0, math.nan],
+        }
+    )
+    (ax,) = plot_metric_curves(runs, "mean_delay_s", "signals.controller").axes
+    (line,) = ax.get_lines()
+    np.testing.assert_allclose(line.get_xdata(), [0.0, 1.0])
+    np.testing.assert_allclose(line.get_ydata(), [11.0, 8.5])
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["fixed_time", "sotl"]
+    with pytest.raises(PlotError, match=r"lacks column\(s\) \['mean_stops'\]"):
+        plot_metric_curves(runs, "mean_stops", "signals.controller")
+    with pytest.raises(PlotError, match="no finished"):
+        plot_metric_curves(runs.assign(status="failed"), "mean_delay_s", "signals.controller")
+
+
+def test_bars_one_per_combination_with_interval(sweep_folder):
+    runs = load_runs(sweep_folder)
+    (ax,) = plot_comparison_bars(runs, "throughput_vph", ["demand.scale", "signals.timing"]).axes
+    assert len(ax.patches) == 4
+    summary = group_summary(runs, ["signals.timing", "demand.scale"], ["throughput_vph"])
+    expected = summary.set_index(["signals.timing", "demand.scale"])["mean"]
+    heights = [patch.get_height() for patch in ax.patches]  # colour (timing) outer, group (scale) inner
+    np.testing.assert_allclose(heights, [expected[t, s] for t in ("fixed", "webster") for s in (0.5, 1.0)])
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["fixed", "webster"]
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["0.5", "1.0"]
+
+
+def test_series_over_runs_average_each_time():
+    series = pd.DataFrame(
+        {
+            "time_s": [60.0, 120.0, 60.0, 120.0, 60.0, 120.0],
+            "scale": [1.0, 1.0, 1.0, 1.0, 2.0, 2.0],
+            "vehicles_on_network": [2, 4, 4, 8, 10, 10],
+        }
+    )
+    (ax,) = plot_series_over_runs(series, "vehicles_on_network", ["scale"]).axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["1.0"].get_xdata(), [1.0, 2.0])  # minutes
+    np.testing.assert_allclose(lines["1.0"].get_ydata(), [3.0, 6.0])
+    np.testing.assert_allclose(lines["2.0"].get_ydata(), [10.0, 10.0])
+
+
+# ----- congestion metrics, MFD, time-space --------------------------------------------------------
+def test_link_congestion_by_hand():
+    results = make_results()
+    edges = list(results.graph.edges())
+    ab, bc, ca = edges.index(("a", "b")), edges.index(("b", "c")), edges.index(("c", "a"))
+    speed = link_congestion(results, "speed")
+    # a -> b: equal densities, speeds 4 and 5; b -> c: only the second interval had vehicles
+    assert speed[ab] == pytest.approx(4.5) and speed[bc] == pytest.approx(11.0) and math.isnan(speed[ca])
+    delay = link_congestion(results, "delay")
+    assert delay[ab] == pytest.approx(200.0 / 4.5 - 200.0 / 13.9)
+    vc = link_congestion(results, "vc")
+    assert vc[ab] == pytest.approx(120.0 / (2 * 1900.0))
+    assert vc[bc] == pytest.approx((0.0 + 360.0) / 2 / 1900.0)  # the empty interval counts as zero flow
+    with pytest.raises(PlotError, match="choose one of delay, speed, vc"):
+        link_congestion(results, "queue")
+
+
+def test_congestion_map_colours_each_link(tmp_path):
+    figure = plot_congestion_map(make_results(), "delay")
+    (lines,) = [c for c in figure.axes[0].collections if isinstance(c, LineCollection)]
+    assert len(lines.get_segments()) == 5
+    np.testing.assert_allclose(lines.get_array().filled(np.nan), link_congestion(make_results(), "delay"))
+    assert any(ax.get_ylabel() == "mean delay per vehicle (s)" for ax in figure.axes)
+
+
+def test_mfd_points_are_lane_length_weighted():
+    points = mfd_points(make_results()).set_index("time_s")
+    # at 300 s: a<->b (200 m, 2 lanes) k = 2.5, 5 and q = 120, 240; b->c empty; c->b (1 lane) k = 10, q = 480
+    assert points.loc[300.0, "density_vpkmpl"] == pytest.approx((2.5 * 400 + 5 * 400 + 10 * 200) / 1200)
+    assert points.loc[300.0, "flow_vphpl"] == pytest.approx((120 + 240 + 480) * 200 / 1200)
+    (ax,) = plot_mfd(points.reset_index().assign(run="r1"), hue="run").axes
+    assert len(ax.collections) == 1 and ax.get_xlabel() == "network density (veh/km/lane)"
+    with pytest.raises(PlotError, match="no MFD points"):
+        plot_mfd(points.iloc[:0])
+
+
+def test_time_space_draws_trajectories_and_signal_phases():
+    trajectories = CorridorTrajectories(
+        nodes=("a", "b", "c"),
+        edge_start_m=np.array([0.0, 200.0]),
+        length_m=400.0,
+        dt_s=1.0,
+        vehicles=pd.DataFrame(
+            {
+                "time_s": [1.0, 2.0, 3.0, 4.0, 5.0, 3.0, 4.0],
+                "vehicle": [0, 0, 0, 0, 0, 1, 1],
+                "distance_m": [0.0, 10.0, 20.0, 30.0, 40.0, 5.0, 9.0],
+                "speed_mps": [10.0] * 7,
+            }
+        ),
+        signals=pd.DataFrame(
+            {
+                "time_s": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+                "node": ["b"] * 6,
+                "distance_m": [200.0] * 6,
+                "state": ["red", "red", "green", "green", "yellow", "red"],
+            }
+        ),
+    )
+    (ax, _colorbar) = plot_time_space(trajectories).axes
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(lines.get_segments()) == 5  # 4 steps of vehicle 0, 1 of vehicle 1
+    # red 0-2 s and 5-6 s, green 2-4 s, yellow 4-5 s: a state sampled at t held during (t - 1, t]
+    assert bar_spans(ax, "#d62728") == [(0.0, 2.0), (5.0, 6.0)]
+    assert bar_spans(ax, "#2ca02c") == [(2.0, 4.0)]
+    assert bar_spans(ax, "#f0b429") == [(4.0, 5.0)]
+
+
+def bar_spans(ax, colour: str) -> list[tuple[float, float]]:
+    """(start, end) times of the signal bars drawn in ``colour``."""
+    found = [c for c in ax.collections if isinstance(c, PolyCollection) and c.get_paths()]
+    found = [c for c in found if np.allclose(c.get_facecolor()[0], to_rgba(colour))]
+    return sorted(
+        (float(path.vertices[:, 0].min()), float(path.vertices[:, 0].max()))
+        for c in found
+        for path in c.get_paths()
+    )
+
+
+def test_sample_corridor_follows_vehicles_along_the_main_straight(demo_scenario):
+    model = CityModel(demo_scenario, seed=2)
+    nodes = corridor_nodes(model.net)
+    assert len(nodes) == 6 and nodes[0].startswith(("W", "E", "N", "S"))  # fringe to fringe through 4 signals
+    trajectories = sample_corridor(model, end_s=240.0)
+    assert model.time_s == 240.0
+    vehicles = trajectories.vehicles
+    assert len(vehicles) > 0 and vehicles["distance_m"].between(0.0, trajectories.length_m).all()
+    assert (vehicles.sort_values("time_s").groupby("vehicle")["distance_m"].diff().dropna() >= -1e-9).all()
+    signals = trajectories.signals
+    assert len(signals) == 240 * 4 and set(signals["state"]) <= {"red", "yellow", "green"}
+    assert len(set(signals["state"])) >= 2  # the signals cycle within 4 minutes
+    with pytest.raises(TrajectoryError, match="no network edge"):
+        corridor_nodes(model.net, ["W0", "E0"])
+    with pytest.raises(TrajectoryError, match="must start at or after the model's time"):
+        sample_corridor(model, start_s=10.0, end_s=300.0)
