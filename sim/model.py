@@ -386,8 +386,11 @@ class CityModel(mesa.Model):
         end = self.scenario.simulation.max_time_s
         if until_s is not None:
             end = min(end, until_s)
-        bar = tqdm(
-            total=round(end), initial=round(self.time_s), unit="sim s", disable=not progress, leave=False
+        # no bar object at all without progress: tqdm would start a monitor thread
+        bar = (
+            tqdm(total=round(end), initial=round(self.time_s), unit="sim s", leave=False)
+            if progress
+            else None
         )
         t0 = time.perf_counter()
         dt = self.dt_s
@@ -399,10 +402,12 @@ class CityModel(mesa.Model):
             self.steps += self._advance(n_steps)
             if self.finished:
                 self.running = False
-            bar.update(round(self.time_s) - bar.n)
+            if bar is not None:
+                bar.update(round(self.time_s) - bar.n)
         self.sim_wall_s += time.perf_counter() - t0
-        bar.update(round(self.time_s) - bar.n)
-        bar.close()
+        if bar is not None:
+            bar.update(round(self.time_s) - bar.n)
+            bar.close()
         return self
 
     # ----- results ----------------------------------------------------------------
