@@ -23,7 +23,7 @@ __all__ = ["main"]
 PROG = "citysim"
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("run", "sweep", "plot", "validate")
+COMMANDS = ("run", "compare", "sweep", "plot", "validate", "train")
 """Modules of :mod:`sim.commands`, one per subcommand, in help order."""
 
 Handler = Callable[[argparse.Namespace], int]

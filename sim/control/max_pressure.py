@@ -72,8 +72,11 @@ class MaxPressureController(SignalController):
         exits = self.movement_out_edges
         per_lane = np.floor(net.edge_length_m[exits] / jam_spacing_m)
         self.exit_capacity_veh = per_lane * net.edge_lanes[exits]
+        onward = np.bincount(net.conn_from, minlength=net.n_edges)[exits]
+        self.turn_share = 1.0 / np.maximum(onward, 1)
         moves = self.movements
         self.movement_lanes = (net.conn_lane_hi[moves] - net.conn_lane_lo[moves] + 1).astype(float)
+        self._phase_matrix = self.phase_movements.astype(float)
 
     @classmethod
     def from_plan(
@@ -101,9 +104,9 @@ class MaxPressureController(SignalController):
     def pressures(self, view: IntersectionView) -> np.ndarray:
         """Pressure of each phase (vehicle-lanes), in the controller's phase order."""
         upstream = view.queue + view.approaching
-        downstream = view.downstream_occupancy * self.exit_capacity_veh
+        downstream = view.downstream_occupancy * self.exit_capacity_veh * self.turn_share
         weighted = self.movement_lanes * (upstream - downstream)
-        return view.phase_movements.astype(float) @ weighted
+        return self._phase_matrix @ weighted
 
     def decide(self, view: IntersectionView) -> int | None:
         """Keep the phase of largest pressure or request it; wait out minimum greens and clearances."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sim.control.actuated import ActuatedController
 from sim.control.base import SignalController
 from sim.control.fixed_time import FixedTimeController
+from sim.control.learned import LearnedController
 from sim.control.max_pressure import MaxPressureController
 from sim.control.sotl import SotlController
 
@@ -34,6 +35,7 @@ CONTROLLERS: dict[str, type[SignalController]] = {
     "actuated": ActuatedController,
     "max_pressure": MaxPressureController,
     "sotl": SotlController,
+    "learned": LearnedController,
 }
 """Name -> controller class; each builds itself: ``from_plan(model, signal, node, phases, plan, spec)``."""
 

@@ -18,7 +18,8 @@ measures ``ω`` in cells; here ``ω`` is the observation horizon (the distance w
 the view counts approaching vehicles), and halted vehicles on the green do not count as
 crossing (they may be held by a full exit link).
 
-The controller scans every simulation step (``dt_s``), as Gershenson's lights do every tick.
+The controller scans every simulation step (``dt_s``) during greens, as Gershenson's
+lights do every tick; the counters rest during yellow and all-red.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class SotlController(SignalController):
         min_green_s: Minimum green ``φ_min`` (s).
         threshold_veh_s: Threshold ``θ`` of the red phases' counters (vehicle-seconds).
         platoon_veh: ``μ``: at most this many vehicles approaching the green hold it (vehicles).
+        intergreen_s: Yellow plus all-red (s).
         scan_s: Interval between scans (s), normally the simulation step.
 
     Attributes:
@@ -64,13 +66,16 @@ class SotlController(SignalController):
         min_green_s: float,
         threshold_veh_s: float,
         platoon_veh: int,
+        intergreen_s: float,
         scan_s: float,
     ) -> None:
         super().__init__(model, signal, node, phases)
         self.min_green_s = float(min_green_s)
         self.threshold_veh_s = float(threshold_veh_s)
         self.platoon_veh = int(platoon_veh)
+        self.intergreen_s = float(intergreen_s)
         self.scan_s = float(scan_s)
+        self._phase_matrix = self.phase_movements.astype(float)
         self.kappa_veh_s = np.zeros(len(phases))
         self._last_scan_s: float | None = None
 
@@ -93,6 +98,7 @@ class SotlController(SignalController):
             spec.min_green_s,
             spec.sotl_threshold_veh_s,
             spec.sotl_platoon_veh,
+            plan.intergreen_s,
             model.dt_s,
         )
 
@@ -100,21 +106,22 @@ class SotlController(SignalController):
         """Add the scan's demand to the red counters; switch when the rules allow it."""
         now = view.now_s
         self.next_decision_s = now + self.scan_s
+        if view.stage != Stage.GREEN:
+            self._last_scan_s = None
+            return None
         elapsed_s = 0.0 if self._last_scan_s is None else now - self._last_scan_s
         self._last_scan_s = now
-        if view.stage != Stage.GREEN:
-            return None
         current = view.phase
-        red = np.ones(len(self.phases), dtype=bool)
-        red[current] = False
-        self.kappa_veh_s[red] += phase_calls(view)[red] * elapsed_s
+        self.kappa_veh_s += phase_calls(view, self._phase_matrix) * elapsed_s
         self.kappa_veh_s[current] = 0.0
         if view.stage_age_s < self.min_green_s - 1e-9:
             return None
         best = int(np.argmax(self.kappa_veh_s))
         if self.kappa_veh_s[best] < self.threshold_veh_s:
             return None
-        crossing = float(view.phase_movements[current].astype(float) @ view.approaching)
+        crossing = float(self._phase_matrix[current] @ view.approaching)
         if 0 < crossing <= self.platoon_veh:
             return None
+        self._last_scan_s = None
+        self.next_decision_s = now + self.intergreen_s
         return best

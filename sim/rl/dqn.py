@@ -5,11 +5,14 @@ phase of an intersection from :func:`sim.rl.features.phase_inputs`, so one set o
 serves every intersection, whatever its number of phases; transitions of all agents go to
 one replay memory per phase count. Targets are double-DQN
 ``r + gamma * Q_target(s', argmax_a Q_online(s', a))`` (van Hasselt et al. 2016) with a
-Huber loss; the target network follows the online one by Polyak averaging.
+Huber loss; the target network follows the online one by Polyak averaging. Returns are
+n-step (:class:`NStepReturns`), so the cost of a switch (yellow and all-red serve nobody)
+reaches the decision that caused it in a few updates rather than many.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +23,7 @@ from torch import nn
 from sim.rl.features import N_PHASE_INPUTS, observation_size, phase_inputs
 from sim.rl.policy import Policy
 
-__all__ = ["DQNConfig", "DoubleDQN", "PhaseScorer", "ReplayMemory"]
+__all__ = ["DQNConfig", "DoubleDQN", "NStepReturns", "PhaseScorer", "ReplayMemory", "Transitions"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class DQNConfig:
         hidden: Width of each hidden layer.
         layers: Number of hidden layers.
         gamma: Discount per decision interval.
+        n_step: Decisions summed in a return before bootstrapping.
         learning_rate: Adam step size.
         batch_size: Transitions per gradient step.
         memory_size: Transitions kept per phase count (oldest dropped first).
@@ -41,7 +45,8 @@ class DQNConfig:
 
     hidden: int = 64
     layers: int = 2
-    gamma: float = 0.9
+    gamma: float = 0.95
+    n_step: int = 5
     learning_rate: float = 5e-4
     batch_size: int = 128
     memory_size: int = 100_000
@@ -81,6 +86,76 @@ class PhaseScorer(nn.Module):
         return Policy(weights, float(decision_interval_s))
 
 
+@dataclass(frozen=True)
+class Transitions:
+    """A batch of (n-step) transitions, first axis one per transition.
+
+    Attributes:
+        obs: Observations where the actions were taken.
+        action: Actions (phase indices).
+        reward: Discounted reward sums over the steps until ``next_obs``.
+        next_obs: Observations the returns bootstrap from.
+        discount: Factor of the bootstrap value: ``gamma ** steps``, 0 after a termination.
+    """
+
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: np.ndarray
+    discount: np.ndarray
+
+
+class NStepReturns:
+    """Turns one-step transitions of a fixed group of agents into n-step ones.
+
+    Args:
+        n_step: Steps per return.
+        gamma: Discount per step.
+    """
+
+    def __init__(self, n_step: int, gamma: float) -> None:
+        self.n_step = n_step
+        self.gamma = gamma
+        self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
+
+    def push(
+        self, obs: np.ndarray, action: np.ndarray, reward: np.ndarray, next_obs: np.ndarray, terminated: bool
+    ) -> list[Transitions]:
+        """Add one step of every agent of the group; return the transitions now complete.
+
+        After a termination every pending step is returned, without bootstrap.
+        """
+        self._pending.append((obs, action, reward))
+        if terminated:
+            return self._drain(next_obs, bootstrap=False)
+        if len(self._pending) < self.n_step:
+            return []
+        return [self._pop(next_obs, bootstrap=True)]
+
+    def flush(self, next_obs: np.ndarray) -> list[Transitions]:
+        """At a truncation: return every pending step, bootstrapping from ``next_obs``."""
+        return self._drain(next_obs, bootstrap=True)
+
+    def _drain(self, next_obs: np.ndarray, bootstrap: bool) -> list[Transitions]:
+        out = []
+        while self._pending:
+            out.append(self._pop(next_obs, bootstrap))
+        return out
+
+    def _pop(self, next_obs: np.ndarray, bootstrap: bool) -> Transitions:
+        steps = len(self._pending)
+        total = sum(self.gamma**i * reward for i, (_, _, reward) in enumerate(self._pending))
+        obs, action, _ = self._pending.popleft()
+        discount = self.gamma**steps if bootstrap else 0.0
+        return Transitions(
+            obs,
+            action,
+            np.asarray(total, dtype=np.float32),
+            next_obs,
+            np.full(len(action), discount, np.float32),
+        )
+
+
 class ReplayMemory:
     """A ring buffer of transitions of intersections with ``n_phases`` phases.
 
@@ -97,25 +172,25 @@ class ReplayMemory:
         self.next_obs = np.zeros((capacity, size), dtype=np.float32)
         self.action = np.zeros(capacity, dtype=np.int64)
         self.reward = np.zeros(capacity, dtype=np.float32)
-        self.done = np.zeros(capacity, dtype=np.float32)
+        self.discount = np.zeros(capacity, dtype=np.float32)
         self.count = 0
 
     def __len__(self) -> int:
         return min(self.count, self.capacity)
 
-    def add(
-        self, obs: np.ndarray, action: np.ndarray, reward: np.ndarray, next_obs: np.ndarray, done: np.ndarray
-    ) -> None:
-        """Store a batch of transitions (first axis: one per agent)."""
-        idx = (self.count + np.arange(len(action))) % self.capacity
-        self.obs[idx], self.action[idx], self.reward[idx] = obs, action, reward
-        self.next_obs[idx], self.done[idx] = next_obs, done
-        self.count += len(action)
+    def add(self, batch: Transitions) -> None:
+        """Store a batch of transitions."""
+        idx = (self.count + np.arange(len(batch.action))) % self.capacity
+        self.obs[idx], self.action[idx], self.reward[idx] = batch.obs, batch.action, batch.reward
+        self.next_obs[idx], self.discount[idx] = batch.next_obs, batch.discount
+        self.count += len(batch.action)
 
-    def sample(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
-        """``n`` transitions drawn uniformly with replacement: obs, action, reward, next obs, done."""
+    def sample(self, rng: np.random.Generator, n: int) -> Transitions:
+        """``n`` transitions drawn uniformly with replacement."""
         idx = rng.integers(len(self), size=n)
-        return self.obs[idx], self.action[idx], self.reward[idx], self.next_obs[idx], self.done[idx]
+        return Transitions(
+            self.obs[idx], self.action[idx], self.reward[idx], self.next_obs[idx], self.discount[idx]
+        )
 
     def state(self) -> dict[str, Any]:
         """Everything needed to restore the memory (for checkpoints)."""
@@ -134,7 +209,7 @@ class ReplayMemory:
         self.count = int(state["count"])
 
 
-_MEMORY_ARRAYS = ("obs", "next_obs", "action", "reward", "done")
+_MEMORY_ARRAYS = ("obs", "next_obs", "action", "reward", "discount")
 
 
 class DoubleDQN:
@@ -162,20 +237,12 @@ class DoubleDQN:
         with torch.no_grad():
             return self.online(torch.from_numpy(phase_inputs(obs, n_phases))).numpy()
 
-    def remember(
-        self,
-        n_phases: int,
-        obs: np.ndarray,
-        action: np.ndarray,
-        reward: np.ndarray,
-        next_obs: np.ndarray,
-        done: np.ndarray,
-    ) -> None:
-        """Store a batch of transitions of intersections with ``n_phases`` phases."""
+    def remember(self, n_phases: int, batch: Transitions) -> None:
+        """Store transitions of intersections with ``n_phases`` phases."""
         memory = self.memories.get(n_phases)
         if memory is None:
             memory = self.memories[n_phases] = ReplayMemory(n_phases, self.config.memory_size)
-        memory.add(obs, action, reward, next_obs, done)
+        memory.add(batch)
 
     def learn(self) -> float | None:
         """One gradient step on a batch from one memory (chosen by size); None until ``min_memory``."""
@@ -183,15 +250,15 @@ class DoubleDQN:
         if sizes.sum() < self.config.min_memory:
             return None
         memory = list(self.memories.values())[int(self.rng.choice(len(sizes), p=sizes / sizes.sum()))]
-        obs, action, reward, next_obs, done = memory.sample(self.rng, self.config.batch_size)
+        batch = memory.sample(self.rng, self.config.batch_size)
         n = memory.n_phases
-        x = torch.from_numpy(phase_inputs(obs, n))
-        x_next = torch.from_numpy(phase_inputs(next_obs, n))
+        x = torch.from_numpy(phase_inputs(batch.obs, n))
+        x_next = torch.from_numpy(phase_inputs(batch.next_obs, n))
         with torch.no_grad():
             best = self.online(x_next).argmax(dim=-1, keepdim=True)
             q_next = self.target(x_next).gather(-1, best).squeeze(-1)
-            target = torch.from_numpy(reward) + self.config.gamma * (1.0 - torch.from_numpy(done)) * q_next
-        q = self.online(x).gather(-1, torch.from_numpy(action)[:, None]).squeeze(-1)
+            target = torch.from_numpy(batch.reward) + torch.from_numpy(batch.discount) * q_next
+        q = self.online(x).gather(-1, torch.from_numpy(batch.action)[:, None]).squeeze(-1)
         loss = nn.functional.smooth_l1_loss(q, target)
         self.optimizer.zero_grad()
         loss.backward()

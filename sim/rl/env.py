@@ -1,28 +1,24 @@
-"""Reinforcement-learning environments over a :class:`~sim.model.CityModel`.
+"""Gymnasium and PettingZoo environments of signal control over a :class:`~sim.model.CityModel`.
 
 :class:`SignalEnv` is a Gymnasium environment for one intersection (the scenario's own
 controllers run the others); :class:`SignalParallelEnv` is a PettingZoo ``ParallelEnv``
-with one agent per signalized intersection. Both drive the same :class:`SignalSimulation`:
-every ``decision_interval_s`` each agent picks a phase index, which is requested through
-the model's own controller path (:meth:`SignalController.decide`), so the kernel enforces
-minimum green, yellow and all-red exactly as for any controller, and an action during
-yellow or all-red is ignored (:func:`sim.rl.features.requested_phase`). Then the model
-runs ``decision_interval_s`` with ``model.run(until_s=...)``.
-
-Observations and rewards are those of :mod:`sim.rl.features`. An episode ends
+with one agent per signalized intersection. Both drive a
+:class:`~sim.rl.simulation.SignalSimulation` (see there how actions reach the signals);
+observations and rewards are those of :mod:`sim.rl.features`. An episode ends
 (``terminated``) when every trip has arrived or the network stalls in gridlock, and is cut
 off (``truncated``) at ``episode_s`` or the scenario's ``simulation.max_time_s``.
 
 ``reset(seed=s)`` runs the scenario with model seed ``s`` (the same demand as
 ``citysim run --seed s``); ``reset()`` without a seed draws the next model seed from the
-environment's generator. ``reset(options={"overrides": {...}})`` applies scenario
-overrides (e.g. ``{"demand.scale": 1.2}``) for that episode, validated like ``--set``.
+environment's generator, seeded by the last ``reset(seed=...)`` (or, as in Gymnasium, from
+operating-system entropy before any). ``reset(options={"overrides": {...}})`` applies scenario
+overrides (e.g. ``{"demand.scale": 1.2}``) for that episode, validated like ``--set``;
+other option keys are ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium
@@ -30,186 +26,17 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from sim.control.base import IntersectionView, SignalController
-from sim.control.observe import Observation
-from sim.model import CityModel
-from sim.rl.features import REWARDS, observation_size, observe, requested_phase
+from sim.rl.features import FEATURE_MAX, observation_size
+from sim.rl.simulation import EnvConfig, EnvError, SignalSimulation
 from sim.scenario import Scenario
 
-__all__ = ["EnvConfig", "EnvError", "SignalEnv", "SignalParallelEnv", "SignalSimulation"]
+__all__ = ["EnvConfig", "EnvError", "SignalEnv", "SignalParallelEnv"]
 
 _MAX_SEED = 2**31 - 1
 
 
-class EnvError(ValueError):
-    """An environment set up or driven with invalid arguments."""
-
-
-@dataclass(frozen=True)
-class EnvConfig:
-    """How an environment drives the model.
-
-    Attributes:
-        decision_interval_s: Simulated time between decisions (s), at least the time step.
-        episode_s: Simulated time after which an episode is truncated (s).
-        reward: A name from :data:`sim.rl.features.REWARDS`.
-    """
-
-    decision_interval_s: float = 5.0
-    episode_s: float = 1800.0
-    reward: str = "queue"
-
-    def check(self, scenario: Scenario) -> None:
-        """Raise :class:`EnvError` naming the field if a value does not fit ``scenario``."""
-        dt_s = scenario.simulation.dt_s
-        if not self.decision_interval_s >= dt_s:
-            raise EnvError(
-                "decision_interval_s: expected >= the time step "
-                f"({dt_s:g} s), got {self.decision_interval_s!r}"
-            )
-        if not self.episode_s >= self.decision_interval_s:
-            raise EnvError(
-                f"episode_s: expected >= decision_interval_s ({self.decision_interval_s:g} s), "
-                f"got {self.episode_s!r}"
-            )
-        if self.reward not in REWARDS:
-            raise EnvError(f"reward: expected one of {', '.join(map(repr, REWARDS))}, got {self.reward!r}")
-
-
-class _ExternalController(SignalController):
-    """Requests the phase its environment set in :attr:`action`, every decision interval."""
-
-    def __init__(
-        self, model: CityModel, signal: int, node: str, phases: tuple[int, ...], interval_s: float
-    ) -> None:
-        super().__init__(model, signal, node, phases)
-        self.interval_s = interval_s
-        self.action: int | None = None
-
-    def decide(self, view: IntersectionView) -> int | None:
-        self.next_decision_s = view.now_s + self.interval_s
-        return None if self.action is None else requested_phase(view, self.action)
-
-
-class _ExternalModel(CityModel):
-    """A CityModel whose signals at ``nodes`` take their phases from outside.
-
-    The scenario's controllers are built as usual (they set each signal's starting phase),
-    then those of ``nodes`` are replaced by :class:`_ExternalController` agents.
-    """
-
-    def __init__(
-        self, scenario: Scenario, seed: int, nodes: frozenset[str] | None, interval_s: float
-    ) -> None:
-        self._external_nodes = nodes
-        self._external_interval_s = interval_s
-        super().__init__(scenario, seed=seed)
-
-    def _make_controllers(self) -> list[SignalController]:
-        controllers = super()._make_controllers()
-        for i, ctrl in enumerate(controllers):
-            if self._external_nodes is None or ctrl.node in self._external_nodes:
-                controllers[i] = _ExternalController(
-                    self, ctrl.signal, ctrl.node, ctrl.phases, self._external_interval_s
-                )
-                ctrl.remove()
-        return controllers
-
-
-class SignalSimulation:
-    """One episode: a model whose signals at ``nodes`` are driven by actions, with their features.
-
-    Args:
-        scenario: The scenario to run.
-        seed: Model seed.
-        config: Decision interval, episode length and reward.
-        nodes: Node ids of the intersections to drive; None drives every signal.
-
-    Raises:
-        EnvError: If a node is not a signalized intersection of the scenario.
-    """
-
-    def __init__(
-        self, scenario: Scenario, seed: int, config: EnvConfig, nodes: Sequence[str] | None = None
-    ) -> None:
-        self.config = config
-        self.model = _ExternalModel(
-            scenario, seed, None if nodes is None else frozenset(nodes), config.decision_interval_s
-        )
-        agents = {c.node: c for c in self.model.controllers if isinstance(c, _ExternalController)}
-        if nodes is not None:
-            unknown = [node for node in nodes if node not in agents]
-            if unknown:
-                raise EnvError(
-                    f"nodes: {unknown} are not signalized intersections of {scenario.name!r}; "
-                    f"expected some of {sorted(agents)}"
-                )
-            agents = {node: agents[node] for node in nodes}
-        self.controllers: dict[str, _ExternalController] = agents
-        self._reward = REWARDS[config.reward]
-        self._costs: dict[str, float] = {}
-        self._end_s = min(config.episode_s, scenario.simulation.max_time_s)
-
-    @property
-    def agents(self) -> list[str]:
-        """Node ids of the driven intersections, in signal order."""
-        return list(self.controllers)
-
-    def observe(self) -> dict[str, np.ndarray]:
-        """Every driven intersection's observation now; remembers their costs for the next reward."""
-        obs = Observation(self.model.traffic, self.model.scenario.signals.observation_horizon_m)
-        out = {}
-        for node, ctrl in self.controllers.items():
-            view = IntersectionView(ctrl, obs)
-            out[node] = observe(view)
-            self._costs[node] = self._reward.cost(view)
-        return out
-
-    def step(self, actions: Mapping[str, int | None]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-        """Request the phases ``actions`` names, run one decision interval, observe and reward.
-
-        Args:
-            actions: Node id -> phase index (None or absent: leave that signal alone).
-
-        Returns:
-            Each driven intersection's observation and reward after the interval.
-
-        Raises:
-            EnvError: If an action names an unknown node or an invalid phase index.
-        """
-        for node, action in actions.items():
-            ctrl = self.controllers.get(node)
-            if ctrl is None:
-                raise EnvError(
-                    f"actions: {node!r} is not a driven intersection; expected one of {self.agents}"
-                )
-            n_phases = len(ctrl.phases)
-            if action is not None and not (isinstance(action, int | np.integer) and 0 <= action < n_phases):
-                raise EnvError(
-                    f"actions[{node!r}]: expected a phase index in 0..{n_phases - 1}, got {action!r}"
-                )
-        for node, ctrl in self.controllers.items():
-            action = actions.get(node)
-            ctrl.action = None if action is None else int(action)
-        before = dict(self._costs)
-        self.model.run(until_s=self.model.time_s + self.config.decision_interval_s)
-        obs = self.observe()
-        rewards = {node: self._reward(before[node], self._costs[node]) for node in self.controllers}
-        return obs, rewards
-
-    @property
-    def terminated(self) -> bool:
-        """Whether the model stopped by itself: every trip arrived, or the network stalled."""
-        return not self.model.running
-
-    @property
-    def truncated(self) -> bool:
-        """Whether the episode reached ``episode_s`` or the scenario's ``max_time_s``."""
-        return self.model.time_s >= self._end_s - 1e-9
-
-
 def _box(n_phases: int) -> spaces.Box:
-    return spaces.Box(0.0, np.inf, shape=(observation_size(n_phases),), dtype=np.float32)
+    return spaces.Box(0.0, FEATURE_MAX, shape=(observation_size(n_phases),), dtype=np.float32)
 
 
 def _model_seed(rng: np.random.Generator) -> int:
@@ -219,7 +46,7 @@ def _model_seed(rng: np.random.Generator) -> int:
 class SignalEnv(gymnasium.Env):
     """Gymnasium environment: one agent drives one intersection of a scenario.
 
-    Observation: ``Box(0, inf, (P * N_PHASE_FEATURES + N_GLOBAL_FEATURES,), float32)`` for
+    Observation: ``Box(0, FEATURE_MAX, (P * N_PHASE_FEATURES + N_GLOBAL_FEATURES,), float32)`` for
     an intersection of ``P`` phases; action: ``Discrete(P)``, the phase to request.
 
     Args:
@@ -231,7 +58,7 @@ class SignalEnv(gymnasium.Env):
         EnvError: If ``node`` is not a signalized intersection or ``config`` does not fit.
     """
 
-    metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium's class attribute)
+    metadata = {"render_modes": []}
 
     def __init__(self, scenario: Scenario, node: str | None = None, config: EnvConfig | None = None) -> None:
         self.scenario = scenario
@@ -280,7 +107,7 @@ class SignalParallelEnv(ParallelEnv):
         EnvError: If a node is not a signalized intersection or ``config`` does not fit.
     """
 
-    metadata = {"render_modes": [], "name": "citysim_signals_v0"}  # noqa: RUF012
+    metadata = {"render_modes": [], "name": "citysim_signals_v0"}
 
     def __init__(
         self, scenario: Scenario, config: EnvConfig | None = None, nodes: Sequence[str] | None = None
@@ -347,10 +174,9 @@ class SignalParallelEnv(ParallelEnv):
 
 
 def _scenario(scenario: Scenario, options: Mapping[str, Any] | None) -> Scenario:
-    """The scenario of one episode: ``scenario`` with ``options["overrides"]``, if any."""
-    if not options:
-        return scenario
-    unknown = sorted(set(options) - {"overrides"})
-    if unknown:
-        raise EnvError(f"reset options: unknown key(s) {unknown}; expected 'overrides'")
-    return scenario.with_overrides(options["overrides"])
+    """The scenario of one episode: ``scenario`` with ``options["overrides"]``, if any.
+
+    Other option keys are ignored, as Gymnasium and PettingZoo expect of an environment.
+    """
+    overrides = (options or {}).get("overrides")
+    return scenario if not overrides else scenario.with_overrides(overrides)

@@ -20,7 +20,9 @@ order followed by the global block. Per phase, over the movements the phase give
 
 Global: ``green`` (1 in a green stage, 0 in yellow or all-red), ``stage_age`` (how long
 the stage has run, / ``AGE_SCALE_S``, capped at ``MAX_AGE``) and ``can_switch`` (1 when
-green and past the minimum green, so a request takes effect at once).
+green and past the minimum green, so a request takes effect at once). Every feature is
+clipped to [0, ``FEATURE_MAX``], far above anything a real intersection reaches
+(``FEATURE_MAX * QUEUE_SCALE_VEH`` halted vehicles per phase), so observations stay bounded.
 
 Movements are summed per phase rather than listed one by one because a controller's
 movements are ordered by connection index, not by geometry: per-phase features mean the
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AGE_SCALE_S",
     "FEATURES_VERSION",
+    "FEATURE_MAX",
     "GLOBAL_FEATURES",
     "MAX_AGE",
     "N_GLOBAL_FEATURES",
@@ -99,6 +102,9 @@ QUEUE_SCALE_VEH = 10.0
 WAITING_SCALE_S = 300.0
 """Seconds of summed waiting time per unit of the waiting feature and reward."""
 
+FEATURE_MAX = 100.0
+"""Upper bound of every feature (they are clipped to it)."""
+
 AGE_SCALE_S = 60.0
 """Seconds of stage age per unit of the ``stage_age`` feature."""
 
@@ -135,7 +141,7 @@ def observe(view: IntersectionView) -> np.ndarray:
         min(age_s / AGE_SCALE_S, MAX_AGE),
         float(green and age_s >= view.min_green_s - 1e-9),
     )
-    return np.concatenate([phase.ravel(), glob]).astype(np.float32)
+    return np.clip(np.concatenate([phase.ravel(), glob]), 0.0, FEATURE_MAX).astype(np.float32)
 
 
 def phase_inputs(obs: np.ndarray, n_phases: int) -> np.ndarray:

@@ -14,7 +14,6 @@ the training; it is informative and not needed to run.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.rl.features import FEATURES_VERSION, N_PHASE_INPUTS, phase_inputs
+from sim.rl.files import atomic_open
 
 __all__ = ["BUILTIN", "BUILTIN_POLICY", "Policy", "PolicyError", "load_policy", "save_policy"]
 
@@ -93,15 +93,8 @@ def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path:
     for i, (w, b) in enumerate(policy.weights):
         arrays[f"w{i}"] = np.asarray(w, dtype=np.float32)
         arrays[f"b{i}"] = np.asarray(b, dtype=np.float32)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target) as handle:
+        np.savez(handle, **arrays)
     return target
 
 

@@ -2,11 +2,13 @@
 
 Each episode runs the scenario's :class:`~sim.rl.env.SignalParallelEnv` for
 ``env.episode_s`` with a fresh model seed and, for generated demand, a demand multiplier
-drawn from ``demand_scale`` (so the policy sees light and heavy traffic); every agent acts
+drawn from ``demand_scale`` (so the policy sees light and heavy traffic) and a value of
+each of ``variants`` (e.g. ``signals.all_red_s`` in ``(0, 1)``); every agent acts
 epsilon-greedily on the one shared network and learns from the shared replay memory.
 Every ``eval_every`` episodes the greedy numpy policy (exactly what the learned controller
-runs) is evaluated on the full scenario with ``eval_seeds``; the policy with the lowest
-mean delay so far is the one written.
+runs) is evaluated on the full scenario with each of ``eval_seeds`` at each demand
+multiplier of ``eval_scales``; the policy with the lowest mean delay so far is the one
+written. A trip table is replayed as given: train on it with :meth:`TrainConfig.for_scenario`.
 
 After every episode a checkpoint (``POLICY.ckpt`` beside the policy) is written
 atomically; running the same training again resumes from it, so a crash loses at most one
@@ -17,15 +19,12 @@ are written.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
 import os
 import platform
-import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,15 +36,17 @@ import torch
 from tqdm.auto import tqdm
 
 from sim import __version__
-from sim.metrics.summary import summarize, trip_metrics
-from sim.rl.dqn import DoubleDQN, DQNConfig
-from sim.rl.env import EnvConfig, SignalParallelEnv, SignalSimulation
+from sim.metrics.summary import trip_metrics
+from sim.rl.dqn import DoubleDQN, DQNConfig, NStepReturns
+from sim.rl.env import SignalParallelEnv
 from sim.rl.features import FEATURES_VERSION
 from sim.rl.figures import plot_learning_curve
+from sim.rl.files import atomic_open
 from sim.rl.policy import Policy, save_policy
+from sim.rl.simulation import EnvConfig, evaluate_policy
 from sim.scenario import Scenario
 
-__all__ = ["TrainConfig", "TrainError", "TrainReport", "evaluate_policy", "train"]
+__all__ = ["TrainConfig", "TrainError", "TrainReport", "train"]
 
 _log = logging.getLogger(__name__)
 
@@ -67,24 +68,42 @@ class TrainConfig:
         epsilon_decay: Fraction of the episodes over which epsilon decays linearly.
         demand_scale: Range of the per-episode multiplier of ``demand.scale`` (uniform);
             ``(1.0, 1.0)`` keeps the scenario's demand (required for trip tables).
+        variants: Scenario keys varied per episode: ``(dotted key, values)`` pairs, one value
+            of each drawn uniformly per episode and applied as an override. Evaluations run
+            the scenario as given.
         learn_every: Decision steps (of all agents at once) per gradient step.
         eval_every: Episodes between greedy evaluations (the last episode is always one).
         eval_seeds: Model seeds of the evaluation runs; keep them apart from benchmark seeds.
+        eval_scales: Multipliers of ``demand.scale`` of the evaluation runs (each with every
+            seed); a policy is selected by its mean delay over all of them, so include a heavy
+            demand: that is where policies differ most.
         torch_threads: PyTorch intra-op threads; 1 is fastest for these small networks.
     """
 
-    episodes: int = 120
+    episodes: int = 80
     seed: int = 0
     env: EnvConfig = EnvConfig()
     dqn: DQNConfig = DQNConfig()
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
     epsilon_decay: float = 0.4
-    demand_scale: tuple[float, float] = (0.5, 1.3)
+    demand_scale: tuple[float, float] = (0.3, 1.3)
+    variants: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     learn_every: int = 1
-    eval_every: int = 10
+    eval_every: int = 5
     eval_seeds: tuple[int, ...] = (100_001, 100_002)
+    eval_scales: tuple[float, ...] = (0.5, 1.0, 1.3)
     torch_threads: int = 1
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario, **settings: Any) -> TrainConfig:
+        """The default settings for ``scenario``, updated with ``settings``.
+
+        A trip table cannot be scaled, so its demand and evaluation multipliers are 1.
+        """
+        if scenario.demand.type == "trips":
+            settings = {"demand_scale": (1.0, 1.0), "eval_scales": (1.0,)} | settings
+        return cls(**settings)
 
     def check(self, scenario: Scenario) -> None:
         """Raise :class:`TrainError` naming the setting if a value is out of range for ``scenario``."""
@@ -98,8 +117,20 @@ class TrainConfig:
                 f"demand_scale: a trip table ({scenario.source}) is replayed as given; "
                 f"expected (1.0, 1.0), got {self.demand_scale!r}"
             )
+        for key, values in self.variants:
+            if not values:
+                raise TrainError(f"variants: expected one or more values for {key!r}, got none")
+            for value in values:
+                scenario.with_overrides({key: value})  # a ScenarioError names the key and value
         if not self.eval_seeds:
             raise TrainError("eval_seeds: expected at least one seed")
+        if not self.eval_scales or min(self.eval_scales) <= 0.0:
+            raise TrainError(f"eval_scales: expected one or more multipliers > 0, got {self.eval_scales!r}")
+        if scenario.demand.type == "trips" and set(self.eval_scales) != {1.0}:
+            raise TrainError(
+                f"eval_scales: a trip table ({scenario.source}) is replayed as given; "
+                f"expected (1.0,), got {self.eval_scales!r}"
+            )
         self.env.check(scenario)
 
     def epsilon(self, episode: int) -> float:
@@ -132,25 +163,6 @@ class TrainReport:
     curve: pd.DataFrame = field(repr=False)
 
 
-def evaluate_policy(policy: Policy, scenario: Scenario, seeds: Sequence[int], env: EnvConfig) -> list[float]:
-    """Mean delay (s) of completed trips when ``policy`` drives every signal, one value per seed.
-
-    Each run goes to the scenario's end (``simulation.max_time_s``, every trip arrived, or
-    gridlock) with the policy's greedy actions every ``env.decision_interval_s``, through
-    the same features and request rule as the learned controller.
-    """
-    config = dataclasses.replace(env, episode_s=scenario.simulation.max_time_s)
-    delays = []
-    for seed in seeds:
-        sim = SignalSimulation(scenario, int(seed), config)
-        n_phases = {node: len(ctrl.phases) for node, ctrl in sim.controllers.items()}
-        obs = sim.observe()
-        while not (sim.terminated or sim.truncated):
-            obs, _ = sim.step({node: policy.act(o, n_phases[node]) for node, o in obs.items()})
-        delays.append(float(summarize(sim.model.results())["mean_delay_s"]))
-    return delays
-
-
 def train(
     scenario: Scenario,
     out: str | os.PathLike[str],
@@ -173,7 +185,8 @@ def train(
         The report. Its ``curve`` has per episode: ``episode`` (1-based), ``seed``,
         ``demand_scale``, ``epsilon``, ``mean_reward`` (per agent and decision),
         ``mean_loss``, ``train_delay_s`` (mean delay of the trips completed within the
-        episode), ``eval_delay_s`` (greedy evaluation; NaN between evaluations), ``wall_s``.
+        episode), ``eval_delay_s`` (greedy evaluation, mean over ``eval_seeds`` and
+        ``eval_scales``; NaN between evaluations), ``wall_s``.
 
     Raises:
         TrainError: If a setting is invalid, ``out`` is not a ``.npz`` path, or a checkpoint
@@ -205,7 +218,7 @@ def train(
         last = episode == config.episodes - 1
         if (episode + 1) % config.eval_every == 0 or last:
             policy = learner.online.to_policy(config.env.decision_interval_s)
-            delay_s = float(np.mean(evaluate_policy(policy, scenario, config.eval_seeds, config.env)))
+            delay_s = _evaluate(policy, scenario, config)
             row["eval_delay_s"] = delay_s
             if state.improves(delay_s):
                 state.best = (policy, episode + 1, delay_s)
@@ -224,6 +237,19 @@ def train(
     report = _write_outputs(target, scenario, config, state)
     checkpoint.unlink(missing_ok=True)
     return report
+
+
+def _evaluate(policy: Policy, scenario: Scenario, config: TrainConfig) -> float:
+    """Mean delay (s) over the evaluation seeds and demand multipliers."""
+    delays = []
+    for scale in config.eval_scales:
+        scaled = (
+            scenario
+            if scale == 1.0
+            else scenario.with_overrides({"demand.scale": scenario.demand.scale * scale})
+        )
+        delays += evaluate_policy(policy, scaled, config.eval_seeds, config.env)
+    return float(np.mean(delays))
 
 
 # ----- one episode ----------------------------------------------------------------------
@@ -246,27 +272,35 @@ def _run_episode(
     epsilon = config.epsilon(episode)
     scale = float(rng.uniform(*config.demand_scale))
     seed = int(rng.integers(2**31 - 1))
-    options = None
+    overrides: dict[str, Any] = {
+        key: values[int(rng.integers(len(values)))] for key, values in config.variants
+    }
     if config.demand_scale != (1.0, 1.0):
-        options = {"overrides": {"demand.scale": scenario.demand.scale * scale}}
-    obs, _ = env.reset(seed=seed, options=options)
+        overrides["demand.scale"] = scenario.demand.scale * scale
+    obs, _ = env.reset(seed=seed, options={"overrides": overrides})
+    returns = {n: NStepReturns(config.dqn.n_step, config.dqn.gamma) for n in groups}
     rewards_sum, decisions, losses, step = 0.0, 0, [], 0
     while env.agents:
         actions: dict[str, int] = {}
-        batches = {}
+        taken = {}
         for n_phases, agents in groups.items():
             x = np.stack([obs[a] for a in agents])
             greedy = learner.q_values(x, n_phases).argmax(axis=1)
             explore = rng.random(len(agents)) < epsilon
             chosen = np.where(explore, rng.integers(n_phases, size=len(agents)), greedy)
             actions.update(zip(agents, chosen.tolist(), strict=True))
-            batches[n_phases] = (x, chosen)
-        obs, rewards, terminations, _, _ = env.step(actions)
+            taken[n_phases] = (x, chosen)
+        obs, rewards, terminations, truncations, _ = env.step(actions)
         for n_phases, agents in groups.items():
-            x, chosen = batches[n_phases]
+            x, chosen = taken[n_phases]
             r = np.array([rewards[a] for a in agents], dtype=np.float32)
-            done = np.array([terminations[a] for a in agents], dtype=np.float32)
-            learner.remember(n_phases, x, chosen, r, np.stack([obs[a] for a in agents]), done)
+            x_next = np.stack([obs[a] for a in agents])
+            done = [terminations[a] for a in agents]
+            complete = returns[n_phases].push(x, chosen, r, x_next, terminated=all(done))
+            if any(truncations[a] for a in agents):
+                complete += returns[n_phases].flush(x_next)
+            for batch in complete:
+                learner.remember(n_phases, batch)
             rewards_sum += float(r.sum())
             decisions += len(agents)
         step += 1
@@ -278,7 +312,8 @@ def _run_episode(
     return {
         "episode": episode + 1,
         "seed": seed,
-        "demand_scale": scale if options else 1.0,
+        "demand_scale": scale if "demand.scale" in overrides else 1.0,
+        **{key: overrides[key] for key, _ in config.variants},
         "epsilon": epsilon,
         "mean_reward": rewards_sum / max(decisions, 1),
         "mean_loss": float(np.mean(losses)) if losses else math.nan,
@@ -335,14 +370,8 @@ def _save_checkpoint(
         "curve": state.curve,
         "best": best,
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as handle:
+        torch.save(payload, handle)
 
 
 def _resume(path: Path, identity: dict[str, Any], learner: DoubleDQN, rng: np.random.Generator) -> _Progress:
@@ -411,19 +440,9 @@ def _write_outputs(target: Path, scenario: Scenario, config: TrainConfig, state:
         "learning_curve_figure": figure.name,
         "learning_curve": _jsonable(curve.round(4).to_dict(orient="list")),
     }
-    _write_text(sidecar, json.dumps(description, indent=2, allow_nan=False, default=str) + "\n")
+    with atomic_open(sidecar) as handle:
+        handle.write((json.dumps(description, indent=2, allow_nan=False) + "\n").encode("utf-8"))
     return TrainReport(target, sidecar, figure, state.wall_s, best_episode, best_delay_s, curve)
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,144 @@
+"""``citysim compare SCENARIO``: every controller on the same seeds, a table with CIs, and two figures."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sim.commands.common import EXIT_OK, add_scenario_arguments
+
+if TYPE_CHECKING:
+    from sim.compare import Comparison
+
+__all__ = ["BARS_FIGURE", "DELAY_FIGURE", "register"]
+
+BARS_FIGURE = "compare_bars.png"
+DELAY_FIGURE = "delay_over_time.png"
+_DEFAULT_CONTROLLERS = "fixed_time,actuated,max_pressure,sotl"
+_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _count(text: str) -> int:
+    """Argparse type of ``--seeds`` and ``--jobs``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    """Argparse type of ``--controllers``: comma-separated names, none empty."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated controller names, got {text!r}")
+    return names
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``compare`` to the subcommands."""
+    compare = commands.add_parser(
+        "compare",
+        help="run several signal controllers on the same seeds and compare them",
+        description=(
+            "Run every controller on the same seeds (common random numbers: identical demand), "
+            "print mean delay, travel time, throughput, mean and max queue and stops per vehicle "
+            "with 95%% confidence intervals and the paired change against fixed_time, and write "
+            f"runs.csv, comparison.csv, delay_over_time.csv, {BARS_FIGURE} and {DELAY_FIGURE}."
+        ),
+    )
+    add_scenario_arguments(compare)
+    compare.add_argument(
+        "--controllers",
+        type=_names,
+        default=_names(_DEFAULT_CONTROLLERS),
+        metavar="A,B,...",
+        help=f"controllers to compare (default: {_DEFAULT_CONTROLLERS})",
+    )
+    compare.add_argument(
+        "--seeds",
+        type=_count,
+        default=10,
+        metavar="N",
+        help="seeds per controller: SEED, SEED+1, ... (default 10)",
+    )
+    compare.add_argument(
+        "--jobs",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="worker processes (default: the cores this process may use)",
+    )
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output folder; default: results/compare-<scenario name> in the current directory",
+    )
+    compare.add_argument("--no-plots", dest="plots", action="store_false", help="do not draw the figures")
+    compare.add_argument("--quiet", action="store_true", help="hide the progress bar")
+    compare.set_defaults(handler=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    # Imported here, not at the top, so that --help need not load mesa and numba.
+    from sim.compare import compare_controllers, format_comparison
+    from sim.scenario import load_scenario
+    from sim.sweep.runners import default_jobs
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    first_seed = scenario.seed if args.seed is None else args.seed
+    seeds = range(first_seed, first_seed + args.seeds)
+    folder = args.out if args.out is not None else _default_folder(scenario.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+
+    comparison = compare_controllers(scenario, args.controllers, seeds, jobs=jobs, progress=not args.quiet)
+
+    print(f"{scenario.name}: {len(args.controllers)} controllers, seeds {seeds[0]}..{seeds[-1]}")
+    print(format_comparison(comparison.table, comparison.baseline))
+    warning = _incomplete_runs(comparison)
+    if warning:
+        print(warning)
+    for name in (BARS_FIGURE, DELAY_FIGURE):
+        (folder / name).unlink(missing_ok=True)
+    comparison.runs.to_csv(folder / "runs.csv", index=False)
+    comparison.table.to_csv(folder / "comparison.csv", index=False)
+    comparison.delay.to_csv(folder / "delay_over_time.csv", index=False)
+    if args.plots:
+        _write_figures(comparison, folder)
+    print(f"results written to {folder}")
+    return EXIT_OK
+
+
+def _incomplete_runs(comparison: Comparison) -> str:
+    """A note on runs that stalled in gridlock or left trips unfinished; empty if none."""
+    runs = comparison.runs
+    bad = runs[(runs["stalled"] > 0) | (runs["completion_rate"] < 1.0)]
+    if bad.empty:
+        return ""
+    listed = ", ".join(
+        f"{row.controller} seed {row.seed} ({row.completion_rate:.1%} completed"
+        + (", stalled in gridlock)" if row.stalled else ")")
+        for row in bad.itertuples()
+    )
+    return f"note: trip metrics cover completed trips only; incomplete runs: {listed}"
+
+
+def _write_figures(comparison: Comparison, folder: Path) -> None:
+    from sim.plots import save_figure
+    from sim.plots.compare_figures import plot_comparison_bars, plot_delay_over_time
+
+    save_figure(plot_comparison_bars(comparison.table), folder / BARS_FIGURE)
+    save_figure(plot_delay_over_time(comparison.delay), folder / DELAY_FIGURE)
+
+
+def _default_folder(scenario_name: str) -> Path:
+    """``results/compare-<name>``, with characters unsafe in a folder name replaced by ``_``."""
+    safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
+    return Path("results") / f"compare-{safe_name}"

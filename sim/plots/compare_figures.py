@@ -1,0 +1,123 @@
+"""Figures of a controller comparison: metric bars with confidence intervals, and delay over time.
+
+Both read the frames of :class:`sim.compare.Comparison` (the tidy comparison table and
+the per-run delay series) and never run a simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.plots.figures import PlotError
+
+__all__ = ["plot_comparison_bars", "plot_delay_over_time"]
+
+_TABLE_COLUMNS = ("metric", "label", "controller", "mean", "half_width", "change_pct")
+_DELAY_COLUMNS = ("controller", "time_s", "arrived", "mean_delay_s")
+_PANEL_COLUMNS = 3
+_SECONDS_PER_MINUTE = 60.0
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise PlotError(f"{name} lacks column(s) {missing} needed for this figure")
+
+
+def plot_comparison_bars(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> Figure:
+    """One panel per metric: a bar per controller at its mean, with its 95% CI as an error bar.
+
+    Each bar other than the baseline's is annotated with its paired change against the
+    baseline (%).
+
+    Args:
+        table: The comparison table (``metric``, ``label``, ``controller``, ``mean``,
+            ``half_width``, ``change_pct``), as :func:`sim.compare.comparison_table` returns it.
+        metrics: Metrics to draw, in panel order; ``None`` draws every metric of the table.
+
+    Returns:
+        A new figure, panels in rows of three.
+
+    Raises:
+        PlotError: If a column is missing, the table is empty or a metric is not in it.
+    """
+    _require(table, _TABLE_COLUMNS, "the comparison table")
+    names = list(dict.fromkeys(table["metric"])) if metrics is None else list(metrics)
+    unknown = [m for m in names if m not in set(table["metric"])]
+    if not names or unknown:
+        raise PlotError(f"no rows for metric(s) {unknown or names} in the comparison table")
+    n_rows = math.ceil(len(names) / _PANEL_COLUMNS)
+    n_cols = min(len(names), _PANEL_COLUMNS)
+    figure = Figure(figsize=(4.2 * n_cols, 3.6 * n_rows), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(n_rows, n_cols, squeeze=False).ravel())
+    controllers = list(dict.fromkeys(table["controller"]))
+    colors = {c: f"C{i}" for i, c in enumerate(controllers)}
+    for ax, metric in zip(axes, names, strict=False):
+        rows = table[table["metric"] == metric]
+        x = np.arange(len(rows))
+        errors = rows["half_width"].fillna(0.0).to_numpy(dtype=float)
+        bars = ax.bar(x, rows["mean"], yerr=errors, capsize=4, color=[colors[c] for c in rows["controller"]])
+        for bar, error, change in zip(bars, errors, rows["change_pct"], strict=True):
+            if math.isfinite(change):
+                ax.annotate(
+                    f"{change:+.0f}%",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height() + error),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
+        ax.set_xticks(x, rows["controller"], rotation=30, ha="right")
+        ax.set_title(str(rows["label"].iloc[0]))
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    figure.suptitle("Controllers compared (mean, 95% CI; change vs baseline)")
+    return figure
+
+
+def plot_delay_over_time(delay: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Mean delay of the trips arriving in each interval, one line per controller.
+
+    Seeds are pooled per interval, weighting each run's interval mean by its arrivals.
+
+    Args:
+        delay: The per-run delay series (``controller``, ``time_s``, ``arrived``,
+            ``mean_delay_s``), as :attr:`sim.compare.Comparison.delay`.
+        ax: Axes to draw on; ``None`` makes a new figure.
+
+    Returns:
+        The figure holding the axes.
+
+    Raises:
+        PlotError: If a column is missing.
+    """
+    _require(delay, _DELAY_COLUMNS, "the delay series")
+    if ax is None:
+        figure = Figure(figsize=(9, 5), layout="constrained")
+        ax = figure.add_subplot()
+    else:
+        figure = ax.get_figure(root=True)
+    weighted = delay.assign(total_s=delay["mean_delay_s"].fillna(0.0) * delay["arrived"])
+    for controller, runs in weighted.groupby("controller", sort=False):
+        per_time = runs.groupby("time_s")[["total_s", "arrived"]].sum()
+        mean = per_time["total_s"] / per_time["arrived"].where(per_time["arrived"] > 0)
+        minutes = per_time.index.to_numpy() / _SECONDS_PER_MINUTE
+        ax.plot(minutes, mean, marker=".", markersize=3, label=str(controller))
+    ax.set(
+        title="Delay over time (trips arriving in each interval)",
+        xlabel="time (min)",
+        ylabel="mean delay (s)",
+    )
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return figure

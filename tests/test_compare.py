@@ -1,0 +1,174 @@
+"""Controller comparison: common random numbers, the paired table, the CLI and its figures."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.compare import (
+    COMPARE_METRICS,
+    CompareError,
+    compare_controllers,
+    comparison_table,
+    delay_over_time,
+    format_comparison,
+)
+from sim.plots.compare_figures import plot_comparison_bars, plot_delay_over_time
+from sim.plots.figures import PlotError
+from sim.scenario import ScenarioError, scenario_from_dict
+
+SCENARIO = {
+    "name": "tiny",
+    "seed": 4,
+    "network": {"type": "grid", "rows": 2, "cols": 2},
+    "demand": {"type": "uniform", "rate_vph": 1200.0, "duration_s": 300.0},
+    "signals": {"timing": "webster", "yellow_s": 3.0, "all_red_s": 1.0},
+    "simulation": {"max_time_s": 900.0},
+}
+CONTROLLERS = ["fixed_time", "max_pressure"]
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    return compare_controllers(scenario_from_dict(SCENARIO), CONTROLLERS, [4, 5, 6])
+
+
+def test_every_controller_runs_on_the_same_seeds_and_demand(comparison):
+    runs = comparison.runs
+    assert list(runs["controller"]) == ["fixed_time"] * 3 + ["max_pressure"] * 3
+    assert list(runs["seed"]) == [4, 5, 6] * 2
+    by_seed = runs.pivot(index="seed", columns="controller", values="trips")
+    assert (by_seed["fixed_time"] == by_seed["max_pressure"]).all(), (
+        "demand must not depend on the controller"
+    )
+    assert by_seed["fixed_time"].nunique() > 1, "seeds must give different demand"
+    assert set(COMPARE_METRICS) <= set(runs.columns)
+    assert (runs["max_queue_veh"] >= runs["mean_queue_veh"]).all()
+
+
+def test_table_holds_means_and_paired_changes(comparison):
+    table, runs = comparison.table, comparison.runs
+    assert comparison.baseline == "fixed_time"
+    assert list(table["metric"].unique()) == list(COMPARE_METRICS)
+    row = table[(table["metric"] == "mean_delay_s") & (table["controller"] == "max_pressure")].iloc[0]
+    delays = runs.pivot(index="seed", columns="controller", values="mean_delay_s")
+    assert row["mean"] == pytest.approx(delays["max_pressure"].mean())
+    diff = delays["max_pressure"] - delays["fixed_time"]
+    assert row["mean_diff"] == pytest.approx(diff.mean())
+    assert row["change_pct"] == pytest.approx(100.0 * diff.mean() / delays["fixed_time"].mean())
+    # the paired interval is the t interval of the per-seed differences (t = 4.303 for 2 df)
+    assert row["diff_ci_high"] - row["mean_diff"] == pytest.approx(4.3027 * diff.std() / np.sqrt(3), rel=1e-3)
+    base = table[table["controller"] == "fixed_time"]
+    assert base["change_pct"].isna().all()
+
+
+def test_delay_over_time_covers_every_run(comparison):
+    delay = comparison.delay
+    assert set(delay["controller"]) == set(CONTROLLERS)
+    arrived = delay.groupby(["controller", "seed"])["arrived"].sum()
+    completed = comparison.runs.set_index(["controller", "seed"])["completed"]
+    pd.testing.assert_series_equal(arrived.astype(float), completed.loc[arrived.index], check_names=False)
+
+
+def test_process_pool_gives_the_same_runs(comparison):
+    pooled = compare_controllers(scenario_from_dict(SCENARIO), CONTROLLERS, [4, 5, 6], jobs=2)
+    pd.testing.assert_frame_equal(pooled.runs, comparison.runs)
+
+
+def test_delay_over_time_bins_trips_by_arrival():
+    trips = pd.DataFrame(
+        {
+            "depart_s": [0.0, 0.0, 10.0, 5.0],
+            "arrive_s": [30.0, 60.0, 100.0, np.nan],
+            "free_flow_s": [20.0, 20.0, 20.0, 20.0],
+        }
+    )
+    out = delay_over_time(trips, 60.0, 130.0)
+    assert list(out["time_s"]) == [60.0, 120.0, 180.0]
+    assert list(out["arrived"]) == [2, 1, 0]
+    assert out["mean_delay_s"].iloc[0] == pytest.approx((10.0 + 40.0) / 2)
+    assert out["mean_delay_s"].iloc[1] == pytest.approx(70.0)
+    assert np.isnan(out["mean_delay_s"].iloc[2])
+
+
+def test_without_fixed_time_the_first_controller_is_the_baseline():
+    levels = (("a", 10.0), ("b", 5.0))
+    rows = [
+        {"controller": c, "seed": s, **dict.fromkeys(COMPARE_METRICS, v + s)}
+        for c, v in levels
+        for s in range(3)
+    ]
+    runs = pd.DataFrame(rows)
+    table = comparison_table(runs, ["b", "a"], "b")
+    assert list(table["controller"].unique()) == ["b", "a"]
+    assert table[table["controller"] == "a"]["change_pct"].iloc[0] == pytest.approx(100.0 * 5.0 / 6.0)
+    text = format_comparison(table, "b")
+    assert "change vs b" in text and "baseline" in text and "+83.3%" in text
+
+
+def test_bad_requests_are_named():
+    scenario = scenario_from_dict(SCENARIO)
+    with pytest.raises(ScenarioError, match="signals.controller"):
+        compare_controllers(scenario, ["fixed_time", "telepathic"], [1])
+    with pytest.raises(CompareError, match="fixed_time more than once"):
+        compare_controllers(scenario, ["fixed_time", "fixed_time"], [1])
+    with pytest.raises(CompareError, match="at least one controller and one seed"):
+        compare_controllers(scenario, ["fixed_time"], [])
+    with pytest.raises(CompareError, match="jobs >= 1"):
+        compare_controllers(scenario, ["fixed_time"], [1], jobs=0)
+
+
+def test_figures(comparison):
+    bars = plot_comparison_bars(comparison.table)
+    assert len([ax for ax in bars.axes if ax.get_visible()]) == len(COMPARE_METRICS)
+    one = plot_comparison_bars(comparison.table, ["mean_delay_s"])
+    assert one.axes[0].get_title() == COMPARE_METRICS["mean_delay_s"]
+    lines = plot_delay_over_time(comparison.delay)
+    assert [t.get_text() for t in lines.axes[0].get_legend().get_texts()] == CONTROLLERS
+    with pytest.raises(PlotError, match="no rows for metric"):
+        plot_comparison_bars(comparison.table, ["speed"])
+    with pytest.raises(PlotError, match="lacks column"):
+        plot_delay_over_time(comparison.delay.drop(columns="arrived"))
+
+
+def write_scenario(folder):
+    path = folder / "tiny.toml"
+    path.write_text(
+        'name = "tiny"\nseed = 4\n[network]\ntype = "grid"\nrows = 2\ncols = 2\n'
+        "[demand]\nrate_vph = 900.0\nduration_s = 200.0\n[simulation]\nmax_time_s = 600.0\n"
+    )
+    return path
+
+
+def test_cli_compare_prints_the_table_and_writes_its_files(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = main(
+        ["compare", str(write_scenario(tmp_path)), "--controllers", "fixed_time,actuated", "--seeds", "2",
+         "--jobs", "1", "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "mean delay (s)" in printed and "change vs fixed_time" in printed and "seeds 4..5" in printed
+    for name in (
+        "runs.csv",
+        "comparison.csv",
+        "delay_over_time.csv",
+        "compare_bars.png",
+        "delay_over_time.png",
+    ):
+        assert (out / name).stat().st_size > 0
+    assert len(pd.read_csv(out / "runs.csv")) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--controllers", "fixed_time,telepathic"], "signals.controller"),
+        (["--seeds", "0"], "expected an integer >= 1"),
+        (["--controllers", "fixed_time,,sotl"], "comma-separated controller names"),
+    ],
+)
+def test_cli_compare_rejects_bad_input_in_one_line(tmp_path, capsys, args, message):
+    code = main(["compare", str(write_scenario(tmp_path)), "--out", str(tmp_path / "o"), "--quiet", *args])
+    assert code == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,296 @@
+"""Signal controllers: a contract every registered controller passes, and each one's behaviour.
+
+The contract runs a controller in a real model and watches the kernel's connection states:
+the controller never requests a phase that does not exist and always sets a later decision
+time; every green lasts at least the minimum green, yellow and all-red run exactly as long
+as configured, conflicting phases never show green or yellow together; the same seed gives
+the same trips. Behaviour tests drive one controller with hand-made observations.
+"""
+
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.control.actuated import ActuatedController
+from sim.control.base import Stage
+from sim.control.max_pressure import MaxPressureController
+from sim.control.registry import controller_names
+from sim.control.sotl import SotlController
+from sim.model import CityModel
+from sim.network import compile_network, grid
+from sim.scenario import scenario_from_dict
+from sim.traffic import kernel as k
+
+YELLOW_S, ALL_RED_S, MIN_GREEN_S = 3, 2, 7
+
+
+def contract_scenario(controller: str, seed: int = 5):
+    return scenario_from_dict(
+        {
+            "name": "contract",
+            "seed": seed,
+            "network": {"type": "grid", "rows": 2, "cols": 2},
+            "demand": {"type": "uniform", "rate_vph": 1500.0, "duration_s": 600.0},
+            "signals": {
+                "controller": controller,
+                "timing": "webster",
+                "yellow_s": float(YELLOW_S),
+                "all_red_s": float(ALL_RED_S),
+                "min_green_s": float(MIN_GREEN_S),
+            },
+            "simulation": {"max_time_s": 900.0},
+        }
+    )
+
+
+def runs(sequence: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(value, start, length)`` per maximal run of equal values."""
+    change = np.flatnonzero(np.diff(sequence)) + 1
+    starts, ends = np.r_[0, change], np.r_[change, len(sequence)]
+    return [(int(sequence[s]), int(s), int(e - s)) for s, e in zip(starts, ends, strict=True)]
+
+
+def watch(controller: str) -> tuple[CityModel, dict[int, np.ndarray], list[tuple[int, int | None, float]]]:
+    """Run the contract scenario step by step.
+
+    Returns:
+        The model; per signal, the state of each phase at every step (steps x phases);
+        every decision as (signal, returned value, next decision time - now).
+    """
+    model = CityModel(contract_scenario(controller))
+    net, traffic = model.net, model.traffic
+    decisions = []
+    for ctrl in model.controllers:
+
+        def recorded(view, ctrl=ctrl, decide=ctrl.decide):
+            choice = decide(view)
+            decisions.append((ctrl.signal, choice, ctrl.next_decision_s - view.now_s))
+            return choice
+
+        ctrl.decide = recorded
+    members = {
+        p: net.phase_conns[net.phase_conn_ptr[p] : net.phase_conn_ptr[p + 1]]
+        for p in range(len(net.phase_axis))
+    }
+    log: dict[int, list[np.ndarray]] = {c.signal: [] for c in model.controllers}
+    while model.running and model.time_s < 900.0:
+        model.step()
+        for ctrl in model.controllers:
+            states = []
+            for p in ctrl.phases:
+                phase_states = np.unique(traffic.conn_state[members[p]])
+                assert len(phase_states) == 1, "a phase's movements disagree"
+                states.append(phase_states[0])
+            log[ctrl.signal].append(np.array(states))
+    return model, {s: np.array(v) for s, v in log.items()}, decisions
+
+
+@pytest.fixture(scope="module", params=controller_names())
+def watched(request):
+    return request.param, watch(request.param)
+
+
+def test_contract_requests_only_valid_phases_and_always_a_later_decision(watched):
+    _, (model, _, decisions) = watched
+    n_phases = {c.signal: len(c.phases) for c in model.controllers}
+    assert decisions, "the controller never decided"
+    for signal, choice, ahead_s in decisions:
+        assert choice is None or (isinstance(choice, int) and 0 <= choice < n_phases[signal])
+        assert ahead_s > 0.0, "next_decision_s must lie in the future"
+
+
+def test_contract_min_green_yellow_and_all_red_always_hold(watched):
+    name, (model, log, _) = watched
+    n_steps = len(next(iter(log.values())))
+    switches = 0
+    for states in log.values():
+        open_ = states != k.RED
+        assert np.all(open_.sum(axis=1) <= 1), f"{name}: conflicting phases open together"
+        for p in range(states.shape[1]):
+            sequence = runs(states[:, p])
+            for i, (value, start, length) in enumerate(sequence):
+                complete = start + length < n_steps
+                if value == k.GREEN and complete:
+                    assert length >= MIN_GREEN_S, f"{name}: green of {length} s"
+                    assert sequence[i + 1][0] == k.YELLOW
+                    switches += 1
+                if value == k.YELLOW and complete:
+                    assert length == YELLOW_S
+                    assert sequence[i + 1][0] == k.RED
+        # all-red: from the end of one phase's yellow to the next green, every phase is red
+        closed = runs((~open_.any(axis=1)).astype(int))
+        for value, start, length in closed:
+            if value == 1 and start > 0 and start + length < n_steps:
+                assert length == ALL_RED_S
+    assert switches >= len(log), f"{name}: too few phase changes to test the contract"
+
+
+def test_contract_same_seed_gives_identical_trips():
+    for name in controller_names():
+        first = CityModel(contract_scenario(name, seed=9)).run().trip_records()
+        second = CityModel(contract_scenario(name, seed=9)).run().trip_records()
+        pd.testing.assert_frame_equal(first, second)
+
+
+# ----- hand-driven controllers ------------------------------------------------------------
+@dataclass
+class View:
+    """The parts of an IntersectionView a controller reads, set by hand."""
+
+    now_s: float
+    phase: int
+    stage_age_s: float
+    queue: np.ndarray
+    approaching: np.ndarray
+    downstream_occupancy: np.ndarray
+    stage: Stage = Stage.GREEN
+    phase_movements: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+
+
+class Junction:
+    """One signalized grid(1, 1) intersection: phase 0 north-south, phase 1 east-west."""
+
+    def __init__(self):
+        self.model = mesa.Model(rng=0)
+        self.model.net = compile_network(grid(1, 1))
+
+    def build(self, cls, *args):
+        return cls(self.model, 0, "n0_0", (0, 1), *args)
+
+
+def drive(ctrl, observe, until_s: float) -> tuple[float, int] | None:
+    """Call ``decide`` whenever due, stepping 1 s; the first (time, phase) request, or None.
+
+    ``observe(t)`` returns (queue, approaching) per movement; phase 0 is green from t = 0.
+    """
+    t = 0.0
+    while t <= until_s:
+        if t >= ctrl.next_decision_s - 1e-9:
+            queue, approaching = observe(t)
+            n = len(queue)
+            view = View(t, 0, t, queue, approaching, np.zeros(n), phase_movements=ctrl.phase_movements)
+            choice = ctrl.decide(view)
+            if choice is not None:
+                return t, choice
+        t += 1.0
+    return None
+
+
+def vehicles(ctrl, ns: float = 0.0, ew: float = 0.0) -> np.ndarray:
+    """``ns`` vehicles on the first north-south movement and ``ew`` on the first east-west one."""
+    out = np.zeros(len(ctrl.movements))
+    out[np.flatnonzero(ctrl.phase_movements[0])[0]] = ns
+    out[np.flatnonzero(ctrl.phase_movements[1])[0]] = ew
+    return out
+
+
+def actuated(min_green_s=5.0, max_green_s=20.0, passage_s=2.0):
+    return Junction().build(ActuatedController, min_green_s, max_green_s, passage_s, 4.0, 1.0)
+
+
+def test_actuated_gaps_out_at_min_green_on_an_empty_approach():
+    ctrl = actuated()
+    assert drive(ctrl, lambda t: (vehicles(ctrl, ew=3), vehicles(ctrl)), 60.0) == (5.0, 1)
+
+
+def test_actuated_extends_on_a_busy_approach_until_max_green():
+    ctrl = actuated()
+    assert drive(ctrl, lambda t: (vehicles(ctrl, ew=3), vehicles(ctrl, ns=2)), 60.0) == (20.0, 1)
+
+
+def test_actuated_gaps_out_a_passage_time_after_the_last_vehicle():
+    ctrl = actuated()
+    busy_until = 11.0
+    observe = lambda t: (vehicles(ctrl, ew=3), vehicles(ctrl, ns=1 if t <= busy_until else 0))  # noqa: E731
+    assert drive(ctrl, observe, 60.0) == (busy_until + 2.0, 1)
+
+
+def test_actuated_max_green_runs_from_the_conflicting_call():
+    ctrl = actuated()
+    observe = lambda t: (vehicles(ctrl, ew=3 if t >= 30 else 0), vehicles(ctrl, ns=2))  # noqa: E731
+    assert drive(ctrl, observe, 100.0) == (50.0, 1)
+
+
+def test_actuated_rests_in_green_without_a_conflicting_call():
+    ctrl = actuated()
+    assert drive(ctrl, lambda t: (vehicles(ctrl), vehicles(ctrl)), 200.0) is None
+
+
+def test_actuated_gives_the_busy_direction_longer_greens_in_a_real_run(tmp_path):
+    matrix = tmp_path / "od.csv"
+    matrix.write_text("origin,destination,rate_vph\nS0,N0,900\nN0,S0,900\nW0,E0,120\n")
+    scenario = scenario_from_dict(
+        {
+            "name": "busy-ns",
+            "network": {"type": "grid", "rows": 1, "cols": 1},
+            "demand": {"type": "matrix", "matrix": str(matrix), "duration_s": 900.0},
+            "signals": {"controller": "actuated", "max_green_s": 40.0, "observation_horizon_m": 40.0},
+            "simulation": {"max_time_s": 900.0},
+        }
+    )
+    model = CityModel(scenario)
+    net = model.net
+    conns = [net.phase_conns[net.phase_conn_ptr[p]] for p in (0, 1)]
+    log = []
+    for _ in range(900):
+        model.step()
+        log.append([model.traffic.conn_state[c] == k.GREEN for c in conns])
+    states = np.array(log, dtype=int)
+    greens = [[length for value, _, length in runs(states[:, p])[1:-1] if value == 1] for p in (0, 1)]
+    assert net.phase_axis[0] == "NS" and greens[0] and greens[1]
+    assert np.mean(greens[0]) > 2.0 * np.mean(greens[1])
+
+
+def max_pressure(interval_s=5.0):
+    return Junction().build(MaxPressureController, interval_s, 5.0, 4.0, 7.5)
+
+
+def test_max_pressure_counts_exit_links_at_jam_density_shared_by_their_onward_movements():
+    ctrl = max_pressure()
+    # exit links of grid(1, 1) are 200 m stubs to fringe nodes, whose only way on is back
+    assert np.all(ctrl.exit_capacity_veh == 26) and np.all(ctrl.turn_share == 1.0)
+    queue, approaching = vehicles(ctrl, ns=4, ew=6), vehicles(ctrl, ns=1)
+    occupancy = np.zeros(len(queue))
+    occupancy[np.flatnonzero(ctrl.phase_movements[1])[0]] = 0.5  # 13 vehicles beyond the east-west one
+    view = View(10.0, 0, 10.0, queue, approaching, occupancy, phase_movements=ctrl.phase_movements)
+    np.testing.assert_allclose(ctrl.pressures(view), [4 + 1, 6 - 13])
+
+
+@pytest.mark.parametrize(("ns", "ew", "expected"), [(2, 5, (5.0, 1)), (5, 2, None), (3, 3, None)])
+def test_max_pressure_serves_the_phase_of_larger_pressure(ns, ew, expected):
+    ctrl = max_pressure()
+    assert drive(ctrl, lambda t: (vehicles(ctrl, ns=ns, ew=ew), vehicles(ctrl)), 30.0) == expected
+
+
+def test_max_pressure_decides_every_interval_after_the_minimum_green():
+    ctrl = max_pressure(interval_s=7.0)
+    observe = lambda t: (vehicles(ctrl, ns=3, ew=5 if t >= 13 else 0), vehicles(ctrl))  # noqa: E731
+    assert drive(ctrl, observe, 60.0) == (19.0, 1)  # decisions at 0, 5, 12, 19
+
+
+def sotl(theta=40.0, mu=3, min_green_s=5.0):
+    return Junction().build(SotlController, min_green_s, theta, mu, 4.0, 1.0)
+
+
+def test_sotl_switches_when_the_red_demand_passes_its_threshold():
+    ctrl = sotl()
+    # 4 vehicles wait at the red: kappa = 4 veh x t s reaches 40 veh.s at t = 10 s
+    assert drive(ctrl, lambda t: (vehicles(ctrl, ew=4), vehicles(ctrl, ns=5)), 60.0) == (10.0, 1)
+    assert ctrl.kappa_veh_s[1] == pytest.approx(40.0)
+
+
+def test_sotl_waits_for_the_min_green_even_past_the_threshold():
+    ctrl = sotl(min_green_s=15.0)
+    assert drive(ctrl, lambda t: (vehicles(ctrl, ew=4), vehicles(ctrl, ns=5)), 60.0) == (15.0, 1)
+
+
+def test_sotl_lets_a_short_platoon_cross_but_cuts_a_long_one():
+    ctrl = sotl()
+    short = lambda t: (vehicles(ctrl, ew=4), vehicles(ctrl, ns=2 if t < 17 else 0))  # noqa: E731
+    assert drive(ctrl, short, 60.0) == (17.0, 1)
+    ctrl = sotl()
+    long_ = lambda t: (vehicles(ctrl, ew=4), vehicles(ctrl, ns=4))  # noqa: E731
+    assert drive(ctrl, long_, 60.0) == (10.0, 1)
