@@ -12,7 +12,9 @@ Cases (all on the 4x4 grid of ``scenarios/train_grid.toml`` unless said):
   for 10 min, 0.8x for 10 min;
 - ``heavy``: 4,500 veh/h throughout (the top of the training range);
 - ``grid5``: an unseen network and trip table, the shared benchmark grid5 (5x5, 1,500 veh/h),
-  with the training scenario's signal timings (yellow 3 s, all-red 1 s, Webster).
+  with the training scenario's signal timings (yellow 3 s, all-red 1 s, Webster);
+- ``grid10``: the shared benchmark grid10 (10x10, 6,000 veh/h), its own yellow 3 s and no
+  all-red (unseen intergreen too), Webster; not run by default (minutes per seed).
 
 Every controller runs the same seeds (common random numbers: identical demand). Fixed-time
 is Webster-timed. The learned policy runs through :func:`sim.rl.simulation.evaluate_policy`,
@@ -41,13 +43,22 @@ BASELINES = ("fixed_time", "actuated", "max_pressure")
 SEED_BASE = 1_000  # apart from the training and evaluation seeds of sim.rl.train
 
 
-def _cases() -> dict[str, Scenario]:
+def _cases() -> dict[str, tuple[str, Scenario]]:
+    """Case name -> (label, scenario)."""
     signals = {"signals.timing": "webster", "signals.yellow_s": 3.0, "signals.all_red_s": 1.0}
+    peak = {"demand.profile": [[0.0, 0.6], [600.0, 1.4], [1200.0, 0.8]]}
     return {
-        "train": load_scenario(TRAIN),
-        "peak": load_scenario(TRAIN, {"demand.profile": [[0.0, 0.6], [600.0, 1.4], [1200.0, 0.8]]}),
-        "heavy": load_scenario(TRAIN, {"demand.rate_vph": 4500.0}),
-        "grid5": load_scenario(ROOT / "scenarios" / "grid5.toml", signals),
+        "train": ("training scenario, 3,600 veh/h uniform", load_scenario(TRAIN)),
+        "peak": ("unseen: a peak, 0.6x / 1.4x / 0.8x for 10 min each", load_scenario(TRAIN, peak)),
+        "heavy": ("4,500 veh/h uniform", load_scenario(TRAIN, {"demand.rate_vph": 4500.0})),
+        "grid5": (
+            "unseen network and trips: benchmark grid5, Webster, all-red 1 s",
+            load_scenario(ROOT / "scenarios" / "grid5.toml", signals),
+        ),
+        "grid10": (
+            "unseen network and trips: benchmark grid10 (6,000 veh/h), Webster, all-red 0 s",
+            load_scenario(ROOT / "scenarios" / "grid10.toml", {"signals.timing": "webster"}),
+        ),
     }
 
 
@@ -75,13 +86,13 @@ def main() -> None:
         print(f"policy trained {training['episodes']} episodes in {training['wall_s'] / 60:.1f} min")
     print(f"mean delay (s) over {len(seeds)} seeds, 95% CI half-width; change against fixed-time")
     for name in args.cases.split(","):
-        scenario = cases[name]
+        label, scenario = cases[name]
         rows = {c: _delays(scenario, c, seeds) for c in BASELINES}
         started = time.perf_counter()
         rows["learned"] = evaluate_policy(policy, scenario, seeds, config)
         learned_wall_s = time.perf_counter() - started
         fixed = float(np.mean(rows["fixed_time"]))
-        print(f"\n{name}: {scenario.description or scenario.name}")
+        print(f"\n{name}: {label}")
         for controller, values in rows.items():
             mean, half = mean_ci(values)
             print(f"  {controller:<13} {mean:8.1f} ± {half:5.1f}   {100 * (mean / fixed - 1):+6.1f}%")

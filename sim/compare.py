@@ -1,11 +1,12 @@
 """Controller comparison: every controller on the same seeds, summarized with paired confidence intervals.
 
-Each run is ``CityModel(scenario.with_overrides({"signals.controller": name}), seed=s)``. The
-model draws demand from its own seeded stream and driver imperfection from a hash of (seed,
-vehicle, step), so for one seed every controller sees the same departures and the same
-drivers: common random numbers. Differences to the baseline are therefore paired on the
-seed (:func:`sim.metrics.stats.paired_differences`), which removes the demand noise that
-two independent means would carry.
+Each run is ``CityModel(scenario.with_overrides({"signals.controller": name}), seed=s)``
+(plus the controller's own settings, if any). The model draws demand from its own seeded
+stream and driver imperfection from a hash of (seed, vehicle, step), so for one seed every
+controller sees the same departures and the same drivers: common random numbers.
+Differences to the baseline are therefore paired on the seed
+(:func:`sim.metrics.stats.paired_differences`), which removes the demand noise that two
+independent means would carry.
 
 The metrics of one run (:data:`COMPARE_METRICS`):
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from tqdm.auto import tqdm
 from sim.metrics.stats import group_summary, paired_differences
 from sim.metrics.summary import summarize, trip_metrics
 from sim.model import CityModel
-from sim.scenario import Scenario
+from sim.scenario import Overrides, Scenario
 
 __all__ = [
     "BASELINE",
@@ -132,14 +133,9 @@ def delay_over_time(trips: pd.DataFrame, interval_s: float, end_s: float) -> pd.
     )
 
 
-def run_controller(scenario: Scenario, controller: str, seed: int) -> RunOutcome:
-    """Run ``scenario`` under ``controller`` with ``seed`` to its end (a process-pool worker).
-
-    Raises:
-        ScenarioError: If ``controller`` is not a registered controller name.
-    """
-    spec = scenario.with_overrides({"signals.controller": controller})
-    model = CityModel(spec, seed=seed).run()
+def run_controller(scenario: Scenario, seed: int) -> RunOutcome:
+    """Run a scenario to its end with ``seed`` (a process-pool worker); its controller names the run."""
+    model = CityModel(scenario, seed=seed).run()
     results = model.results()
     summary = summarize(results)
     queued = results.series["queued_vehicles"].to_numpy(dtype=float)
@@ -153,8 +149,8 @@ def run_controller(scenario: Scenario, controller: str, seed: int) -> RunOutcome
         "gridlocks": float(len(results.info["gridlock"])),
         "stalled": float(results.info["stalled_at_s"] is not None),
     }
-    delay = delay_over_time(results.trips, spec.simulation.report_interval_s, model.time_s)
-    return RunOutcome(controller, seed, metrics, delay)
+    delay = delay_over_time(results.trips, scenario.simulation.report_interval_s, model.time_s)
+    return RunOutcome(scenario.signals.controller, seed, metrics, delay)
 
 
 def compare_controllers(
@@ -163,6 +159,7 @@ def compare_controllers(
     seeds: Sequence[int],
     jobs: int = 1,
     progress: bool = False,
+    settings: Mapping[str, Overrides] | None = None,
 ) -> Comparison:
     """Run every controller on every seed and compare them.
 
@@ -172,39 +169,51 @@ def compare_controllers(
         seeds: Seeds shared by all controllers (common random numbers).
         jobs: Worker processes; 1 runs in this process.
         progress: Show a progress bar over runs.
+        settings: Per controller name, overrides applied to its runs only, e.g.
+            ``{"max_pressure": {"signals.decision_interval_s": 10.0}}`` (a controller's own
+            parameters or sensing; demand and network should stay common).
 
     Returns:
         The runs, the comparison table against :data:`BASELINE` (or, if it is not among
         ``controllers``, the first controller) and the delay over time of every run.
 
     Raises:
-        CompareError: If there are no controllers or seeds, a repeated one, or ``jobs < 1``.
-        ScenarioError: If a controller name is not registered (checked before any run).
+        CompareError: If there are no controllers or seeds, a repeated one, settings for a
+            controller not compared, or ``jobs < 1``.
+        ScenarioError: If a controller name or a setting is invalid (checked before any run).
     """
     controllers, seeds = list(controllers), [int(s) for s in seeds]
+    settings = dict(settings or {})
     if not controllers or not seeds:
         raise CompareError(f"expected at least one controller and one seed, got {controllers} and {seeds}")
     for name, values in (("controller", controllers), ("seed", seeds)):
         repeated = sorted({str(v) for v in values if values.count(v) > 1})
         if repeated:
             raise CompareError(f"expected each {name} once, got {', '.join(repeated)} more than once")
+    stray = sorted(set(settings) - set(controllers))
+    if stray:
+        raise CompareError(
+            f"settings for {', '.join(stray)}, which is not among the controllers {controllers}"
+        )
     if jobs < 1:
         raise CompareError(f"expected jobs >= 1, got {jobs}")
-    for name in controllers:
-        scenario.with_overrides({"signals.controller": name})
+    specs = {
+        name: scenario.with_overrides(settings.get(name, {})).with_overrides({"signals.controller": name})
+        for name in controllers
+    }
     tasks = [(name, seed) for name in controllers for seed in seeds]
     bar = tqdm(total=len(tasks), unit="run", disable=not progress, leave=False)
     outcomes: list[RunOutcome] = []
     if jobs == 1:
         for name, seed in tasks:
-            outcomes.append(run_controller(scenario, name, seed))
+            outcomes.append(run_controller(specs[name], seed))
             bar.update()
     else:
         # mesa sets the "spawn" start method when imported; forked workers (Linux) start with
         # citysim already imported instead of importing mesa and numba again (seconds each)
         context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-            futures = [pool.submit(run_controller, scenario, name, seed) for name, seed in tasks]
+            futures = [pool.submit(run_controller, specs[name], seed) for name, seed in tasks]
             for future in as_completed(futures):
                 outcomes.append(future.result())
                 bar.update()

@@ -106,6 +106,19 @@ def test_without_fixed_time_the_first_controller_is_the_baseline():
     assert "change vs b" in text and "baseline" in text and "+83.3%" in text
 
 
+def test_settings_apply_to_their_controller_only(comparison):
+    tuned = compare_controllers(
+        scenario_from_dict(SCENARIO),
+        CONTROLLERS,
+        [4],
+        settings={"max_pressure": ["signals.decision_interval_s=20"]},
+    )
+    before = comparison.runs[comparison.runs["seed"] == 4].set_index("controller")["mean_delay_s"]
+    after = tuned.runs.set_index("controller")["mean_delay_s"]
+    assert after["fixed_time"] == before["fixed_time"]
+    assert after["max_pressure"] != before["max_pressure"]
+
+
 def test_bad_requests_are_named():
     scenario = scenario_from_dict(SCENARIO)
     with pytest.raises(ScenarioError, match="signals.controller"):
@@ -114,6 +127,12 @@ def test_bad_requests_are_named():
         compare_controllers(scenario, ["fixed_time", "fixed_time"], [1])
     with pytest.raises(CompareError, match="at least one controller and one seed"):
         compare_controllers(scenario, ["fixed_time"], [])
+    with pytest.raises(CompareError, match="settings for sotl, which is not among the controllers"):
+        compare_controllers(scenario, ["fixed_time"], [1], settings={"sotl": {}})
+    with pytest.raises(ScenarioError, match="signals.decision_interval_s"):
+        compare_controllers(
+            scenario, ["max_pressure"], [1], settings={"max_pressure": ["signals.decision_interval_s=-1"]}
+        )
     with pytest.raises(CompareError, match="jobs >= 1"):
         compare_controllers(scenario, ["fixed_time"], [1], jobs=0)
 
@@ -144,7 +163,7 @@ def test_cli_compare_prints_the_table_and_writes_its_files(tmp_path, capsys):
     out = tmp_path / "cmp"
     code = main(
         ["compare", str(write_scenario(tmp_path)), "--controllers", "fixed_time,actuated", "--seeds", "2",
-         "--jobs", "1", "--out", str(out), "--quiet"]
+         "--jobs", "1", "--out", str(out), "--quiet", "--set-for", "actuated:signals.max_green_s=30"]
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
@@ -166,6 +185,11 @@ def test_cli_compare_prints_the_table_and_writes_its_files(tmp_path, capsys):
         (["--controllers", "fixed_time,telepathic"], "signals.controller"),
         (["--seeds", "0"], "expected an integer >= 1"),
         (["--controllers", "fixed_time,,sotl"], "comma-separated controller names"),
+        (["--set-for", "max_pressure=3"], "expected CONTROLLER:KEY=VALUE"),
+        (
+            ["--controllers", "fixed_time", "--set-for", "sotl:signals.sotl_platoon_veh=2"],
+            "settings for sotl",
+        ),
     ],
 )
 def test_cli_compare_rejects_bad_input_in_one_line(tmp_path, capsys, args, message):

@@ -294,3 +294,28 @@ def test_sotl_lets_a_short_platoon_cross_but_cuts_a_long_one():
     ctrl = sotl()
     long_ = lambda t: (vehicles(ctrl, ew=4), vehicles(ctrl, ns=4))  # noqa: E731
     assert drive(ctrl, long_, 60.0) == (10.0, 1)
+
+
+# ----- the scenario keys of the controllers -----------------------------------------------------
+def test_controller_keys_have_defaults_and_named_range_errors(tmp_path):
+    from sim.scenario import ScenarioError
+
+    base = contract_scenario("fixed_time")
+    signals = base.signals
+    assert (signals.max_green_s, signals.passage_time_s, signals.decision_interval_s) == (60.0, 2.0, 5.0)
+    assert base.signals.policy == "builtin"
+    with pytest.raises(
+        ScenarioError, match=r"signals.max_green_s: expected a green >= signals.min_green_s \(7\)"
+    ):
+        base.with_overrides({"signals.max_green_s": 6.0})
+    with pytest.raises(ScenarioError, match="signals.sotl_platoon_veh: expected an integer >= 0"):
+        base.with_overrides({"signals.sotl_platoon_veh": -1})
+    with pytest.raises(ScenarioError, match="signals.decision_interval_s: expected a number > 0"):
+        base.with_overrides({"signals.decision_interval_s": 0.0})
+    with pytest.raises(ScenarioError, match="signals.policy: expected a file ending in .npz"):
+        base.with_overrides({"signals.policy": "policy.pt"})
+    with pytest.raises(ScenarioError, match="signals.policy: expected an existing file"):
+        base.with_overrides({"signals.policy": str(tmp_path / "missing.npz")})
+    policy = tmp_path / "policy.npz"
+    policy.write_bytes(b"")
+    assert base.with_overrides({"signals.policy": str(policy)}).signals.policy == policy

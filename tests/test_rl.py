@@ -215,6 +215,15 @@ def test_learned_controller_switches_phases_and_only_when_green():
     assert model.traffic.n_arrived > 0
 
 
+def test_a_scenario_runs_the_learned_controller_by_name(tmp_path):
+    policy_file = save_policy(_random_policy(seed=4), tmp_path / "mine.npz")
+    scenario = _tiny(controller="learned", policy=str(policy_file), decision_interval_s=5.0)
+    model = CityModel(scenario, seed=3).run()
+    assert {type(c) for c in model.controllers} == {LearnedController}
+    direct = _LearnedModel(_tiny(), 3, load_policy(policy_file)).run()
+    assert model.trip_records().equals(direct.trip_records())
+
+
 def test_learned_controller_from_plan_reads_the_signal_keys():
     scenario = _tiny(decision_interval_s=7.0, policy="builtin")
     model = CityModel(scenario, seed=1)

@@ -16,7 +16,6 @@ __all__ = ["BARS_FIGURE", "DELAY_FIGURE", "register"]
 
 BARS_FIGURE = "compare_bars.png"
 DELAY_FIGURE = "delay_over_time.png"
-_DEFAULT_CONTROLLERS = "fixed_time,actuated,max_pressure,sotl"
 _UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -39,6 +38,14 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _setting(text: str) -> tuple[str, str]:
+    """Argparse type of ``--set-for``: ``NAME:KEY=VALUE`` -> (name, ``KEY=VALUE``)."""
+    name, sep, override = text.partition(":")
+    if not sep or not name.strip() or "=" not in override:
+        raise argparse.ArgumentTypeError(f"expected CONTROLLER:KEY=VALUE, got {text!r}")
+    return name.strip(), override
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``compare`` to the subcommands."""
     compare = commands.add_parser(
@@ -47,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Run every controller on the same seeds (common random numbers: identical demand), "
             "print mean delay, travel time, throughput, mean and max queue and stops per vehicle "
-            "with 95%% confidence intervals and the paired change against fixed_time, and write "
+            "with 95% confidence intervals and the paired change against fixed_time, and write "
             f"runs.csv, comparison.csv, delay_over_time.csv, {BARS_FIGURE} and {DELAY_FIGURE}."
         ),
     )
@@ -55,9 +62,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     compare.add_argument(
         "--controllers",
         type=_names,
-        default=_names(_DEFAULT_CONTROLLERS),
+        default=None,
         metavar="A,B,...",
-        help=f"controllers to compare (default: {_DEFAULT_CONTROLLERS})",
+        help="controllers to compare, e.g. fixed_time,max_pressure (default: every registered one)",
+    )
+    compare.add_argument(
+        "--set-for",
+        dest="settings",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="CONTROLLER:KEY=VALUE",
+        help="override a key for one controller's runs only, e.g. "
+        "--set-for max_pressure:signals.decision_interval_s=10 (repeatable)",
     )
     compare.add_argument(
         "--seeds",
@@ -88,6 +105,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _compare(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that --help need not load mesa and numba.
     from sim.compare import compare_controllers, format_comparison
+    from sim.control.registry import controller_names
     from sim.scenario import load_scenario
     from sim.sweep.runners import default_jobs
 
@@ -98,9 +116,17 @@ def _compare(args: argparse.Namespace) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs is not None else default_jobs()
 
-    comparison = compare_controllers(scenario, args.controllers, seeds, jobs=jobs, progress=not args.quiet)
+    controllers = args.controllers if args.controllers is not None else list(controller_names())
+    settings: dict[str, list[str]] = {}
+    for name, override in args.settings:
+        settings.setdefault(name, []).append(override)
+    comparison = compare_controllers(
+        scenario, controllers, seeds, jobs=jobs, progress=not args.quiet, settings=settings
+    )
 
-    print(f"{scenario.name}: {len(args.controllers)} controllers, seeds {seeds[0]}..{seeds[-1]}")
+    print(f"{scenario.name}: {len(controllers)} controllers, seeds {seeds[0]}..{seeds[-1]}")
+    for name, overrides in settings.items():
+        print(f"  {name} only: {', '.join(overrides)}")
     print(format_comparison(comparison.table, comparison.baseline))
     warning = _incomplete_runs(comparison)
     if warning:

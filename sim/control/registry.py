@@ -29,7 +29,6 @@ class SignalPlan:
     offset_s: float
 
 
-# "learned" (issue #3, part B: sim/control/learned.py) is added here when it lands.
 CONTROLLERS: dict[str, type[SignalController]] = {
     "fixed_time": FixedTimeController,
     "actuated": ActuatedController,

@@ -3,11 +3,13 @@
 One :class:`PhaseScorer` (the torch twin of :class:`sim.rl.policy.Policy`) scores each
 phase of an intersection from :func:`sim.rl.features.phase_inputs`, so one set of weights
 serves every intersection, whatever its number of phases; transitions of all agents go to
-one replay memory per phase count. Targets are double-DQN
-``r + gamma * Q_target(s', argmax_a Q_online(s', a))`` (van Hasselt et al. 2016) with a
-Huber loss; the target network follows the online one by Polyak averaging. Returns are
-n-step (:class:`NStepReturns`), so the cost of a switch (yellow and all-red serve nobody)
-reaches the decision that caused it in a few updates rather than many.
+one replay memory per phase count. Targets are n-step double-DQN,
+``R_n + gamma**n * Q_target(s_n, argmax_a Q_online(s_n, a))`` (van Hasselt et al. 2016;
+``R_n`` the discounted rewards of the next ``n`` decisions, :class:`NStepReturns`), with a
+Huber loss; the target network follows the online one by Polyak averaging. The n-step
+returns matter: with one-step ones the learned policy switched every ~10 s, because the
+cost of a switch (yellow and all-red serve nobody) reached the decision that caused it too
+slowly, and lost capacity at heavy demand.
 """
 
 from __future__ import annotations
@@ -217,7 +219,7 @@ class DoubleDQN:
 
     Args:
         config: Hyper-parameters.
-        seed: Seeds the weights and the replay sampling.
+        seed: Seeds the weights (through ``torch.manual_seed``) and the replay sampling.
     """
 
     def __init__(self, config: DQNConfig, seed: int) -> None:

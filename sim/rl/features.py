@@ -31,9 +31,11 @@ phase with shared weights, whatever the number of phases.
 
 Rewards (per agent, after each decision interval), named in :data:`REWARDS`:
 
-- ``"queue"``: minus the halted vehicles on the approaches, / ``QUEUE_SCALE_VEH``. Its sum
-  over time is the stopped delay at the intersection (in units of ``QUEUE_SCALE_VEH``
-  vehicle-intervals), the part of trip delay a signal controls.
+- ``"queue"`` (the default, and the shipped policy's): minus the halted vehicles on the
+  approaches, / ``QUEUE_SCALE_VEH``. Its sum over time is the stopped delay at the
+  intersection (in units of ``QUEUE_SCALE_VEH`` vehicle-intervals), the part of trip delay
+  a signal controls; with n-step returns it also charges each switch for the vehicles that
+  queue while yellow and all-red serve nobody.
 - ``"pressure"``: minus the absolute pressure, ``|sum of approach occupancies - sum of
   exit occupancies|`` over the movements (PressLight's reward, in occupancy units).
 - ``"waiting"``: the decrease of the summed waiting time on the approaches since the
@@ -132,8 +134,7 @@ def observe(view: IntersectionView) -> np.ndarray:
     phase[:, :5] = members @ per_movement * _SUM_SCALES
     phase[:, 3:5] /= np.maximum(members.sum(axis=1), 1.0)[:, None]
     phase[:, 5] = (members * downstream).max(axis=1, initial=0.0)
-    stage = view.stage
-    green = stage == Stage.GREEN
+    green = view.stage == Stage.GREEN
     phase[:, 6] = np.arange(n_phases) == (view.phase if green else view.next_phase)
     age_s = float(view.stage_age_s)
     glob = (

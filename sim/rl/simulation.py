@@ -181,6 +181,8 @@ class SignalSimulation:
         for node, ctrl in self.controllers.items():
             action = actions.get(node)
             ctrl.action = None if action is None else int(action)
+        if not self._costs:
+            self.observe()
         before = dict(self._costs)
         self.model.run(until_s=self.model.time_s + self.config.decision_interval_s)
         obs = self.observe()
