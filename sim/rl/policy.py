@@ -14,6 +14,7 @@ the training; it is informative and not needed to run.
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -118,10 +119,14 @@ def load_policy(source: str | os.PathLike[str]) -> Policy:
 
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime_ns: int) -> Policy:
+    if not zipfile.is_zipfile(path):
+        raise PolicyError(
+            path, "expected a numpy .npz policy file (a zip archive of arrays), got another format"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise PolicyError(path, f"expected a numpy .npz policy file: {exc}") from None
     for name in ("features_version", "decision_interval_s", "w0", "b0"):
         if name not in arrays:
