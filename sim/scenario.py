@@ -42,6 +42,7 @@ from sim.schema import choice as _choice
 from sim.schema import integer as _integer
 from sim.schema import number as _number
 from sim.schema import path as _path
+from sim.schema import profile as _profile
 from sim.schema import schema_of as _schema
 from sim.schema import spec_field as _spec
 from sim.schema import text as _text
@@ -95,24 +96,6 @@ def _policy(ctx: _Context, key: str, value: Any) -> str | Path:
     if not isinstance(value, str | PurePath):
         raise ctx.fail(key, "'builtin' or the path of a .npz policy file", value)
     return _path(ctx, key, value, suffixes=(".npz",))
-
-
-def _profile(ctx: _Context, key: str, value: Any) -> tuple[tuple[float, float], ...]:
-    if not isinstance(value, list | tuple):
-        raise ctx.fail(key, "a list of [start_s, multiplier] pairs", value)
-    pieces: list[tuple[float, float]] = []
-    for index, piece in enumerate(value):
-        item = f"{key}[{index}]"
-        if not isinstance(piece, list | tuple) or len(piece) != 2:
-            raise ctx.fail(item, "a [start_s, multiplier] pair", piece)
-        start_s = _number(ctx, item, piece[0], ge=0.0)
-        multiplier = _number(ctx, item, piece[1], ge=0.0)
-        if not pieces and start_s != 0.0:
-            raise ctx.fail(item, "the first piece to start at start_s = 0", piece)
-        if pieces and start_s <= pieces[-1][0]:
-            raise ctx.fail(item, f"start_s > {pieces[-1][0]:g} (the previous piece's start)", piece)
-        pieces.append((start_s, multiplier))
-    return tuple(pieces)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ __all__ = [
     "integer",
     "number",
     "path",
+    "profile",
     "schema_of",
     "spec_field",
     "text",
@@ -138,6 +139,25 @@ def path(ctx: Context, key: str, value: Any, *, suffixes: tuple[str, ...] = ()) 
     if not path.is_file():
         raise ctx.fail(key, f"an existing file (resolved to {path})", value)
     return path
+
+
+def profile(ctx: Context, key: str, value: Any) -> tuple[tuple[float, float], ...]:
+    """Piecewise ``[start_s, multiplier]`` pieces: the first at 0, starts increasing, values >= 0."""
+    if not isinstance(value, list | tuple):
+        raise ctx.fail(key, "a list of [start_s, multiplier] pairs", value)
+    pieces: list[tuple[float, float]] = []
+    for index, piece in enumerate(value):
+        item = f"{key}[{index}]"
+        if not isinstance(piece, list | tuple) or len(piece) != 2:
+            raise ctx.fail(item, "a [start_s, multiplier] pair", piece)
+        start_s = number(ctx, item, piece[0], ge=0.0)
+        multiplier = number(ctx, item, piece[1], ge=0.0)
+        if not pieces and start_s != 0.0:
+            raise ctx.fail(item, "the first piece to start at start_s = 0", piece)
+        if pieces and start_s <= pieces[-1][0]:
+            raise ctx.fail(item, f"start_s > {pieces[-1][0]:g} (the previous piece's start)", piece)
+        pieces.append((start_s, multiplier))
+    return tuple(pieces)
 
 
 Schema = Mapping[str, tuple[Any, Check]]

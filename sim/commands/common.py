@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
-__all__ = ["EXIT_OK", "EXIT_USAGE", "add_scenario_arguments", "seed_argument"]
+__all__ = ["EXIT_OK", "EXIT_USAGE", "add_scenario_arguments", "default_results_folder", "seed_argument"]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_results_folder(scenario_name: str, pattern: str) -> Path:
+    """``results/<pattern>`` with ``{name}`` the scenario name made safe for a folder name.
+
+    Characters unsafe in a folder name become ``_``; an empty result becomes ``scenario``.
+    """
+    safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
+    return Path("results") / pattern.format(name=safe_name)
 
 
 def seed_argument(text: str) -> int:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.commands.common import EXIT_OK, add_scenario_arguments
+from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder
 
 if TYPE_CHECKING:
     from sim.compare import Comparison
@@ -16,7 +15,6 @@ __all__ = ["BARS_FIGURE", "DELAY_FIGURE", "register"]
 
 BARS_FIGURE = "compare_bars.png"
 DELAY_FIGURE = "delay_over_time.png"
-_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _count(text: str) -> int:
@@ -112,7 +110,7 @@ def _compare(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     first_seed = scenario.seed if args.seed is None else args.seed
     seeds = range(first_seed, first_seed + args.seeds)
-    folder = args.out if args.out is not None else _default_folder(scenario.name)
+    folder = args.out if args.out is not None else default_results_folder(scenario.name, "compare-{name}")
     folder.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs is not None else default_jobs()
 
@@ -162,9 +160,3 @@ def _write_figures(comparison: Comparison, folder: Path) -> None:
 
     save_figure(plot_comparison_bars(comparison.table), folder / BARS_FIGURE)
     save_figure(plot_delay_over_time(comparison.delay), folder / DELAY_FIGURE)
-
-
-def _default_folder(scenario_name: str) -> Path:
-    """``results/compare-<name>``, with characters unsafe in a folder name replaced by ``_``."""
-    safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
-    return Path("results") / f"compare-{safe_name}"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.commands.common import EXIT_OK, add_scenario_arguments
+from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder
 
 if TYPE_CHECKING:
     from sim.metrics.results import RunResults
@@ -19,7 +18,6 @@ SERIES_FIGURE = "series.png"
 MAP_FIGURE = "map_speed.png"
 _MAP_METRIC = "mean_speed_mps"
 _MAX_GRIDLOCK_LINES = 10
-_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,7 +52,8 @@ def _run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
-    folder = args.out if args.out is not None else _default_folder(scenario.name, seed)
+    default = default_results_folder(scenario.name, f"{{name}}-seed{seed}")
+    folder = args.out if args.out is not None else default
     # Created before the run, so an unusable folder fails now and not after a long simulation.
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -83,12 +82,6 @@ def _write_figures(results: RunResults, folder: Path) -> None:
 
     save_figure(plot_series(results), folder / SERIES_FIGURE)
     save_figure(plot_network_map(results, metric=_MAP_METRIC), folder / MAP_FIGURE)
-
-
-def _default_folder(scenario_name: str, seed: int) -> Path:
-    """``results/<name>-seed<seed>``, with characters unsafe in a folder name replaced by ``_``."""
-    safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
-    return Path("results") / f"{safe_name}-seed{seed}"
 
 
 def _performance(info: Mapping[str, Any]) -> dict[str, str]:

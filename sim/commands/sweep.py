@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.commands.common import EXIT_OK
+from sim.commands.common import EXIT_OK, default_results_folder
 
 if TYPE_CHECKING:
     from sim.sweep import SweepPlan, SweepReport
@@ -19,7 +18,6 @@ EXIT_RUNS_FAILED = 1
 """Exit code when the sweep finished but some of its runs failed (their errors are recorded)."""
 
 _MAX_LISTED_FAILURES = 10
-_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _positive_int(text: str) -> int:
@@ -133,7 +131,7 @@ def _sweep(args: argparse.Namespace) -> int:
         baseline=parse_assignment(args.baseline, "--baseline") if args.baseline is not None else None,
     )
     plan = plan_sweep(spec)
-    out = args.out if args.out is not None else _default_folder(plan.base.name)
+    out = args.out if args.out is not None else default_results_folder(plan.base.name, "{name}-sweep")
     combinations = len(plan.runs) // len(plan.seeds)
     finished = ResultStore(out).statuses()
     already = sum(run.key in finished for run in plan.runs)
@@ -182,9 +180,3 @@ def _print_report(plan: SweepPlan, report: SweepReport) -> None:
     names = ("runs.csv", "runs.parquet", "summary.csv", "differences.csv")
     tables = [name for name in names if (report.folder / name).is_file()]
     print(f"\nwritten to {report.folder}: {', '.join(tables)}")
-
-
-def _default_folder(scenario_name: str) -> Path:
-    """``results/<name>-sweep``, with characters unsafe in a folder name replaced by ``_``."""
-    safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
-    return Path("results") / f"{safe_name}-sweep"

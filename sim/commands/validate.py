@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-from sim.commands.common import EXIT_OK, add_scenario_arguments
+from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder
 
 __all__ = ["EXIT_DISAGREE", "FIGURE", "PEERS", "register"]
 
@@ -15,7 +14,6 @@ PEERS = ("sumo",)
 FIGURE = "link_speeds.png"
 EXIT_DISAGREE = 1
 """Exit code when completed vehicles or mean travel time fall outside the tolerances."""
-_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -63,7 +61,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
-    folder = args.out if args.out is not None else _default_folder(scenario.name, seed, args.against)
+    default = default_results_folder(scenario.name, f"{{name}}-seed{seed}-vs-{args.against}")
+    folder = args.out if args.out is not None else default
     folder.mkdir(parents=True, exist_ok=True)
     options = ExportOptions(unsignalized=args.unsignalized)
     validation = validate_against_sumo(scenario, folder, seed=seed, options=options, progress=not args.quiet)
@@ -77,8 +76,3 @@ def _validate(args: argparse.Namespace) -> int:
         save_figure(plot_link_speeds(validation), folder / FIGURE)
     print(f"results written to {folder}")
     return EXIT_OK if all(validation.agreement().values()) else EXIT_DISAGREE
-
-
-def _default_folder(scenario_name: str, seed: int, against: str) -> Path:
-    safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
-    return Path("results") / f"{safe_name}-seed{seed}-vs-{against}"

@@ -25,6 +25,7 @@ from sim.schema import (
     integer,
     number,
     path,
+    profile,
     spec_field,
     text,
 )
@@ -79,25 +80,6 @@ def _od(ctx: Context, key: str, value: Any) -> tuple[OdRate, ...]:
             raise ctx.fail(where, "an origin different from the destination", item)
         rates.append(OdRate(origin, destination, number(ctx, where, item[2], ge=0.0)))
     return tuple(rates)
-
-
-def _profile(ctx: Context, key: str, value: Any) -> tuple[tuple[float, float], ...]:
-    """``[start_s, multiplier]`` pieces, the first at 0, starts increasing."""
-    if not isinstance(value, list | tuple):
-        raise ctx.fail(key, "a list of [start_s, multiplier] pairs", value)
-    pieces: list[tuple[float, float]] = []
-    for i, piece in enumerate(value):
-        where = f"{key}[{i}]"
-        if not isinstance(piece, list | tuple) or len(piece) != 2:
-            raise ctx.fail(where, "a [start_s, multiplier] pair", piece)
-        start_s, multiplier = (number(ctx, where, item, ge=0.0) for item in piece)
-        previous = pieces[-1][0] if pieces else None
-        if previous is None and start_s != 0.0:
-            raise ctx.fail(where, "the first piece to start at start_s = 0", piece)
-        if previous is not None and start_s <= previous:
-            raise ctx.fail(where, f"start_s > {previous:g} (the previous piece's start)", piece)
-        pieces.append((start_s, multiplier))
-    return tuple(pieces)
 
 
 def _table_path(ctx: Context, key: str, value: Any) -> Path | None:
@@ -174,7 +156,7 @@ class Spec:
     service_end_s: float = spec_field(3600.0, POSITIVE)
     request_rate_pph: float = spec_field(60.0, NON_NEGATIVE)
     od: tuple[OdRate, ...] = spec_field((), _od)
-    profile: tuple[tuple[float, float], ...] = spec_field((), _profile)
+    profile: tuple[tuple[float, float], ...] = spec_field((), profile)
     requests: Path | None = spec_field(None, _table_path)
     max_wait_s: float = spec_field(600.0, POSITIVE)
     detour_alpha: float = spec_field(1.5, partial(number, ge=1.0))
