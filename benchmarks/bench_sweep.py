@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_sweep.py                     # grid10, green_s x 4 seeds = 16 runs
+    python benchmarks/bench_sweep.py                     # grid10, green_s x 8 seeds = 32 runs
     python benchmarks/bench_sweep.py --repeat 3 --json out.json
 
 Each configuration runs the whole sweep (``run_sweep``) into a fresh folder, in this process,
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "grid10.toml")
     parser.add_argument("--grid", default="signals.green_s=25,30,35,40", help="one grid axis, KEY=V1,V2,...")
-    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
