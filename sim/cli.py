@@ -23,7 +23,7 @@ __all__ = ["main"]
 PROG = "citysim"
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("run", "compare", "sweep", "plot", "validate", "train")
+COMMANDS = ("run", "compare", "sweep", "plot", "validate", "train", "viz")
 """Modules of :mod:`sim.commands`, one per subcommand, in help order."""
 
 Handler = Callable[[argparse.Namespace], int]

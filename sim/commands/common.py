@@ -6,11 +6,22 @@ import argparse
 import re
 from pathlib import Path
 
-__all__ = ["EXIT_OK", "EXIT_USAGE", "add_scenario_arguments", "default_results_folder", "seed_argument"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "MissingExtraError",
+    "add_scenario_arguments",
+    "default_results_folder",
+    "seed_argument",
+]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 _UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class MissingExtraError(ValueError):
+    """A command needs packages of an optional extra that are not installed."""
 
 
 def default_results_folder(scenario_name: str, pattern: str) -> Path:

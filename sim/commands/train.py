@@ -5,13 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.commands.common import EXIT_OK, add_scenario_arguments
+from sim.commands.common import EXIT_OK, MissingExtraError, add_scenario_arguments
 
-__all__ = ["MissingExtraError", "register"]
-
-
-class MissingExtraError(ValueError):
-    """A command needs packages of an optional extra that are not installed."""
+__all__ = ["register"]
 
 
 def _episodes(text: str) -> int:

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Preemption"]
 
-_HALT_MPS = 0.1
 _Key = tuple[str, int]  # (vehicle name, drive number)
 
 
@@ -189,7 +188,7 @@ class Preemption:
             vids = traffic.lane_vehicles(lane)
             ahead = vids[traffic.vf[k.VF_POS, vids] > behind_m]
             if green_now:
-                ahead = ahead[traffic.vf[k.VF_SPEED, ahead] < _HALT_MPS]
+                ahead = ahead[traffic.vf[k.VF_SPEED, ahead] < k.HALT_MPS]
             queue = max(queue, len(ahead))
         return float(to_green) + queue * self.spec.discharge_headway_s + self.spec.lead_margin_s
 
@@ -273,5 +272,5 @@ class Preemption:
         count = 0
         for lane in lanes.tolist():
             vids = traffic.lane_vehicles(lane)
-            count += int(np.count_nonzero(traffic.vf[k.VF_SPEED, vids] < _HALT_MPS))
+            count += int(np.count_nonzero(traffic.vf[k.VF_SPEED, vids] < k.HALT_MPS))
         return count

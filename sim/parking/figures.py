@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import networkx as nx
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
@@ -20,7 +22,7 @@ from sim.plots.figures import PlotError
 if TYPE_CHECKING:
     from sim.metrics.results import RunResults
 
-__all__ = ["plot_occupancy_map"]
+__all__ = ["draw_facilities", "plot_occupancy_map"]
 
 _FRAMES = ("parking_facilities", "parking_occupancy")
 _ROAD_COLOR = "0.85"
@@ -63,17 +65,53 @@ def plot_occupancy_map(
     occupancy = results.extras["parking_occupancy"]
     mean = occupancy.groupby("facility")["occupancy"].mean()
     values = facilities["facility"].map(mean).to_numpy(dtype=float)
-    graph = results.graph
-    xy = {n: (float(d["x"]), float(d["y"])) for n, d in graph.nodes(data=True)}
     if ax is None:
         figure = Figure(figsize=(8, 7), layout="constrained")
         ax = figure.add_subplot()
     else:
         figure = ax.get_figure(root=True)
+    graph = results.graph
+    xy = {n: (float(d["x"]), float(d["y"])) for n, d in graph.nodes(data=True)}
     roads = np.array([[xy[u], xy[v]] for u, v in graph.edges()], dtype=float).reshape(-1, 2, 2)
     ax.add_collection(LineCollection(roads, colors=_ROAD_COLOR, linewidths=1.0, zorder=1))
     norm = Normalize(vmin, 1.0)
-    mappable = ScalarMappable(norm=norm, cmap=cmap)
+    draw_facilities(ax, graph, facilities, values, cmap, norm)
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.set(
+        title="Parking occupancy (time mean): streets by kerb, garages as squares",
+        xlabel="x (m)",
+        ylabel="y (m)",
+    )
+    scale = ScalarMappable(norm=norm, cmap=cmap)
+    figure.colorbar(scale, ax=ax, label="occupancy (taken / spaces)", shrink=0.8)
+    return figure
+
+
+def draw_facilities(
+    ax: Axes,
+    graph: nx.DiGraph,
+    facilities: pd.DataFrame,
+    values: np.ndarray,
+    cmap: str,
+    norm: Normalize,
+    street_width_pt: float = _STREET_WIDTH_PT,
+) -> None:
+    """Draw each parking facility coloured by ``values`` (occupancy, 0 to 1).
+
+    Streets are drawn along their link, shifted to the right-hand kerb; garages are squares at
+    their node with an area growing with capacity.
+
+    Args:
+        ax: Axes to draw on.
+        graph: The road graph, with node ``x``, ``y`` (m).
+        facilities: The ``parking_facilities`` frame (``sim.parking.metrics.facility_frame``).
+        values: One value per facility row, NaN for none.
+        cmap: Colormap name.
+        norm: Colour scale of ``values``.
+        street_width_pt: Line width of a street's kerb (points).
+    """
+    xy = {n: (float(d["x"]), float(d["y"])) for n, d in graph.nodes(data=True)}
     street = (facilities["kind"] == "street").to_numpy()
     if street.any():
         rows = facilities[street]
@@ -84,7 +122,7 @@ def plot_occupancy_map(
         length = np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)
         normal = np.column_stack((direction[:, 1], -direction[:, 0])) / length[:, None]
         segments += (_KERB_OFFSET * float(np.median(length)) * normal)[:, None, :]
-        lines = LineCollection(segments, cmap=cmap, norm=norm, linewidths=_STREET_WIDTH_PT, zorder=2)
+        lines = LineCollection(segments, cmap=cmap, norm=norm, linewidths=street_width_pt, zorder=2)
         lines.set_array(np.ma.masked_invalid(values[street]))
         ax.add_collection(lines)
     if (~street).any():
@@ -100,12 +138,3 @@ def plot_occupancy_map(
             edgecolors="0.2",
             zorder=3,
         )
-    ax.set_aspect("equal")
-    ax.autoscale_view()
-    ax.set(
-        title="Parking occupancy (time mean): streets by kerb, garages as squares",
-        xlabel="x (m)",
-        ylabel="y (m)",
-    )
-    figure.colorbar(mappable, ax=ax, label="occupancy (taken / spaces)", shrink=0.8)
-    return figure

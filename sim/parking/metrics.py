@@ -30,7 +30,7 @@ import pandas as pd
 from sim.parking.drivers import ParkingDriver, ParkingTrip
 from sim.parking.supply import GARAGE, Facility
 
-__all__ = ["ParkingRecorder"]
+__all__ = ["ParkingRecorder", "facility_frame"]
 
 _ENDED = ("parked", "garage", "gave_up")
 
@@ -105,24 +105,11 @@ class ParkingRecorder:
                 "garage_occupancy": self._share(occupied, self._garage),
             }
         )
-        facilities = pd.DataFrame(
-            {
-                "facility": names,
-                "kind": [f.kind for f in self.facilities],
-                "from_node": [str(f.from_node) for f in self.facilities],
-                "to_node": [str(f.node) for f in self.facilities],
-                "capacity": self._capacity,
-                "max_stay_s": [f.max_stay_s for f in self.facilities],
-                "entry_rate_vph": [f.entry_rate_vph for f in self.facilities],
-                "x_m": [f.x_m for f in self.facilities],
-                "y_m": [f.y_m for f in self.facilities],
-            }
-        )
         return {
             "parking_trips": self._trip_frame(trips, drivers),
             "parking_occupancy": occupancy,
             "parking_series": series,
-            "parking_facilities": facilities,
+            "parking_facilities": facility_frame(self.facilities),
         }
 
     def _trip_frame(
@@ -189,3 +176,20 @@ class ParkingRecorder:
             "mean_street_occupancy": _mean(series["street_occupancy"]),
             "share_searching": float(searching / on_network) if on_network else None,
         }
+
+
+def facility_frame(facilities: Sequence[Facility]) -> pd.DataFrame:
+    """The ``parking_facilities`` frame: one row per facility (see the module docstring)."""
+    return pd.DataFrame(
+        {
+            "facility": [f.name for f in facilities],
+            "kind": [f.kind for f in facilities],
+            "from_node": [str(f.from_node) for f in facilities],
+            "to_node": [str(f.node) for f in facilities],
+            "capacity": np.array([f.capacity for f in facilities], dtype=np.int64),
+            "max_stay_s": [f.max_stay_s for f in facilities],
+            "entry_rate_vph": [f.entry_rate_vph for f in facilities],
+            "x_m": [f.x_m for f in facilities],
+            "y_m": [f.y_m for f in facilities],
+        }
+    )

@@ -50,6 +50,7 @@ __all__ = [
     "F_STOP_SENT",
     "C_WAIT_N",
     "GREEN",
+    "HALT_MPS",
     "LF_BLOCKED_SINCE",
     "LI_CAP",
     "LI_COUNT",
@@ -132,7 +133,7 @@ ACC_VEH_STEPS, ACC_SPEED_SUM, ACC_HALTED, ACC_EXITS = range(4)
 # counters
 C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR, C_N_EVENTS, C_STEPS_DONE = range(7)
 
-_HALT_MPS = 0.1
+HALT_MPS = 0.1
 _REARM_MPS = 3.0
 _TURN_THROUGH, _TURN_LEFT = 0, 2
 _OPPOSED_STANDING_M = 3.0
@@ -495,7 +496,7 @@ def _step(
             fits = room >= vf[VF_LEN, vid]
             blocked = not fits
             lane_target[lane] = tl
-            if go and (fits or (room > -vf[VF_LEN, vid] and v_lead >= _HALT_MPS)):
+            if go and (fits or (room > -vf[VF_LEN, vid] and v_lead >= HALT_MPS)):
                 vs = _safe_speed(d + room, v_lead, decel, tau)
                 if conn_turn[c] != _TURN_THROUGH:
                     vs = min(vs, math.sqrt(turn_speed * turn_speed + 2.0 * decel * max(d, 0.0)))
@@ -507,7 +508,7 @@ def _step(
             lane_go[lane] = 1 if go else 0
             vnew[vid] = max(0.0, min(vcap, vs) - dawdle * _uniform(seed, vid, step_no))
             # spillback: held because the next lane is full, whatever the signal shows
-            if blocked and vnew[vid] < _HALT_MPS:
+            if blocked and vnew[vid] < HALT_MPS:
                 if lf[LF_BLOCKED_SINCE, lane] < 0.0:
                     lf[LF_BLOCKED_SINCE, lane] = t
             else:
@@ -534,7 +535,7 @@ def _step(
             v = (new - old) / dt
             # a stop: a halt after driving faster than _REARM_MPS since the last one, so
             # creeping in a queue counts once
-            if v < _HALT_MPS and not vi[VI_HALTED, vid]:
+            if v < HALT_MPS and not vi[VI_HALTED, vid]:
                 vi[VI_STOPS, vid] += 1
                 vi[VI_HALTED, vid] = 1
             elif v >= _REARM_MPS:
@@ -544,7 +545,7 @@ def _step(
             vf[VF_DIST, vid] += new - old
             acc[ACC_VEH_STEPS, e] += 1.0
             acc[ACC_SPEED_SUM, e] += v
-            if v < _HALT_MPS:
+            if v < HALT_MPS:
                 acc[ACC_HALTED, e] += 1.0
                 vf[VF_WAIT, vid] += dt
                 vf[VF_LINK_WAIT, vid] += dt
@@ -703,7 +704,7 @@ def observe_connections(
             c = r_conn[vi[VI_RPTR, vid]]
             if c < 0:
                 continue
-            if vf[VF_SPEED, vid] < _HALT_MPS:
+            if vf[VF_SPEED, vid] < HALT_MPS:
                 queue[c] += 1.0
             elif length - vf[VF_POS, vid] <= horizon_m:
                 approaching[c] += 1.0

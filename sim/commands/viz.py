@@ -1,0 +1,102 @@
+"""``citysim viz SCENARIO``: serve the interactive explorer (Mesa's SolaraViz) in the browser."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sim.commands.common import MissingExtraError, seed_argument
+
+__all__ = ["register"]
+
+DEFAULT_PORT = 8765
+_QUIET_HOOK_CHECK = "ignore::UserWarning:solara.validate_hooks"
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return value
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``viz`` to the subcommands."""
+    parser = commands.add_parser(
+        "viz",
+        help="explore a scenario live in the browser",
+        description=(
+            "Serve the explorer: the network with vehicles coloured by speed, signal lights, shuttles, "
+            "emergency vehicles and parking occupancy; play, pause, step and reset; knobs for the demand "
+            "level, the signal controller and the seed (applied on reset); live charts of delay and "
+            "queues. Needs the 'viz' extra: pip install 'citysim[viz]'. In Jupyter, display "
+            "sim.viz.explorer(SCENARIO) instead."
+        ),
+    )
+    parser.add_argument("scenario", metavar="SCENARIO", type=Path, help="scenario TOML file")
+    parser.add_argument(
+        "--demand-scale", type=_positive, default=None, help="starting demand level (× the scenario's rates)"
+    )
+    parser.add_argument("--controller", default=None, help="starting signal controller")
+    parser.add_argument("--seed", type=seed_argument, default=None, help="starting seed")
+    parser.add_argument(
+        "--step-s", type=_positive, default=10.0, help="simulated seconds per step (default: 10)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port to listen on (default: {DEFAULT_PORT})"
+    )
+    parser.add_argument("--no-browser", dest="browser", action="store_false", help="do not open a browser")
+    parser.set_defaults(handler=_viz)
+
+
+def _viz(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("solara") is None:
+        raise MissingExtraError("citysim viz needs Solara; install it with: pip install 'citysim[viz]'")
+    from sim.viz import SETTINGS_ENV
+    from sim.viz.model import explorer_scenario
+
+    scenario = explorer_scenario(args.scenario, args.demand_scale, args.controller)
+    settings = {
+        "scenario": scenario.source,
+        "demand_scale": args.demand_scale,
+        "controller": args.controller,
+        "seed": args.seed,
+        "step_s": args.step_s,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.viz.app",
+        "--production",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--open" if args.browser else "--no-open",
+    ]
+    url = f"http://{args.host}:{args.port}"
+    print(f"citysim explorer for {scenario.name}: {url}  (Ctrl-C stops it)", flush=True)
+    # Mesa's SolaraViz trips one of Solara's hook-order checks at import; the warning is about Mesa's code.
+    env = {**os.environ, SETTINGS_ENV: json.dumps(settings), "PYTHONWARNINGS": _QUIET_HOOK_CHECK}
+    return subprocess.run(command, env=env, check=False).returncode
