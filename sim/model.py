@@ -56,6 +56,9 @@ class CityModel(mesa.Model):
     decide, the kernel moves every vehicle, arrived vehicles' agents are removed, and at
     every reporting interval the recorders sample the network.
 
+    The validated scenario is ``model.config``: Mesa 3.5 reserves ``Model.scenario`` for its
+    own experimental ``Scenario`` objects (SolaraViz reads it), so citysim's goes by another name.
+
     Args:
         scenario: The validated scenario.
         seed: Overrides ``scenario.seed``. Demand, routing and driver randomness use
@@ -66,7 +69,7 @@ class CityModel(mesa.Model):
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         t0 = time.perf_counter()
-        self.scenario = scenario
+        self.config = scenario
         self.seed = seed
         sim_spec = scenario.simulation
         self.dt_s = sim_spec.dt_s
@@ -132,7 +135,7 @@ class CityModel(mesa.Model):
         is) and in the kernel's intergreen for that signal, whose minimum green is capped
         at the plan's shortest green so that the plan's cycle is kept.
         """
-        spec = self.scenario.signals
+        spec = self.config.signals
         net = self.net
         flows = self.router.edge_flows_vph(self.trips) if spec.timing == "webster" else None
         speed = float(np.median(net.edge_speed_mps))
@@ -168,7 +171,7 @@ class CityModel(mesa.Model):
             flows_vph: Edge flows for Webster timing, or ``None`` for fixed greens.
             wave_offset_s: The signal's offset in a green wave (used if ``offset_s = "green_wave"``).
         """
-        spec = self.scenario.signals
+        spec = self.config.signals
         intergreen = spec.yellow_s + spec.all_red_s
         greens = [spec.green_s] * len(phases)
         if flows_vph is not None:
@@ -316,7 +319,7 @@ class CityModel(mesa.Model):
 
     def _decide(self, t: float) -> None:
         due = np.flatnonzero(self._decision_s <= t + _EPS)
-        obs = Observation(self.traffic, self.scenario.signals.observation_horizon_m)
+        obs = Observation(self.traffic, self.config.signals.observation_horizon_m)
         signals, phases = [], []
         for i in due.tolist():
             ctrl = self.controllers[i]
@@ -355,7 +358,7 @@ class CityModel(mesa.Model):
 
     def _check_gridlock(self) -> None:
         traffic = self.traffic
-        limit = self.scenario.simulation.gridlock_s
+        limit = self.config.simulation.gridlock_s
         known = {tuple(g["lanes"]) for g in self.gridlock}
         cycles = traffic.gridlock_cycles(limit)
         for lanes, since in cycles:
@@ -383,7 +386,7 @@ class CityModel(mesa.Model):
             until_s: Simulated time (s) to stop at, capped at ``simulation.max_time_s``.
             progress: Show a progress bar over simulated time.
         """
-        end = self.scenario.simulation.max_time_s
+        end = self.config.simulation.max_time_s
         if until_s is not None:
             end = min(end, until_s)
         # no bar object at all without progress: tqdm would start a monitor thread
@@ -475,9 +478,9 @@ class CityModel(mesa.Model):
             links=self.link_records(),
             graph=self.graph,
             info={
-                "scenario": self.scenario.name,
-                "scenario_key": self.scenario.key(),
-                "scenario_source": self.scenario.source,
+                "scenario": self.config.name,
+                "scenario_key": self.config.key(),
+                "scenario_source": self.config.source,
                 "seed": self.seed,
                 "version": __version__,
                 "sim_time_s": self.time_s,

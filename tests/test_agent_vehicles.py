@@ -137,7 +137,7 @@ def test_emergency_vehicle_passes_a_queue_and_crosses_red_at_a_crawl():
         == k.RED
     )
     assert all(traffic.vi[k.VI_LANE, v] == lane for v in queued.tolist())
-    crawl = model.scenario.vehicles.emergency_crawl_speed_mps
+    crawl = model.config.vehicles.emergency_crawl_speed_mps
     assert speed_before_crossing <= crawl + 1e-9
     assert traffic.vf[k.VF_SPEED, ev] <= crawl + 1e-9
 

@@ -342,7 +342,7 @@ def test_env_errors_name_the_problem(rl_env):
     with pytest.raises(ScenarioError, match="demand.scale: expected a number > 0, got -1"):
         env.reset(options={"overrides": {"demand.scale": -1}})
     obs, _ = env.reset(seed=0, options={"overrides": {"demand.scale": 2.0}})
-    assert env.sim.model.scenario.demand.scale == 2.0
+    assert env.sim.model.config.demand.scale == 2.0
 
 
 # ----- training -------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_live_charts_follow_the_steps():
 def test_knobs_apply_as_validated_overrides():
     light = ExplorerModel(DEMO, demand_scale=0.5, controller="max_pressure", seed=4)
     heavy = ExplorerModel(DEMO, demand_scale=2.0, seed=4)
-    assert light.scenario.signals.controller == "max_pressure" and light.seed == 4
+    assert light.config.signals.controller == "max_pressure" and light.seed == 4
     assert 3.0 < len(heavy.trips) / len(light.trips) < 5.0
     with pytest.raises(ScenarioError, match="signals.controller"):
         ExplorerModel(DEMO, controller="magic")
@@ -111,7 +111,7 @@ def test_explorer_stops_at_the_scenario_end_and_is_deterministic():
         while model.running:
             model.step()
         runs.append(model)
-    assert runs[0].time_s == runs[0].scenario.simulation.max_time_s or runs[0].finished
+    assert runs[0].time_s == runs[0].config.simulation.max_time_s or runs[0].finished
     assert runs[0].history.equals(runs[1].history)
 
 

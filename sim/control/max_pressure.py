@@ -98,7 +98,7 @@ class MaxPressureController(SignalController):
         spec: SignalSpec,
     ) -> MaxPressureController:
         """Take the decision interval and minimum green from the signals, jam spacing from the vehicles."""
-        vehicles = model.scenario.vehicles
+        vehicles = model.config.vehicles
         return cls(
             model,
             signal,

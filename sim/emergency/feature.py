@@ -101,7 +101,7 @@ def attach(model: CityModel, spec: Spec) -> EmergencyFeature:
         ScenarioError: If a station names a node the network lacks, a table row names an
             unknown location (file and line given), or generated locations cannot be placed.
     """
-    source = model.scenario.source
+    source = model.config.source
     for index, station in enumerate(spec.stations):
         if station.node not in model.graph:
             raise ScenarioError(

@@ -233,7 +233,7 @@ def validate_against_sumo(
 
 
 def _timings(model: CityModel) -> dict[str, SignalTiming]:
-    spec = model.scenario.signals
+    spec = model.config.signals
     timings = {}
     for controller in model.controllers:
         if not isinstance(controller, FixedTimeController):

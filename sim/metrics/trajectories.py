@@ -138,7 +138,7 @@ def sample_corridor(
     """
     net, traffic = model.net, model.traffic
     nodes = corridor_nodes(net, nodes)
-    end_s = model.scenario.simulation.max_time_s if end_s is None else float(end_s)
+    end_s = model.config.simulation.max_time_s if end_s is None else float(end_s)
     if start_s < model.time_s - _EPS or start_s >= end_s:
         raise TrajectoryError(
             f"sampling window [{start_s:g}, {end_s:g}] s must start at or after the model's time "
@@ -189,5 +189,5 @@ def sample_corridor(
         dt_s=float(model.dt_s),
         vehicles=vehicles,
         signals=signals,
-        title=f"{model.scenario.name}, seed {model.seed}: corridor {nodes[0]} -> {nodes[-1]}",
+        title=f"{model.config.name}, seed {model.seed}: corridor {nodes[0]} -> {nodes[-1]}",
     )

@@ -76,7 +76,7 @@ class ParkingFeature:
             return np.random.default_rng([model.seed, PARKING_STREAM, stream])
 
         self.facilities = build_facilities(
-            model.graph, model.net.edge_index, spec, rng(_SUPPLY), model.scenario.source
+            model.graph, model.net.edge_index, spec, rng(_SUPPLY), model.config.source
         )
         self.occupancy = Occupancy(self.facilities)
         self.background = BackgroundParkers(
@@ -121,7 +121,7 @@ class ParkingFeature:
     def _make_sensors(self, rng: np.random.Generator) -> list[ParkingSensor]:
         spec, n = self.spec, len(self.facilities)
         fails = rng.random(n) < spec.sensor_failure
-        fail_times = rng.uniform(0.0, self.model.scenario.simulation.max_time_s, n)
+        fail_times = rng.uniform(0.0, self.model.config.simulation.max_time_s, n)
         return [
             ParkingSensor(
                 self.model,
@@ -146,7 +146,7 @@ class ParkingFeature:
             inner = [n for n, p in zip(inner, xy, strict=True) if math.dist(p, centre) <= spec.area_radius_m]
         if spec.trips_vph > 0.0 and (not origins or not inner):
             raise ParkingError(
-                self.model.scenario.source,
+                self.model.config.source,
                 f"parking.trips_vph = {spec.trips_vph:g}: expected a network with fringe nodes (origins) and "
                 f"intersections within parking.area_radius_m = {spec.area_radius_m:g} m (destinations), got "
                 f"{len(origins)} and {len(inner)}",
@@ -207,12 +207,12 @@ class ParkingFeature:
         for what, node in (("origin", trip.origin), ("destination", trip.destination)):
             if node not in graph:
                 raise ParkingError(
-                    self.model.scenario.source,
+                    self.model.config.source,
                     f"parking trip {trip.trip_id!r}: {what} {node!r} is not a node of the network",
                 )
         if trip.depart_s < now:
             raise ParkingError(
-                self.model.scenario.source,
+                self.model.config.source,
                 f"parking trip {trip.trip_id!r}: expected depart_s >= now ({now:g} s), got {trip.depart_s:g}",
             )
         self.trips.append(trip)

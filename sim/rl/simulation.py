@@ -147,7 +147,7 @@ class SignalSimulation:
 
     def observe(self) -> dict[str, np.ndarray]:
         """Every driven intersection's observation now; remembers their costs for the next reward."""
-        obs = Observation(self.model.traffic, self.model.scenario.signals.observation_horizon_m)
+        obs = Observation(self.model.traffic, self.model.config.signals.observation_horizon_m)
         out = {}
         for node, ctrl in self.controllers.items():
             view = IntersectionView(ctrl, obs)

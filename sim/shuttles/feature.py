@@ -113,7 +113,7 @@ class ShuttleFeature:
 
 
 def _check_stops(model: mesa.Model, spec: Spec, planner: LegPlanner) -> None:
-    source = model.scenario.source
+    source = model.config.source
     known = set(model.net.node_ids)
     for i, stop in enumerate(spec.stops):
         if stop not in known:
@@ -130,7 +130,7 @@ def _check_stops(model: mesa.Model, spec: Spec, planner: LegPlanner) -> None:
 
 def _requests(model: mesa.Model, spec: Spec) -> tuple[Request, ...]:
     if spec.requests is not None:
-        return read_request_table(spec.requests, spec.stops, source=model.scenario.source)
+        return read_request_table(spec.requests, spec.stops, source=model.config.source)
     rates = [(od.origin, od.destination, od.rate_pph) for od in spec.od]
     if not rates:
         pairs = [(o, d) for o in spec.stops for d in spec.stops if o != d]

@@ -78,7 +78,7 @@ class ExplorerModel(CityModel):
         self.run(until_s=self.time_s + self.step_s)
         # CityModel counts kernel steps in `steps`; undo the one Mesa's step wrapper added.
         self.steps -= 1
-        if self.time_s >= self.scenario.simulation.max_time_s - 1e-9:
+        if self.time_s >= self.config.simulation.max_time_s - 1e-9:
             self.running = False
         self._record()
 

@@ -44,7 +44,7 @@ def city_view(model: ExplorerModel) -> Any:
         solara.Text(
             f"simulated time {frame.time_s:.0f} s ({_clock(frame.time_s)}) · "
             f"{frame.n_vehicles} vehicles drawn · {model.traffic.n_arrived} trips done · "
-            f"controller {model.scenario.signals.controller} · demand ×{model.scenario.demand.scale:g}",
+            f"controller {model.config.signals.controller} · demand ×{model.config.demand.scale:g}",
             classes=[STATUS_CLASS],
         )
     return column
@@ -83,7 +83,7 @@ def explorer(
     """
     path = str(Path(scenario).resolve())
     model = ExplorerModel(path, demand_scale=demand_scale, controller=controller, seed=seed, step_s=step_s)
-    spec = model.scenario
+    spec = model.config
     low, high = DEMAND_SCALE_RANGE
     params: dict[str, Any] = {
         "scenario": path,
