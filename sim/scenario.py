@@ -49,7 +49,6 @@ from sim.schema import text as _text
 
 __all__ = [
     "BENCH_PREFIX",
-    "CONTROLLER_NAMES",
     "DemandSpec",
     "NetworkSpec",
     "Overrides",
@@ -62,8 +61,11 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-CONTROLLER_NAMES: tuple[str, ...] = controller_names()
-"""Signal controller names a scenario may name in ``signals.controller`` (from the registry)."""
+
+def _controller(ctx: _Context, key: str, value: Any) -> str:
+    """A controller name from the registry as it is now (see ``register_controller``)."""
+    return _choice(ctx, key, value, choices=controller_names())
+
 
 Overrides = Sequence[str] | Mapping[str, object]
 """``"dotted.key=value"`` strings (value parsed as TOML, else a bare string) or a dotted-key mapping."""
@@ -145,7 +147,8 @@ class SignalSpec:
     """Signal control of every signalized intersection (times in s).
 
     Attributes:
-        controller: A name from ``CONTROLLER_NAMES``.
+        controller: A name in the controller registry (``sim.control.registry.controller_names()``:
+            the built-in controllers and any added with ``register_controller``).
         timing: ``"fixed"`` (``green_s`` per phase, >= ``min_green_s``) or ``"webster"`` (green
             split from flows, ``lost_time_s`` per phase and ``saturation_flow_vphpl``).
         offset_s: Cycle offset of every signal, or ``"green_wave"``: offsets from distance / speed
@@ -164,7 +167,7 @@ class SignalSpec:
             policy file, resolved like other paths.
     """
 
-    controller: str = _spec("fixed_time", partial(_choice, choices=CONTROLLER_NAMES))
+    controller: str = _spec("fixed_time", _controller)
     timing: str = _spec("fixed", partial(_choice, choices=("fixed", "webster")))
     green_s: float = _spec(30.0, _POSITIVE)
     yellow_s: float = _spec(3.0, _NON_NEGATIVE)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from sim.control.fixed_time import FixedTimeController
+from sim.control.registry import CONTROLLERS, ControllerRegistryError, controller_names, register_controller
 from sim.scenario import (
-    CONTROLLER_NAMES,
     Scenario,
     ScenarioError,
     SignalSpec,
@@ -320,7 +321,33 @@ def test_unreadable_scenario_file(tmp_path: Path) -> None:
 
 def test_controller_names_registry_lists_allowed_names(minimal: Path) -> None:
     message = error_of(minimal, ["signals.controller=magic"])
-    assert all(repr(name) in message for name in CONTROLLER_NAMES)
+    assert all(repr(name) in message for name in controller_names())
+
+
+def test_a_registered_controller_is_accepted_by_later_scenarios(minimal: Path) -> None:
+    class Magic(FixedTimeController):
+        pass
+
+    try:
+        assert register_controller("magic", Magic) is Magic
+        assert load_scenario(minimal, ["signals.controller=magic"]).signals.controller == "magic"
+    finally:
+        CONTROLLERS.pop("magic", None)
+    assert "signals.controller" in error_of(minimal, ["signals.controller=magic"])
+
+
+@pytest.mark.parametrize(
+    ("name", "controller", "problem"),
+    [
+        ("not a name", FixedTimeController, "identifier"),
+        ("mine", object, "SignalController"),
+        ("fixed_time", type("Other", (FixedTimeController,), {}), "replace=True"),
+    ],
+)
+def test_registering_a_controller_rejects_bad_names_and_classes(name, controller, problem) -> None:
+    with pytest.raises(ControllerRegistryError, match=problem):
+        register_controller(name, controller)
+    assert CONTROLLERS["fixed_time"] is FixedTimeController
 
 
 def test_string_overrides_are_parsed_as_toml_or_bare_strings(minimal: Path) -> None:

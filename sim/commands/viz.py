@@ -15,7 +15,6 @@ from sim.commands.common import MissingExtraError, seed_argument
 __all__ = ["register"]
 
 DEFAULT_PORT = 8765
-_QUIET_HOOK_CHECK = "ignore::UserWarning:solara.validate_hooks"
 
 
 def _positive(text: str) -> float:
@@ -97,6 +96,5 @@ def _viz(args: argparse.Namespace) -> int:
     ]
     url = f"http://{args.host}:{args.port}"
     print(f"citysim explorer for {scenario.name}: {url}  (Ctrl-C stops it)", flush=True)
-    # Mesa's SolaraViz trips one of Solara's hook-order checks at import; the warning is about Mesa's code.
-    env = {**os.environ, SETTINGS_ENV: json.dumps(settings), "PYTHONWARNINGS": _QUIET_HOOK_CHECK}
+    env = {**os.environ, SETTINGS_ENV: json.dumps(settings)}
     return subprocess.run(command, env=env, check=False).returncode

@@ -11,7 +11,11 @@ from sim.control.learned import LearnedController
 from sim.control.max_pressure import MaxPressureController
 from sim.control.sotl import SotlController
 
-__all__ = ["CONTROLLERS", "SignalPlan", "controller_names"]
+__all__ = ["CONTROLLERS", "ControllerRegistryError", "SignalPlan", "controller_names", "register_controller"]
+
+
+class ControllerRegistryError(ValueError):
+    """A controller cannot be registered under that name."""
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,41 @@ CONTROLLERS: dict[str, type[SignalController]] = {
 def controller_names() -> tuple[str, ...]:
     """The names a scenario may use, in registration order."""
     return tuple(CONTROLLERS)
+
+
+def register_controller(
+    name: str, controller: type[SignalController], *, replace: bool = False
+) -> type[SignalController]:
+    """Make a controller class available to scenarios as ``signals.controller = name``.
+
+    Scenarios validated after the call accept the name, in this process and in sweep workers
+    forked from it (a worker started afresh, e.g. by Dask, must import the module that
+    registers it).
+
+    Args:
+        name: The name scenarios use; a Python identifier.
+        controller: A :class:`~sim.control.base.SignalController` subclass; it builds itself
+            with ``from_plan(model, signal, node, phases, plan, spec)``.
+        replace: Allow replacing a controller already registered under ``name``.
+
+    Returns:
+        ``controller``, so the call can decorate the class.
+
+    Raises:
+        ControllerRegistryError: If the name is not an identifier, the class is not a
+            SignalController, or the name is taken and ``replace`` is false.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ControllerRegistryError(f"controller name {name!r}: expected a Python identifier")
+    if not (isinstance(controller, type) and issubclass(controller, SignalController)):
+        raise ControllerRegistryError(
+            f"controller {name!r}: expected a subclass of sim.control.base.SignalController, "
+            f"got {controller!r}"
+        )
+    taken = CONTROLLERS.get(name)
+    if taken is not None and taken is not controller and not replace:
+        raise ControllerRegistryError(
+            f"controller name {name!r} is taken by {taken.__name__}; pass replace=True to replace it"
+        )
+    CONTROLLERS[name] = controller
+    return controller
