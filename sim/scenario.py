@@ -19,9 +19,9 @@ import importlib
 import json
 import math
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import partial
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from functools import lru_cache, partial
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -274,8 +274,14 @@ class Scenario:
         )
 
     def key(self) -> str:
-        """Return a stable content hash: the first 16 hex digits of the sha256 of ``to_dict()``."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Return a stable content hash: the first 16 hex digits of a sha256.
+
+        It covers ``to_dict()`` and the bytes of every file the scenario refers to (trip
+        and matrix tables, networks, policies, feature tables), so editing such a file in
+        place gives a new key: a sweep re-runs, rather than reuses, runs made with the old file.
+        """
+        files = {str(path): _file_digest(path) for path in sorted(set(_referenced_files(self)))}
+        text = json.dumps({"scenario": self.to_dict(), "files": files}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def with_overrides(self, overrides: Overrides) -> Scenario:
@@ -285,6 +291,33 @@ class Scenario:
             ScenarioError: If an override names an unknown key or gives an invalid value.
         """
         return _validate(self.to_dict(), self.source, overrides)
+
+
+def _referenced_files(value: Any) -> Iterator[Path]:
+    """Every file path held by a scenario's (nested) specs."""
+    if isinstance(value, Path):
+        yield value
+    elif is_dataclass(value) and not isinstance(value, type):
+        for item in fields(value):
+            yield from _referenced_files(getattr(value, item.name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _referenced_files(item)
+
+
+@lru_cache(maxsize=256)
+def _digest_of(path: Path, _mtime_ns: int, _size: int) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, remembered while its modification time and size stay the same."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return "missing"
+    return _digest_of(path, stat.st_mtime_ns, stat.st_size)
 
 
 _RATES: Schema = {"duration_s": (3600.0, _POSITIVE), "scale": (1.0, _POSITIVE), "profile": ((), _profile)}

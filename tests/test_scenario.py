@@ -472,3 +472,14 @@ def test_source_is_not_part_of_equality(minimal: Path) -> None:
     scenario = load_scenario(minimal)
     assert isinstance(scenario, Scenario)
     assert scenario_from_dict(scenario.to_dict(), source="<elsewhere>") == scenario
+
+
+def test_editing_a_referenced_file_in_place_changes_the_key(tmp_path: Path) -> None:
+    table = tmp_path / "od.csv"
+    table.write_text("origin,destination,rate_vph\nn0_0,n2_3,300\n")
+    path = write(tmp_path, MINIMAL + '[demand]\ntype = "matrix"\nmatrix = "od.csv"\n', "m.toml")
+    before = load_scenario(path).key()
+    table.write_text("origin,destination,rate_vph\nn0_0,n2_3,300\n")
+    assert load_scenario(path).key() == before
+    table.write_text("origin,destination,rate_vph\nn0_0,n2_3,600\n")
+    assert load_scenario(path).key() != before
