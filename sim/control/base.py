@@ -38,38 +38,39 @@ class IntersectionView:
         now_s: Simulated time (s).
     """
 
-    __slots__ = ("_ctrl", "_obs", "now_s")
+    __slots__ = ("_ctrl", "_obs", "_state", "now_s")
 
     def __init__(self, ctrl: SignalController, obs: Observation) -> None:
         self._ctrl = ctrl
         self._obs = obs
+        self._state = obs.signal_state(ctrl.signal)
         self.now_s = obs.now_s
 
     @property
     def phase(self) -> int:
         """Index into the controller's phases of the phase now green (or ending, in yellow/all-red)."""
-        return self._ctrl.phases.index(self._obs.signal_state(self._ctrl.signal)[0])
+        return self._ctrl.phases.index(self._state[0])
 
     @property
     def stage(self) -> Stage:
         """Where the signal is in its phase change."""
-        return Stage(self._obs.signal_state(self._ctrl.signal)[1])
+        return Stage(self._state[1])
 
     @property
     def next_phase(self) -> int | None:
         """During yellow and all-red, the phase that comes next; else None."""
-        nxt = self._obs.signal_state(self._ctrl.signal)[2]
+        nxt = self._state[2]
         return self._ctrl.phases.index(nxt) if nxt >= 0 else None
 
     @property
     def stage_age_s(self) -> float:
         """How long the current stage has run (s)."""
-        return self._obs.signal_state(self._ctrl.signal)[3]
+        return self._state[3]
 
     @property
     def min_green_s(self) -> float:
         """The intersection's minimum green (s)."""
-        return self._obs.signal_state(self._ctrl.signal)[4]
+        return self._state[4]
 
     @property
     def queue(self) -> np.ndarray:

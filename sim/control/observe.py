@@ -50,13 +50,20 @@ class Observation:
         """Vehicles per edge over its jam capacity."""
         return self._traffic.edge_occupancy()
 
-    def signal_state(self, signal: int) -> tuple[int, int, int, float, float]:
-        """(global phase, stage, next global phase or -1, stage age s, min green s) of a signal."""
+    @cached_property
+    def _signal_rows(self) -> tuple[list[int], list[int], list[int], list[float], list[float]]:
+        # Read once per decision time as Python lists: controllers read their state several
+        # times per decision, and requests are applied only after every controller decided.
         si, sf = self._traffic.si, self._traffic.sf
         return (
-            int(si[k.SI_PHASE, signal]),
-            int(si[k.SI_STAGE, signal]),
-            int(si[k.SI_NEXT, signal]),
-            float(sf[k.SF_ELAPSED, signal]),
-            float(sf[k.SF_MIN_GREEN, signal]),
+            si[k.SI_PHASE].tolist(),
+            si[k.SI_STAGE].tolist(),
+            si[k.SI_NEXT].tolist(),
+            sf[k.SF_ELAPSED].tolist(),
+            sf[k.SF_MIN_GREEN].tolist(),
         )
+
+    def signal_state(self, signal: int) -> tuple[int, int, int, float, float]:
+        """(global phase, stage, next global phase or -1, stage age s, min green s) of a signal."""
+        phase, stage, next_phase, age_s, min_green_s = self._signal_rows
+        return phase[signal], stage[signal], next_phase[signal], age_s[signal], min_green_s[signal]
