@@ -21,9 +21,9 @@ from sim.parking import (
     Spec,
 )
 from sim.parking.background import BackgroundParkers, erlang_load
-from sim.parking.figures import plot_occupancy_map
 from sim.parking.guidance import poisson_at_least
 from sim.parking.supply import GARAGE, STREET, Facility
+from sim.plots.parking_figures import plot_occupancy_map
 from sim.scenario import ScenarioError, scenario_from_dict
 
 

@@ -10,11 +10,11 @@ from matplotlib.figure import Figure
 from test_cli import assert_one_line_error
 
 from sim.cli import main
+from sim.metrics.snapshot import CAR, EMERGENCY, SHUTTLE
 from sim.plots.live_figures import LIGHT_ZORDER, VEHICLE_ZORDER, plot_city, plot_live_charts
 from sim.schema import ScenarioError
 from sim.traffic import kernel as k
 from sim.viz import ExplorerModel
-from sim.viz.frame import CAR, EMERGENCY, SHUTTLE
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 DEMO = SCENARIOS / "demo.toml"

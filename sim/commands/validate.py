@@ -70,8 +70,8 @@ def _validate(args: argparse.Namespace) -> int:
     (folder / FIGURE).unlink(missing_ok=True)
     validation.write(folder)
     if args.plots:
-        from sim.interop.figures import plot_link_speeds
         from sim.plots import save_figure
+        from sim.plots.validation_figures import plot_link_speeds
 
         save_figure(plot_link_speeds(validation), folder / FIGURE)
     print(f"results written to {folder}")

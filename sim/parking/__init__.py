@@ -5,7 +5,7 @@ background parkers that hold occupancy near a target, a :class:`ParkingSensor` p
 facility reporting to a :class:`ParkingInformation` service, and parking trips whose
 drivers either cruise for a space or are guided by the service. :func:`attach` adds it
 all to a :class:`~sim.model.CityModel`; the figure of occupancy is in
-:mod:`sim.parking.figures` (imported on its own, as it needs matplotlib).
+:mod:`sim.plots.parking_figures`.
 """
 
 from sim.parking.drivers import ParkingDriver, ParkingTrip, Phase

@@ -14,10 +14,10 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.parking.figures import draw_facilities
+from sim.metrics.snapshot import CAR, EMERGENCY, SHUTTLE, CityFrame
 from sim.plots.figures import _link_segments, _node_coordinates
+from sim.plots.parking_figures import draw_facilities
 from sim.traffic import kernel as k
-from sim.viz.frame import CAR, EMERGENCY, SHUTTLE, CityFrame
 
 __all__ = ["LIGHT_ZORDER", "VEHICLE_ZORDER", "plot_city", "plot_live_charts"]
 
@@ -66,7 +66,7 @@ def plot_city(frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, s
     white (empty) to dark blue (full).
 
     Args:
-        frame: The state to draw (:func:`sim.viz.frame.city_frame`).
+        frame: The state to draw (:func:`sim.metrics.snapshot.city_frame`).
         graph: The road graph, with node ``x``, ``y`` (m).
         edge_keys: ``(u, v)`` per compiled edge index (``CompiledNetwork.edge_keys``).
         ax: Axes to draw on; ``None`` makes a new figure.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.viz.frame import CityFrame, city_frame
+from sim.metrics.snapshot import CityFrame, city_frame
 from sim.viz.model import ExplorerModel
 
 __all__ = ["SETTINGS_ENV", "CityFrame", "ExplorerModel", "city_frame", "explorer"]

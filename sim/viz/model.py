@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pandas as pd
 
+from sim.metrics.snapshot import CityFrame, city_frame
 from sim.model import CityModel
 from sim.parking.metrics import facility_frame
 from sim.scenario import Scenario, load_scenario
 from sim.traffic import kernel as k
-from sim.viz.frame import CityFrame, city_frame
 
 __all__ = ["HISTORY_COLUMNS", "ExplorerModel", "explorer_scenario"]
 

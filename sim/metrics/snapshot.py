@@ -1,7 +1,8 @@
-"""What the explorer draws at one moment: vehicles, signal states and parking occupancy, as arrays.
+"""A snapshot of a running model: vehicles, signal lights and parking occupancy, as arrays.
 
 A :class:`CityFrame` is read from a running :class:`~sim.model.CityModel` in a few vectorized
-numpy operations (no loop over vehicles), so the explorer can redraw it at every step. It
+numpy operations (no loop over vehicles), so the explorer (:mod:`sim.viz`) can redraw it at
+every step. It
 holds positions along links (edge index and fraction of the link), not coordinates: the
 drawing (:func:`sim.plots.live_figures.plot_city`) places them on the same link geometry as
 the roads.

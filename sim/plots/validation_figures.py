@@ -1,8 +1,8 @@
 """The validation figure: per-link mean speeds, citysim against SUMO.
 
-It lives beside the validation because it draws a :class:`~sim.interop.validate.Validation`,
-not a run's results; like :mod:`sim.plots` it builds on ``matplotlib.figure.Figure``, never
-on pyplot, and returns the figure (save it with :func:`sim.plots.save_figure`).
+It draws a :class:`~sim.interop.validate.Validation` (both simulators' per-link records); like
+the rest of :mod:`sim.plots` it builds on ``matplotlib.figure.Figure``, never on pyplot, and
+returns the figure (save it with :func:`sim.plots.save_figure`).
 """
 
 from __future__ import annotations
