@@ -310,6 +310,26 @@ class CityModel(mesa.Model):
         """The global phase a signal is held on by :meth:`override_signal`, or None."""
         return self._overrides.get(signal)
 
+    def replace_controller(self, controller: SignalController) -> SignalController:
+        """Let ``controller`` run its signal (``controller.signal``) from now on.
+
+        The signal keeps its current phase and stage (the kernel still enforces minimum
+        green, yellow and all-red); the new controller's first decision is at its
+        ``next_decision_s`` (not before now). Use it to give single intersections another
+        controller than the scenario's, or to drive them from outside (the RL environments do).
+
+        Returns:
+            The controller it replaces, removed from the model.
+        """
+        old = self.controllers[controller.signal]
+        if old is controller:
+            return old
+        self.controllers[controller.signal] = controller
+        old.remove()
+        self._decision_s[controller.signal] = max(controller.next_decision_s, self.time_s)
+        self._next_decision_s = float(self._decision_s.min())
+        return old
+
     def link_travel_times_s(self) -> np.ndarray:
         """Current travel time of every edge (s): length over the mean speed on it now.
 

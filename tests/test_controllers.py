@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from sim.control.actuated import ActuatedController
-from sim.control.base import Stage
+from sim.control.base import SignalController, Stage
 from sim.control.max_pressure import MaxPressureController
 from sim.control.registry import controller_names
 from sim.control.sotl import SotlController
@@ -319,3 +319,29 @@ def test_controller_keys_have_defaults_and_named_range_errors(tmp_path):
     policy = tmp_path / "policy.npz"
     policy.write_bytes(b"")
     assert base.with_overrides({"signals.policy": str(policy)}).signals.policy == policy
+
+
+class _HoldFirstPhase(SignalController):
+    """Requests its first phase at every decision: that signal never leaves it once there."""
+
+    def decide(self, view):
+        self.next_decision_s = view.now_s + 1.0
+        return 0
+
+
+def test_replace_controller_hands_one_signal_to_another_controller():
+    model = CityModel(contract_scenario("fixed_time"))
+    model.run(until_s=60.0)
+    held = model.controllers[0]
+    replacement = _HoldFirstPhase(model, held.signal, held.node, held.phases)
+    assert model.replace_controller(replacement) is held
+    assert held not in model.agents and replacement in model.agents
+    first_phase, other = held.phases[0], model.controllers[1]
+    phases = {0: set(), other.signal: set()}
+    while model.time_s < 400.0:
+        model.step()
+        for signal in phases:
+            if model.traffic.si[k.SI_STAGE, signal] == k.STAGE_GREEN:
+                phases[signal].add(int(model.traffic.si[k.SI_PHASE, signal]))
+    assert phases[0] == {first_phase}
+    assert len(phases[other.signal]) == 2

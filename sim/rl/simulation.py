@@ -81,31 +81,6 @@ class _ExternalController(SignalController):
         return None if self.action is None else requested_phase(view, self.action)
 
 
-class _ExternalModel(CityModel):
-    """A CityModel whose signals at ``nodes`` take their phases from outside.
-
-    The scenario's controllers are built as usual (they set each signal's starting phase),
-    then those of ``nodes`` are replaced by :class:`_ExternalController` agents.
-    """
-
-    def __init__(
-        self, scenario: Scenario, seed: int, nodes: frozenset[str] | None, interval_s: float
-    ) -> None:
-        self._external_nodes = nodes
-        self._external_interval_s = interval_s
-        super().__init__(scenario, seed=seed)
-
-    def _make_controllers(self) -> list[SignalController]:
-        controllers = super()._make_controllers()
-        for i, ctrl in enumerate(controllers):
-            if self._external_nodes is None or ctrl.node in self._external_nodes:
-                controllers[i] = _ExternalController(
-                    self, ctrl.signal, ctrl.node, ctrl.phases, self._external_interval_s
-                )
-                ctrl.remove()
-        return controllers
-
-
 class SignalSimulation:
     """One episode: a model whose signals at ``nodes`` are driven by actions, with their features.
 
@@ -123,10 +98,16 @@ class SignalSimulation:
         self, scenario: Scenario, seed: int, config: EnvConfig, nodes: Sequence[str] | None = None
     ) -> None:
         self.config = config
-        self.model = _ExternalModel(
-            scenario, seed, None if nodes is None else frozenset(nodes), config.decision_interval_s
-        )
-        agents = {c.node: c for c in self.model.controllers if isinstance(c, _ExternalController)}
+        self.model = CityModel(scenario, seed=seed)
+        driven = None if nodes is None else frozenset(nodes)
+        agents = {}
+        for ctrl in list(self.model.controllers):
+            if driven is None or ctrl.node in driven:
+                external = _ExternalController(
+                    self.model, ctrl.signal, ctrl.node, ctrl.phases, config.decision_interval_s
+                )
+                self.model.replace_controller(external)
+                agents[ctrl.node] = external
         if nodes is not None:
             unknown = [node for node in nodes if node not in agents]
             if unknown:
