@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -12,6 +14,8 @@ __all__ = [
     "MissingExtraError",
     "add_scenario_arguments",
     "default_results_folder",
+    "integer_argument",
+    "positive_number",
     "seed_argument",
 ]
 
@@ -33,15 +37,35 @@ def default_results_folder(scenario_name: str, pattern: str) -> Path:
     return Path("results") / pattern.format(name=safe_name)
 
 
-def seed_argument(text: str) -> int:
-    """Argparse type of ``--seed``: an integer >= 0."""
+def integer_argument(low: int, high: int | None = None) -> Callable[[str], int]:
+    """Argparse type: an integer >= ``low`` (and <= ``high`` if given)."""
+    expected = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """Argparse type: a number > 0."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
+
+
+seed_argument = integer_argument(0)
+"""Argparse type of ``--seed``: an integer >= 0."""
 
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder
+from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder, integer_argument
 
 if TYPE_CHECKING:
     from sim.compare import Comparison
@@ -15,17 +15,6 @@ __all__ = ["BARS_FIGURE", "DELAY_FIGURE", "register"]
 
 BARS_FIGURE = "compare_bars.png"
 DELAY_FIGURE = "delay_over_time.png"
-
-
-def _count(text: str) -> int:
-    """Argparse type of ``--seeds`` and ``--jobs``: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
 
 
 def _names(text: str) -> list[str]:
@@ -76,14 +65,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     compare.add_argument(
         "--seeds",
-        type=_count,
+        type=integer_argument(1),
         default=10,
         metavar="N",
         help="seeds per controller: SEED, SEED+1, ... (default 10)",
     )
     compare.add_argument(
         "--jobs",
-        type=_count,
+        type=integer_argument(1),
         default=None,
         metavar="N",
         help="worker processes (default: the cores this process may use)",

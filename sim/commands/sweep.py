@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.commands.common import EXIT_OK, default_results_folder
+from sim.commands.common import EXIT_OK, default_results_folder, integer_argument
 
 if TYPE_CHECKING:
     from sim.sweep import SweepPlan, SweepReport
@@ -18,16 +18,6 @@ EXIT_RUNS_FAILED = 1
 """Exit code when the sweep finished but some of its runs failed (their errors are recorded)."""
 
 _MAX_LISTED_FAILURES = 10
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -77,7 +67,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=integer_argument(1),
         default=None,
         metavar="N",
         help="worker processes (default: the cores; with --dask local: its workers, default 2)",

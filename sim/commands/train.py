@@ -5,19 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.commands.common import EXIT_OK, MissingExtraError, add_scenario_arguments
+from sim.commands.common import EXIT_OK, MissingExtraError, add_scenario_arguments, integer_argument
 
 __all__ = ["register"]
-
-
-def _episodes(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -39,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--episodes",
-        type=_episodes,
+        type=integer_argument(1),
         default=None,
         metavar="N",
         help="training episodes; default: as many as the shipped policy had",

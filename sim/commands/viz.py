@@ -10,31 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sim.commands.common import MissingExtraError, seed_argument
+from sim.commands.common import MissingExtraError, integer_argument, positive_number, seed_argument
 
 __all__ = ["register"]
 
 DEFAULT_PORT = 8765
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
-    return value
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,16 +32,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("scenario", metavar="SCENARIO", type=Path, help="scenario TOML file")
     parser.add_argument(
-        "--demand-scale", type=_positive, default=None, help="starting demand level (× the scenario's rates)"
+        "--demand-scale",
+        type=positive_number,
+        default=None,
+        help="starting demand level (× the scenario's rates)",
     )
     parser.add_argument("--controller", default=None, help="starting signal controller")
     parser.add_argument("--seed", type=seed_argument, default=None, help="starting seed")
     parser.add_argument(
-        "--step-s", type=_positive, default=10.0, help="simulated seconds per step (default: 10)"
+        "--step-s", type=positive_number, default=10.0, help="simulated seconds per step (default: 10)"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"port to listen on (default: {DEFAULT_PORT})"
+        "--port",
+        type=integer_argument(1, 65535),
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default: {DEFAULT_PORT})",
     )
     parser.add_argument("--no-browser", dest="browser", action="store_false", help="do not open a browser")
     parser.set_defaults(handler=_viz)
