@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from sim.lazy import lazy_attributes
 from sim.metrics.snapshot import CityFrame, city_frame
 from sim.viz.model import ExplorerModel
 
@@ -16,11 +15,5 @@ __all__ = ["SETTINGS_ENV", "CityFrame", "ExplorerModel", "city_frame", "explorer
 SETTINGS_ENV = "CITYSIM_VIZ_SETTINGS"
 """Environment variable holding ``explorer``'s keyword arguments as JSON for ``sim.viz.app``."""
 
-
-def __getattr__(name: str) -> Any:
-    # The page imports Solara, which only the `viz` extra installs; load it on first use.
-    if name == "explorer":
-        from sim.viz.page import explorer
-
-        return explorer
-    raise AttributeError(f"module 'sim.viz' has no attribute {name!r}")
+# The page imports Solara, which only the `viz` extra installs: load it on first use.
+__getattr__, __dir__ = lazy_attributes(__name__, {"explorer": "sim.viz.page"})

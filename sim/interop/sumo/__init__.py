@@ -9,8 +9,7 @@ not load the others (the command line reads :data:`JUNCTION_TYPES` without panda
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sim.lazy import lazy_attributes
 
 __all__ = [
     "JUNCTION_TYPES",
@@ -51,11 +50,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
