@@ -1,10 +1,13 @@
 """End to end: ``citysim viz`` serves the explorer, headless Chromium steps and plays it.
 
 Uses Debian's Chromium (``/usr/bin/chromium``) through Playwright's Python client; no browser is
-downloaded. Without a browser the test is skipped, unless ``CITYSIM_REQUIRE_BROWSER=1`` (CI sets
-it), where a missing browser fails. The last screenshot is kept in ``results/browser/``.
+downloaded. The same page is also opened inside JupyterLab. Without a browser (or JupyterLab)
+the tests are skipped, unless ``CITYSIM_REQUIRE_BROWSER=1`` (CI sets it), where they fail. The
+last screenshots are kept in ``results/browser/``.
 """
 
+import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -14,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,34 +59,71 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for_port(port: int, server: subprocess.Popen, timeout_s: float = 90.0) -> None:
+def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout_s: float = 90.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        assert server.poll() is None, f"citysim viz exited with {server.returncode}"
+        assert server.poll() is None, f"server exited with {server.returncode}:\n{log.read_text()[-3000:]}"
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.3)
-    raise AssertionError(f"citysim viz did not listen on port {port} within {timeout_s:.0f} s")
+    raise AssertionError(f"server did not listen on port {port} within {timeout_s:.0f} s")
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], port: int, log: Path, **popen):
+    """Run a server until the block ends; its output goes to ``log``."""
+    with log.open("w") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
+        try:
+            _wait_for_port(port, server, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 @pytest.fixture
-def explorer_url():
+def explorer_url(tmp_path):
     port = _free_port()
     command = [sys.executable, "-m", "sim", "viz", str(SCENARIO), "--no-browser", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--step-s", str(STEP_S)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        _wait_for_port(port, server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with _serving([*command, "--step-s", str(STEP_S)], port, tmp_path / "viz.log") as url:
+        yield url
+
+
+@pytest.fixture
+def jupyterlab_url(tmp_path):
+    """JupyterLab serving a folder with one notebook whose only cell shows the explorer."""
+    if importlib.util.find_spec("jupyterlab") is None:
+        if os.environ.get("CITYSIM_REQUIRE_BROWSER") == "1":
+            pytest.fail("CITYSIM_REQUIRE_BROWSER=1 but JupyterLab is not installed")
+        pytest.skip("JupyterLab is not installed (the notebooks extra)")
+    source = f"from sim.viz import explorer\nexplorer({str(SCENARIO)!r}, step_s={STEP_S})"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    nbformat.write(notebook, folder / "explorer.ipynb")
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        f"--port={port}",
+        "--ServerApp.token=",
+        "--ServerApp.password=",
+        f"--ServerApp.root_dir={folder}",
+    ]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    with _serving(command, port, tmp_path / "lab.log", env=env) as url:
+        yield f"{url}/lab/tree/explorer.ipynb"
 
 
 def _status(page) -> tuple[int, int]:
@@ -106,31 +147,61 @@ def _wait_until(condition, timeout_s: float, what: str) -> None:
         time.sleep(0.25)
 
 
-def test_step_and_play_advance_the_city_in_headless_chromium(explorer_url):
+@contextlib.contextmanager
+def _page():
+    """A page of headless Chromium (skips or fails as the module docstring says)."""
     sync_playwright = _browser_or_skip()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(explorer_url)
-            page.locator(".citysim-status").wait_for(timeout=90_000)
-            assert _status(page) == (0, 0)
-            city_map = page.locator("img").first
-            before = city_map.screenshot()
-
-            page.get_by_role("button", name="Step").click()
-            _wait_until(lambda: _status(page)[0] == STEP_S, 30, "one step")
-
-            page.get_by_role("button", name="▶").click()
-            _wait_until(lambda: _status(page)[0] >= 6 * STEP_S, 60, "six steps of play")
-            page.get_by_role("button", name="❚❚").click()
-            _wait_until(lambda: _still(page, 3.0), 30, "the model to stop after pause")
-            paused_at, vehicles = _status(page)
-            assert paused_at >= 6 * STEP_S
-
-            assert vehicles > 0
-            assert city_map.screenshot() != before, "the map did not change"
-            page.screenshot(path=str(SCREENSHOTS / "explorer.png"), full_page=True)
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:
             browser.close()
+
+
+def test_step_and_play_advance_the_city_in_headless_chromium(explorer_url):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with _page() as page:
+        page.goto(explorer_url)
+        page.locator(".citysim-status").wait_for(timeout=90_000)
+        assert _status(page) == (0, 0)
+        city_map = page.locator("img").first
+        before = city_map.screenshot()
+
+        page.get_by_role("button", name="Step").click()
+        _wait_until(lambda: _status(page)[0] == STEP_S, 30, "one step")
+
+        page.get_by_role("button", name="▶").click()
+        _wait_until(lambda: _status(page)[0] >= 6 * STEP_S, 60, "six steps of play")
+        page.get_by_role("button", name="❚❚").click()
+        _wait_until(lambda: _still(page, 3.0), 30, "the model to stop after pause")
+        paused_at, vehicles = _status(page)
+        assert paused_at >= 6 * STEP_S
+
+        assert vehicles > 0
+        assert city_map.screenshot() != before, "the map did not change"
+        page.screenshot(path=str(SCREENSHOTS / "explorer.png"), full_page=True)
+
+
+def test_the_explorer_runs_inside_jupyterlab(jupyterlab_url):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with _page() as page:
+        page.goto(jupyterlab_url)
+        cell = page.locator(".jp-CodeCell").first
+        cell.wait_for(timeout=90_000)
+        # JupyterLab may ask which kernel to start; the notebook's own (python3) is preselected.
+        choose = page.get_by_role("button", name="Select", exact=True)
+        with contextlib.suppress(PlaywrightTimeout):
+            choose.wait_for(timeout=10_000)
+            choose.click()
+        cell.click()
+        page.keyboard.press("Shift+Enter")
+        page.locator(".citysim-status").wait_for(timeout=90_000)
+        assert _status(page) == (0, 0)
+        # In a notebook, SolaraViz's controls sit in a drawer opened from the page's title bar.
+        page.locator(".v-app-bar .v-btn").first.click()
+        page.get_by_role("button", name="Step").click()
+        _wait_until(lambda: _status(page)[0] == STEP_S, 60, "one step")
+        page.screenshot(path=str(SCREENSHOTS / "explorer_jupyterlab.png"))

@@ -6,7 +6,6 @@ import argparse
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -83,4 +82,5 @@ def _viz(args: argparse.Namespace) -> int:
     url = f"http://{args.host}:{args.port}"
     print(f"citysim explorer for {scenario.name}: {url}  (Ctrl-C stops it)", flush=True)
     env = {**os.environ, SETTINGS_ENV: json.dumps(settings)}
-    return subprocess.run(command, env=env, check=False).returncode
+    # Become the Solara server (no child process), so Ctrl-C or a terminate signal stops it.
+    os.execve(sys.executable, command, env)
