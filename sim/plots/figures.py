@@ -25,7 +25,15 @@ from matplotlib.figure import Figure
 if TYPE_CHECKING:
     from sim.metrics.results import RunResults
 
-__all__ = ["FIGURE_FORMATS", "MAP_METRICS", "PlotError", "plot_network_map", "plot_series", "save_figure"]
+__all__ = [
+    "FIGURE_FORMATS",
+    "MAP_METRICS",
+    "PlotError",
+    "draw_link_values",
+    "plot_network_map",
+    "plot_series",
+    "save_figure",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -233,12 +241,55 @@ def plot_network_map(results: RunResults, metric: str = "mean_speed_mps", ax: Ax
         raise PlotError(f"metric {metric!r} cannot be mapped; choose one of {', '.join(MAP_METRICS)}")
     _require_columns(results.links, ("u", "v", metric), "links")
     label, unit, colormap = MAP_METRICS[metric]
-    graph = results.graph
-    coordinates = _node_coordinates(graph)
-    values = _time_means(results.links, metric, list(graph.edges()))
-    finite = values[np.isfinite(values)]
-    segments, offset_m = _link_segments(graph, coordinates)
+    values = _time_means(results.links, metric, list(results.graph.edges()))
+    return draw_link_values(
+        results.graph,
+        values,
+        Normalize(),
+        colormap,
+        f"{label} ({unit})",
+        f"{label.capitalize()} per link (time mean)",
+        ax,
+    )
 
+
+def draw_link_values(
+    graph: nx.DiGraph,
+    values: np.ndarray,
+    norm: Normalize,
+    colormap: Colormap,
+    colorbar_label: str,
+    title: str,
+    ax: Axes | None = None,
+) -> Figure:
+    """Draw the network with each link coloured by its value (the map of every link metric).
+
+    Links are straight segments between their nodes, two-way links side by side, line width
+    growing with the lanes; links whose value is NaN are grey.
+
+    Args:
+        graph: The road graph, with node ``x``, ``y`` (m).
+        values: One value per edge, in ``graph.edges()`` order.
+        norm: Colour scale; limits it leaves open are set from the finite values
+            (0 to 1 if there are none).
+        colormap: Colours of the scale.
+        colorbar_label: Label of the colorbar, with the unit.
+        title: Title of the axes.
+        ax: Axes to draw on; ``None`` makes a new figure.
+
+    Returns:
+        The figure holding the axes, with the colorbar.
+
+    Raises:
+        PlotError: If a node lacks coordinates.
+    """
+    coordinates = _node_coordinates(graph)
+    segments, offset_m = _link_segments(graph, coordinates)
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        norm.autoscale_None(finite)
+    else:
+        norm = Normalize(0.0, 1.0)
     if ax is None:
         figure = Figure(figsize=(8, 7), layout="constrained")
         ax = figure.add_subplot()
@@ -247,7 +298,7 @@ def plot_network_map(results: RunResults, metric: str = "mean_speed_mps", ax: Ax
     lines = LineCollection(
         segments,
         cmap=colormap.with_extremes(bad=_NO_DATA_COLOR),
-        norm=Normalize(vmin=finite.min(), vmax=finite.max()) if finite.size else Normalize(0.0, 1.0),
+        norm=norm,
         linewidths=_line_widths_pt(graph, segments, offset_m, ax),
         capstyle="butt",
     )
@@ -257,8 +308,8 @@ def plot_network_map(results: RunResults, metric: str = "mean_speed_mps", ax: Ax
     ax.scatter(node_x, node_y, s=6, color="0.2", zorder=3)
     ax.set_aspect("equal")
     ax.autoscale_view()
-    ax.set(title=f"{label.capitalize()} per link (time mean)", xlabel="x (m)", ylabel="y (m)")
-    ax.get_figure(root=False).colorbar(lines, ax=ax, label=f"{label} ({unit})", shrink=0.8)
+    ax.set(title=title, xlabel="x (m)", ylabel="y (m)")
+    ax.get_figure(root=False).colorbar(lines, ax=ax, label=colorbar_label, shrink=0.8)
     return figure
 
 

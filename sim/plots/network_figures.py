@@ -17,15 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 
-from sim.plots.figures import (
-    _CONGESTION,
-    _NO_DATA_COLOR,
-    PlotError,
-    _line_widths_pt,
-    _link_segments,
-    _node_coordinates,
-    _require_columns,
-)
+from sim.plots.figures import _CONGESTION, PlotError, _require_columns, draw_link_values
 
 if TYPE_CHECKING:
     from sim.metrics.results import RunResults
@@ -135,35 +127,11 @@ def plot_congestion_map(results: RunResults, metric: str = "delay", ax: Axes | N
     """
     values = link_congestion(results, metric)
     label, unit, colormap = CONGESTION_METRICS[metric]
-    graph = results.graph
-    coordinates = _node_coordinates(graph)
-    segments, offset_m = _link_segments(graph, coordinates)
     finite = values[np.isfinite(values)]
-    if ax is None:
-        figure = Figure(figsize=(8, 7), layout="constrained")
-        ax = figure.add_subplot()
-    else:
-        figure = ax.get_figure(root=True)
     high = max(float(finite.max()), 1.0) if metric == "vc" and finite.size else None
     norm = Normalize(vmin=0.0 if metric == "vc" else None, vmax=high)
-    if finite.size:
-        norm.autoscale_None(finite)
-    lines = LineCollection(
-        segments,
-        cmap=colormap.with_extremes(bad=_NO_DATA_COLOR),
-        norm=norm if finite.size else Normalize(0.0, 1.0),
-        linewidths=_line_widths_pt(graph, segments, offset_m, ax),
-        capstyle="butt",
-    )
-    lines.set_array(np.ma.masked_invalid(values))
-    ax.add_collection(lines)
-    node_x, node_y = np.array(list(coordinates.values()), dtype=float).reshape(-1, 2).T
-    ax.scatter(node_x, node_y, s=6, color="0.2", zorder=3)
-    ax.set_aspect("equal")
-    ax.autoscale_view()
-    ax.set(title=f"{label.capitalize()} per link (run mean)", xlabel="x (m)", ylabel="y (m)")
-    figure.colorbar(lines, ax=ax, label=f"{label} ({unit})", shrink=0.8)
-    return figure
+    title = f"{label.capitalize()} per link (run mean)"
+    return draw_link_values(results.graph, values, norm, colormap, f"{label} ({unit})", title, ax)
 
 
 def mfd_points(results: RunResults) -> pd.DataFrame:
