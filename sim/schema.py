@@ -26,12 +26,14 @@ __all__ = [
     "Schema",
     "ScenarioError",
     "choice",
+    "flag",
     "integer",
     "number",
     "path",
     "profile",
     "schema_of",
     "spec_field",
+    "tables",
     "text",
 ]
 
@@ -118,6 +120,41 @@ def text(ctx: Context, key: str, value: Any, *, nonempty: bool = False) -> str:
     if not isinstance(value, str) or (nonempty and not value.strip()):
         raise ctx.fail(key, "a non-empty string" if nonempty else "a string", value)
     return value
+
+
+def flag(ctx: Context, key: str, value: Any) -> bool:
+    """``true`` or ``false``."""
+    if not isinstance(value, bool):
+        raise ctx.fail(key, "true or false", value)
+    return value
+
+
+def tables(
+    ctx: Context, key: str, value: Any, fields: Mapping[str, tuple[bool, Check]], *, what: str = "tables"
+) -> list[dict[str, Any]]:
+    """A list of tables whose keys are ``fields`` (name -> (required, check)).
+
+    Returns:
+        One dict per table with every key of ``fields``; an absent optional key is None.
+    """
+    if not isinstance(value, list | tuple):
+        raise ctx.fail(key, f"a list of {what}", value)
+    out = []
+    for index, item in enumerate(value):
+        where = f"{key}[{index}]"
+        if not isinstance(item, Mapping):
+            raise ctx.fail(where, "a table with " + ", ".join(fields), item)
+        for name in item:
+            if name not in fields:
+                raise ctx.unknown(f"{where}.{name}", f"allowed keys: {', '.join(fields)}")
+        values = {}
+        for name, (required, check) in fields.items():
+            raw = item.get(name)
+            if raw is None and required:
+                raise ctx.missing(f"{where}.{name}", f" in {where}")
+            values[name] = None if raw is None else check(ctx, f"{where}.{name}", raw)
+        out.append(values)
+    return out
 
 
 def choice(ctx: Context, key: str, value: Any, *, choices: tuple[str, ...]) -> str:

@@ -34,6 +34,7 @@ from sim.schema import (
     number,
     path,
     spec_field,
+    tables,
     text,
 )
 
@@ -62,31 +63,14 @@ class Station:
     vehicles: int = 1
 
 
-_STATION_KEYS = {"name": True, "node": True, "vehicles": False}
-
-
 def _stations(ctx: Context, key: str, value: Any) -> tuple[Station, ...]:
-    if not isinstance(value, list | tuple):
-        raise ctx.fail(key, "a list of station tables ([[emergency.stations]])", value)
-    stations = []
-    for index, item in enumerate(value):
-        where = f"{key}[{index}]"
-        if not isinstance(item, dict):
-            raise ctx.fail(where, "a table with name, node and vehicles", item)
-        for name in item:
-            if name not in _STATION_KEYS:
-                raise ctx.unknown(f"{where}.{name}", "allowed keys: " + ", ".join(_STATION_KEYS))
-        for name, required in _STATION_KEYS.items():
-            if required and name not in item:
-                raise ctx.missing(f"{where}.{name}", " in a station table")
-        stations.append(
-            Station(
-                name=text(ctx, f"{where}.name", item["name"], nonempty=True),
-                node=text(ctx, f"{where}.node", item["node"], nonempty=True),
-                vehicles=COUNT(ctx, f"{where}.vehicles", item.get("vehicles", 1)),
-            )
-        )
-    return tuple(stations)
+    fields = {
+        "name": (True, partial(text, nonempty=True)),
+        "node": (True, partial(text, nonempty=True)),
+        "vehicles": (False, COUNT),
+    }
+    items = tables(ctx, key, value, fields, what="station tables ([[emergency.stations]])")
+    return tuple(Station(**{name: v for name, v in item.items() if v is not None}) for item in items)
 
 
 def _weights(ctx: Context, key: str, value: Any) -> tuple[float, ...]:

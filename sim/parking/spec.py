@@ -20,12 +20,11 @@ lists them in ``streets`` / ``garages`` (arrays of tables)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sim.schema import COUNT, NON_NEGATIVE, POSITIVE, Context, integer, number, spec_field, text
+from sim.schema import COUNT, NON_NEGATIVE, POSITIVE, Context, flag, integer, number, spec_field, tables, text
 
 __all__ = ["GarageSpec", "Spec", "StreetSpec"]
 
@@ -68,34 +67,6 @@ class GarageSpec:
     occupied: int | None = None
 
 
-def _flag(ctx: Context, key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ctx.fail(key, "true or false", value)
-    return value
-
-
-def _items(ctx: Context, key: str, value: Any, fields: Mapping[str, tuple[bool, Any]]) -> list[dict]:
-    """Check a list of tables whose keys are ``fields`` (name -> (required, check))."""
-    if not isinstance(value, list | tuple):
-        raise ctx.fail(key, "a list of tables", value)
-    out = []
-    for index, item in enumerate(value):
-        where = f"{key}[{index}]"
-        if not isinstance(item, Mapping):
-            raise ctx.fail(where, "a table", item)
-        for name in item:
-            if name not in fields:
-                raise ctx.unknown(f"{where}.{name}", f"allowed keys: {', '.join(fields)}")
-        values = {}
-        for name, (required, check) in fields.items():
-            raw = item.get(name)
-            if raw is None and required:
-                raise ctx.missing(f"{where}.{name}", f" in {where}")
-            values[name] = None if raw is None else check(ctx, f"{where}.{name}", raw)
-        out.append(values)
-    return out
-
-
 _NODE = partial(text, nonempty=True)
 _COUNT0 = partial(integer, ge=0)
 
@@ -108,7 +79,7 @@ def _streets(ctx: Context, key: str, value: Any) -> tuple[StreetSpec, ...]:
         "max_stay_s": (False, POSITIVE),
         "occupied": (False, _COUNT0),
     }
-    streets = tuple(StreetSpec(**item) for item in _items(ctx, key, value, fields))
+    streets = tuple(StreetSpec(**item) for item in tables(ctx, key, value, fields))
     seen: set[tuple[str, str]] = set()
     for index, street in enumerate(streets):
         link = (street.from_node, street.to_node)
@@ -127,7 +98,7 @@ def _garages(ctx: Context, key: str, value: Any) -> tuple[GarageSpec, ...]:
         "entry_rate_vph": (False, POSITIVE),
         "occupied": (False, _COUNT0),
     }
-    garages = tuple(GarageSpec(**item) for item in _items(ctx, key, value, fields))
+    garages = tuple(GarageSpec(**item) for item in tables(ctx, key, value, fields))
     seen: set[str] = set()
     for index, garage in enumerate(garages):
         if garage.node in seen:
@@ -193,7 +164,7 @@ class Spec:
     area_radius_m: float = spec_field(0.0, NON_NEGATIVE)
     guided_share: float = spec_field(0.0, _SHARE)
     stay_mean_s: float = spec_field(3600.0, POSITIVE)
-    return_trips: bool = spec_field(False, _flag)
+    return_trips: bool = spec_field(False, flag)
     spaces_per_m: float = spec_field(0.1, NON_NEGATIVE)
     max_stay_s: float = spec_field(7200.0, POSITIVE)
     garage_share: float = spec_field(0.0, _SHARE)
@@ -203,7 +174,7 @@ class Spec:
     garages: tuple[GarageSpec, ...] = spec_field((), _garages)
     occupancy: float = spec_field(0.9, _SHARE)
     garage_occupancy: float = spec_field(0.7, _SHARE)
-    background: bool = spec_field(True, _flag)
+    background: bool = spec_field(True, flag)
     background_stay_s: float = spec_field(1800.0, POSITIVE)
     background_step_s: float = spec_field(10.0, POSITIVE)
     search_radius_m: float = spec_field(250.0, POSITIVE)

@@ -22,6 +22,7 @@ from sim.schema import (
     Context,
     ScenarioError,
     choice,
+    flag,
     integer,
     number,
     path,
@@ -44,12 +45,6 @@ class OdRate:
     origin: str
     destination: str
     rate_pph: float
-
-
-def _flag(ctx: Context, key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ctx.fail(key, "true or false", value)
-    return value
 
 
 def _nodes(ctx: Context, key: str, value: Any) -> tuple[str, ...]:
@@ -165,7 +160,7 @@ class Spec:
     patience_s: float = spec_field(900.0, POSITIVE)
     rebalance_interval_s: float = spec_field(300.0, POSITIVE)
     rebalance_window_s: float = spec_field(1800.0, POSITIVE)
-    signal_priority: bool = spec_field(False, _flag)
+    signal_priority: bool = spec_field(False, flag)
     priority_lateness_s: float = spec_field(30.0, NON_NEGATIVE)
     priority_max_s: float = spec_field(10.0, POSITIVE)
     priority_detect_m: float = spec_field(120.0, POSITIVE)
