@@ -179,16 +179,24 @@ def _link_segments(
     """
     edges = list(graph.edges())
     segments = np.array([[coordinates[u], coordinates[v]] for u, v in edges], dtype=float).reshape(-1, 2, 2)
-    direction = segments[:, 1] - segments[:, 0]
-    length = np.hypot(direction[:, 0], direction[:, 1])
+    normal, length = _right_normals(segments)
     if not (length > 0).any():
         return segments, 0.0
     offset_m = _TWO_WAY_OFFSET * float(np.median(length[length > 0]))
     shifted = np.array([graph.has_edge(v, u) for u, v in edges], dtype=bool) & (length > 0)
-    # Right-hand normal of the direction of travel: (dy, -dx) / length.
-    normal = np.column_stack((direction[shifted, 1], -direction[shifted, 0])) / length[shifted, None]
-    segments[shifted] += offset_m * normal[:, None, :]
+    segments[shifted] += offset_m * normal[shifted, None, :]
     return segments, offset_m
+
+
+def _right_normals(segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit right-hand normal of each segment's direction, (dy, -dx) / length, and its length (m).
+
+    A zero-length segment gets a zero normal.
+    """
+    direction = segments[:, 1] - segments[:, 0]
+    length = np.hypot(direction[:, 0], direction[:, 1])
+    normal = np.column_stack((direction[:, 1], -direction[:, 0])) / np.maximum(length, 1e-9)[:, None]
+    return normal, length
 
 
 def _line_widths_pt(graph: nx.DiGraph, segments: np.ndarray, offset_m: float, ax: Axes) -> np.ndarray:

@@ -15,11 +15,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.metrics.snapshot import CAR, EMERGENCY, SHUTTLE, CityFrame
-from sim.plots.figures import _link_segments, _node_coordinates
+from sim.plots.figures import _link_segments, _node_coordinates, _right_normals
 from sim.plots.parking_figures import draw_facilities
 from sim.traffic import kernel as k
 
-__all__ = ["LIGHT_ZORDER", "VEHICLE_ZORDER", "plot_city", "plot_live_charts"]
+__all__ = ["LIGHT_ZORDER", "VEHICLE_ZORDER", "clock_text", "plot_city", "plot_live_charts"]
 
 LIGHT_ZORDER = 4
 """Drawing order of the signal lights (a LineCollection) in :func:`plot_city`."""
@@ -49,11 +49,9 @@ def _edge_segments(graph: nx.DiGraph, edge_keys: tuple[tuple[str, str], ...]) ->
 
 def _along(segments: np.ndarray, fraction: np.ndarray, right_m: np.ndarray) -> np.ndarray:
     """Points at ``fraction`` along each segment, shifted ``right_m`` to the right of travel."""
-    start, end = segments[:, 0], segments[:, 1]
-    direction = end - start
-    length = np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)
-    normal = np.column_stack((direction[:, 1], -direction[:, 0])) / length[:, None]
-    return start + fraction[:, None] * direction + right_m[:, None] * normal
+    start = segments[:, 0]
+    normal, _ = _right_normals(segments)
+    return start + fraction[:, None] * (segments[:, 1] - start) + right_m[:, None] * normal
 
 
 def plot_city(frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, str], ...], ax=None) -> Figure:
@@ -136,14 +134,19 @@ def plot_city(frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, s
     ax.set_aspect("equal")
     ax.autoscale_view()
     ax.set_axis_off()
-    minutes, seconds = divmod(round(frame.time_s), 60)
-    clock = f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
+    clock = clock_text(frame.time_s)
     ax.set_title(
         f"t = {clock}   {frame.n_vehicles} vehicles on the network, "
         f"{frame.waiting_to_enter} waiting to enter",
         fontsize="medium",
     )
     return figure
+
+
+def clock_text(time_s: float) -> str:
+    """Simulated time as ``H:MM:SS``, to the nearest second."""
+    minutes, seconds = divmod(round(time_s), 60)
+    return f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def plot_live_charts(history: pd.DataFrame) -> Figure:

@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from sim.plots.figures import PlotError
+from sim.plots.figures import PlotError, _right_normals
 
 if TYPE_CHECKING:
     from sim.metrics.results import RunResults
@@ -118,9 +118,7 @@ def draw_facilities(
         segments = np.array(
             [[xy[u], xy[v]] for u, v in zip(rows["from_node"], rows["to_node"], strict=True)], dtype=float
         )
-        direction = segments[:, 1] - segments[:, 0]
-        length = np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)
-        normal = np.column_stack((direction[:, 1], -direction[:, 0])) / length[:, None]
+        normal, length = _right_normals(segments)
         segments += (_KERB_OFFSET * float(np.median(length)) * normal)[:, None, :]
         lines = LineCollection(segments, cmap=cmap, norm=norm, linewidths=street_width_pt, zorder=2)
         lines.set_array(np.ma.masked_invalid(values[street]))

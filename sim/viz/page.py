@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     from mesa.visualization import SolaraViz
 
 from sim.control.registry import controller_names
-from sim.plots.live_figures import plot_city, plot_live_charts
+from sim.plots.live_figures import clock_text, plot_city, plot_live_charts
 from sim.viz.model import ExplorerModel
 
 __all__ = ["DEMAND_SCALE_RANGE", "STATUS_CLASS", "explorer"]
@@ -35,11 +35,6 @@ _SEED_MAX = 99
 _STEP_S_RANGE = (1, 120)
 
 
-def _clock(time_s: float) -> str:
-    minutes, seconds = divmod(round(time_s), 60)
-    return f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
-
-
 def city_view(model: ExplorerModel) -> Any:
     """The map of the city now, with a status line: simulated time, vehicles drawn, trips done."""
     frame = model.frame()
@@ -47,7 +42,7 @@ def city_view(model: ExplorerModel) -> Any:
     with solara.Column() as column:
         solara.FigureMatplotlib(figure, format="png", bbox_inches="tight")
         solara.Text(
-            f"simulated time {frame.time_s:.0f} s ({_clock(frame.time_s)}) · "
+            f"simulated time {frame.time_s:.0f} s ({clock_text(frame.time_s)}) · "
             f"{frame.n_vehicles} vehicles drawn · {model.traffic.n_arrived} trips done · "
             f"controller {model.config.signals.controller} · demand ×{model.config.demand.scale:g}",
             classes=[STATUS_CLASS],
