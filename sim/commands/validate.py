@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder
+from sim.interop.agreement import Tolerance, ToleranceError, describe_tolerances, parse_tolerance
 
 __all__ = ["EXIT_DISAGREE", "FIGURE", "PEERS", "register"]
 
@@ -13,7 +14,7 @@ PEERS = ("sumo",)
 """Simulators ``--against`` accepts."""
 FIGURE = "link_speeds.png"
 EXIT_DISAGREE = 1
-"""Exit code when completed vehicles or mean travel time fall outside the tolerances."""
+"""Exit code when completed vehicles, mean travel time or mean delay falls outside its tolerance."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,13 +28,32 @@ def register(commands: argparse._SubParsersAction) -> None:
             "Export the scenario's network, fixed-time signal plans and routed trips to SUMO, run "
             "SUMO (step 1 s) and citysim, and print side by side vehicles completed, mean travel "
             "time, mean delay, mean speed and wall time with their ratios, and the per-link flow "
-            f"correlation. Writes the SUMO files, validation.json, links.csv and {FIGURE} (per-link "
-            "mean speeds, one simulator against the other) to the output folder. Exit code 0 when "
-            f"completed vehicles agree within 2% and mean travel time within 15%, {EXIT_DISAGREE} "
-            "otherwise. Needs the 'sumo' extra: pip install 'citysim[sumo]'."
+            "correlation. Then judge three metrics, each printed on its own line with both values, "
+            "the difference, the tolerance and a verdict: a metric holds when |citysim - SUMO| <= "
+            "max(relative x SUMO, floor); default tolerances: "
+            f"{describe_tolerances()}. The last line says 'agreement' only when all three hold, "
+            "else 'no agreement' and the failing metrics. Writes the SUMO files, validation.json, "
+            f"links.csv, agreement.csv (the verdict) and {FIGURE} (per-link mean speeds, one "
+            "simulator against the other) to the output folder. Exit code 0 on agreement, "
+            f"{EXIT_DISAGREE} when a judged metric is outside its tolerance, 2 for a usage or input "
+            "error. Needs the 'sumo' extra: pip install 'citysim[sumo]'."
         ),
     )
     validate.add_argument("--against", required=True, choices=PEERS, help="the reference simulator")
+    validate.add_argument(
+        "--tolerance",
+        dest="tolerances",
+        metavar="NAME=RELATIVE[,FLOOR]",
+        type=_tolerance_argument,
+        action="append",
+        default=[],
+        help=(
+            "tolerance of a judged metric (completed, travel_time or delay): RELATIVE a share of "
+            "SUMO's value from 0 to 1, FLOOR a difference in the metric's unit that always holds "
+            "(default: the metric's default floor), e.g. --tolerance delay=0.3 or delay=0.3,10 "
+            "(repeatable; the last one of a metric wins)"
+        ),
+    )
     add_scenario_arguments(validate)
     validate.add_argument(
         "--out",
@@ -53,6 +73,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate.set_defaults(handler=_validate)
 
 
+def _tolerance_argument(text: str) -> tuple[str, Tolerance]:
+    """Argparse type of ``--tolerance``: ``NAME=RELATIVE[,FLOOR]`` -> (name, tolerance)."""
+    try:
+        return parse_tolerance(text)
+    except ToleranceError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _validate(args: argparse.Namespace) -> int:
     # Imported here so that --help need not load mesa and numba.
     from sim.interop.sumo import ExportOptions
@@ -65,7 +93,14 @@ def _validate(args: argparse.Namespace) -> int:
     folder = args.out if args.out is not None else default
     folder.mkdir(parents=True, exist_ok=True)
     options = ExportOptions(unsignalized=args.unsignalized)
-    validation = validate_against_sumo(scenario, folder, seed=seed, options=options, progress=not args.quiet)
+    validation = validate_against_sumo(
+        scenario,
+        folder,
+        seed=seed,
+        options=options,
+        progress=not args.quiet,
+        tolerances=dict(args.tolerances),
+    )
     print(validation.table())
     (folder / FIGURE).unlink(missing_ok=True)
     validation.write(folder)
@@ -75,4 +110,4 @@ def _validate(args: argparse.Namespace) -> int:
 
         save_figure(plot_link_speeds(validation), folder / FIGURE)
     print(f"results written to {folder}")
-    return EXIT_OK if all(validation.agreement().values()) else EXIT_DISAGREE
+    return EXIT_OK if validation.verdict().agrees else EXIT_DISAGREE

@@ -11,6 +11,9 @@ time - the route's free-flow time; mean speed = distance driven / travel time ov
 completed trips; wall time = the simulation loop alone. Per link, the flow is the number
 of vehicles that left the link (downstream or by arriving at its end) over the whole run,
 and the mean speed is distance over time of every vehicle on it.
+
+The verdict judges completed vehicles, mean travel time and mean delay, each within its
+tolerance (:mod:`sim.interop.agreement`); the validation agrees only when all three do.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import itertools
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim.control.fixed_time import FixedTimeController
+from sim.interop.agreement import JUDGED, MetricVerdict, Tolerance, Verdict, resolve_tolerances
 from sim.interop.errors import InteropError
 from sim.interop.sumo import (
     ExportOptions,
@@ -45,24 +49,26 @@ from sim.metrics.summary import summarize
 from sim.model import CityModel
 from sim.scenario import Scenario
 
-__all__ = [
-    "COMPLETED_TOLERANCE",
-    "TRAVEL_TIME_TOLERANCE",
-    "SimulatorSummary",
-    "Validation",
-    "validate_against_sumo",
-]
-
-COMPLETED_TOLERANCE = 0.02
-"""Largest relative difference of completed vehicles that counts as agreement."""
-TRAVEL_TIME_TOLERANCE = 0.15
-"""Largest relative difference of mean travel time that counts as agreement."""
+__all__ = ["SimulatorSummary", "Validation", "validate_against_sumo"]
 
 NET_FILE = "network.net.xml"
 ROUTES_FILE = "routes.rou.xml"
 SUMO_FOLDER = "sumo"
 LINKS_FILE = "links.csv"
 VALIDATION_FILE = "validation.json"
+AGREEMENT_FILE = "agreement.csv"
+
+_SUMMARY_KEYS = {
+    "trips": "trips",
+    "completed": "completed",
+    "mean_travel_time_s": "mean_travel_time_completed_s",
+    "mean_delay_s": "mean_delay_completed_s",
+    "mean_speed_mps": "mean_speed_completed_mps",
+}
+"""The :func:`~sim.metrics.summary.summarize` key each citysim :class:`SimulatorSummary` field reads.
+
+SUMO's figures are over completed trips, so these must be citysim's completed-trip metrics.
+"""
 
 _ROWS = (
     ("completed", "vehicles completed", "{:,.0f}"),
@@ -107,6 +113,11 @@ class Validation:
         links: One row per edge: ``u``, ``v``, ``edge`` (SUMO id), ``flow_citysim``,
             ``flow_sumo`` (vehicles that left it), ``speed_citysim_mps``, ``speed_sumo_mps``
             (NaN where no vehicle used it).
+        tolerances: Tolerance of each judged metric by name; metrics left out keep their
+            default (:data:`sim.interop.agreement.DEFAULT_TOLERANCES`).
+
+    Raises:
+        ToleranceError: If ``tolerances`` names a metric that is not judged.
     """
 
     scenario: str
@@ -115,6 +126,10 @@ class Validation:
     sumo: SimulatorSummary
     teleports: int
     links: pd.DataFrame
+    tolerances: Mapping[str, Tolerance] = field(default_factory=resolve_tolerances)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tolerances", resolve_tolerances(self.tolerances))
 
     def ratio(self, key: str) -> float:
         """Citysim's value of a :class:`SimulatorSummary` field over SUMO's (NaN if SUMO's is 0)."""
@@ -133,21 +148,22 @@ class Validation:
         both = self.links.dropna(subset=["speed_citysim_mps", "speed_sumo_mps"])
         return _pearson(both["speed_citysim_mps"], both["speed_sumo_mps"])
 
-    def agreement(
-        self,
-        completed_tolerance: float = COMPLETED_TOLERANCE,
-        travel_time_tolerance: float = TRAVEL_TIME_TOLERANCE,
-    ) -> dict[str, bool]:
-        """Whether completed vehicles and mean travel time are within the relative tolerances."""
-        return {
-            f"completed within {completed_tolerance:.0%}": abs(self.ratio("completed") - 1)
-            <= completed_tolerance,
-            f"mean travel time within {travel_time_tolerance:.0%}": abs(self.ratio("mean_travel_time_s") - 1)
-            <= travel_time_tolerance,
-        }
+    def verdict(self) -> Verdict:
+        """Completed vehicles, mean travel time and mean delay, each judged by its tolerance."""
+        return Verdict(
+            tuple(
+                MetricVerdict(
+                    metric,
+                    getattr(self.citysim, metric.key),
+                    getattr(self.sumo, metric.key),
+                    self.tolerances[metric.name],
+                )
+                for metric in JUDGED
+            )
+        )
 
     def table(self) -> str:
-        """The comparison as a text table, one metric per line, with the agreement verdicts."""
+        """The comparison as a text table, one metric per line, then the verdict per judged metric."""
         width = max(len(label) for _, label, _ in _ROWS)
         column = max(10, len(self.sumo.name))
         lines = [
@@ -162,12 +178,15 @@ class Validation:
         lines.append(f"per-link flow correlation (Pearson r, {used} links): {self.flow_correlation:.3f}")
         lines.append(f"per-link mean speed correlation (Pearson r): {self.speed_correlation:.3f}")
         lines.append(f"SUMO teleports: {self.teleports}")
-        verdicts = [f"{name}: {'yes' if ok else 'NO'}" for name, ok in self.agreement().items()]
-        lines.append("agreement: " + "; ".join(verdicts))
+        lines.extend(self.verdict().lines())
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able figures: both summaries, ratios, correlations, teleports and verdicts."""
+        """JSON-able figures: both summaries, ratios, correlations, teleports and the verdict.
+
+        The verdict is ``agreement`` (bool), ``failing`` (names of the metrics outside their
+        tolerance) and ``judged`` (per metric: values, difference, tolerance, ``agrees``).
+        """
         return {
             "scenario": self.scenario,
             "seed": self.seed,
@@ -177,13 +196,20 @@ class Validation:
             "flow_correlation": self.flow_correlation,
             "speed_correlation": self.speed_correlation,
             "teleports": self.teleports,
-            "agreement": self.agreement(),
+            **self.verdict().to_dict(),
         }
 
     def write(self, folder: str | Path) -> None:
-        """Write ``validation.json`` (see :meth:`to_dict`) and ``links.csv`` into ``folder``."""
+        """Write ``validation.json`` (see :meth:`to_dict`), ``links.csv`` and ``agreement.csv``.
+
+        ``agreement.csv`` holds the verdict, one row per judged metric (the columns of
+        :meth:`~sim.interop.agreement.MetricVerdict.to_dict`).
+        """
         folder = Path(folder)
         self.links.to_csv(folder / LINKS_FILE, index=False)
+        pd.DataFrame([m.to_dict() for m in self.verdict().metrics]).to_csv(
+            folder / AGREEMENT_FILE, index=False
+        )
         data = json.dumps(_finite(self.to_dict()), indent=1)
         (folder / VALIDATION_FILE).write_text(data + "\n", encoding="utf-8")
 
@@ -194,6 +220,7 @@ def validate_against_sumo(
     seed: int | None = None,
     options: ExportOptions | None = None,
     progress: bool = False,
+    tolerances: Mapping[str, Tolerance] | None = None,
 ) -> Validation:
     """Run ``scenario`` in citysim and in SUMO on the same network, plans and routes; compare.
 
@@ -203,14 +230,18 @@ def validate_against_sumo(
         seed: Overrides the scenario's seed.
         options: How the SUMO net is built; default :class:`~sim.interop.sumo.ExportOptions()`.
         progress: Show citysim's progress bar.
+        tolerances: Tolerances of the judged metrics by name, overriding the defaults of
+            :data:`sim.interop.agreement.DEFAULT_TOLERANCES`.
 
     Returns:
         The comparison.
 
     Raises:
+        ToleranceError: If ``tolerances`` names a metric that is not judged.
         InteropError: If the signals are not fixed-time, the network cannot be exported, a
             route uses a turn the SUMO net lacks, or SUMO is missing or fails.
     """
+    tolerances = resolve_tolerances(tolerances)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = CityModel(scenario, seed=seed)
@@ -229,6 +260,7 @@ def validate_against_sumo(
         sumo=_sumo_summary(sumo_run, results),
         teleports=sumo_run.teleports,
         links=_links(results, sumo_run, edge_ids),
+        tolerances=tolerances,
     )
 
 
@@ -271,12 +303,8 @@ def _citysim_summary(results: RunResults) -> SimulatorSummary:
     metrics = summarize(results)
     return SimulatorSummary(
         name="citysim",
-        trips=int(metrics["trips"]),
-        completed=int(metrics["completed"]),
-        mean_travel_time_s=float(metrics["mean_travel_time_s"]),
-        mean_delay_s=float(metrics["mean_delay_s"]),
-        mean_speed_mps=float(metrics["mean_speed_mps"]),
         wall_s=float(results.info["sim_wall_s"]),
+        **{field_name: metrics[key] for field_name, key in _SUMMARY_KEYS.items()},
     )
 
 
