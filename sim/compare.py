@@ -8,16 +8,25 @@ Differences to the baseline are therefore paired on the seed
 (:func:`sim.metrics.stats.paired_differences`), which removes the demand noise that two
 independent means would carry.
 
-The metrics of one run (:data:`COMPARE_METRICS`):
+The metrics of one run (:data:`COMPARE_METRICS`), every trip counted:
 
-- ``mean_delay_s``, ``mean_travel_time_s``, ``mean_stops`` (stops per vehicle) and
-  ``throughput_vph``: from :func:`sim.metrics.summary.summarize`, over completed trips;
+- ``mean_delay_all_s``, ``mean_travel_time_all_s``, ``p95_delay_all_s``: over every trip of
+  the demand, unfinished ones with their time so far (:func:`sim.metrics.summary.all_trip_metrics`);
+- ``unfinished_share`` and ``never_entered``: what the run left unfinished;
+- ``max_green_wait_s``: the longest any approach waited for green (starvation);
+- ``throughput_vph``, ``mean_stops`` and ``mean_delay_completed_s`` (completed trips only,
+  labelled so): from :func:`sim.metrics.summary.summarize`;
 - ``mean_queue_veh`` and ``max_queue_veh``: the network-wide number of halted vehicles
   (speed < 0.1 m/s, on links; the entry backlog is not included), averaged within each
   reporting interval (the ``queued_vehicles`` series); its mean and its maximum over the
-  run's intervals.
+  run's intervals;
+- the headline metrics of the scenario's optional sections (emergency response times,
+  parking search times, shuttle waits), as they declare them.
 
-Delay over time is the mean delay of the trips that arrived in each reporting interval.
+A controller whose mean unfinished share exceeds the baseline's by more than
+:data:`UNFINISHED_MARGIN` is flagged: its delay may look better only because the trips it
+starved are missing from the finished ones. Delay over time is the mean delay of the trips
+that arrived in each reporting interval (completed trips).
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from sim.metrics.catalog import SECTION_METRICS_INFO, UNFINISHED_MARGIN, Metric, catalog_of
 from sim.metrics.stats import group_summary, paired_differences
 from sim.metrics.summary import summarize, trip_metrics
 from sim.model import CityModel
@@ -41,6 +51,7 @@ from sim.scenario import Overrides, Scenario
 __all__ = [
     "BASELINE",
     "COMPARE_METRICS",
+    "QUEUE_METRICS",
     "CompareError",
     "Comparison",
     "RunOutcome",
@@ -54,17 +65,26 @@ __all__ = [
 BASELINE = "fixed_time"
 """The controller the others are compared with, when it is among them."""
 
-COMPARE_METRICS: dict[str, str] = {
-    "mean_delay_s": "mean delay (s)",
-    "mean_travel_time_s": "mean travel time (s)",
-    "throughput_vph": "throughput (veh/h)",
-    "mean_queue_veh": "mean queue (veh)",
-    "max_queue_veh": "max queue (veh)",
-    "mean_stops": "stops per vehicle",
-}
-"""Metric column -> label with unit, in table order."""
+COMPARE_METRICS: tuple[str, ...] = (
+    "mean_delay_all_s",
+    "mean_travel_time_all_s",
+    "p95_delay_all_s",
+    "unfinished_share",
+    "never_entered",
+    "max_green_wait_s",
+    "throughput_vph",
+    "mean_queue_veh",
+    "max_queue_veh",
+    "mean_stops",
+    "mean_delay_completed_s",
+)
+"""Metric columns of every comparison, in table order (the scenario's sections add theirs)."""
 
-_RUN_EXTRAS = ("completion_rate", "completed", "trips", "gridlocks", "stalled")
+QUEUE_METRICS = (
+    Metric("mean_queue_veh", "mean queue (veh)"),
+    Metric("max_queue_veh", "max queue (veh)"),
+)
+"""The two queue metrics that only comparisons compute."""
 
 
 class CompareError(ValueError):
@@ -78,9 +98,10 @@ class RunOutcome:
     Attributes:
         controller: Controller name.
         seed: The run's seed.
-        metrics: :data:`COMPARE_METRICS` plus ``completion_rate``, ``completed``, ``trips``,
-            ``gridlocks`` (circular spillbacks found) and ``stalled`` (whether the run
-            stopped in gridlock).
+        metrics: Every metric of :func:`sim.metrics.summary.summarize` (the sections' too),
+            ``mean_queue_veh``, ``max_queue_veh`` and ``gridlocks`` (circular spillbacks found).
+        status: How the run ended (see :data:`sim.metrics.results.RUN_STATUSES`).
+        declared: The run's section metric declarations (its info's ``section_metrics``).
         delay: Delay over time: ``time_s`` (end of the interval, s), ``arrived`` (trips)
             and ``mean_delay_s`` (s), one row per reporting interval.
     """
@@ -88,6 +109,8 @@ class RunOutcome:
     controller: str
     seed: int
     metrics: dict[str, float]
+    status: str
+    declared: tuple[dict[str, str], ...]
     delay: pd.DataFrame
 
 
@@ -96,17 +119,24 @@ class Comparison:
     """The outcome of :func:`compare_controllers`.
 
     Attributes:
-        runs: One row per run: ``controller``, ``seed`` and the run's metrics.
+        runs: One row per run: ``controller``, ``seed``, ``status`` and the run's metrics.
         table: The comparison table (see :func:`comparison_table`).
         delay: Delay over time of every run: ``controller``, ``seed``, ``time_s``,
             ``arrived``, ``mean_delay_s``.
         baseline: The controller the changes are measured against.
+        metrics: The compared metrics by key, in table order.
     """
 
     runs: pd.DataFrame
     table: pd.DataFrame
     delay: pd.DataFrame
     baseline: str
+    metrics: dict[str, Metric]
+
+    @property
+    def flagged(self) -> list[str]:
+        """Controllers whose unfinished share exceeds the baseline's by more than the margin."""
+        return list(dict.fromkeys(self.table.loc[self.table["flagged"], "controller"]))
 
 
 def delay_over_time(trips: pd.DataFrame, interval_s: float, end_s: float) -> pd.DataFrame:
@@ -137,20 +167,16 @@ def run_controller(scenario: Scenario, seed: int) -> RunOutcome:
     """Run a scenario to its end with ``seed`` (a process-pool worker); its controller names the run."""
     model = CityModel(scenario, seed=seed).run()
     results = model.results()
-    summary = summarize(results)
     queued = results.series["queued_vehicles"].to_numpy(dtype=float)
     metrics = {
-        **{key: float(summary[key]) for key in COMPARE_METRICS if key in summary},
+        **{key: float(value) for key, value in summarize(results).items()},
         "mean_queue_veh": float(np.mean(queued)) if queued.size else math.nan,
         "max_queue_veh": float(np.max(queued)) if queued.size else math.nan,
-        "completion_rate": float(summary["completion_rate"]),
-        "completed": float(summary["completed"]),
-        "trips": float(summary["trips"]),
         "gridlocks": float(len(results.info["gridlock"])),
-        "stalled": float(results.info["stalled_at_s"] is not None),
     }
     delay = delay_over_time(results.trips, scenario.simulation.report_interval_s, model.time_s)
-    return RunOutcome(scenario.signals.controller, seed, metrics, delay)
+    declared = tuple(results.info[SECTION_METRICS_INFO])
+    return RunOutcome(scenario.signals.controller, seed, metrics, model.status, declared, delay)
 
 
 def compare_controllers(
@@ -220,41 +246,58 @@ def compare_controllers(
     bar.close()
     order = {task: i for i, task in enumerate(tasks)}
     outcomes.sort(key=lambda o: order[(o.controller, o.seed)])
-    runs = pd.DataFrame([{"controller": o.controller, "seed": o.seed, **o.metrics} for o in outcomes])
+    runs = pd.DataFrame(
+        [{"controller": o.controller, "seed": o.seed, "status": o.status, **o.metrics} for o in outcomes]
+    )
     delay = pd.concat(
         [o.delay.assign(controller=o.controller, seed=o.seed) for o in outcomes], ignore_index=True
     )[["controller", "seed", "time_s", "arrived", "mean_delay_s"]]
     baseline = BASELINE if BASELINE in controllers else controllers[0]
-    return Comparison(runs, comparison_table(runs, controllers, baseline), delay, baseline)
+    catalog = catalog_of({SECTION_METRICS_INFO: outcomes[0].declared}) | {m.key: m for m in QUEUE_METRICS}
+    sections = [entry["key"] for entry in outcomes[0].declared]
+    metrics = {key: catalog[key] for key in (*COMPARE_METRICS, *sections)}
+    table = comparison_table(runs, controllers, baseline, metrics)
+    return Comparison(runs, table, delay, baseline, metrics)
 
 
-def comparison_table(runs: pd.DataFrame, controllers: Sequence[str], baseline: str) -> pd.DataFrame:
-    """Mean and 95% CI of each metric per controller, and the change against the baseline.
+def comparison_table(
+    runs: pd.DataFrame, controllers: Sequence[str], baseline: str, metrics: Mapping[str, Metric]
+) -> pd.DataFrame:
+    """Mean and 95% CI of each metric per controller, the change against the baseline, and flags.
 
     Args:
-        runs: One row per run with ``controller``, ``seed`` and the :data:`COMPARE_METRICS`.
+        runs: One row per run with ``controller``, ``seed``, ``unfinished_share``,
+            ``never_entered`` and the metrics.
         controllers: Controllers in table order.
         baseline: The controller changes are measured against, paired on the seed.
+        metrics: The metrics to compare, in table order, with their labels.
 
     Returns:
-        Tidy frame, metrics in :data:`COMPARE_METRICS` order and controllers in the given
-        order: ``metric``, ``label``, ``controller``, ``n``, ``mean``, ``ci_low``,
-        ``ci_high``, ``half_width``, and for the other controllers ``mean_diff``,
-        ``diff_ci_low``, ``diff_ci_high``, ``change_pct`` and ``change_ci_pct`` (the
-        paired difference and its CI half-width relative to the baseline mean, %; NaN for
-        the baseline itself).
+        Tidy frame, metrics and controllers in the given order: ``metric``, ``label``,
+        ``controller``, ``n``, ``mean``, ``ci_low``, ``ci_high``, ``half_width``, and for the
+        other controllers ``mean_diff``, ``diff_ci_low``, ``diff_ci_high``, ``change_pct``
+        and ``change_ci_pct`` (the paired difference and its CI half-width relative to the
+        baseline mean, %; NaN for the baseline itself); on every row the controller's mean
+        ``unfinished_share`` and ``never_entered``, and ``flagged``: whether its unfinished
+        share exceeds the baseline's by more than :data:`UNFINISHED_MARGIN`.
     """
-    metrics = list(COMPARE_METRICS)
-    means = group_summary(runs, ["controller"], metrics)
-    diffs = paired_differences(runs, "controller", baseline, metrics)
+    keys = list(metrics)
+    means = group_summary(runs, ["controller"], keys)
+    diffs = paired_differences(runs, "controller", baseline, keys)
     diffs = diffs.rename(columns={"ci_low": "diff_ci_low", "ci_high": "diff_ci_high"})
     table = means.merge(diffs.drop(columns=["n", "baseline_mean"]), on=["controller", "metric"], how="left")
-    table["label"] = table["metric"].map(COMPARE_METRICS)
-    table["_m"] = table["metric"].map({m: i for i, m in enumerate(metrics)})
+    table["label"] = table["metric"].map({key: metric.label for key, metric in metrics.items()})
+    outcome = runs.groupby("controller")[["unfinished_share", "never_entered"]].mean()
+    table = table.join(outcome, on="controller")
+    table["flagged"] = (
+        table["unfinished_share"] > outcome.loc[baseline, "unfinished_share"] + UNFINISHED_MARGIN
+    )
+    table["_m"] = table["metric"].map({m: i for i, m in enumerate(keys)})
     table["_c"] = table["controller"].map({c: i for i, c in enumerate(controllers)})
     table = table.sort_values(["_m", "_c"]).drop(columns=["_m", "_c"]).reset_index(drop=True)
     columns = ["metric", "label", "controller", "n", "mean", "ci_low", "ci_high", "half_width", "mean_diff",
-               "diff_ci_low", "diff_ci_high", "change_pct", "change_ci_pct"]  # fmt: skip
+               "diff_ci_low", "diff_ci_high", "change_pct", "change_ci_pct", "unfinished_share",
+               "never_entered", "flagged"]  # fmt: skip
     return table[columns]
 
 
@@ -279,22 +322,44 @@ def _change(row: tuple, baseline: str) -> str:
 def format_comparison(table: pd.DataFrame, baseline: str) -> str:
     """Render a comparison table as text: per metric, one line per controller.
 
-    Each line shows the mean with its 95% CI half-width and the paired change against the
-    baseline in percent with its CI half-width (``n/a`` where undefined, e.g. one seed).
+    Each line shows the mean with its 95% CI half-width, the paired change against the
+    baseline in percent with its CI half-width (``n/a`` where undefined, e.g. one seed) and
+    the controller's unfinished share; a flagged controller is marked ``!`` and a closing
+    line says why.
     """
     rows = list(table.itertuples())
     largest = table.groupby("metric")["mean"].agg(lambda v: np.nanmax(np.abs(v)) if v.notna().any() else 0.0)
     means = []
     for row in rows:
         decimals = _decimals(float(largest[row.metric]))
-        means.append(f"{_number(row.mean, decimals)} ± {_number(row.half_width, decimals)}")
-    name_width = max(len(str(row.controller)) for row in rows) + 2
+        if row.metric == "unfinished_share":
+            means.append(f"{row.mean:.2%} ± {row.half_width:.2%}" if math.isfinite(row.half_width)
+                         else f"{row.mean:.2%}")  # fmt: skip
+        else:
+            means.append(f"{_number(row.mean, decimals)} ± {_number(row.half_width, decimals)}")
+    name_width = max(len(str(row.controller)) for row in rows) + 4
     value_width = max(len("mean ± 95% CI"), *(len(mean) for mean in means))
-    lines = [f"{'':<{name_width + 2}}{'mean ± 95% CI':>{value_width}}   change vs {baseline} (95% CI)"]
+    changes = [_change(row, baseline) for row in rows]
+    change_width = max(len(f"change vs {baseline} (95% CI)"), *(len(change) for change in changes))
+    header = (
+        f"{'mean ± 95% CI':>{value_width}}   {f'change vs {baseline} (95% CI)':<{change_width}}   unfinished"
+    )
+    lines = [f"{'':<{name_width + 2}}{header}"]
     previous = None
-    for row, mean in zip(rows, means, strict=True):
+    for row, mean, change in zip(rows, means, changes, strict=True):
         if row.metric != previous:
             lines.append(str(row.label))
             previous = row.metric
-        lines.append(f"  {row.controller:<{name_width}}{mean:>{value_width}}   {_change(row, baseline)}")
+        name = f"{row.controller}{' !' if row.flagged else ''}"
+        share = f"{row.unfinished_share:.2%}"
+        lines.append(f"  {name:<{name_width}}{mean:>{value_width}}   {change:<{change_width}}   {share}")
+    flagged = list(dict.fromkeys(table.loc[table["flagged"], "controller"]))
+    if flagged:
+        base = float(table.loc[table["controller"] == baseline, "unfinished_share"].iloc[0])
+        shares = table.drop_duplicates("controller").set_index("controller")["unfinished_share"]
+        listed = ", ".join(f"{name} {shares[name]:.2%}" for name in flagged)
+        lines.append(
+            f"! unfinished share more than {UNFINISHED_MARGIN:.0%} point above {baseline}'s {base:.2%}: "
+            f"{listed}. Its all-trips delay counts those trips' waits; completed-only means would flatter it."
+        )
     return "\n".join(lines)

@@ -24,7 +24,9 @@ from sim.control.observe import Observation
 from sim.control.registry import CONTROLLERS, SignalPlan
 from sim.control.webster import webster_timing
 from sim.demand import Trips, trips_for
+from sim.metrics.catalog import SECTION_METRICS_INFO, Metric, section_declarations
 from sim.metrics.results import RunResults
+from sim.metrics.summary import HORIZON_INFO
 from sim.network import build_network, compile_network
 from sim.network.graph import SIGNAL_PLAN
 from sim.routing import Router
@@ -46,6 +48,10 @@ class Feature(Protocol):
 
     def summary(self) -> dict:
         """Its summary metrics (JSON-compatible), stored in the run's info under its name."""
+
+    @property
+    def headline_metrics(self) -> tuple[Metric, ...]:
+        """The keys of :meth:`summary` that are headline metrics of a run (see :mod:`sim.metrics.catalog`)."""
 
 
 class CityModel(mesa.Model):
@@ -78,7 +84,7 @@ class CityModel(mesa.Model):
         self.net = compile_network(self.graph)
         self.trips: Trips = trips_for(scenario, self.graph, np.random.default_rng(demand_ss))
         self.router = Router(self.graph, self.net)
-        route_ids, self.free_flow_s = self.router.route_trips(self.trips)
+        route_ids, self.free_flow_s, self.route_length_m = self.router.route_trips(self.trips)
         self.traffic = TrafficState(
             self.net,
             CarFollowing(**asdict(scenario.vehicles)),
@@ -107,6 +113,7 @@ class CityModel(mesa.Model):
         self._interval: dict[str, float] = {}
         self.gridlock: list[dict] = []
         self.stalled_at_s: float | None = None
+        self.longest_green_wait: dict = {"wait_s": 0.0, "approach": None}
         self.vehicle_steps = 0
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -366,6 +373,7 @@ class CityModel(mesa.Model):
             "mean_speed_mps": float(acc[k.ACC_SPEED_SUM].sum()) / veh_steps if veh_steps else math.nan,
             "queued_vehicles": float(acc[k.ACC_HALTED].sum()) / steps,
             "vehicle_steps": int(veh_steps),
+            "max_green_wait_s": self._take_green_waits(),
         }
         if (entered, arrived) != self._last_counts:
             self._last_progress_s = now
@@ -375,6 +383,17 @@ class CityModel(mesa.Model):
         self._check_gridlock()
         self._last_report_s = now
         self._next_report_s = now + self._report_every_s
+
+    def _take_green_waits(self) -> float:
+        """The longest wait for green in the interval (s); remembers the approach of the run's longest."""
+        waits = self.traffic.take_green_waits()
+        if not waits.size:
+            return 0.0
+        lane = int(np.argmax(waits))
+        if waits[lane] > self.longest_green_wait["wait_s"]:
+            u, v = self.net.edge_keys[self.net.lane_edge[lane]]
+            self.longest_green_wait = {"wait_s": float(waits[lane]), "approach": f"{u}->{v}"}
+        return float(waits[lane])
 
     def _check_gridlock(self) -> None:
         traffic = self.traffic
@@ -434,21 +453,53 @@ class CityModel(mesa.Model):
         return self
 
     # ----- results ----------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """How the run stands or ended: a key of :data:`sim.metrics.results.RUN_STATUSES`."""
+        if self.stalled_at_s is not None:
+            return "stalled"
+        if self.traffic.n_arrived_of(len(self.trips)) == len(self.trips):
+            return "completed"
+        if self.time_s >= self.config.simulation.max_time_s - _EPS:
+            return "time_limit"
+        return "partial"
+
+    def status_message(self) -> str:
+        """One line on how the run ended, with counts of the trips it left unfinished."""
+        n = len(self.trips)
+        arrived = self.traffic.n_arrived_of(n)
+        entered = self.traffic.n_entered_of(n)
+        not_due = int(np.count_nonzero(np.asarray(self.trips.depart_s) > self.time_s + _EPS))
+        counts = (
+            f"{n - arrived:,} of {n:,} trips unfinished: {entered - arrived:,} on the network, "
+            f"{n - entered - not_due:,} due but never entered, {not_due:,} scheduled later"
+        )
+        status = self.status
+        if status == "completed":
+            return f"completed: all {n:,} trips arrived by t = {self.time_s:,.0f} s"
+        if status == "stalled":
+            return f"stalled in gridlock at t = {self.stalled_at_s:,.0f} s; {counts}"
+        if status == "time_limit":
+            return f"reached the time limit (simulation.max_time_s = {self.time_s:,.0f} s); {counts}"
+        return f"stopped at t = {self.time_s:,.0f} s before the end; {counts}"
+
     def trip_records(self) -> pd.DataFrame:
         """One row per trip (see :class:`sim.metrics.results.RunResults`)."""
-        vf, vi = self.traffic.vf, self.traffic.vi
         n = len(self.trips)
+        recorded = self.traffic.trip_columns(n)
         return pd.DataFrame(
             {
                 "id": list(self.trips.ids),
                 "origin": list(self.trips.origin),
                 "destination": list(self.trips.destination),
                 "depart_s": np.asarray(self.trips.depart_s, dtype=float),
-                "enter_s": vf[k.VF_ENTER, :n],
-                "arrive_s": vf[k.VF_ARRIVE, :n],
+                "enter_s": recorded["enter_s"],
+                "arrive_s": recorded["arrive_s"],
                 "free_flow_s": self.free_flow_s,
-                "distance_m": vf[k.VF_DIST, :n],
-                "stops": vi[k.VI_STOPS, :n].astype(np.int64),
+                "route_length_m": self.route_length_m,
+                "distance_m": recorded["distance_m"],
+                "stops": recorded["stops"],
+                "max_link_wait_s": recorded["max_link_wait_s"],
             }
         )
 
@@ -489,9 +540,11 @@ class CityModel(mesa.Model):
         series = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         extras: dict[str, pd.DataFrame] = {}
         feature_info = {}
+        declared: list[dict[str, str]] = []
         for name, feature in self.features.items():
             extras.update(feature.records())
             feature_info[name] = feature.summary()
+            declared += section_declarations(name, feature.headline_metrics)
         return RunResults(
             trips=self.trip_records(),
             series=series,
@@ -509,13 +562,28 @@ class CityModel(mesa.Model):
                 "vehicle_steps": self.vehicle_steps,
                 "gridlock": self.gridlock,
                 "stalled_at_s": self.stalled_at_s,
+                "status": self.status,
+                "status_message": self.status_message(),
+                # a gridlock never clears: its trips count until the time limit
+                HORIZON_INFO: self.config.simulation.max_time_s
+                if self.stalled_at_s is not None
+                else self.time_s,
+                "longest_green_wait": self.longest_green_wait,
+                SECTION_METRICS_INFO: declared,
                 **feature_info,
             },
             extras=extras,
         )
 
 
-_INTERVAL_KEYS = ("departed", "arrived", "mean_speed_mps", "queued_vehicles", "vehicle_steps")
+_INTERVAL_KEYS = (
+    "departed",
+    "arrived",
+    "mean_speed_mps",
+    "queued_vehicles",
+    "vehicle_steps",
+    "max_green_wait_s",
+)
 
 
 def _interval_value(key: str):

@@ -71,12 +71,12 @@ class Router:
             self.route_conns.append(conns)
         return rid
 
-    def route_trips(self, trips: Trips) -> tuple[np.ndarray, np.ndarray]:
+    def route_trips(self, trips: Trips) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Route every trip.
 
         Returns:
-            For each trip, its route's index among :attr:`route_edges` and its free-flow
-            time (s).
+            For each trip, its route's index among :attr:`route_edges`, its free-flow time (s)
+            and its length (m).
         """
         rids = np.empty(len(trips), dtype=np.int64)
         for i in range(len(trips)):
@@ -87,8 +87,11 @@ class Router:
                 rids[i] = self.route_id(tuple(path))
             except RoutingError as exc:
                 raise RoutingError(f"trip {trips.ids[i]!r}: {exc}") from None
-        free_flow = np.array([self._free_flow[e].sum() for e in self.route_edges])
-        return rids, free_flow[rids] if len(rids) else np.zeros(0)
+        lengths = self.net.edge_length_m
+        totals = np.array([(self._free_flow[e].sum(), lengths[e].sum()) for e in self.route_edges]).reshape(
+            -1, 2
+        )
+        return rids, totals[rids, 0], totals[rids, 1]
 
     def edge_flows_vph(self, trips: Trips) -> np.ndarray:
         """Hourly flow per edge if every trip follows its route, over the demand's time span."""

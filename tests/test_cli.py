@@ -8,12 +8,14 @@ import pytest
 
 import sim
 from sim.cli import main
+from sim.commands.common import EXIT_STALLED, EXIT_UNFINISHED, EXIT_USAGE
 from sim.commands.run import gridlock_report
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = str(REPO / "scenarios" / "demo.toml")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SHORT = ["--set", "simulation.max_time_s=120", "--quiet", "--no-plots"]
+"""A run cut at 120 s: it ends at its time limit with trips unfinished (exit code 3)."""
 
 
 def assert_one_line_error(capsys, *fragments: str) -> str:
@@ -56,12 +58,26 @@ def test_run_writes_the_results_folder_and_figures(demo_run):
 
 
 def test_run_prints_summary_timings_and_folder(tmp_path, capsys):
-    assert main(["run", DEMO, "--out", str(tmp_path), *SHORT]) == 0
+    assert main(["run", DEMO, "--out", str(tmp_path), *SHORT]) == EXIT_UNFINISHED
     out, err = capsys.readouterr()
     assert out.startswith("demo, seed 1: simulated 120 s\n")
-    labels = ("mean travel time (s)", "vehicle-steps", "set-up wall time (s)", "vehicle-steps per second")
+    labels = (
+        "mean delay, all trips (s)",
+        "mean travel time, completed trips only (s)",
+        "vehicle-steps",
+        "set-up wall time (s)",
+        "vehicle-steps per second",
+    )
     for label in labels:
         assert label in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    metrics = summary["metrics"]
+    # completion as counts with a share that never rounds up to 100%
+    share = f"{int(metrics['completed'] / metrics['trips'] * 10_000) / 100:.2f}%"
+    assert f"{metrics['completed']:,} of {metrics['trips']:,} ({share})" in out
+    unfinished = metrics["trips"] - metrics["completed"]
+    assert f"warning: run reached the time limit (simulation.max_time_s = 120 s); {unfinished:,} of" in out
+    assert summary["info"]["status"] == "time_limit"
     assert out.rstrip().endswith(f"results written to {tmp_path}")
     assert "Traceback" not in err
     assert not (tmp_path / "series.png").exists()  # --no-plots
@@ -69,7 +85,7 @@ def test_run_prints_summary_timings_and_folder(tmp_path, capsys):
 
 def test_set_override_changes_the_demand(demo_run, tmp_path):
     _, demo_out = demo_run
-    assert main(["run", DEMO, "--out", str(tmp_path), *SHORT, "--set", "demand.rate_vph=600"]) == 0
+    assert main(["run", DEMO, "--out", str(tmp_path), *SHORT, "--set", "demand.rate_vph=600"]) == EXIT_UNFINISHED
     demo_trips = len(pd.read_csv(demo_out / "trips.csv"))
     low_trips = len(pd.read_csv(tmp_path / "trips.csv"))
     # 600 instead of 1200 veh/h over the same 900 s: about half the trips.
@@ -78,7 +94,7 @@ def test_set_override_changes_the_demand(demo_run, tmp_path):
 
 def test_default_folder_is_named_after_scenario_and_seed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["run", DEMO, "--seed", "7", *SHORT]) == 0
+    assert main(["run", DEMO, "--seed", "7", *SHORT]) == EXIT_UNFINISHED
     summary = json.loads((tmp_path / "results" / "demo-seed7" / "summary.json").read_text())
     assert summary["info"]["seed"] == 7
 
@@ -86,8 +102,40 @@ def test_default_folder_is_named_after_scenario_and_seed(tmp_path, monkeypatch):
 def test_no_plots_removes_stale_figures(tmp_path):
     stale = tmp_path / "series.png"
     stale.write_bytes(PNG_MAGIC)
-    assert main(["run", DEMO, "--out", str(tmp_path), *SHORT]) == 0
+    assert main(["run", DEMO, "--out", str(tmp_path), *SHORT]) == EXIT_UNFINISHED
     assert not stale.exists()
+
+
+def test_a_complete_run_says_so_and_exits_0(demo_run, capsys):
+    rc, out = demo_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert rc == 0
+    assert summary["info"]["status"] == "completed"
+    assert summary["metrics"]["unfinished"] == 0
+
+
+def test_a_stalled_run_says_so_with_counts_and_exits_with_its_code(tmp_path, capsys):
+    # a small one-way ring fed far beyond capacity locks up (see test_model's gridlock test)
+    ring = ["network.n_nodes=3", "network.radius_m=50.0", "demand.rate_vph=20000.0", "demand.duration_s=600.0",
+            "simulation.gridlock_s=120.0", "simulation.max_time_s=1800.0"]  # fmt: skip
+    args = ["run", str(REPO / "scenarios" / "ring.toml"), "--out", str(tmp_path), "--quiet", "--no-plots"]
+    rc = main([*args, *(f"--set={item}" for item in ring)])
+    out, _ = capsys.readouterr()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    info, metrics = summary["info"], summary["metrics"]
+    assert rc == EXIT_STALLED, out
+    assert info["status"] == "stalled"
+    assert f"warning: run stalled in gridlock at t = {info['stalled_at_s']:,.0f} s" in out
+    assert f"{metrics['on_network_at_end']:,} on the network" in out
+    # a gridlock never clears: its trips count until the time limit, not until the stall
+    assert info["stalled_at_s"] < info["horizon_s"] == 1800.0
+    assert metrics["mean_travel_time_all_s"] > metrics["mean_travel_time_completed_s"]
+
+
+def test_a_failed_run_leaves_no_empty_output_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "results"
+    assert main(["run", DEMO, "--out", str(out), "--set", "demand.rate_vph=-1"]) == EXIT_USAGE
+    assert not (tmp_path / "new").exists()
 
 
 @pytest.mark.parametrize(

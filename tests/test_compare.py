@@ -7,12 +7,16 @@ import pytest
 from sim.cli import main
 from sim.compare import (
     COMPARE_METRICS,
+    QUEUE_METRICS,
     CompareError,
     compare_controllers,
     comparison_table,
     delay_over_time,
     format_comparison,
 )
+from sim.control.fixed_time import FixedTimeController
+from sim.control.registry import CONTROLLERS as REGISTRY
+from sim.metrics.catalog import catalog_of
 from sim.plots.compare_figures import plot_comparison_bars, plot_delay_over_time
 from sim.plots.figures import PlotError
 from sim.scenario import ScenarioError, scenario_from_dict
@@ -50,8 +54,8 @@ def test_table_holds_means_and_paired_changes(comparison):
     table, runs = comparison.table, comparison.runs
     assert comparison.baseline == "fixed_time"
     assert list(table["metric"].unique()) == list(COMPARE_METRICS)
-    row = table[(table["metric"] == "mean_delay_s") & (table["controller"] == "max_pressure")].iloc[0]
-    delays = runs.pivot(index="seed", columns="controller", values="mean_delay_s")
+    row = table[(table["metric"] == "mean_delay_all_s") & (table["controller"] == "max_pressure")].iloc[0]
+    delays = runs.pivot(index="seed", columns="controller", values="mean_delay_all_s")
     assert row["mean"] == pytest.approx(delays["max_pressure"].mean())
     diff = delays["max_pressure"] - delays["fixed_time"]
     assert row["mean_diff"] == pytest.approx(diff.mean())
@@ -60,6 +64,8 @@ def test_table_holds_means_and_paired_changes(comparison):
     assert row["diff_ci_high"] - row["mean_diff"] == pytest.approx(4.3027 * diff.std() / np.sqrt(3), rel=1e-3)
     base = table[table["controller"] == "fixed_time"]
     assert base["change_pct"].isna().all()
+    assert set(runs["status"]) == {"completed"}
+    assert not table["flagged"].any()
 
 
 def test_delay_over_time_covers_every_run(comparison):
@@ -94,12 +100,13 @@ def test_delay_over_time_bins_trips_by_arrival():
 def test_without_fixed_time_the_first_controller_is_the_baseline():
     levels = (("a", 10.0), ("b", 5.0))
     rows = [
-        {"controller": c, "seed": s, **dict.fromkeys(COMPARE_METRICS, v + s)}
+        {"controller": c, "seed": s, **dict.fromkeys(COMPARE_METRICS, v + s), "unfinished_share": 0.0}
         for c, v in levels
         for s in range(3)
     ]
     runs = pd.DataFrame(rows)
-    table = comparison_table(runs, ["b", "a"], "b")
+    metrics = catalog_of() | {m.key: m for m in QUEUE_METRICS}
+    table = comparison_table(runs, ["b", "a"], "b", {key: metrics[key] for key in COMPARE_METRICS})
     assert list(table["controller"].unique()) == ["b", "a"]
     assert table[table["controller"] == "a"]["change_pct"].iloc[0] == pytest.approx(100.0 * 5.0 / 6.0)
     text = format_comparison(table, "b")
@@ -113,8 +120,8 @@ def test_settings_apply_to_their_controller_only(comparison):
         [4],
         settings={"max_pressure": ["signals.decision_interval_s=20"]},
     )
-    before = comparison.runs[comparison.runs["seed"] == 4].set_index("controller")["mean_delay_s"]
-    after = tuned.runs.set_index("controller")["mean_delay_s"]
+    before = comparison.runs[comparison.runs["seed"] == 4].set_index("controller")["mean_delay_all_s"]
+    after = tuned.runs.set_index("controller")["mean_delay_all_s"]
     assert after["fixed_time"] == before["fixed_time"]
     assert after["max_pressure"] != before["max_pressure"]
 
@@ -140,8 +147,8 @@ def test_bad_requests_are_named():
 def test_figures(comparison):
     bars = plot_comparison_bars(comparison.table)
     assert len([ax for ax in bars.axes if ax.get_visible()]) == len(COMPARE_METRICS)
-    one = plot_comparison_bars(comparison.table, ["mean_delay_s"])
-    assert one.axes[0].get_title() == COMPARE_METRICS["mean_delay_s"]
+    one = plot_comparison_bars(comparison.table, ["mean_delay_all_s"])
+    assert one.axes[0].get_title() == "mean delay, all trips (s)"
     lines = plot_delay_over_time(comparison.delay)
     assert [t.get_text() for t in lines.axes[0].get_legend().get_texts()] == CONTROLLERS
     with pytest.raises(PlotError, match="no rows for metric"):
@@ -167,7 +174,8 @@ def test_cli_compare_prints_the_table_and_writes_its_files(tmp_path, capsys):
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
-    assert "mean delay (s)" in printed and "change vs fixed_time" in printed and "seeds 4..5" in printed
+    assert "mean delay, all trips (s)" in printed and "change vs fixed_time" in printed and "seeds 4..5" in printed
+    assert "unfinished" in printed
     for name in (
         "runs.csv",
         "comparison.csv",
@@ -196,3 +204,49 @@ def test_cli_compare_rejects_bad_input_in_one_line(tmp_path, capsys, args, messa
     code = main(["compare", str(write_scenario(tmp_path)), "--out", str(tmp_path / "o"), "--quiet", *args])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+class _NeverServesTheSecondPhase(FixedTimeController):
+    """Built like fixed time, but holds the first phase for ever: the other phase's approaches starve."""
+
+    def decide(self, view):
+        self.next_decision_s = view.now_s + 5.0
+        return 0
+
+
+@pytest.fixture
+def starving_controller():
+    REGISTRY["starving"] = _NeverServesTheSecondPhase
+    yield "starving"
+    REGISTRY.pop("starving")
+
+
+def test_a_controller_that_starves_an_approach_is_worse_and_flagged(starving_controller, capsys):
+    # a 1x1 grid: one signal; the starving controller never gives the east-west approaches green
+    scenario = scenario_from_dict(
+        {
+            "name": "starve",
+            "seed": 1,
+            "network": {"type": "grid", "rows": 1, "cols": 1},
+            "demand": {"type": "uniform", "rate_vph": 600.0, "duration_s": 600.0},
+            "simulation": {"max_time_s": 900.0},
+        }
+    )
+    comparison = compare_controllers(scenario, ["fixed_time", starving_controller], [1, 2])
+    table, runs = comparison.table, comparison.runs
+    starved = runs[runs["controller"] == starving_controller]
+    assert (starved["status"] == "time_limit").all()
+    assert (starved["unfinished_share"] > 0.2).all()
+    # the trips it served went straight through: completed-only delay flatters it ...
+    by = table.set_index(["metric", "controller"])
+    completed_only = by.loc[("mean_delay_completed_s", starving_controller), "mean"]
+    assert completed_only < by.loc[("mean_delay_completed_s", "fixed_time"), "mean"]
+    # ... while every trip counted, it is far worse, and it is flagged
+    assert by.loc[("mean_delay_all_s", starving_controller), "change_pct"] > 100.0
+    assert by.loc[("max_green_wait_s", starving_controller), "mean"] > 600.0
+    assert comparison.flagged == [starving_controller]
+    text = format_comparison(table, comparison.baseline)
+    assert f"  {starving_controller} !" in text
+    assert "unfinished share more than 1% point above fixed_time's" in text
+    figure = plot_comparison_bars(table, ["mean_delay_all_s"])
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["fixed_time", "starving !"]

@@ -85,9 +85,10 @@ def test_demo_run_results_follow_the_contract_and_are_sane(demo_scenario):
 
     summary = summarize(results)
     assert summary["completion_rate"] == 1.0
-    assert summary["mean_delay_s"] >= -0.5
-    assert summary["mean_travel_time_s"] >= (trips["free_flow_s"]).mean() - 0.5
-    assert 0.0 < summary["mean_speed_mps"] <= 13.89
+    assert summary["mean_delay_all_s"] == summary["mean_delay_completed_s"] >= -0.5
+    assert summary["mean_travel_time_all_s"] >= (trips["free_flow_s"]).mean() - 0.5
+    assert results.info["status"] == "completed"
+    assert 0.0 < summary["mean_speed_completed_mps"] <= 13.89
     assert results.info["gridlock"] == [] and results.info["stalled_at_s"] is None
 
 

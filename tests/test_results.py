@@ -7,7 +7,16 @@ import pandas as pd
 import pytest
 
 from sim.metrics.results import ResultsError, RunResults, load_results, load_summary, write_results
-from sim.metrics.summary import SUMMARY_KEYS, MetricsError, format_summary, mean_ci, summarize, trip_metrics
+from sim.metrics.catalog import Metric, completion_text, section_declarations
+from sim.metrics.summary import (
+    SUMMARY_KEYS,
+    MetricsError,
+    all_trip_metrics,
+    format_summary,
+    mean_ci,
+    summarize,
+    trip_metrics,
+)
 from sim.network.graph import NetworkError
 
 EXPECTED_FILES = {"network.json", "trips.csv", "series.csv", "links.csv", "summary.json"}
@@ -37,8 +46,10 @@ def make_trips() -> pd.DataFrame:
             "enter_s": [0.0, 20.0, 30.0, 40.0, nan],
             "arrive_s": [100.0, 210.0, 320.0, nan, nan],
             "free_flow_s": [80.0, 150.0, 250.0, 100.0, 100.0],
+            "route_length_m": [1000.0, 2000.0, 3000.0, 1000.0, 1000.0],
             "distance_m": [1000.0, 2000.0, 3000.0, 500.0, 0.0],
             "stops": [1, 3, 2, 5, 0],
+            "max_link_wait_s": [5.0, 30.0, 12.0, 400.0, 0.0],
         }
     )
 
@@ -55,6 +66,7 @@ def make_series() -> pd.DataFrame:
             "mean_speed_mps": [12.0, 9.5, 4.0, 6.0, 8.0, 11.0, 12.5, 13.0, math.nan, math.nan],
             "queued_vehicles": [0.0, 0.5, 1.5, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
             "vehicle_steps": [60, 110, 170, 120, 120, 60, 60, 60, 0, 0],
+            "max_green_wait_s": [0.0, 10.0, 25.0, 40.0, 35.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         }
     )
 
@@ -117,15 +129,23 @@ def test_summarize_matches_hand_computed_numbers():
     summary = summarize(make_results())
     assert list(summary) == list(SUMMARY_KEYS)
     assert summary["trips"] == 5
-    assert summary["departed"] == 4
     assert summary["completed"] == 3
     assert summary["completion_rate"] == pytest.approx(0.6)
-    assert summary["mean_travel_time_s"] == pytest.approx(200.0)
-    assert summary["median_travel_time_s"] == pytest.approx(200.0)
-    assert summary["p95_travel_time_s"] == pytest.approx(290.0)  # 200 + 0.9 * (300 - 200)
-    assert summary["mean_delay_s"] == pytest.approx(40.0)  # (20 + 50 + 50) / 3
-    assert summary["mean_stops"] == pytest.approx(2.0)
-    assert summary["mean_speed_mps"] == pytest.approx(10.0)  # 6000 m / 600 s
+    assert (summary["unfinished"], summary["unfinished_share"]) == (2, pytest.approx(0.4))
+    assert (summary["on_network_at_end"], summary["never_entered"], summary["not_due"]) == (1, 1, 0)
+    # every trip until the horizon (600 s, the last report): t4 has driven half its route
+    # (free-flow 50 s of 100) since 30 s, t5 has waited to enter since 50 s
+    assert summary["mean_travel_time_all_s"] == pytest.approx((100 + 200 + 300 + 570 + 550) / 5)
+    assert summary["mean_delay_all_s"] == pytest.approx((20 + 50 + 50 + (570 - 50) + 550) / 5)
+    assert summary["p95_delay_all_s"] == pytest.approx(520 + 0.8 * 30)
+    assert summary["max_green_wait_s"] == 40.0
+    assert summary["max_stop_wait_s"] == 400.0
+    assert summary["mean_travel_time_completed_s"] == pytest.approx(200.0)
+    assert summary["median_travel_time_completed_s"] == pytest.approx(200.0)
+    assert summary["p95_travel_time_completed_s"] == pytest.approx(290.0)  # 200 + 0.9 * (300 - 200)
+    assert summary["mean_delay_completed_s"] == pytest.approx(40.0)  # (20 + 50 + 50) / 3
+    assert summary["mean_stops"] == pytest.approx(11 / 4)  # of the four that entered
+    assert summary["mean_speed_completed_mps"] == pytest.approx(10.0)  # 6000 m / 600 s
     assert summary["throughput_vph"] == pytest.approx(18.0)  # 3 trips in 600 s
     assert summary["max_entry_backlog"] == 2
     assert summary["mean_queued_vehicles"] == pytest.approx(0.3)
@@ -133,31 +153,78 @@ def test_summarize_matches_hand_computed_numbers():
     assert all(type(value) in (int, float) for value in summary.values())
 
 
+def test_all_trip_metrics_count_unfinished_trips_until_the_horizon():
+    every = all_trip_metrics(make_trips(), 45.0)
+    # t5 departs at 50 s, after the horizon: not due, not counted
+    assert every["id"].tolist() == ["t1", "t2", "t3", "t4"]
+    assert every["finished"].tolist() == [True, True, True, False]
+    assert every["travel_time_s"].tolist() == [100.0, 200.0, 300.0, 15.0]
+    assert every["delay_s"].iloc[3] == pytest.approx(15.0 - 50.0)
+
+
+def test_a_run_that_starves_trips_has_the_worse_all_trips_delay():
+    # the completed-only mean rewards leaving the slow trips unfinished; the all-trips mean does not
+    served = make_results()
+    starving = make_results()
+    starving.trips = starving.trips.assign(arrive_s=[100.0, math.nan, math.nan, math.nan, math.nan])
+    fair, bad = summarize(served), summarize(starving)
+    assert bad["mean_delay_completed_s"] < fair["mean_delay_completed_s"]
+    assert bad["mean_delay_all_s"] > fair["mean_delay_all_s"]
+
+
+def test_the_recorded_horizon_replaces_the_last_report_time():
+    results = make_results()
+    results.info["horizon_s"] = 1200.0
+    summary = summarize(results)
+    assert summary["mean_travel_time_all_s"] == pytest.approx((100 + 200 + 300 + 1170 + 1150) / 5)
+
+
+def test_section_metrics_declared_in_the_info_join_the_summary_with_their_labels():
+    results = make_results()
+    results.info["emergency"] = {"mean_response_s": 95.5, "reached": 4}
+    results.info["section_metrics"] = section_declarations(
+        "emergency", [Metric("mean_response_s", "emergency response, mean (s)"), Metric("missing", "m")]
+    )
+    summary = summarize(results)
+    assert summary["emergency_mean_response_s"] == 95.5
+    assert math.isnan(summary["emergency_missing"])
+    assert "emergency response, mean (s)" in format_summary(summary, results.info)
+
+
+def test_completion_text_never_rounds_up_to_all():
+    assert completion_text(11_054, 11_055) == "11,054 of 11,055 (99.99%)"
+    assert completion_text(305, 305) == "305 of 305 (100.00%)"
+    assert completion_text(0, 0) == "0 of 0"
+
+
 def test_summarize_accepts_a_mapping_and_gives_nan_without_completed_trips():
     trips = make_trips().assign(arrive_s=math.nan)
     summary = summarize({"trips": trips, "series": make_series()})
     assert summary["completed"] == 0
     assert summary["completion_rate"] == 0.0
-    for key in ("mean_travel_time_s", "p95_travel_time_s", "mean_delay_s", "mean_stops", "mean_speed_mps"):
+    for key in ("mean_travel_time_completed_s", "p95_travel_time_completed_s", "mean_delay_completed_s",
+                "mean_speed_completed_mps"):  # fmt: skip
         assert math.isnan(summary[key]), key
+    assert summary["mean_delay_all_s"] > 0
     assert summary["throughput_vph"] == 0.0
 
 
 def test_summarize_names_a_missing_column():
-    with pytest.raises(MetricsError, match=r"trips frame lacks column\(s\) \['stops'\]"):
+    with pytest.raises(MetricsError, match=r"trips frame lacks column\(s\) \['stops'\]; it has"):
         summarize({"trips": make_trips().drop(columns="stops"), "series": make_series()})
     with pytest.raises(MetricsError, match=r"\['series'\]"):
         summarize({"trips": make_trips()})
 
 
 def test_format_summary_is_two_aligned_columns_with_units():
-    text = format_summary({**summarize(make_results()), "mean_delay_s": math.nan, "note": "x"})
+    text = format_summary({**summarize(make_results()), "mean_delay_completed_s": math.nan, "note": "x"})
     lines = text.splitlines()
-    assert len(lines) == len(SUMMARY_KEYS) + 1
+    # completion rate and unfinished share are shown in the completion line
+    assert len(lines) == len(SUMMARY_KEYS) - 2 + 1
     assert len({len(line) for line in lines}) == 1  # right-aligned values: equal widths
-    assert any(line.startswith("completion rate") and line.endswith("60.0%") for line in lines)
-    assert any(line.startswith("mean travel time (s)") and line.endswith(" 200.0") for line in lines)
-    assert any(line.startswith("mean delay (s)") and line.endswith("n/a") for line in lines)
+    assert any(line.startswith("completed") and line.endswith("3 of 5 (60.00%)") for line in lines)
+    assert any(line.startswith("mean travel time, all trips (s)") and line.endswith(" 344.0") for line in lines)
+    assert any(line.startswith("mean delay, completed trips only (s)") and line.endswith("n/a") for line in lines)
     assert lines[-1].split() == ["note", "x"]
 
 
@@ -242,8 +309,8 @@ def test_nan_metrics_are_stored_as_null_and_read_back_as_nan(tmp_path):
     results.trips = results.trips.assign(arrive_s=math.nan)
     folder = write_results(results, tmp_path)
     assert "NaN" not in (folder / "summary.json").read_text()
-    assert json.loads((folder / "summary.json").read_text())["metrics"]["mean_delay_s"] is None
-    assert math.isnan(load_summary(folder)["metrics"]["mean_delay_s"])
+    assert json.loads((folder / "summary.json").read_text())["metrics"]["mean_delay_completed_s"] is None
+    assert math.isnan(load_summary(folder)["metrics"]["mean_delay_completed_s"])
 
 
 def test_failed_write_leaves_no_temp_files_and_an_incomplete_folder(tmp_path, monkeypatch):

@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
     "EXIT_OK",
+    "EXIT_STALLED",
+    "EXIT_UNFINISHED",
     "EXIT_USAGE",
+    "RUN_EXIT_CODES",
     "MissingExtraError",
     "add_scenario_arguments",
     "default_results_folder",
+    "output_folder",
     "integer_argument",
     "positive_number",
     "seed_argument",
@@ -21,6 +26,17 @@ __all__ = [
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+"""Bad input: an unknown option, a scenario or file that breaks its schema."""
+EXIT_UNFINISHED = 3
+"""The run reached its time limit with trips unfinished (on the network or never entered)."""
+EXIT_STALLED = 4
+"""The run stopped early in gridlock: nothing entered or arrived for ``simulation.gridlock_s``."""
+RUN_EXIT_CODES: dict[str, int] = {
+    "completed": EXIT_OK,
+    "time_limit": EXIT_UNFINISHED,
+    "stalled": EXIT_STALLED,
+}
+"""Exit code of ``citysim run`` per run status (see :data:`sim.metrics.results.RUN_STATUSES`)."""
 _UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -35,6 +51,23 @@ def default_results_folder(scenario_name: str, pattern: str) -> Path:
     """
     safe_name = _UNSAFE_PATH_CHARS.sub("_", scenario_name).strip("_.") or "scenario"
     return Path("results") / pattern.format(name=safe_name)
+
+
+@contextmanager
+def output_folder(folder: Path) -> Iterator[Path]:
+    """Create ``folder`` and its parents now; if the command then fails, remove what it made while empty.
+
+    Created before the work, so an unusable folder fails before a long run, not after it.
+    """
+    created = [parent for parent in (folder, *folder.parents) if not parent.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        for made in created:
+            if made.is_dir() and not any(made.iterdir()):
+                made.rmdir()
+        raise
 
 
 def integer_argument(low: int, high: int | None = None) -> Callable[[str], int]:

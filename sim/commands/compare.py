@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder, integer_argument
+from sim.commands.common import (
+    EXIT_OK,
+    add_scenario_arguments,
+    default_results_folder,
+    integer_argument,
+    output_folder,
+)
 
 if TYPE_CHECKING:
     from sim.compare import Comparison
@@ -40,8 +46,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="run several signal controllers on the same seeds and compare them",
         description=(
             "Run every controller on the same seeds (common random numbers: identical demand), "
-            "print mean delay, travel time, throughput, mean and max queue and stops per vehicle "
-            "with 95% confidence intervals and the paired change against fixed_time, and write "
+            "print mean delay and travel time over all trips (unfinished ones with their time so "
+            "far), the unfinished share, the longest wait for green, throughput, queues, stops and "
+            "the scenario's feature metrics with 95% confidence intervals and the paired change "
+            "against fixed_time, flag controllers that leave more than 1 point more trips "
+            "unfinished than fixed_time, and write "
             f"runs.csv, comparison.csv, delay_over_time.csv, {BARS_FIGURE} and {DELAY_FIGURE}."
         ),
     )
@@ -100,16 +109,16 @@ def _compare(args: argparse.Namespace) -> int:
     first_seed = scenario.seed if args.seed is None else args.seed
     seeds = range(first_seed, first_seed + args.seeds)
     folder = args.out if args.out is not None else default_results_folder(scenario.name, "compare-{name}")
-    folder.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs is not None else default_jobs()
 
     controllers = args.controllers if args.controllers is not None else list(controller_names())
     settings: dict[str, list[str]] = {}
     for name, override in args.settings:
         settings.setdefault(name, []).append(override)
-    comparison = compare_controllers(
-        scenario, controllers, seeds, jobs=jobs, progress=not args.quiet, settings=settings
-    )
+    with output_folder(folder):
+        comparison = compare_controllers(
+            scenario, controllers, seeds, jobs=jobs, progress=not args.quiet, settings=settings
+        )
 
     print(f"{scenario.name}: {len(controllers)} controllers, seeds {seeds[0]}..{seeds[-1]}")
     for name, overrides in settings.items():
@@ -130,17 +139,17 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _incomplete_runs(comparison: Comparison) -> str:
-    """A note on runs that stalled in gridlock or left trips unfinished; empty if none."""
+    """A note on the runs that did not complete every trip, by how they ended; empty if none."""
     runs = comparison.runs
-    bad = runs[(runs["stalled"] > 0) | (runs["completion_rate"] < 1.0)]
+    bad = runs[runs["status"] != "completed"]
     if bad.empty:
         return ""
     listed = ", ".join(
-        f"{row.controller} seed {row.seed} ({row.completion_rate:.1%} completed"
-        + (", stalled in gridlock)" if row.stalled else ")")
+        f"{row.controller} seed {row.seed} ({row.status}: {row.unfinished:,.0f} unfinished, "
+        f"{row.never_entered:,.0f} never entered)"
         for row in bad.itertuples()
     )
-    return f"note: trip metrics cover completed trips only; incomplete runs: {listed}"
+    return f"runs that left trips unfinished (counted in the all-trips metrics): {listed}"
 
 
 def _write_figures(comparison: Comparison, folder: Path) -> None:

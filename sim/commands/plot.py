@@ -24,8 +24,8 @@ KINDS = ("curves", "bars", "series", "map", "timespace", "mfd")
 """Figure kinds: curves and bars need a sweep folder; the others take a sweep or a run folder."""
 
 DEFAULT_METRICS = {
-    "curves": "mean_delay_s",
-    "bars": "mean_delay_s",
+    "curves": "mean_delay_all_s",
+    "bars": "mean_delay_all_s",
     "series": "vehicles_on_network",
     "map": "delay",
 }
@@ -54,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     plot.add_argument(
         "--metric",
         default=None,
-        help="curves/bars: a runs-table metric (default mean_delay_s); series: a series column "
+        help="curves/bars: a runs-table metric (default mean_delay_all_s); series: a series column "
         "(default vehicles_on_network); map: delay, speed or vc (default delay)",
     )
     plot.add_argument(

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.commands.common import EXIT_OK, add_scenario_arguments, default_results_folder
+from sim.commands.common import (
+    EXIT_STALLED,
+    EXIT_UNFINISHED,
+    RUN_EXIT_CODES,
+    add_scenario_arguments,
+    default_results_folder,
+    output_folder,
+)
 
 if TYPE_CHECKING:
     from sim.metrics.results import RunResults
@@ -28,6 +35,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Run one scenario, print its summary and write trips.csv, series.csv, links.csv, "
             f"network.json, summary.json, {SERIES_FIGURE} and {MAP_FIGURE} to the results folder."
+        ),
+        epilog=(
+            f"exit codes: 0 every trip arrived; 2 bad input (nothing is run); {EXIT_UNFINISHED} the run "
+            f"reached simulation.max_time_s with trips unfinished; {EXIT_STALLED} the run stopped early in "
+            "gridlock. Results are written in every case but bad input."
         ),
     )
     add_scenario_arguments(run)
@@ -53,28 +65,35 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     default = default_results_folder(scenario.name, f"{{name}}-seed{seed}")
-    folder = args.out if args.out is not None else default
-    # Created before the run, so an unusable folder fails now and not after a long simulation.
-    folder.mkdir(parents=True, exist_ok=True)
+    with output_folder(args.out if args.out is not None else default) as folder:
+        model = CityModel(scenario, seed=seed)
+        model.run(progress=not args.quiet)
+        results = model.results()
 
-    model = CityModel(scenario, seed=seed)
-    model.run(progress=not args.quiet)
-    results = model.results()
+        print(f"{scenario.name}, seed {seed}: simulated {model.time_s:,.0f} s")
+        print(format_summary(summarize(results) | _performance(results.info), results.info))
+        print(_longest_green_wait(results.info))
+        gridlock = gridlock_report(results.info)
+        if gridlock:
+            print(gridlock)
+        print(("" if model.status == "completed" else "warning: run ") + model.status_message())
 
-    print(f"{scenario.name}, seed {seed}: simulated {model.time_s:,.0f} s")
-    print(format_summary(summarize(results) | _performance(results.info)))
-    gridlock = gridlock_report(results.info)
-    if gridlock:
-        print(gridlock)
-
-    for name in (SERIES_FIGURE, MAP_FIGURE):
-        # A stale figure from an earlier run in the same folder would contradict these results.
-        (folder / name).unlink(missing_ok=True)
-    write_results(results, folder)
-    if args.plots:
-        _write_figures(results, folder)
+        for name in (SERIES_FIGURE, MAP_FIGURE):
+            # A stale figure from an earlier run in the same folder would contradict these results.
+            (folder / name).unlink(missing_ok=True)
+        write_results(results, folder)
+        if args.plots:
+            _write_figures(results, folder)
     print(f"results written to {folder}")
-    return EXIT_OK
+    return RUN_EXIT_CODES.get(model.status, EXIT_UNFINISHED)
+
+
+def _longest_green_wait(info: Mapping[str, Any]) -> str:
+    """Which approach waited longest for green, and how long."""
+    longest = info["longest_green_wait"]
+    if longest["approach"] is None:
+        return "no vehicle waited at a red signal"
+    return f"longest wait for green: {longest['wait_s']:,.0f} s on approach {longest['approach']}"
 
 
 def _write_figures(results: RunResults, folder: Path) -> None:

@@ -145,7 +145,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _print_report(plan: SweepPlan, report: SweepReport) -> None:
-    from sim.sweep.summaries import format_differences, format_summary_table
+    from sim.sweep.summaries import format_differences, format_summary_table, printed_metrics
 
     counts = report.counts
     print(
@@ -153,11 +153,12 @@ def _print_report(plan: SweepPlan, report: SweepReport) -> None:
         f"(finished before) in {report.wall_s:,.1f} s"
     )
     print("\nmean ± 95% CI half-width over seeds:")
-    print(format_summary_table(report.summary, plan.parameters))
+    metrics = printed_metrics(report.runs)
+    print(format_summary_table(report.summary, plan.parameters, metrics))
     if report.differences is not None and plan.baseline is not None:
         key, value = plan.baseline
         print(f"\npaired differences against {key}={value!r} on the same seeds: mean [95% CI] (change):")
-        print(format_differences(report.differences, key))
+        print(format_differences(report.differences, key, metrics))
     failed = report.runs[report.runs["status"] == "failed"]
     if len(failed):
         print(

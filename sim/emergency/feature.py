@@ -14,7 +14,8 @@ from sim.emergency.metrics import EmergencyLog, summarize_emergency, vehicle_fra
 from sim.emergency.preemption import Preemption
 from sim.emergency.spec import Spec
 from sim.emergency.vehicles import VehicleState
-from sim.metrics.summary import trip_metrics
+from sim.metrics.catalog import Metric
+from sim.metrics.summary import all_trip_metrics
 from sim.schema import ScenarioError
 
 if TYPE_CHECKING:
@@ -37,6 +38,17 @@ class EmergencyFeature:
         preemption: The signal preemption layer.
         log: The records.
     """
+
+    headline_metrics = (
+        Metric("incidents", "emergency incidents", "{:,.0f}", "none"),
+        Metric("reached", "emergency incidents reached", "{:,.0f}", "higher"),
+        Metric("mean_response_s", "emergency response time, mean (s)"),
+        Metric("p90_response_s", "emergency response time, 90th pct (s)"),
+        Metric("mean_travel_s", "emergency travel time, mean (s)"),
+        Metric("preemptions", "signal preemptions", "{:,.0f}", "none"),
+        Metric("side_street_halted_veh_s", "vehicle-seconds halted on preempted approaches", "{:,.0f}"),
+        Metric("ordinary_mean_delay_s", "mean delay of the other trips, all trips (s)"),
+    )
 
     def __init__(self, model: CityModel, spec: Spec, incidents: list[Incident]) -> None:
         self.model = model
@@ -83,9 +95,8 @@ class EmergencyFeature:
     def summary(self) -> dict:
         """Headline figures (see :func:`sim.emergency.metrics.summarize_emergency`)."""
         frames = self.records()
-        delay = trip_metrics(self.model.trip_records())["delay_s"].to_numpy(dtype=float)
-        delay = delay[np.isfinite(delay)]
-        ordinary = float(delay.mean()) if delay.size else math.nan
+        delay = all_trip_metrics(self.model.trip_records(), self.model.time_s)["delay_s"]
+        ordinary = float(delay.mean()) if len(delay) else math.nan
         return summarize_emergency(
             frames["incidents"], frames["emergency_vehicles"], frames["preemptions"], ordinary
         )

@@ -8,7 +8,7 @@ Every file is written atomically, so a folder with ``summary.json`` is complete.
 
 ``summary.json`` is a JSON object::
 
-    {"format": "citysim-results", "format_version": 1,
+    {"format": "citysim-results", "format_version": 2,
      "files": [...], "info": {...}, "metrics": {...}}
 
 where ``info`` is the run's provenance and ``metrics`` the result of
@@ -32,7 +32,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.metrics.summary import SUMMARY_KEYS, summarize
+from sim.metrics.summary import summarize
 from sim.network.io import load_network_json, save_network_json
 from sim.network.validate import validate_network
 
@@ -44,6 +44,7 @@ __all__ = [
     "SUMMARY_FILE",
     "TRIP_COLUMNS",
     "ResultsError",
+    "RUN_STATUSES",
     "RunResults",
     "load_results",
     "load_summary",
@@ -51,7 +52,14 @@ __all__ = [
 ]
 
 FORMAT = "citysim-results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+RUN_STATUSES: dict[str, str] = {
+    "completed": "every trip of the demand arrived",
+    "time_limit": "the run reached simulation.max_time_s with trips unfinished",
+    "stalled": "the run stopped early: gridlock, nothing entered or arrived for simulation.gridlock_s",
+    "partial": "the run was stopped before its end (run(until_s=...)), with trips unfinished",
+}
+"""How a run ended (``info["status"]``), with what each means."""
 SUMMARY_FILE = "summary.json"
 NETWORK_FILE = "network.json"
 
@@ -63,8 +71,10 @@ TRIP_COLUMNS: dict[str, str] = {
     "enter_s": "float64",
     "arrive_s": "float64",
     "free_flow_s": "float64",
+    "route_length_m": "float64",
     "distance_m": "float64",
     "stops": "int64",
+    "max_link_wait_s": "float64",
 }
 """Columns of the trips frame (one row per trip) and their stored dtypes."""
 
@@ -77,6 +87,7 @@ SERIES_COLUMNS: dict[str, str] = {
     "mean_speed_mps": "float64",
     "queued_vehicles": "float64",
     "vehicle_steps": "int64",
+    "max_green_wait_s": "float64",
 }
 """Columns of the series frame (one row per reporting interval) and their stored dtypes."""
 
@@ -106,21 +117,26 @@ class RunResults:
         trips: One row per trip: ``id``, ``origin``, ``destination`` (str node ids),
             ``depart_s`` (scheduled departure, s), ``enter_s`` (time it entered the network,
             s; NaN if it never did), ``arrive_s`` (s; NaN if not arrived), ``free_flow_s``
-            (route free-flow time, s), ``distance_m`` (route length driven so far, or in total
-            if arrived, m), ``stops`` (times the vehicle came to a halt).
+            (route free-flow time, s), ``route_length_m`` (m), ``distance_m`` (route length
+            driven so far, or in total if arrived, m), ``stops`` (times the vehicle came to a
+            halt), ``max_link_wait_s`` (its longest halted time on one link, s).
         series: One row per reporting interval: ``time_s`` (interval end, s),
             ``vehicles_on_network`` and ``entry_backlog`` (vehicles on the network and waiting
             to enter, at interval end), ``departed`` and ``arrived`` (counts during the
             interval), ``mean_speed_mps`` (space-mean speed of vehicles on the network during
             the interval, m/s; NaN if none), ``queued_vehicles`` (mean number of halted
-            vehicles, speed < 0.1 m/s), ``vehicle_steps`` (vehicle-steps in the interval).
+            vehicles, speed < 0.1 m/s), ``vehicle_steps`` (vehicle-steps in the interval),
+            ``max_green_wait_s`` (the longest any lane's first vehicle stood at its stop line
+            without green, of the waits ended in the interval or going on at its end, s).
         links: One row per reporting interval and edge: ``time_s`` (interval end, s), ``u``,
             ``v`` (str edge node ids), ``flow_vph`` (vehicles that left the edge, per hour),
             ``density_vpkm`` (mean vehicles on the edge per km per lane), ``mean_speed_mps``
             (m/s; NaN if the edge was empty), ``queue_veh`` (mean halted vehicles on the edge).
         graph: The road network (schema of :mod:`sim.network.graph`).
         info: Provenance: scenario name and key, seed, package version, ``sim_wall_s``,
-            ``setup_wall_s``, ``vehicle_steps``, gridlock reports and any extra entries
+            ``setup_wall_s``, ``vehicle_steps``, gridlock reports, how the run ended
+            (``status``, one of :data:`RUN_STATUSES`, with ``status_message``), the
+            ``horizon_s`` until which unfinished trips count, and any extra entries
             (e.g. the summary of an optional scenario section); JSON-compatible values only.
         extras: Further record frames by name (e.g. ``incidents`` of the emergency
             layer), each stored as ``<name>.csv``.
@@ -175,7 +191,7 @@ def write_results(results: RunResults, out_dir: str | os.PathLike[str]) -> Path:
         "files": files,
         "extras": sorted(results.extras),
         "info": _jsonable(results.info, "info"),
-        "metrics": _jsonable(summarize(frames), "metrics"),
+        "metrics": _jsonable(summarize(frames | {"info": results.info}), "metrics"),
     }
     summary_text = json.dumps(summary, indent=2, allow_nan=False) + "\n"
 
@@ -241,8 +257,8 @@ def load_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
         if not isinstance(summary.get(key), expected):
             raise ResultsError(f"{summary_path}: key {key!r} must be a JSON {expected.__name__}")
     metrics = summary["metrics"]
-    for key in SUMMARY_KEYS:
-        if key in metrics and metrics[key] is None:
+    for key, value in metrics.items():
+        if value is None:
             metrics[key] = math.nan
     return summary
 

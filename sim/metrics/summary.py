@@ -14,17 +14,23 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from sim.metrics.catalog import CORE_METRICS, catalog_of, completion_text, section_values
+
 __all__ = [
     "SUMMARY_KEYS",
     "MetricsError",
+    "all_trip_metrics",
     "format_summary",
     "mean_ci",
     "summarize",
     "trip_metrics",
 ]
 
-_TRIP_INPUT_COLUMNS = ("depart_s", "enter_s", "arrive_s", "free_flow_s", "distance_m", "stops")
-_SERIES_INPUT_COLUMNS = ("time_s", "entry_backlog", "queued_vehicles", "vehicle_steps")
+_TRIP_INPUT_COLUMNS = ("depart_s", "enter_s", "arrive_s", "free_flow_s", "route_length_m", "distance_m",
+                       "stops", "max_link_wait_s")  # fmt: skip
+_SERIES_INPUT_COLUMNS = ("time_s", "entry_backlog", "queued_vehicles", "vehicle_steps", "max_green_wait_s")
+HORIZON_INFO = "horizon_s"
+"""Key of a run's info: the time (s) until which unfinished trips count (see :func:`all_trip_metrics`)."""
 
 # Above this many degrees of freedom the t quantile comes from the Cornish-Fisher
 # expansion (error < 1e-7), because the exact series below costs O(df) per evaluation.
@@ -32,26 +38,8 @@ _EXACT_T_MAX_DF = 100
 _BISECTION_STEPS = 80
 _SECONDS_PER_HOUR = 3600.0
 
-# key: (label with unit for the text table, format of the number)
-_DISPLAY: dict[str, tuple[str, str]] = {
-    "trips": ("trips", "{:,.0f}"),
-    "departed": ("departed (entered network)", "{:,.0f}"),
-    "completed": ("completed", "{:,.0f}"),
-    "completion_rate": ("completion rate", "{:.1%}"),
-    "mean_travel_time_s": ("mean travel time (s)", "{:,.1f}"),
-    "median_travel_time_s": ("median travel time (s)", "{:,.1f}"),
-    "p95_travel_time_s": ("95th pct travel time (s)", "{:,.1f}"),
-    "mean_delay_s": ("mean delay (s)", "{:,.1f}"),
-    "mean_stops": ("mean stops per trip", "{:.2f}"),
-    "mean_speed_mps": ("mean trip speed (m/s)", "{:.2f}"),
-    "throughput_vph": ("throughput (veh/h)", "{:,.0f}"),
-    "max_entry_backlog": ("max entry backlog (veh)", "{:,.0f}"),
-    "mean_queued_vehicles": ("mean queued vehicles (veh)", "{:,.1f}"),
-    "vehicle_steps": ("vehicle-steps", "{:,.0f}"),
-}
-
-SUMMARY_KEYS: tuple[str, ...] = tuple(_DISPLAY)
-"""The keys of :func:`summarize`'s result, in display order."""
+SUMMARY_KEYS: tuple[str, ...] = tuple(metric.key for metric in CORE_METRICS)
+"""The keys of :func:`summarize`'s result for every run, in display order (sections add their own)."""
 
 
 class MetricsError(ValueError):
@@ -63,6 +51,7 @@ class _RunParts(Protocol):
 
     trips: pd.DataFrame
     series: pd.DataFrame
+    info: dict[str, Any]
 
 
 def _require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
@@ -72,7 +61,7 @@ def _require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> 
 
 
 def trip_metrics(trips: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of the trips frame with the derived per-trip columns.
+    """Return a copy of the trips frame with the completed-trip columns.
 
     Args:
         trips: Trip records (columns of the trips data contract).
@@ -80,7 +69,7 @@ def trip_metrics(trips: pd.DataFrame) -> pd.DataFrame:
     Returns:
         The trips with ``travel_time_s = arrive_s - depart_s`` (seconds, including the wait
         to enter the network) and ``delay_s = travel_time_s - free_flow_s`` (seconds).
-        Both are NaN for trips that have not arrived.
+        Both are NaN for trips that have not arrived; :func:`all_trip_metrics` counts those too.
 
     Raises:
         MetricsError: If a needed column is missing.
@@ -92,6 +81,39 @@ def trip_metrics(trips: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def all_trip_metrics(trips: pd.DataFrame, horizon_s: float) -> pd.DataFrame:
+    """Travel time and delay of every trip due by ``horizon_s``, finished or not.
+
+    A finished trip counts as in :func:`trip_metrics`. An unfinished one counts its time
+    so far: ``travel_time_s = horizon_s - depart_s``, and its delay is that time less the
+    free-flow time of the part of its route it has driven (``free_flow_s * distance_m /
+    route_length_m``), so a trip that never entered the network counts all its waiting as
+    delay. This is what SUMO's ``--tripinfo-output.write-unfinished`` and the RESCO
+    benchmark report. Trips scheduled after ``horizon_s`` were not due and are left out.
+
+    Args:
+        trips: Trip records (columns of the trips data contract).
+        horizon_s: The end of the run (s); for a run that stalled in gridlock, the time
+            limit it would have reached (its vehicles could never have moved on).
+
+    Returns:
+        The due trips with ``travel_time_s``, ``delay_s`` (s) and ``finished`` (bool).
+
+    Raises:
+        MetricsError: If a needed column is missing.
+    """
+    _require_columns(trips, ("depart_s", "arrive_s", "free_flow_s", "route_length_m", "distance_m"), "trips")
+    due = trip_metrics(trips[trips["depart_s"] <= horizon_s + 1e-9])
+    finished = due["arrive_s"].notna()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        driven = np.where(due["route_length_m"] > 0, due["distance_m"] / due["route_length_m"], 0.0)
+    elapsed = horizon_s - due["depart_s"]
+    due["finished"] = finished
+    due["travel_time_s"] = due["travel_time_s"].where(finished, elapsed)
+    due["delay_s"] = due["delay_s"].where(finished, elapsed - due["free_flow_s"] * np.clip(driven, 0.0, 1.0))
+    return due
+
+
 def _float(value: Any) -> float:
     return float(value) if pd.notna(value) else math.nan
 
@@ -100,41 +122,53 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else math.nan
 
 
-def _parts(results_or_parts: _RunParts | Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _parts(
+    results_or_parts: _RunParts | Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, Mapping[str, Any]]:
     if isinstance(results_or_parts, Mapping):
         missing = [key for key in ("trips", "series") if key not in results_or_parts]
         if missing:
             raise MetricsError(f"summarize needs the key(s) {missing}; got {sorted(results_or_parts)}")
-        return results_or_parts["trips"], results_or_parts["series"]
+        return results_or_parts["trips"], results_or_parts["series"], results_or_parts.get("info") or {}
     if not (hasattr(results_or_parts, "trips") and hasattr(results_or_parts, "series")):
         raise MetricsError(
             "summarize needs a RunResults or a mapping with 'trips' and 'series' frames; "
             f"got {type(results_or_parts).__name__}"
         )
-    return results_or_parts.trips, results_or_parts.series
+    return results_or_parts.trips, results_or_parts.series, getattr(results_or_parts, "info", {}) or {}
 
 
-def summarize(results_or_parts: _RunParts | Mapping[str, pd.DataFrame]) -> dict[str, float | int]:
+def _percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if values.size else math.nan
+
+
+def summarize(results_or_parts: _RunParts | Mapping[str, Any]) -> dict[str, float | int]:
     """Compute the headline metrics of one run.
 
-    Trip statistics (travel time, delay, stops, speed) are over completed trips only,
-    because an unfinished trip has no travel time. The simulated duration is the last
-    reporting time, ``series.time_s.max()``: the simulation clock starts at 0 s.
+    Every trip counts: the ``*_all_*`` metrics cover every trip due by the run's horizon
+    (see :func:`all_trip_metrics`); the ``*_completed_*`` ones only the trips that arrived
+    and are labelled so. The horizon is ``info["horizon_s"]`` when the run recorded it, else
+    the last reporting time, ``series.time_s.max()`` (the clock starts at 0 s).
 
     Args:
         results_or_parts: A ``RunResults``, or a mapping with ``"trips"`` and ``"series"``
-            frames (extra keys are ignored).
+            frames and optionally the run's ``"info"`` (extra keys are ignored).
 
     Returns:
-        A dict with the keys of :data:`SUMMARY_KEYS`, plain Python numbers (NaN where a
-        metric is undefined, e.g. travel times when no trip completed):
+        A dict with the keys of :data:`SUMMARY_KEYS` (see :data:`sim.metrics.catalog.CORE_METRICS`
+        for labels), then the metrics the run's sections declared in its info; plain Python
+        numbers, NaN where a metric is undefined (e.g. completed travel times when no trip
+        completed):
 
-        - ``trips``: trip records; ``departed``: trips that entered the network;
-          ``completed``: trips that arrived; ``completion_rate``: completed / trips.
-        - ``mean_travel_time_s``, ``median_travel_time_s``, ``p95_travel_time_s`` (linear
-          interpolation), ``mean_delay_s``: seconds, see :func:`trip_metrics`.
-        - ``mean_stops``: halts per completed trip.
-        - ``mean_speed_mps``: total distance over total travel time of completed trips, m/s.
+        - ``trips``; ``completed``; ``completion_rate`` = completed / trips; ``unfinished`` =
+          trips - completed: ``on_network_at_end``, ``never_entered`` (due by the horizon) and
+          ``not_due`` (scheduled after it); ``unfinished_share`` = unfinished / trips.
+        - ``mean_travel_time_all_s``, ``mean_delay_all_s``, ``p95_delay_all_s``: every due trip.
+        - ``max_green_wait_s``: the longest any approach's first vehicle stood at a stop line
+          without green; ``max_stop_wait_s``: the longest halted time of any vehicle on one link.
+        - ``mean_travel_time_completed_s``, ``median_...``, ``p95_...`` (linear interpolation),
+          ``mean_delay_completed_s``, ``mean_speed_completed_mps`` (distance over travel time).
+        - ``mean_stops``: halts per vehicle that entered the network, so far.
         - ``throughput_vph``: completed trips per hour of simulated time.
         - ``max_entry_backlog``: most vehicles waiting to enter at a reporting time.
         - ``mean_queued_vehicles``: mean over intervals of the halted vehicles, veh.
@@ -143,65 +177,80 @@ def summarize(results_or_parts: _RunParts | Mapping[str, pd.DataFrame]) -> dict[
     Raises:
         MetricsError: If a frame is missing or lacks a needed column.
     """
-    trips, series = _parts(results_or_parts)
+    trips, series, info = _parts(results_or_parts)
     _require_columns(trips, _TRIP_INPUT_COLUMNS, "trips")
     _require_columns(series, _SERIES_INPUT_COLUMNS, "series")
-    trips = trip_metrics(trips)
-    done = trips[trips["arrive_s"].notna()]
-    travel_time_s = done["travel_time_s"].to_numpy(dtype=float)
-    completed = len(done)
     duration_s = _float(series["time_s"].max())
-    has_trips = completed > 0
+    horizon_s = _float(info.get(HORIZON_INFO, duration_s))
+    every = all_trip_metrics(trips, horizon_s if math.isfinite(horizon_s) else 0.0)
+    done = every[every["finished"]]
+    travel_time_s = done["travel_time_s"].to_numpy(dtype=float)
+    completed = int(trips["arrive_s"].notna().sum())
+    entered = trips["enter_s"].notna()
+    never_entered = int((~entered).sum()) - (len(trips) - len(every))
     return {
         "trips": len(trips),
-        "departed": int(trips["enter_s"].notna().sum()),
         "completed": completed,
         "completion_rate": _ratio(completed, len(trips)),
-        "mean_travel_time_s": float(travel_time_s.mean()) if has_trips else math.nan,
-        "median_travel_time_s": float(np.median(travel_time_s)) if has_trips else math.nan,
-        "p95_travel_time_s": float(np.percentile(travel_time_s, 95)) if has_trips else math.nan,
-        "mean_delay_s": _float(done["delay_s"].mean()),
-        "mean_stops": _float(done["stops"].mean()),
-        "mean_speed_mps": _ratio(float(done["distance_m"].sum()), float(travel_time_s.sum())),
+        "unfinished": len(trips) - completed,
+        "unfinished_share": _ratio(len(trips) - completed, len(trips)),
+        "on_network_at_end": int(entered.sum()) - completed,
+        "never_entered": never_entered,
+        "not_due": len(trips) - len(every),
+        "mean_travel_time_all_s": _float(every["travel_time_s"].mean()),
+        "mean_delay_all_s": _float(every["delay_s"].mean()),
+        "p95_delay_all_s": _percentile(every["delay_s"].to_numpy(dtype=float), 95),
+        "max_green_wait_s": float(series["max_green_wait_s"].max()) if len(series) else math.nan,
+        "max_stop_wait_s": _float(trips["max_link_wait_s"].max()),
+        "mean_travel_time_completed_s": float(travel_time_s.mean()) if completed else math.nan,
+        "median_travel_time_completed_s": float(np.median(travel_time_s)) if completed else math.nan,
+        "p95_travel_time_completed_s": _percentile(travel_time_s, 95),
+        "mean_delay_completed_s": _float(done["delay_s"].mean()),
+        "mean_stops": _float(trips.loc[entered, "stops"].mean()),
+        "mean_speed_completed_mps": _ratio(float(done["distance_m"].sum()), float(travel_time_s.sum())),
         "throughput_vph": _ratio(completed * _SECONDS_PER_HOUR, duration_s),
         "max_entry_backlog": int(series["entry_backlog"].max()) if len(series) else 0,
         "mean_queued_vehicles": _float(series["queued_vehicles"].mean()),
         "vehicle_steps": int(series["vehicle_steps"].sum()),
+        **section_values(info),
     }
 
 
-def _format_value(key: str, value: Any) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return "n/a"
-    if key not in _DISPLAY or not isinstance(value, int | float):
-        return str(value)
-    return _DISPLAY[key][1].format(value)
-
-
-def _label(key: str) -> str:
-    return _DISPLAY[key][0] if key in _DISPLAY else key
-
-
-def format_summary(summary: Mapping[str, Any]) -> str:
+def format_summary(summary: Mapping[str, Any], info: Mapping[str, Any] | None = None) -> str:
     """Render a summary dict as a two-column text table for the command line.
 
-    Known keys (those of :func:`summarize`) get a readable label with their unit and a
-    number format; other keys are shown as they are. NaN shows as ``n/a``.
+    Completion shows as ``"11,054 of 11,055 (99.99%)"`` (see
+    :func:`sim.metrics.catalog.completion_text`); the other known metrics (the core ones and
+    those the run's sections declared in ``info``) get their label with unit and number
+    format; other keys are shown as they are. NaN shows as ``n/a``.
 
     Args:
         summary: Metric name to value, e.g. the result of :func:`summarize`.
+        info: The run's info, for the labels of its sections' metrics.
 
     Returns:
         The table, one metric per line, without a trailing newline.
     """
-    rows = [
-        (_DISPLAY.get(key, (key, "", ""))[0], _format_value(key, value)) for key, value in summary.items()
-    ]
+    catalog = catalog_of(info)
+    rows = []
+    for key, value in summary.items():
+        if key in _FOLDED:
+            continue
+        if key == "completed" and "trips" in summary:
+            rows.append(("completed", completion_text(value, summary["trips"])))
+        elif key in catalog:
+            rows.append((catalog[key].label, catalog[key].format(value)))
+        else:
+            rows.append((key, str(value)))
     if not rows:
         return ""
     label_width = max(len(label) for label, _ in rows)
     value_width = max(len(value) for _, value in rows)
     return "\n".join(f"{label:<{label_width}}  {value:>{value_width}}" for label, value in rows)
+
+
+# shown inside the completion row
+_FOLDED = frozenset({"completion_rate", "unfinished_share"})
 
 
 def _t_central_probability(t: float, df: int) -> float:

@@ -21,6 +21,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.metrics.catalog import Metric
 from sim.network.graph import FRINGE, INTERSECTION
 from sim.parking.background import BackgroundParkers
 from sim.parking.drivers import ParkingDriver, ParkingTrip, Phase, SearchWorld
@@ -67,6 +68,17 @@ class ParkingFeature:
         trips: The parking trips, in departure order.
         drivers: Their drivers, once departed (None before).
     """
+
+    headline_metrics = (
+        Metric("trips", "parking trips", "{:,.0f}", "none"),
+        Metric("gave_up", "parking searches given up", "{:,.0f}"),
+        Metric("unfinished", "parking searches unfinished at the end", "{:,.0f}"),
+        Metric("mean_search_time_s", "parking search time, mean of ended searches (s)"),
+        Metric("mean_search_distance_m", "parking search distance, mean of ended searches (m)", "{:,.0f}"),
+        Metric("mean_walk_m", "walk from the space, mean (m)", "{:,.0f}"),
+        Metric("mean_street_occupancy", "street parking occupancy, mean", "{:.1%}", "none"),
+        Metric("share_searching", "share of vehicle time spent searching", "{:.1%}"),
+    )
 
     def __init__(self, model: mesa.Model, spec: Spec) -> None:
         self.model = model

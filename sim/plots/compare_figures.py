@@ -34,11 +34,13 @@ def plot_comparison_bars(table: pd.DataFrame, metrics: Sequence[str] | None = No
     """One panel per metric: a bar per controller at its mean, with its 95% CI as an error bar.
 
     Each bar other than the baseline's is annotated with its paired change against the
-    baseline (%).
+    baseline (%). A controller the table flags (its unfinished share more than 1 point above
+    the baseline's) is drawn hatched with a red edge and marked ``!`` under its bar.
 
     Args:
         table: The comparison table (``metric``, ``label``, ``controller``, ``mean``,
-            ``half_width``, ``change_pct``), as :func:`sim.compare.comparison_table` returns it.
+            ``half_width``, ``change_pct`` and optionally ``flagged``), as
+            :func:`sim.compare.comparison_table` returns it.
         metrics: Metrics to draw, in panel order; ``None`` draws every metric of the table.
 
     Returns:
@@ -62,7 +64,16 @@ def plot_comparison_bars(table: pd.DataFrame, metrics: Sequence[str] | None = No
         rows = table[table["metric"] == metric]
         x = np.arange(len(rows))
         errors = rows["half_width"].fillna(0.0).to_numpy(dtype=float)
-        bars = ax.bar(x, rows["mean"], yerr=errors, capsize=4, color=[colors[c] for c in rows["controller"]])
+        flagged = rows["flagged"].to_numpy(dtype=bool) if "flagged" in rows else np.zeros(len(rows), bool)
+        bars = ax.bar(
+            x,
+            rows["mean"],
+            yerr=errors,
+            capsize=4,
+            color=[colors[c] for c in rows["controller"]],
+            hatch=["//" if flag else "" for flag in flagged],
+            edgecolor=["#d7191c" if flag else "none" for flag in flagged],
+        )
         for bar, error, change in zip(bars, errors, rows["change_pct"], strict=True):
             if math.isfinite(change):
                 ax.annotate(
@@ -74,13 +85,17 @@ def plot_comparison_bars(table: pd.DataFrame, metrics: Sequence[str] | None = No
                     va="bottom",
                     fontsize=8,
                 )
-        ax.set_xticks(x, rows["controller"], rotation=30, ha="right")
+        names_shown = [f"{c} !" if flag else c for c, flag in zip(rows["controller"], flagged, strict=True)]
+        ax.set_xticks(x, names_shown, rotation=30, ha="right")
         ax.set_title(str(rows["label"].iloc[0]))
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[len(names) :]:
         ax.set_visible(False)
-    figure.suptitle("Controllers compared (mean, 95% CI; change vs baseline)")
+    title = "Controllers compared (mean, 95% CI; change vs baseline)"
+    if "flagged" in table and table["flagged"].any():
+        title += "\n! hatched: unfinished share more than 1 point above the baseline's"
+    figure.suptitle(title)
     return figure
 
 

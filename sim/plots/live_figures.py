@@ -163,7 +163,7 @@ def plot_live_charts(history: pd.DataFrame) -> Figure:
     delay_ax, queue_ax = figure.subplots(2, 1, sharex=True)
     minutes = history["time_s"] / _SECONDS_PER_MINUTE
     delay_ax.plot(minutes, history["mean_delay_s"], color="#d7191c")
-    delay_ax.set(ylabel="mean delay (s)", title="Trips finished so far: mean delay")
+    delay_ax.set(ylabel="mean delay (s)", title="Mean delay so far, all trips due (unfinished ones too)")
     queue_ax.plot(minutes, history["queued_veh"], color="#2c7bb6", label="standing")
     queue_ax.plot(minutes, history["on_network"], color="0.6", linewidth=1.0, label="on the network")
     queue_ax.set(xlabel="simulated time (min)", ylabel="vehicles", title="Queues")

@@ -198,5 +198,5 @@ def evaluate_policy(
         obs = sim.observe()
         while not (sim.terminated or sim.truncated):
             obs, _ = sim.step({node: policy.act(o, n_phases[node]) for node, o in obs.items()})
-        delays.append(float(summarize(sim.model.results())["mean_delay_s"]))
+        delays.append(float(summarize(sim.model.results())["mean_delay_all_s"]))
     return delays

@@ -36,7 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sim import __version__
-from sim.metrics.summary import trip_metrics
+from sim.metrics.summary import all_trip_metrics
 from sim.plots.rl_figures import plot_learning_curve
 from sim.rl.dqn import DoubleDQN, DQNConfig, NStepReturns
 from sim.rl.env import SignalParallelEnv
@@ -184,9 +184,9 @@ def train(
     Returns:
         The report. Its ``curve`` has per episode: ``episode`` (1-based), ``seed``,
         ``demand_scale``, ``epsilon``, ``mean_reward`` (per agent and decision),
-        ``mean_loss``, ``train_delay_s`` (mean delay of the trips completed within the
-        episode), ``eval_delay_s`` (greedy evaluation, mean over ``eval_seeds`` and
-        ``eval_scales``; NaN between evaluations), ``wall_s``.
+        ``mean_loss``, ``train_delay_s`` (mean delay of every trip due within the episode,
+        unfinished ones with their time so far), ``eval_delay_s`` (greedy evaluation, all-trips
+        mean over ``eval_seeds`` and ``eval_scales``; NaN between evaluations), ``wall_s``.
 
     Raises:
         TrainError: If a setting is invalid, ``out`` is not a ``.npz`` path, or a checkpoint
@@ -308,7 +308,8 @@ def _run_episode(
             loss = learner.learn()
             if loss is not None:
                 losses.append(loss)
-    delay_s = trip_metrics(env.sim.model.trip_records())["delay_s"].mean()
+    model = env.sim.model
+    delay_s = all_trip_metrics(model.trip_records(), model.time_s)["delay_s"].mean()
     return {
         "episode": episode + 1,
         "seed": seed,

@@ -9,6 +9,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.metrics.catalog import Metric
 from sim.routing import RoutingError
 from sim.schema import ScenarioError
 from sim.shuttles.fixed_route import FixedRouteService
@@ -42,6 +43,17 @@ class ShuttleFeature:
         priority: The signal priority agent, or None.
         passengers: Every request so far, as passenger agents.
     """
+
+    headline_metrics = (
+        Metric("requests", "shuttle requests", "{:,.0f}", "none"),
+        Metric("served", "shuttle passengers delivered", "{:,.0f}", "higher"),
+        Metric("unserved_rate", "shuttle requests rejected or given up", "{:.1%}"),
+        Metric("wait_mean_s", "shuttle wait, mean (s)"),
+        Metric("wait_p95_s", "shuttle wait, 95th pct (s)"),
+        Metric("in_vehicle_mean_s", "shuttle ride time, mean (s)"),
+        Metric("detour_factor_mean", "shuttle detour factor, mean", "{:.2f}"),
+        Metric("passenger_km_per_vehicle_km", "shuttle passenger-km per vehicle-km", "{:.2f}", "higher"),
+    )
 
     def __init__(
         self,

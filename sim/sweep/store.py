@@ -61,6 +61,7 @@ STATUSES = ("ok", "failed", "pending")
 """Status of a run in the runs table: finished, failed (its error recorded), or not run yet."""
 
 RUN_COLUMNS = (
+    "run_status",
     *SUMMARY_KEYS,
     "sim_time_s",
     "gridlocks",
@@ -70,7 +71,10 @@ RUN_COLUMNS = (
     "sim_wall_s",
     "error",
 )
-"""Columns of the runs table after ``key``, ``status``, the parameter columns and ``seed``."""
+"""Columns of the runs table after ``key``, ``status``, the parameter columns and ``seed``;
+the metrics of the scenario's optional sections follow ``vehicle_steps``. ``status`` says whether
+the run finished (``ok``); ``run_status`` how it ended (see :data:`sim.metrics.results.RUN_STATUSES`):
+a run that stalls or reaches its time limit is ``ok`` with its trips counted unfinished."""
 
 
 class ResultStore:
@@ -209,21 +213,27 @@ class ResultStore:
         plan = self.plan()
         parameters = list(plan["parameters"])
         rows = []
+        sections: dict[str, None] = {}
         for run in plan["runs"]:
             record = self.read_record(run["key"]) or {"status": "pending"}
             info = record.get("info", {})
             metrics = record.get("metrics") or {}
+            sections |= dict.fromkeys(name for name in metrics if name not in SUMMARY_KEYS)
             row: dict[str, Any] = {"key": run["key"], "status": record["status"]}
             row |= {name: _cell(run["params"].get(name)) for name in parameters}
             row["seed"] = run["seed"]
-            row |= {name: _number(metrics.get(name)) for name in SUMMARY_KEYS}
+            row["run_status"] = info.get("status")
+            row |= {name: _number(value) for name, value in metrics.items()}
             row |= {name: _number(info.get(name)) for name in ("sim_time_s", "gridlocks", "stalled_at_s")}
             row |= {name: _number(info.get(name)) for name in ("setup_wall_s", "sim_wall_s")}
             row["run_wall_s"] = _number(record.get("run_wall_s"))
             row["error"] = record.get("error")
             rows.append(row)
-        table = pd.DataFrame(rows, columns=["key", "status", *parameters, "seed", *RUN_COLUMNS])
+        last = RUN_COLUMNS.index("vehicle_steps") + 1
+        columns = [*RUN_COLUMNS[:last], *sections, *RUN_COLUMNS[last:]]
+        table = pd.DataFrame(rows, columns=["key", "status", *parameters, "seed", *columns])
         table.attrs["parameters"] = parameters
+        table.attrs["metrics"] = [*SUMMARY_KEYS, *sections]
         baseline = plan.get("baseline")
         table.attrs["baseline"] = tuple(baseline) if baseline is not None else None
         return table

@@ -14,22 +14,38 @@ from typing import Any
 
 import pandas as pd
 
+from sim.metrics.catalog import UNFINISHED_MARGIN
 from sim.metrics.stats import group_summary, paired_differences
 from sim.metrics.summary import SUMMARY_KEYS
 
-__all__ = ["HEADLINE_METRICS", "format_differences", "format_summary_table", "summarize_runs"]
+__all__ = [
+    "HEADLINE_METRICS",
+    "format_differences",
+    "format_summary_table",
+    "printed_metrics",
+    "summarize_runs",
+]
 
-HEADLINE_METRICS = ("mean_travel_time_s", "mean_delay_s", "mean_stops", "throughput_vph", "completion_rate")
-"""The metrics the command line prints; the CSV files hold every metric."""
+HEADLINE_METRICS = (
+    "mean_delay_all_s",
+    "mean_travel_time_all_s",
+    "unfinished_share",
+    "never_entered",
+    "max_green_wait_s",
+    "throughput_vph",
+)
+"""The core metrics the command line prints, before the sections' own; the CSV files hold every metric."""
 
-_DIFFERENCE_VALUES = ("n", "baseline_mean", "mean_diff", "ci_low", "ci_high", "change_pct", "change_ci_pct")
+_DIFFERENCE_VALUES = (
+    "n", "baseline_mean", "mean_diff", "ci_low", "ci_high", "change_pct", "change_ci_pct", "flagged",
+)  # fmt: skip
 
 
 def summarize_runs(
     runs: pd.DataFrame,
     parameters: Sequence[str] | None = None,
     baseline: tuple[str, Any] | None = None,
-    metrics: Sequence[str] = SUMMARY_KEYS,
+    metrics: Sequence[str] | None = None,
     confidence: float = 0.95,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Summarize the ``ok`` runs of a runs table (see :func:`sim.sweep.store.load_runs`).
@@ -38,14 +54,18 @@ def summarize_runs(
         runs: The runs table.
         parameters: Parameter columns; ``None`` reads ``runs.attrs["parameters"]``.
         baseline: ``(parameter, value)``; ``None`` reads ``runs.attrs.get("baseline")``.
-        metrics: Metric columns.
+        metrics: Metric columns; ``None`` reads ``runs.attrs["metrics"]`` (the core metrics and
+            the sections'), or takes the core ones.
         confidence: Two-sided confidence level.
 
     Returns:
         ``(summary, differences)``: the :func:`~sim.metrics.stats.group_summary` frame over the
         parameters, and the :func:`~sim.metrics.stats.paired_differences` frame against the
-        baseline (``None`` without a baseline, or when no baseline run succeeded).
+        baseline (``None`` without a baseline, or when no baseline run succeeded), whose
+        ``flagged`` column marks the combinations whose unfinished share exceeds their
+        baseline's by more than :data:`~sim.metrics.catalog.UNFINISHED_MARGIN`.
     """
+    metrics = list(runs.attrs.get("metrics", SUMMARY_KEYS) if metrics is None else metrics)
     parameters = list(runs.attrs.get("parameters", []) if parameters is None else parameters)
     baseline = runs.attrs.get("baseline") if baseline is None else baseline
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
@@ -54,9 +74,18 @@ def summarize_runs(
         return summary, None
     key, value = baseline
     others = [name for name in parameters if name != key]
-    return summary, paired_differences(
+    differences = paired_differences(
         ok, key, value, metrics, pair_on=("seed",), by=others, confidence=confidence
     )
+    groups = [key, *others]
+    unfinished = differences[differences["metric"] == "unfinished_share"].set_index(groups)["mean_diff"]
+    flagged = (unfinished > UNFINISHED_MARGIN).rename("flagged")
+    return summary, differences.join(flagged, on=groups).fillna({"flagged": False})
+
+
+def printed_metrics(runs: pd.DataFrame) -> list[str]:
+    """The metrics the command line prints for a runs table: :data:`HEADLINE_METRICS`, then its sections'."""
+    return [*HEADLINE_METRICS, *(name for name in runs.attrs.get("metrics", ()) if name not in SUMMARY_KEYS)]
 
 
 def _estimate(mean: float, half_width: float) -> str:
@@ -68,7 +97,7 @@ def _estimate(mean: float, half_width: float) -> str:
 def format_summary_table(
     summary: pd.DataFrame, parameters: Sequence[str], metrics: Sequence[str] = HEADLINE_METRICS
 ) -> str:
-    """A text table: one row per combination, ``mean ± CI half-width`` per metric, and the runs.
+    """A text table: one column per combination, one line per metric (``mean ± CI half-width``) and the runs.
 
     Args:
         summary: A :func:`summarize_runs` summary.
@@ -86,13 +115,17 @@ def format_summary_table(
     table = table[[metric for metric in metrics if metric in table.columns]]
     runs = shown.groupby(index, sort=False)["n"].max() if index else shown["n"].max()
     table.insert(0, "runs", runs)
-    return table.to_string()
+    # one metric per line: the sections add many metrics, combinations are few
+    return table.T.to_string()
 
 
 def format_differences(
     differences: pd.DataFrame, treatment: str, metrics: Sequence[str] = HEADLINE_METRICS
 ) -> str:
-    """A text table of paired differences: ``mean difference [CI]`` and the relative change.
+    """A text table of paired differences, one column per combination, one line per metric.
+
+    Each cell is ``mean difference [CI] (relative change)``; the ``flag`` line marks an
+    unfinished share more than 1 point above the baseline's.
 
     Args:
         differences: A :func:`summarize_runs` differences frame.
@@ -113,4 +146,13 @@ def format_differences(
     table = shown.assign(cell=cells).pivot_table(
         index=index, columns="metric", values="cell", aggfunc="first", sort=False
     )
-    return table[[metric for metric in metrics if metric in table.columns]].to_string()
+    table = table[[metric for metric in metrics if metric in table.columns]]
+    flags = shown.groupby(index, sort=False)["flagged"].any()
+    table.insert(0, "flag", flags.map({True: "!", False: ""}))
+    text = table.T.to_string()
+    if flags.any():
+        text += (
+            f"\n! unfinished share more than {UNFINISHED_MARGIN:.0%} point above the baseline's: its "
+            "all-trips delay counts those trips' waits; completed-only means would flatter it"
+        )
+    return text

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim import __version__
+from sim.metrics.catalog import SECTION_METRICS_INFO
 from sim.metrics.results import write_results
 from sim.metrics.summary import summarize
 from sim.model import CityModel
@@ -95,6 +96,9 @@ def execute_run(task: RunTask) -> RunOutcome:
             "vehicle_steps": info["vehicle_steps"],
             "gridlocks": len(info.get("gridlock") or []),
             "stalled_at_s": info.get("stalled_at_s"),
+            "status": info["status"],
+            "status_message": info["status_message"],
+            SECTION_METRICS_INFO: info[SECTION_METRICS_INFO],
         }
         if task.keep_records:
             write_results(results, store.results_path(task.key))

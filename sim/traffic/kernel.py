@@ -52,6 +52,8 @@ __all__ = [
     "GREEN",
     "HALT_MPS",
     "LF_BLOCKED_SINCE",
+    "LF_GREEN_WAIT_MAX",
+    "LF_GREEN_WAIT_SINCE",
     "LI_CAP",
     "LI_COUNT",
     "LI_EDGE",
@@ -88,6 +90,7 @@ __all__ = [
     "VF_ENTER",
     "VF_LEN",
     "VF_LINK_WAIT",
+    "VF_MAX_LINK_WAIT",
     "VF_MAX_SPEED",
     "VF_POS",
     "VF_SPEED",
@@ -105,7 +108,19 @@ __all__ = [
 ]
 
 # vehicle float rows
-VF_POS, VF_SPEED, VF_LEN, VF_ENTER, VF_ARRIVE, VF_DIST, VF_WAIT, VF_LINK_WAIT, VF_MAX_SPEED = range(9)
+# (VF_MAX_LINK_WAIT: the longest halted time on one link of the links it has left, s)
+(
+    VF_POS,
+    VF_SPEED,
+    VF_LEN,
+    VF_ENTER,
+    VF_ARRIVE,
+    VF_DIST,
+    VF_WAIT,
+    VF_LINK_WAIT,
+    VF_MAX_SPEED,
+    VF_MAX_LINK_WAIT,
+) = range(10)
 # vehicle int rows
 VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS = range(7)
 # vehicle flags: notify Python near and at the route end (instead of arriving); emergency
@@ -117,7 +132,9 @@ EV_APPROACH, EV_STOP = 0, 1
 ST_SCHEDULED, ST_WAITING, ST_ON_NETWORK, ST_ARRIVED = range(4)
 # lane int rows and float rows
 LI_OFF, LI_CAP, LI_HEAD, LI_COUNT, LI_EDGE = range(5)
-LF_BLOCKED_SINCE = 0
+# LF_GREEN_WAIT_SINCE: since when the first vehicle has stood at the stop line without green
+# (-1: not waiting); LF_GREEN_WAIT_MAX: the longest such wait that ended since the last read
+LF_BLOCKED_SINCE, LF_GREEN_WAIT_SINCE, LF_GREEN_WAIT_MAX = range(3)
 # connection signal states
 RED, YELLOW, GREEN = 0, 1, 2
 # signal int rows, float rows, stages
@@ -221,6 +238,15 @@ def _emit(vid: int, kind: int, event_out: np.ndarray, counters: np.ndarray) -> N
     event_out[0, n] = vid
     event_out[1, n] = kind
     counters[C_N_EVENTS] = n + 1
+
+
+@njit(cache=True, inline="always")
+def _end_green_wait(lane: int, t: float, lf: np.ndarray) -> None:
+    """The lane's first vehicle no longer waits for green: keep the wait if it is the longest."""
+    since = lf[LF_GREEN_WAIT_SINCE, lane]
+    if since >= 0.0:
+        lf[LF_GREEN_WAIT_MAX, lane] = max(lf[LF_GREEN_WAIT_MAX, lane], t - since)
+        lf[LF_GREEN_WAIT_SINCE, lane] = -1.0
 
 
 @njit(cache=True)
@@ -420,6 +446,7 @@ def _step(
         n = li[LI_COUNT, lane]
         if n == 0:
             lf[LF_BLOCKED_SINCE, lane] = -1.0
+            _end_green_wait(lane, t, lf)
             continue
         e = li[LI_EDGE, lane]
         vmax = edge_speed[e]
@@ -450,6 +477,7 @@ def _step(
             if far or (at_end and not flags & F_NOTIFY):
                 lane_go[lane] = 0 if far else 1
                 lf[LF_BLOCKED_SINCE, lane] = -1.0
+                _end_green_wait(lane, t, lf)
                 vnew[vid] = max(0.0, vcap - dawdle * _uniform(seed, vid, step_no))
                 continue
             if at_end:
@@ -460,6 +488,7 @@ def _step(
                     _emit(vid, EV_APPROACH, event_out, counters)
                 lane_go[lane] = 0
                 lf[LF_BLOCKED_SINCE, lane] = -1.0
+                _end_green_wait(lane, t, lf)
                 vnew[vid] = max(0.0, min(vcap, _safe_speed(d, 0.0, decel, tau)))
                 continue
             c = r_conn[rp]
@@ -513,6 +542,12 @@ def _step(
                     lf[LF_BLOCKED_SINCE, lane] = t
             else:
                 lf[LF_BLOCKED_SINCE, lane] = -1.0
+            # starvation: how long the first vehicle has stood at the stop line without green
+            if st != GREEN and vnew[vid] < HALT_MPS:
+                if lf[LF_GREEN_WAIT_SINCE, lane] < 0.0:
+                    lf[LF_GREEN_WAIT_SINCE, lane] = t
+            else:
+                _end_green_wait(lane, t, lf)
 
     # positions (front to back, so a follower never overlaps its already moved leader)
     for lane in range(n_lanes):
@@ -577,6 +612,7 @@ def _step(
             _pop(lane, li)
             v = vf[VF_SPEED, vid]
             vf[VF_ARRIVE, vid] = t + dt - (over / v if v > 0.0 else 0.0)
+            vf[VF_MAX_LINK_WAIT, vid] = max(vf[VF_MAX_LINK_WAIT, vid], vf[VF_LINK_WAIT, vid])
             vf[VF_DIST, vid] -= over
             vi[VI_STATUS, vid] = ST_ARRIVED
             vi[VI_LANE, vid] = -1
@@ -597,6 +633,7 @@ def _step(
         vf[VF_DIST, vid] -= over - vf[VF_POS, vid]
         vi[VI_LANE, vid] = tl
         vi[VI_RPTR, vid] += 1
+        vf[VF_MAX_LINK_WAIT, vid] = max(vf[VF_MAX_LINK_WAIT, vid], vf[VF_LINK_WAIT, vid])
         vf[VF_LINK_WAIT, vid] = 0.0
         acc[ACC_EXITS, e] += 1.0
     counters[C_N_ARRIVED_OUT] = n_out

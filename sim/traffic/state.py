@@ -83,7 +83,8 @@ class TrafficState:
         self.li[k.LI_CAP] = cap
         self.li[k.LI_OFF, 1:] = np.cumsum(cap)[:-1]
         self.li[k.LI_EDGE] = net.lane_edge
-        self.lf = np.full((1, n_lanes), -1.0)
+        self.lf = np.full((3, n_lanes), -1.0)
+        self.lf[k.LF_GREEN_WAIT_MAX] = 0.0
         self.lane_buf = np.full(int(cap.sum()), -1, dtype=np.int32)
         self.lane_go = np.zeros(n_lanes, dtype=np.int8)
         self.lane_target = np.full(n_lanes, -1, dtype=np.int32)
@@ -103,7 +104,7 @@ class TrafficState:
 
     def _alloc_vehicles(self, cap: int) -> None:
         n = self.n_vehicles
-        vf = np.zeros((9, cap))
+        vf = np.zeros((10, cap))
         vf[k.VF_ENTER] = np.nan
         vf[k.VF_ARRIVE] = np.nan
         vf[k.VF_MAX_SPEED] = np.inf
@@ -299,6 +300,14 @@ class TrafficState:
         """Vehicles that have reached their destination so far."""
         return int(self.counters[k.C_ARRIVED])
 
+    def n_entered_of(self, n: int) -> int:
+        """How many of vehicles ``0..n-1`` (e.g. the demand's trips) have entered the network."""
+        return int(np.count_nonzero(~np.isnan(self.vf[k.VF_ENTER, :n])))
+
+    def n_arrived_of(self, n: int) -> int:
+        """How many of vehicles ``0..n-1`` have arrived."""
+        return int(np.count_nonzero(~np.isnan(self.vf[k.VF_ARRIVE, :n])))
+
     @property
     def n_on_network(self) -> int:
         """Vehicles currently on a lane."""
@@ -309,6 +318,34 @@ class TrafficState:
         out = self.acc.copy()
         self.acc[:] = 0.0
         return out
+
+    def take_green_waits(self) -> np.ndarray:
+        """Per lane, the longest time (s) its first vehicle stood at the stop line without green.
+
+        Covers the waits that ended since the last call and the one going on now, and resets
+        the record of ended waits.
+        """
+        ongoing = np.where(
+            self.lf[k.LF_GREEN_WAIT_SINCE] >= 0.0, self.t_s - self.lf[k.LF_GREEN_WAIT_SINCE], 0.0
+        )
+        out = np.maximum(self.lf[k.LF_GREEN_WAIT_MAX], ongoing)
+        self.lf[k.LF_GREEN_WAIT_MAX] = 0.0
+        return out
+
+    def trip_columns(self, n: int) -> dict[str, np.ndarray]:
+        """The recorded trip columns of vehicles ``0..n-1``.
+
+        ``enter_s`` and ``arrive_s`` (NaN if not yet), ``distance_m`` driven, ``stops`` and
+        ``max_link_wait_s``: the longest halted time on one link (s), the link it is on now included.
+        """
+        vf = self.vf
+        return {
+            "enter_s": vf[k.VF_ENTER, :n].copy(),
+            "arrive_s": vf[k.VF_ARRIVE, :n].copy(),
+            "distance_m": vf[k.VF_DIST, :n].copy(),
+            "stops": self.vi[k.VI_STOPS, :n].astype(np.int64),
+            "max_link_wait_s": np.maximum(vf[k.VF_MAX_LINK_WAIT, :n], vf[k.VF_LINK_WAIT, :n]),
+        }
 
     def blocked_lanes(self, min_duration_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Lanes whose first vehicle has waited for room downstream at least ``min_duration_s``.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import os
 
-import numpy as np
 import pandas as pd
 
 from sim.metrics.snapshot import CityFrame, city_frame
+from sim.metrics.summary import all_trip_metrics
 from sim.model import CityModel
 from sim.parking.metrics import facility_frame
 from sim.scenario import Scenario, load_scenario
@@ -90,18 +90,16 @@ class ExplorerModel(CityModel):
     def history(self) -> pd.DataFrame:
         """One row per step so far: ``time_s``, ``mean_delay_s``, ``queued_veh``, ``on_network``.
 
-        ``mean_delay_s`` is over the trips finished so far (NaN before the first); ``queued_veh``
+        ``mean_delay_s`` is over every trip due so far, unfinished ones with their delay so far
+        (see :func:`sim.metrics.summary.all_trip_metrics`; NaN before the first); ``queued_veh``
         counts vehicles standing on the network (slower than ``kernel.HALT_MPS``).
         """
         return pd.DataFrame(self._rows, columns=list(HISTORY_COLUMNS))
 
     def _record(self) -> None:
         traffic = self.traffic
-        n = len(self.trips)
-        arrive_s = traffic.vf[k.VF_ARRIVE, :n]
-        done = np.isfinite(arrive_s) & (traffic.vi[k.VI_STATUS, :n] == k.ST_ARRIVED)
-        delay_s = arrive_s[done] - np.asarray(self.trips.depart_s, dtype=float)[done] - self.free_flow_s[done]
+        delay_s = all_trip_metrics(self.trip_records(), self.time_s)["delay_s"]
         on_network = traffic.vi[k.VI_STATUS, : traffic.n_vehicles] == k.ST_ON_NETWORK
         standing = on_network & (traffic.vf[k.VF_SPEED, : traffic.n_vehicles] < k.HALT_MPS)
-        mean_delay_s = float(delay_s.mean()) if delay_s.size else math.nan
+        mean_delay_s = float(delay_s.mean()) if len(delay_s) else math.nan
         self._rows.append((self.time_s, mean_delay_s, int(standing.sum()), int(on_network.sum())))
