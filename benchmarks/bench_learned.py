@@ -16,10 +16,18 @@ Cases (all on the 4x4 grid of ``scenarios/train_grid.toml`` unless said):
 - ``grid10``: the shared benchmark grid10 (10x10, 6,000 veh/h), its own yellow 3 s and no
   all-red (unseen intergreen too), Webster; not run by default (minutes per seed).
 
-Every controller runs the same seeds (common random numbers: identical demand). Fixed-time
-is Webster-timed. The learned policy runs through :func:`sim.rl.simulation.evaluate_policy`,
-the learned controller's own features and request rule (tests check the two agree). The
-machine is shared: wall times are indicative only.
+Every controller runs the same seeds (common random numbers: identical demand) through
+:func:`sim.compare.compare_controllers`; changes against fixed-time are paired on the seed.
+Fixed-time is Webster-timed. The learned policy runs as the ``learned`` controller with
+``signals.policy`` set to the policy file and ``signals.decision_interval_s`` to the interval
+it was trained at (:func:`sim.rl.simulation.evaluate_policy`, the RL evaluation, takes the
+same decisions; tests check the two agree).
+
+Delay counts every trip of the demand (``mean_delay_all_s``: a trip unfinished at the end
+counts its delay so far). Beside each mean the unfinished share and the vehicles that never
+entered the network are printed (means over seeds); a controller whose unfinished share is
+more than 1 point above fixed-time's is flagged ``!``: it starved some movement, and its
+delay is not comparable. The machine is shared: wall times are indicative only.
 """
 
 from __future__ import annotations
@@ -28,18 +36,17 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from sim.metrics.summary import mean_ci, summarize
-from sim.model import CityModel
+from sim.compare import Comparison, compare_controllers
+from sim.metrics.catalog import UNFINISHED_MARGIN
 from sim.rl.policy import BUILTIN, BUILTIN_POLICY, load_policy
-from sim.rl.simulation import EnvConfig, evaluate_policy
 from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / "scenarios" / "train_grid.toml"
-BASELINES = ("fixed_time", "actuated", "max_pressure")
+CONTROLLERS = ("fixed_time", "actuated", "max_pressure", "learned")
+PER_SEED = ("mean_delay_all_s", "unfinished_share", "never_entered")
 SEED_BASE = 1_000  # apart from the training and evaluation seeds of sim.rl.train
 
 
@@ -62,9 +69,28 @@ def _cases() -> dict[str, tuple[str, Scenario]]:
     }
 
 
-def _delays(scenario: Scenario, controller: str, seeds: list[int]) -> list[float]:
-    spec = scenario.with_overrides({"signals.controller": controller})
-    return [summarize(CityModel(spec, seed=seed).run().results())["mean_delay_s"] for seed in seeds]
+def _report(comparison: Comparison) -> tuple[list[str], dict[str, Any]]:
+    """Printed lines and JSON figures of one case: all-trips delay, unfinished, never entered, flag."""
+    table = comparison.table
+    delay = table[table["metric"] == "mean_delay_all_s"].set_index("controller")
+    lines = []
+    for controller, row in delay.iterrows():
+        change = "baseline" if controller == comparison.baseline else f"{row['change_pct']:+6.1f}%"
+        flag = "!" if row["flagged"] else ""
+        lines.append(
+            f"  {controller:<13} {row['mean']:8.1f} ± {row['half_width']:5.1f}   {change:>8}"
+            f"   {row['unfinished_share']:8.2%}   {row['never_entered']:8,.0f}   {flag}"
+        )
+    if comparison.flagged:
+        lines.append(f"  ! unfinished share more than {UNFINISHED_MARGIN * 100:g} point above fixed_time's")
+    ratio = float(delay.loc["learned", "mean"] / delay.loc["max_pressure", "mean"])
+    lines.append(f"  learned / max_pressure mean delay (all trips) = {ratio:.3f}")
+    runs = comparison.runs
+    figures = {
+        metric: {c: runs.loc[runs["controller"] == c, metric].tolist() for c in CONTROLLERS}
+        for metric in PER_SEED
+    }
+    return lines, {**figures, "flagged": comparison.flagged, "learned_over_max_pressure": ratio}
 
 
 def main() -> None:
@@ -72,11 +98,13 @@ def main() -> None:
     parser.add_argument("--policy", default=BUILTIN, help="policy file (.npz); default: the shipped one")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cases", default="train,peak,heavy,grid5")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
     policy = load_policy(args.policy)
-    config = EnvConfig(decision_interval_s=policy.decision_interval_s)
+    source = BUILTIN if args.policy == BUILTIN else str(Path(args.policy).resolve())
+    learned = {"signals.policy": source, "signals.decision_interval_s": policy.decision_interval_s}
     seeds = list(range(SEED_BASE, SEED_BASE + args.seeds))
     cases = _cases()
     out: dict[str, dict] = {}
@@ -84,21 +112,21 @@ def main() -> None:
     if sidecar.is_file():
         training = json.loads(sidecar.read_text())["training"]
         print(f"policy trained {training['episodes']} episodes in {training['wall_s'] / 60:.1f} min")
-    print(f"mean delay (s) over {len(seeds)} seeds, 95% CI half-width; change against fixed-time")
+    print(
+        f"per controller over {len(seeds)} seeds: mean delay, all trips (s) ± 95% CI half-width; paired "
+        "change against fixed-time; unfinished share; vehicles never entered; flag"
+    )
     for name in args.cases.split(","):
         label, scenario = cases[name]
-        rows = {c: _delays(scenario, c, seeds) for c in BASELINES}
         started = time.perf_counter()
-        rows["learned"] = evaluate_policy(policy, scenario, seeds, config)
-        learned_wall_s = time.perf_counter() - started
-        fixed = float(np.mean(rows["fixed_time"]))
-        print(f"\n{name}: {label}")
-        for controller, values in rows.items():
-            mean, half = mean_ci(values)
-            print(f"  {controller:<13} {mean:8.1f} ± {half:5.1f}   {100 * (mean / fixed - 1):+6.1f}%")
-        ratio = float(np.mean(rows["learned"]) / np.mean(rows["max_pressure"]))
-        print(f"  learned / max_pressure = {ratio:.3f}   (learned runs took {learned_wall_s:.0f} s)")
-        out[name] = {"seeds": seeds, "mean_delay_s": rows, "learned_over_max_pressure": ratio}
+        comparison = compare_controllers(
+            scenario, CONTROLLERS, seeds, jobs=args.jobs, settings={"learned": learned}
+        )
+        wall_s = time.perf_counter() - started
+        lines, out[name] = _report(comparison)
+        print(f"\n{name}: {label}  ({wall_s:.0f} s wall)")
+        print("\n".join(lines))
+        out[name]["seeds"] = seeds
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=2))
 

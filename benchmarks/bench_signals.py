@@ -34,11 +34,16 @@ engineer would configure it; the rest are the scenario defaults:
 - learned: the settings it was trained with (the scenario defaults).
 
 Every controller runs on the same seeds (common random numbers); changes are paired on
-the seed. Target: max-pressure (and ``learned``, when registered) cut the mean delay by at
-least 20 % against Webster fixed-time at the high demand (the paired point estimate).
-Exit code 1 if a target is missed.
+the seed. Delay counts every trip of the demand (``mean_delay_all_s``: unfinished trips with
+their delay until the end of the run), and each controller's unfinished share and
+never-entered vehicles are printed beside its mean; a controller whose unfinished share is
+more than 1 point above fixed-time's is flagged (``!``). Target: max-pressure (and
+``learned``, when registered) cut the all-trips mean delay by at least 20 % against Webster
+fixed-time at the high demand (the paired point estimate) without being flagged. Exit code 1
+if a target is missed.
 
-Measured (10 seeds, this 2-core machine shared with other jobs, ~5 min wall per demand
+Measured before the all-trips metrics (mean delay over completed trips; to be measured
+again) (10 seeds, this 2-core machine shared with other jobs, ~5 min wall per demand
 level): at 7,000 veh/h max-pressure -25.1 % ± 8.4 %, learned -63.4 % ± 5.3 %, actuated
 -22.7 % ± 29.5 %, SOTL +14.3 % ± 28.8 % mean delay against fixed-time's 252 s; at 5,000
 veh/h -48.3 %, -64.2 %, -58.2 % and -13.1 % against 125 s.
@@ -51,8 +56,11 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from sim.compare import compare_controllers, format_comparison
 from sim.control.registry import controller_names
+from sim.metrics.catalog import UNFINISHED_MARGIN
 from sim.scenario import Scenario, scenario_from_dict
 
 DEMANDS_VPH = {"medium": 5000.0, "high": 7000.0}
@@ -86,6 +94,23 @@ def scenario(rate_vph: float) -> Scenario:
     )
 
 
+def headline(table: pd.DataFrame) -> str:
+    """One line per controller: mean delay over all trips, its paired change, unfinished share,
+    never-entered vehicles (means over seeds) and the flag."""
+    delay = table[table["metric"] == "mean_delay_all_s"]
+    lines = ["mean delay, all trips (s) ± 95% CI | change vs fixed_time | unfinished | never entered | flag"]
+    for row in delay.itertuples():
+        change = (
+            "baseline" if row.controller == BASELINE else f"{row.change_pct:+.1f}% ± {row.change_ci_pct:.1f}%"
+        )
+        flag = "!" if row.flagged else ""
+        lines.append(f"  {row.controller:<13}{row.mean:9.1f} ± {row.half_width:6.1f}   {change:<17}"
+                     f"{row.unfinished_share:8.2%}   {row.never_entered:11,.0f}   {flag}")  # fmt: skip
+    if delay["flagged"].any():
+        lines.append(f"! unfinished share more than {UNFINISHED_MARGIN * 100:g} point above {BASELINE}'s")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--controllers", default=",".join(controller_names()), help="comma-separated names")
@@ -115,22 +140,28 @@ def main(argv: list[str] | None = None) -> int:
             f"\n== grid10, {level} demand: {rate_vph:,.0f} veh/h, {len(seeds)} seeds, {wall_s:,.0f} s wall =="
         )
         print(format_comparison(result.table, result.baseline))
-        incomplete = runs[(runs["completion_rate"] < 1.0) | (runs["stalled"] > 0)]
-        print(f"runs with unfinished trips or gridlock: {len(incomplete)} of {len(runs)}")
+        ended = runs.loc[runs["status"] != "completed", "status"].value_counts()
+        how = ", ".join(f"{status} {count}" for status, count in ended.items()) or "none"
+        print(f"runs that ended with trips unfinished: {int(ended.sum())} of {len(runs)} ({how})")
+        print(headline(result.table))
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
             runs.to_csv(args.out / f"runs_{level}.csv", index=False)
             result.table.to_csv(args.out / f"comparison_{level}.csv", index=False)
         if level != TARGET_DEMAND:
             continue
-        delay = result.table[result.table["metric"] == "mean_delay_s"].set_index("controller")
+        delay = result.table[result.table["metric"] == "mean_delay_all_s"].set_index("controller")
         for name in TARGET_CONTROLLERS:
             if name not in delay.index:
                 continue
-            change = float(delay.loc[name, "change_pct"])
-            verdict = "met" if change <= -TARGET_CUT_PCT else "MISSED"
-            print(f"target: {name} cuts mean delay by >= {TARGET_CUT_PCT:.0f}% at {level} demand: "
-                  f"{change:+.1f}% ± {delay.loc[name, 'change_ci_pct']:.1f}% -> {verdict}")  # fmt: skip
+            row = delay.loc[name]
+            change = float(row["change_pct"])
+            # a flagged controller strands trips: its delay cut does not count
+            verdict = "met" if change <= -TARGET_CUT_PCT and not row["flagged"] else "MISSED"
+            print(f"target: {name} cuts mean delay (all trips) by >= {TARGET_CUT_PCT:.0f}% at {level} demand "
+                  f"without a flag: {change:+.1f}% ± {row['change_ci_pct']:.1f}%, unfinished "
+                  f"{row['unfinished_share']:.2%}, never entered {row['never_entered']:,.0f}"
+                  f"{', FLAGGED' if row['flagged'] else ''} -> {verdict}")  # fmt: skip
             if verdict != "met":
                 missed.append(name)
     return 1 if missed else 0

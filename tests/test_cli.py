@@ -85,7 +85,9 @@ def test_run_prints_summary_timings_and_folder(tmp_path, capsys):
 
 def test_set_override_changes_the_demand(demo_run, tmp_path):
     _, demo_out = demo_run
-    assert main(["run", DEMO, "--out", str(tmp_path), *SHORT, "--set", "demand.rate_vph=600"]) == EXIT_UNFINISHED
+    assert (
+        main(["run", DEMO, "--out", str(tmp_path), *SHORT, "--set", "demand.rate_vph=600"]) == EXIT_UNFINISHED
+    )
     demo_trips = len(pd.read_csv(demo_out / "trips.csv"))
     low_trips = len(pd.read_csv(tmp_path / "trips.csv"))
     # 600 instead of 1200 veh/h over the same 900 s: about half the trips.
@@ -116,8 +118,14 @@ def test_a_complete_run_says_so_and_exits_0(demo_run, capsys):
 
 def test_a_stalled_run_says_so_with_counts_and_exits_with_its_code(tmp_path, capsys):
     # a small one-way ring fed far beyond capacity locks up (see test_model's gridlock test)
-    ring = ["network.n_nodes=3", "network.radius_m=50.0", "demand.rate_vph=20000.0", "demand.duration_s=600.0",
-            "simulation.gridlock_s=120.0", "simulation.max_time_s=1800.0"]  # fmt: skip
+    ring = [
+        "network.n_nodes=3",
+        "network.radius_m=50.0",
+        "demand.rate_vph=20000.0",
+        "demand.duration_s=600.0",
+        "simulation.gridlock_s=120.0",
+        "simulation.max_time_s=1800.0",
+    ]
     args = ["run", str(REPO / "scenarios" / "ring.toml"), "--out", str(tmp_path), "--quiet", "--no-plots"]
     rc = main([*args, *(f"--set={item}" for item in ring)])
     out, _ = capsys.readouterr()

@@ -174,7 +174,11 @@ def test_cli_compare_prints_the_table_and_writes_its_files(tmp_path, capsys):
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
-    assert "mean delay, all trips (s)" in printed and "change vs fixed_time" in printed and "seeds 4..5" in printed
+    assert (
+        "mean delay, all trips (s)" in printed
+        and "change vs fixed_time" in printed
+        and "seeds 4..5" in printed
+    )
     assert "unfinished" in printed
     for name in (
         "runs.csv",

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.metrics.results import ResultsError, RunResults, load_results, load_summary, write_results
 from sim.metrics.catalog import Metric, completion_text, section_declarations
+from sim.metrics.results import ResultsError, RunResults, load_results, load_summary, write_results
 from sim.metrics.summary import (
     SUMMARY_KEYS,
     MetricsError,
@@ -223,8 +223,12 @@ def test_format_summary_is_two_aligned_columns_with_units():
     assert len(lines) == len(SUMMARY_KEYS) - 2 + 1
     assert len({len(line) for line in lines}) == 1  # right-aligned values: equal widths
     assert any(line.startswith("completed") and line.endswith("3 of 5 (60.00%)") for line in lines)
-    assert any(line.startswith("mean travel time, all trips (s)") and line.endswith(" 344.0") for line in lines)
-    assert any(line.startswith("mean delay, completed trips only (s)") and line.endswith("n/a") for line in lines)
+    assert any(
+        line.startswith("mean travel time, all trips (s)") and line.endswith(" 344.0") for line in lines
+    )
+    assert any(
+        line.startswith("mean delay, completed trips only (s)") and line.endswith("n/a") for line in lines
+    )
     assert lines[-1].split() == ["note", "x"]
 
 

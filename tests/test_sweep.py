@@ -9,12 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sim import __version__
 from sim.cli import main
-from sim.metrics.results import load_summary
+from sim.metrics.catalog import UNFINISHED_MARGIN
+from sim.metrics.results import RUN_STATUSES, load_summary
 from sim.metrics.summary import SUMMARY_KEYS, summarize
 from sim.model import CityModel
 from sim.scenario import ScenarioError
@@ -31,10 +33,12 @@ from sim.sweep import (
     run_sweep,
     sweep_spec_for,
 )
+from sim.sweep.store import RUN_COLUMNS
 
-DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.toml"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+DEMO = SCENARIOS / "demo.toml"
 SHORT = ("simulation.max_time_s", 300.0)
-RESULT_COLUMNS = ["key", "status", "seed", *SUMMARY_KEYS, "sim_time_s", "gridlocks"]
+RESULT_COLUMNS = ["key", "status", "seed", "run_status", *SUMMARY_KEYS, "sim_time_s", "gridlocks"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -202,6 +206,10 @@ def test_local_sweep_stores_each_run_and_resumes_without_rerunning(tmp_path, cap
     runs = load_runs(tmp_path)
     assert list(runs["key"]) == [run.key for run in plan.runs]
     assert set(runs["status"]) == {"ok"} and runs.attrs["parameters"] == ["demand.scale"]
+    assert runs.attrs["metrics"] == list(SUMMARY_KEYS)  # the demo has no optional section
+    # 5 minutes of a 15-minute demand: finished, but ended by the time limit with trips unfinished
+    assert set(runs["run_status"]) == {"time_limit"} and set(runs["run_status"]) <= set(RUN_STATUSES)
+    assert (runs["unfinished_share"] > 0).all()
     # the stored metrics are those of the same run made directly (same scenario and seed)
     run = plan.runs[3]
     direct = summarize(CityModel(run.scenario, seed=run.seed).run().results())
@@ -231,11 +239,18 @@ def test_paired_differences_against_the_baseline(tmp_path):
     spec = sweep_spec_for(DEMO, grid=grid, overrides=[SHORT], seeds=2, baseline=("signals.timing", "fixed"))
     report = run_sweep(plan_sweep(spec), tmp_path, jobs=2)
     diffs = report.differences.set_index(["signals.timing", "demand.scale", "metric"])
-    runs = report.runs.set_index(["signals.timing", "demand.scale", "seed"]).sort_index()["mean_delay_s"]
+    table = report.runs.set_index(["signals.timing", "demand.scale", "seed"]).sort_index()
+    runs = table["mean_delay_all_s"]
     expected = (runs.loc["webster", 1.0] - runs.loc["fixed", 1.0]).mean()
-    assert diffs.loc[("webster", 1.0, "mean_delay_s"), "mean_diff"] == pytest.approx(expected)
-    assert diffs.loc[("webster", 1.0, "mean_delay_s"), "n"] == 2
-    assert len(pd.read_csv(tmp_path / "differences.csv")) == 2 * len(SUMMARY_KEYS)
+    assert diffs.loc[("webster", 1.0, "mean_delay_all_s"), "mean_diff"] == pytest.approx(expected)
+    assert diffs.loc[("webster", 1.0, "mean_delay_all_s"), "n"] == 2
+    # flagged per combination: the paired unfinished share more than 1 point above the baseline's
+    shares = table["unfinished_share"]
+    for scale in (0.5, 1.0):
+        above = (shares.loc["webster", scale] - shares.loc["fixed", scale]).mean() > UNFINISHED_MARGIN
+        assert (diffs.loc[("webster", scale), "flagged"] == above).all()
+    written = pd.read_csv(tmp_path / "differences.csv")
+    assert len(written) == 2 * len(SUMMARY_KEYS) and written["flagged"].dtype == bool
 
 
 def test_runs_table_lists_unfinished_runs_as_pending(tmp_path):
@@ -244,11 +259,52 @@ def test_runs_table_lists_unfinished_runs_as_pending(tmp_path):
     store.save_plan(plan)
     runs = load_runs(tmp_path)
     assert list(runs["status"]) == ["pending"] * 4 and runs[list(SUMMARY_KEYS)].isna().all().all()
+    assert runs["run_status"].isna().all() and list(runs.columns[4:]) == list(RUN_COLUMNS)
     (tmp_path / "runs" / f"{plan.runs[0].key}.json").write_text('{"format": "other"}')
     with pytest.raises(SweepError, match=rf"{plan.runs[0].key}.json: expected a run record"):
         load_runs(tmp_path)
     with pytest.raises(SweepError, match="not a sweep folder: sweep.json is missing"):
         load_runs(tmp_path / "runs")
+
+
+def test_section_metrics_are_runs_table_columns_with_intervals_and_paired_differences(tmp_path, capsys):
+    # the downtown emergency scenario shrunk to a few seconds: 10 minutes, a tenth of its demand
+    # for 5 minutes, and a call a minute so that each run dispatches vehicles
+    out = tmp_path / "out"
+    shrink = ["simulation.max_time_s=600", "demand.scale=0.1", "demand.duration_s=300",
+              "emergency.rate_per_h=60", "emergency.end_s=300"]  # fmt: skip
+    args = ["sweep", str(SCENARIOS / "downtown_emergency.toml"), "--out", str(out), "--quiet",
+            "--grid", "emergency.preemption=off,green_wave", "--baseline", "emergency.preemption=off",
+            "--seeds", "2", "--jobs", "2", "--no-records"]  # fmt: skip
+    for item in shrink:
+        args += ["--set", item]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "emergency_mean_response_s" in printed
+    runs = load_runs(out)
+    sections = [name for name in runs.attrs["metrics"] if name not in SUMMARY_KEYS]
+    assert "emergency_mean_response_s" in sections and "emergency_preemptions" in sections
+    # the section columns come after the core metrics, before the run's own columns
+    position = {name: index for index, name in enumerate(runs.columns)}
+    assert position["vehicle_steps"] < position["emergency_mean_response_s"] < position["sim_time_s"]
+    assert set(runs["status"]) == {"ok"} and runs["emergency_mean_response_s"].notna().all()
+    on = runs.set_index(["emergency.preemption", "seed"]).sort_index()
+    assert (on.loc["off", "emergency_preemptions"] == 0).all()
+    assert (on.loc["green_wave", "emergency_preemptions"] > 0).all()
+    # means with confidence intervals over the two seeds, in summary.csv
+    summary = pd.read_csv(out / "summary.csv").set_index(["emergency.preemption", "metric"])
+    for level in ("off", "green_wave"):
+        row = summary.loc[(level, "emergency_mean_response_s")]
+        assert row["n"] == 2
+        assert row["mean"] == pytest.approx(on.loc[level, "emergency_mean_response_s"].mean())
+        assert row["ci_low"] <= row["mean"] <= row["ci_high"] and np.isfinite(row["half_width"])
+    # paired differences against preemption off, seed by seed
+    diffs = pd.read_csv(out / "differences.csv").set_index(["emergency.preemption", "metric"])
+    row = diffs.loc[("green_wave", "emergency_mean_response_s")]
+    response = on["emergency_mean_response_s"]
+    expected = (response.loc["green_wave"] - response.loc["off"]).mean()
+    assert row["n"] == 2 and row["mean_diff"] == pytest.approx(expected)
+    assert row["ci_low"] <= row["mean_diff"] <= row["ci_high"]
 
 
 def _trips_scenario(folder: Path) -> Path:

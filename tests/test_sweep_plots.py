@@ -6,12 +6,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from test_results import make_results
 
 from sim.cli import main
 from sim.commands.plot import KINDS
+from sim.metrics.catalog import UNFINISHED_MARGIN
 from sim.metrics.results import write_results
 from sim.metrics.stats import group_summary
 from sim.metrics.trajectories import CorridorTrajectories, TrajectoryError, corridor_nodes, sample_corridor
@@ -100,11 +101,11 @@ def test_default_output_names_and_clear_errors(sweep_folder, run_folder, tmp_pat
 # ----- sweep figures ----------------------------------------------------------------------------
 def test_curves_show_the_group_means_and_intervals(sweep_folder):
     runs = load_runs(sweep_folder)
-    figure = plot_metric_curves(runs, "mean_delay_s", "demand.scale", "signals.timing")
+    figure = plot_metric_curves(runs, "mean_delay_all_s", "demand.scale", "signals.timing")
     (ax,) = figure.axes
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"fixed", "webster"}
-    summary = group_summary(runs, ["signals.timing", "demand.scale"], ["mean_delay_s"]).set_index(
+    summary = group_summary(runs, ["signals.timing", "demand.scale"], ["mean_delay_all_s"]).set_index(
         ["signals.timing", "demand.scale"]
     )
     np.testing.assert_allclose(lines["webster"].get_xdata(), [0.5, 1.0])
@@ -121,10 +122,10 @@ def test_curves_place_text_values_in_order_and_skip_failed_runs():
             "status": ["ok", "ok", "ok", "ok", "failed"],
             "signals.controller": ["fixed_time", "fixed_time", "sotl", "sotl", "sotl"],
             "seed": [1, 2, 1, 2, 3],
-            "mean_delay_s": [10.0, 12.0, 8.0, 9.0, math.nan],
+            "mean_delay_all_s": [10.0, 12.0, 8.0, 9.0, math.nan],
         }
     )
-    (ax,) = plot_metric_curves(runs, "mean_delay_s", "signals.controller").axes
+    (ax,) = plot_metric_curves(runs, "mean_delay_all_s", "signals.controller").axes
     (line,) = ax.get_lines()
     np.testing.assert_allclose(line.get_xdata(), [0.0, 1.0])
     np.testing.assert_allclose(line.get_ydata(), [11.0, 8.5])
@@ -132,7 +133,7 @@ def test_curves_place_text_values_in_order_and_skip_failed_runs():
     with pytest.raises(PlotError, match=r"lacks column\(s\) \['mean_stops'\]"):
         plot_metric_curves(runs, "mean_stops", "signals.controller")
     with pytest.raises(PlotError, match="no finished"):
-        plot_metric_curves(runs.assign(status="failed"), "mean_delay_s", "signals.controller")
+        plot_metric_curves(runs.assign(status="failed"), "mean_delay_all_s", "signals.controller")
 
 
 def test_bars_one_per_combination_with_interval(sweep_folder):
@@ -143,8 +144,90 @@ def test_bars_one_per_combination_with_interval(sweep_folder):
     expected = summary.set_index(["signals.timing", "demand.scale"])["mean"]
     heights = [patch.get_height() for patch in ax.patches]  # colour (timing) outer, group (scale) inner
     np.testing.assert_allclose(heights, [expected[t, s] for t in ("fixed", "webster") for s in (0.5, 1.0)])
-    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["fixed", "webster"]
+    # no baseline in this sweep: a combination is flagged when over 1% of its trips did not finish
+    # (5 minutes of a 15-minute demand leave many), and the legend then explains the hatching
+    shares = group_summary(runs, ["signals.timing", "demand.scale"], ["unfinished_share"])
+    flagged = shares.set_index(["signals.timing", "demand.scale"])["mean"] > UNFINISHED_MARGIN
+    assert [patch.get_hatch() == "//" for patch in ax.patches] == [
+        flagged[t, s] for t in ("fixed", "webster") for s in (0.5, 1.0)
+    ]
+    note = ["unfinished share > 1% (no baseline)"] if flagged.any() else []
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["fixed", "webster", *note]
     assert [tick.get_text() for tick in ax.get_xticklabels()] == ["0.5", "1.0"]
+
+
+def flag_runs(baseline: tuple[str, object] | None) -> pd.DataFrame:
+    """Two controllers at two demand scales, 2 seeds each, with ``attrs["baseline"]``.
+
+    Unfinished shares: fixed_time 3% at scale 1 and 1% at scale 2; max_pressure 3.5% and 5%, so
+    4 points above fixed_time at scale 2 but only half a point at scale 1.
+    """
+    rows = []
+    for controller, scale, share in [
+        ("fixed_time", 1.0, 0.03), ("max_pressure", 1.0, 0.035),
+        ("fixed_time", 2.0, 0.01), ("max_pressure", 2.0, 0.05),
+    ]:  # fmt: skip
+        for seed in (1, 2):
+            rows.append(
+                {"status": "ok", "signals.controller": controller, "demand.scale": scale, "seed": seed,
+                 "mean_delay_all_s": 10.0 * scale + seed, "unfinished_share": share}
+            )  # fmt: skip
+    runs = pd.DataFrame(rows)
+    runs.attrs["baseline"] = baseline
+    return runs
+
+
+def ringed(ax) -> list[tuple[float, float]]:
+    """The (x, y) points drawn with a red ring."""
+    red = to_rgba("#d62728")
+    return sorted(
+        (float(x), float(y))
+        for c in ax.collections
+        if isinstance(c, PathCollection) and len(c.get_offsets()) and np.allclose(c.get_edgecolor()[0], red)
+        for x, y in c.get_offsets()
+    )
+
+
+def test_a_combination_leaving_trips_unfinished_is_drawn_hatched_and_ringed():
+    runs = flag_runs(("signals.controller", "fixed_time"))
+    # bars: fixed_time at 1.0, 2.0, then max_pressure at 1.0, 2.0; only max_pressure at 2.0 is flagged
+    (ax,) = plot_comparison_bars(runs, "mean_delay_all_s", ["demand.scale", "signals.controller"]).axes
+    assert [patch.get_hatch() for patch in ax.patches] == [None, None, None, "//"]
+    assert np.allclose(ax.patches[3].get_edgecolor(), to_rgba("#d62728"))
+    assert not np.allclose(ax.patches[2].get_edgecolor(), to_rgba("#d62728"))
+    legend = ax.get_legend()
+    texts = [text.get_text() for text in legend.get_texts()]
+    assert texts == [
+        "fixed_time",
+        "max_pressure",
+        "unfinished share > signals.controller=fixed_time's + 1 pt",
+    ]
+    assert [handle.get_hatch() for handle in legend.legend_handles] == [None, None, "//"]
+    # curves: the same combination gets a red ring at its mean
+    (ax,) = plot_metric_curves(runs, "mean_delay_all_s", "demand.scale", "signals.controller").axes
+    assert ringed(ax) == [(2.0, 21.5)]
+    assert texts[-1] in [text.get_text() for text in ax.get_legend().get_texts()]
+    # the baseline compared within the other plotted parameters: with the scale as the baseline,
+    # max_pressure at 2.0 is 1.5 points above max_pressure at 1.0, fixed_time at 2.0 below it
+    by_scale = flag_runs(("demand.scale", 1.0))
+    (ax,) = plot_metric_curves(by_scale, "mean_delay_all_s", "signals.controller", "demand.scale").axes
+    assert ringed(ax) == [(1.0, 21.5)]
+    # without a baseline: every combination above 1% unfinished, i.e. all but fixed_time at 2.0
+    (ax,) = plot_comparison_bars(
+        flag_runs(None), "mean_delay_all_s", ["demand.scale", "signals.controller"]
+    ).axes
+    assert [patch.get_hatch() for patch in ax.patches] == ["//", None, "//", "//"]
+    assert "unfinished share > 1% (no baseline)" in [text.get_text() for text in ax.get_legend().get_texts()]
+    # nothing above the margin, or no unfinished_share column: nothing marked, no note
+    for calm in (
+        flag_runs(None).assign(unfinished_share=0.0),
+        flag_runs(None).drop(columns="unfinished_share"),
+    ):
+        (ax,) = plot_comparison_bars(calm, "mean_delay_all_s", ["demand.scale", "signals.controller"]).axes
+        assert [patch.get_hatch() for patch in ax.patches] == [None] * 4
+        assert [text.get_text() for text in ax.get_legend().get_texts()] == ["fixed_time", "max_pressure"]
+        (ax,) = plot_metric_curves(calm, "mean_delay_all_s", "demand.scale", "signals.controller").axes
+        assert ringed(ax) == []
 
 
 def test_series_over_runs_average_each_time():

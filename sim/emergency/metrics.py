@@ -168,7 +168,7 @@ def summarize_emergency(
         incidents: The incident records.
         vehicles: The vehicle records.
         preemptions: The preemption records.
-        ordinary_delay_s: Mean delay of the completed ordinary trips (s).
+        ordinary_delay_s: Mean delay of every ordinary trip, unfinished ones with their delay so far (s).
     """
     return {
         "incidents": len(incidents),

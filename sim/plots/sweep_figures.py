@@ -5,6 +5,12 @@ series stacked with their parameter columns), draws on ``matplotlib.figure.Figur
 pyplot) and returns the figure. Means and Student-t intervals come from
 :func:`sim.metrics.stats.group_summary`; only runs with ``status == "ok"`` are used when the
 table has a ``status`` column.
+
+When the runs table has an ``unfinished_share`` column, the curves and bars mark each plotted
+combination whose mean unfinished share exceeds its baseline's by more than
+:data:`~sim.metrics.catalog.UNFINISHED_MARGIN` (1 point): a red ring around the curve point, a
+hatched bar with a red edge, and a legend entry. Such a combination left trips unfinished that the
+baseline finished, so a metric over completed trips only would flatter it.
 """
 
 from __future__ import annotations
@@ -13,9 +19,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
+from sim.metrics.catalog import UNFINISHED_MARGIN
 from sim.metrics.stats import group_summary
 from sim.plots.figures import PlotError
 
@@ -23,6 +33,10 @@ __all__ = ["plot_comparison_bars", "plot_metric_curves", "plot_series_over_runs"
 
 _BAND_ALPHA = 0.2
 _SECONDS_PER_MINUTE = 60.0
+_UNFINISHED = "unfinished_share"
+_FLAG_COLOUR = "#d62728"
+_FLAG_HATCH = "//"
+_RING = {"s": 160, "facecolors": "none", "edgecolors": _FLAG_COLOUR, "linewidths": 2.0, "zorder": 3}
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (8, 5)) -> tuple[Figure, Axes]:
@@ -57,6 +71,72 @@ def _is_numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
+def _flag_unfinished(
+    summary: pd.DataFrame, runs: pd.DataFrame, ok: pd.DataFrame, columns: Sequence[str]
+) -> tuple[pd.DataFrame, str | None]:
+    """Add a ``flagged`` column to a :func:`group_summary` frame over ``columns``.
+
+    A combination is flagged when its mean unfinished share exceeds the baseline's by more than
+    :data:`UNFINISHED_MARGIN`. The baseline is ``runs.attrs["baseline"]`` (``(column, value)``):
+    each combination is compared with the baseline runs that share its values of the plotted
+    columns other than the baseline's column. Without a baseline (or when the table lacks its
+    column) the margin is measured from zero: a combination is flagged when its mean unfinished
+    share exceeds :data:`UNFINISHED_MARGIN` itself.
+
+    Returns:
+        ``(summary, note)``: the summary with ``flagged`` (all ``False`` when ``ok`` has no
+        ``unfinished_share`` column), and the legend text for flagged marks (``None`` when
+        nothing is flagged).
+    """
+    columns = list(columns)
+    if _UNFINISHED not in ok.columns:
+        return summary.assign(flagged=False), None
+    shares = group_summary(ok, columns, [_UNFINISHED])[[*columns, "mean"]]
+    baseline = runs.attrs.get("baseline")
+    if baseline is not None and baseline[0] in ok.columns:
+        column, value = baseline
+        others = [name for name in columns if name != column]
+        base = group_summary(ok[ok[column] == value], others, [_UNFINISHED])[[*others, "mean"]]
+        base = base.rename(columns={"mean": "base_mean"})
+        shares = (
+            shares.merge(base, on=others, how="left")
+            if others
+            else shares.assign(base_mean=base["base_mean"].iloc[0] if len(base) else np.nan)
+        )
+        note = f"unfinished share > {column}={value}'s + {UNFINISHED_MARGIN * 100:g} pt"
+    else:
+        shares = shares.assign(base_mean=0.0)
+        note = f"unfinished share > {UNFINISHED_MARGIN:.0%} (no baseline)"
+    # a missing baseline (NaN) compares False: nothing to measure against
+    shares["flagged"] = (shares["mean"] - shares["base_mean"]) > UNFINISHED_MARGIN
+    flags = shares[[*columns, "flagged"]]
+    summary = (
+        summary.merge(flags, on=columns, how="left")
+        if columns
+        else summary.assign(flagged=bool(flags["flagged"].iloc[0]))
+    )
+    summary["flagged"] = summary["flagged"].eq(True)  # a combination without runs is not flagged
+    return summary, note if summary["flagged"].any() else None
+
+
+def _legend(
+    ax: Axes, title: str | None, note: str | None, mark: Artist, handles: Sequence[Artist] | None = None
+) -> None:
+    """The legend (when there is a ``title`` or a flag), with ``mark`` explaining the flags.
+
+    ``handles`` replaces the axes' labelled artists (which a hatched first bar would misrepresent).
+    """
+    if title is None and note is None:
+        return
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    else:
+        handles, labels = list(handles), [str(handle.get_label()) for handle in handles]
+    if note is not None:
+        handles, labels = [*handles, mark], [*labels, note]
+    ax.legend(handles, labels, title=title)
+
+
 def plot_metric_curves(
     runs: pd.DataFrame,
     metric: str,
@@ -70,14 +150,20 @@ def plot_metric_curves(
 
     Args:
         runs: One row per run: the parameter columns, ``metric`` and optionally ``status``.
-        metric: The metric column, e.g. ``"mean_delay_s"``.
+        metric: The metric column, e.g. ``"mean_delay_all_s"``.
         x: The parameter on the x axis; numeric values are placed by value, others in order.
         hue: A parameter with one line each (e.g. ``"signals.controller"``), or ``None``.
         confidence: Level of the shaded Student-t interval of the mean over seeds.
         ax: Axes to draw on; ``None`` makes a new figure.
 
     Returns:
-        The figure; each line is labelled with its ``hue`` level.
+        The figure; each line is labelled with its ``hue`` level. When ``runs`` has an
+        ``unfinished_share`` column, each point whose combination's mean unfinished share exceeds
+        its baseline's by more than 1 point gets a red ring and the legend says why. The baseline
+        is ``runs.attrs["baseline"]`` (``(column, value)``, as :func:`sim.sweep.store.load_runs`
+        sets it), compared within the same values of the other plotted parameters; without one,
+        a point is ringed when its mean unfinished share itself exceeds
+        :data:`~sim.metrics.catalog.UNFINISHED_MARGIN` (1%).
 
     Raises:
         PlotError: If a column is missing or no run finished.
@@ -85,6 +171,7 @@ def plot_metric_curves(
     hue_columns = [hue] if hue else []
     ok = _ok_runs(runs, [x, *hue_columns, metric], "runs table")
     summary = group_summary(ok, [x, *hue_columns], [metric], confidence)
+    summary, note = _flag_unfinished(summary, runs, ok, [x, *hue_columns])
     figure, ax = _axes(ax)
     numeric = _is_numeric(ok[x])
     categories = sorted(ok[x].unique(), key=str) if not numeric else []
@@ -97,12 +184,16 @@ def plot_metric_curves(
         positions = rows[x].to_numpy(dtype=float) if numeric else rows["_pos"].to_numpy(dtype=float)
         (line,) = ax.plot(positions, rows["mean"], marker="o", label=label or metric)
         ax.fill_between(positions, rows["ci_low"], rows["ci_high"], color=line.get_color(), alpha=_BAND_ALPHA)
+        flagged = rows["flagged"].to_numpy(dtype=bool)
+        if flagged.any():
+            ax.scatter(positions[flagged], rows["mean"].to_numpy(dtype=float)[flagged], **_RING)
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(value) for value in categories])
     ax.set(xlabel=x, ylabel=metric, title=f"{metric}: mean and {confidence:.0%} CI over seeds")
     ax.grid(alpha=0.3)
-    if hue:
-        ax.legend(title=hue)
+    ring = Line2D([], [], linestyle="none", marker="o", markersize=12, markerfacecolor="none",
+                  markeredgecolor=_FLAG_COLOUR, markeredgewidth=2.0)  # fmt: skip
+    _legend(ax, hue, note, ring)
     return figure
 
 
@@ -117,11 +208,17 @@ def plot_comparison_bars(
     """Plot one bar per parameter combination with its confidence interval as an error bar.
 
     Bars are grouped by the values of ``by[:-1]`` and coloured by ``by[-1]`` (put the
-    controller last to compare controllers side by side within each group).
+    controller last to compare controllers side by side within each group). When ``runs`` has
+    an ``unfinished_share`` column, a combination whose mean unfinished share exceeds its
+    baseline's by more than 1 point is drawn hatched with a red edge, and the legend says why.
+    The baseline is ``runs.attrs["baseline"]`` (``(column, value)``, as
+    :func:`sim.sweep.store.load_runs` sets it), compared within the same values of the other
+    ``by`` parameters; without one, a bar is flagged when its mean unfinished share itself
+    exceeds :data:`~sim.metrics.catalog.UNFINISHED_MARGIN` (1%).
 
     Args:
         runs: One row per run: the ``by`` columns, ``metric`` and optionally ``status``.
-        metric: The metric column.
+        metric: The metric column, e.g. ``"mean_delay_all_s"``.
         by: The parameters that define a combination; empty draws one bar over all runs.
         confidence: Level of the Student-t interval of the mean over seeds.
         ax: Axes to draw on; ``None`` makes a new figure.
@@ -135,25 +232,32 @@ def plot_comparison_bars(
     by = list(by)
     ok = _ok_runs(runs, [*by, metric], "runs table")
     summary = group_summary(ok, by, [metric], confidence)
+    summary, note = _flag_unfinished(summary, runs, ok, by)
     figure, ax = _axes(ax)
     groups = _levels(summary, by[:-1])
     colours = sorted(summary[by[-1]].unique(), key=str) if by else [None]
     width = 0.8 / len(colours)
+    keys: list[Artist] = []
     for index, colour in enumerate(colours):
-        heights, errors = [], []
+        heights, errors, flagged = [], [], []
         for _, rows in groups:
             match = rows if colour is None else rows[rows[by[-1]] == colour]
             heights.append(float(match["mean"].iloc[0]) if len(match) else np.nan)
             errors.append(float(match["half_width"].iloc[0]) if len(match) else np.nan)
+            flagged.append(bool(match["flagged"].iloc[0]) if len(match) else False)
         positions = np.arange(len(groups)) + (index - (len(colours) - 1) / 2) * width
         label = None if colour is None else str(colour)
-        ax.bar(positions, heights, width, yerr=np.nan_to_num(errors), capsize=3, label=label)
+        bars = ax.bar(positions, heights, width, yerr=np.nan_to_num(errors), capsize=3, label=label)
+        keys.append(Patch(facecolor=bars.patches[0].get_facecolor(), label=label))
+        for bar, flag in zip(bars, flagged, strict=True):
+            if flag:
+                bar.set(hatch=_FLAG_HATCH, edgecolor=_FLAG_COLOUR, linewidth=1.5)
     ax.set_xticks(range(len(groups)), [label or "all runs" for label, _ in groups])
     ax.set(ylabel=metric, title=f"{metric}: mean and {confidence:.0%} CI over seeds")
     if by[:-1]:
         ax.set_xlabel(", ".join(by[:-1]))
-    if by:
-        ax.legend(title=by[-1])
+    hatched = Patch(facecolor="none", edgecolor=_FLAG_COLOUR, hatch=_FLAG_HATCH, linewidth=1.5)
+    _legend(ax, by[-1] if by else None, note, hatched, keys if by else [])
     ax.grid(alpha=0.3, axis="y")
     return figure
 

@@ -184,7 +184,9 @@ class SignalSimulation:
 def evaluate_policy(
     policy: Policy, scenario: Scenario, seeds: Sequence[int], config: EnvConfig
 ) -> list[float]:
-    """Mean delay (s) of completed trips when ``policy`` drives every signal, one value per seed.
+    """All-trips mean delay (s) when ``policy`` drives every signal, one value per seed.
+
+    Every trip counts, unfinished ones with their delay so far.
 
     Each run goes to the scenario's end (``simulation.max_time_s``, every trip arrived, or
     gridlock) with the policy's greedy actions every ``config.decision_interval_s``, through

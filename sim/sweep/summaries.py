@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.metrics.catalog import UNFINISHED_MARGIN
+from sim.metrics.catalog import UNFINISHED_MARGIN, Metric, catalog_of
 from sim.metrics.stats import group_summary, paired_differences
 from sim.metrics.summary import SUMMARY_KEYS
 
@@ -88,10 +88,12 @@ def printed_metrics(runs: pd.DataFrame) -> list[str]:
     return [*HEADLINE_METRICS, *(name for name in runs.attrs.get("metrics", ()) if name not in SUMMARY_KEYS)]
 
 
-def _estimate(mean: float, half_width: float) -> str:
+def _estimate(metric: Metric | None, mean: float, half_width: float) -> str:
+    """``mean ± half-width`` in the metric's own format (4 significant digits if not a core metric)."""
     if math.isnan(mean):
         return "n/a"
-    return f"{mean:.4g}" if math.isnan(half_width) else f"{mean:.4g} ± {half_width:.2g}"
+    shown = metric.format if metric is not None else "{:.4g}".format
+    return shown(mean) if math.isnan(half_width) else f"{shown(mean)} ± {shown(half_width)}"
 
 
 def format_summary_table(
@@ -107,8 +109,12 @@ def format_summary_table(
     shown = summary[summary["metric"].isin(metrics)]
     if shown.empty:
         return "no finished runs to summarize"
+    catalog = catalog_of()
     cells = shown.assign(
-        cell=[_estimate(m, h) for m, h in zip(shown["mean"], shown["half_width"], strict=True)]
+        cell=[
+            _estimate(catalog.get(key), m, h)
+            for key, m, h in zip(shown["metric"], shown["mean"], shown["half_width"], strict=True)
+        ]
     )
     index = list(parameters) or None
     table = cells.pivot_table(index=index, columns="metric", values="cell", aggfunc="first", sort=False)
