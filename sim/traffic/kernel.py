@@ -462,6 +462,14 @@ def _step(
                 if flags & F_EMERGENCY:
                     # the vehicles ahead make way: pass them at a reduced speed
                     vs = max(vs, min(vcap, pass_speed))
+                else:
+                    # a yellow binds followers too: one that can stop comfortably before the
+                    # line does, even if the vehicle ahead of it goes on
+                    c = r_conn[vi[VI_RPTR, vid]]
+                    if c >= 0 and conn_state[c] == YELLOW:
+                        d = edge_len[e] - vf[VF_POS, vid]
+                        if v * v <= 2.0 * decel * d:
+                            vs = min(vs, _safe_speed(d, 0.0, decel, tau))
                 vnew[vid] = max(0.0, min(vcap, vs) - dawdle * _uniform(seed, vid, step_no))
                 lead = vid
                 continue
