@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.scenario import DemandSpec, Scenario
+from sim.scenario import MAX_TRIPS, DemandSpec, Scenario, check_demand_size
+from sim.schema import MAX_TIME_S, ScenarioError, excerpt
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["DemandError", "Trips", "generate_trips", "read_od_matrix", "read_trip_table", "trips_for"]
 
 _SECONDS_PER_HOUR = 3600.0
+_MAX_ROW_VPH = 1_000_000.0
+"""Highest rate of one OD matrix row (veh/h), as for ``demand.rate_vph``."""
 
 
 class DemandError(ValueError):
@@ -93,8 +96,9 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
 
     Raises:
         DemandError: Naming the file, line and column, for an unreadable file, a wrong header, an
-            empty or duplicate id, a negative or non-numeric ``depart_s``, an unknown node, an
-            origin equal to its destination, or a route that does not join them along edges.
+            empty or duplicate id, a ``depart_s`` that is not a number in [0, 3 days], an unknown node, an
+            origin equal to its destination, a route that does not join them along edges, or
+            more than :data:`~sim.scenario.MAX_TRIPS` rows (refused before reading further).
     """
     path = Path(path)
     ids: list[str] = []
@@ -104,6 +108,8 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
     routes: list[tuple[str, ...] | None] = []
     first_line: dict[str, int] = {}
     for line, row in _read_csv(path, ("id", "depart_s", "origin", "destination"), ("route",)):
+        if len(ids) == MAX_TRIPS:
+            raise DemandError(f"{path}: line {line}: more than {MAX_TRIPS:,} trips, more than a run can hold")
         trip_id = row["id"]
         if not trip_id:
             raise _fail(path, line, "id", "a non-empty trip id", trip_id)
@@ -112,7 +118,7 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
         first_line[trip_id] = line
         origin, destination = _od_pair(path, line, row, graph)
         ids.append(trip_id)
-        depart_s.append(_non_negative(path, line, "depart_s", row["depart_s"]))
+        depart_s.append(_non_negative(path, line, "depart_s", row["depart_s"], MAX_TIME_S))
         origins.append(origin)
         destinations.append(destination)
         routes.append(_route(path, line, row.get("route", ""), origin, destination, graph))
@@ -139,7 +145,7 @@ def read_od_matrix(path: str | Path, graph: nx.DiGraph | None = None) -> tuple[t
     Raises:
         DemandError: Naming the file, line and column, for an unreadable file, a wrong header, an
             unknown node, an origin equal to its destination, a repeated pair, or a rate that is
-            not a number >= 0.
+            not a number in [0, 10^6].
     """
     path = Path(path)
     pairs: dict[tuple[str, str], int] = {}
@@ -149,11 +155,13 @@ def read_od_matrix(path: str | Path, graph: nx.DiGraph | None = None) -> tuple[t
         if pair in pairs:
             raise _fail(path, line, "destination", f"a pair not listed before (line {pairs[pair]})", pair)
         pairs[pair] = line
-        rows.append((*pair, _non_negative(path, line, "rate_vph", row["rate_vph"])))
+        rows.append((*pair, _non_negative(path, line, "rate_vph", row["rate_vph"], _MAX_ROW_VPH)))
     return tuple(rows)
 
 
-def generate_trips(graph: nx.DiGraph, spec: DemandSpec, rng: np.random.Generator) -> Trips:
+def generate_trips(
+    graph: nx.DiGraph, spec: DemandSpec, rng: np.random.Generator, source: str = "<dict>"
+) -> Trips:
     """Draw Poisson departures for a ``"uniform"`` or ``"matrix"`` demand spec.
 
     Uniform: one stream at ``spec.rate_vph``; each trip's origin is drawn uniformly from the fringe
@@ -166,26 +174,36 @@ def generate_trips(graph: nx.DiGraph, spec: DemandSpec, rng: np.random.Generator
         graph: The road network; nodes with ``kind == "fringe"`` are the uniform origins.
         spec: The demand spec.
         rng: The only source of randomness; the same generator state gives the same trips.
+        source: The scenario file named in errors.
 
     Returns:
         The trips, sorted by departure time.
 
     Raises:
         DemandError: For a ``"trips"`` spec, fewer than 2 fringe nodes (uniform), or a bad matrix.
+        ScenarioError: Naming ``demand.rate_vph``, ``demand.matrix`` or ``demand.profile``, if the
+            demand is expected to create no trips (every rate or multiplier 0) or more than
+            :data:`~sim.scenario.MAX_TRIPS` (both refused before drawing any). A positive rate
+            whose draw happens to be empty is not an error: the scenario stays valid for every
+            seed, and optional sections may add their own vehicles.
     """
     if spec.type == "uniform":
         fringe = sorted((node for node, kind in graph.nodes(data="kind") if kind == "fringe"), key=str)
         if len(fringe) < 2:
             raise DemandError(
-                f"demand.type = 'uniform': expected a network with >= 2 fringe nodes, got {fringe}"
+                f"demand.type = 'uniform': expected a network with >= 2 fringe nodes, got {excerpt(fringe)}"
             )
-        depart_s = _arrivals(rng, spec, spec.rate_vph or 0.0)
+        rate_vph = spec.rate_vph or 0.0
+        check_demand_size(source, spec, rate_vph, "demand.rate_vph")
+        depart_s = _arrivals(rng, spec, rate_vph)
         origin = rng.integers(len(fringe), size=depart_s.size)
         destination = rng.integers(len(fringe) - 1, size=depart_s.size)
         destination += destination >= origin
         return _generated(depart_s, [fringe[i] for i in origin], [fringe[i] for i in destination])
     if spec.type == "matrix" and spec.matrix is not None:
         rows = read_od_matrix(spec.matrix, graph)
+        total_vph = math.fsum(rate_vph for *_, rate_vph in rows)
+        check_demand_size(source, spec, total_vph, "demand.matrix")
         streams = [_arrivals(rng, spec, rate_vph) for *_, rate_vph in rows]
         row_index = np.repeat(np.arange(len(rows)), np.array([s.size for s in streams], dtype=np.int64))
         times = np.concatenate([np.zeros(0), *streams])
@@ -208,19 +226,21 @@ def trips_for(scenario: Scenario, graph: nx.DiGraph, rng: np.random.Generator) -
 
     Raises:
         DemandError: If the trip table or OD matrix is invalid for ``graph``.
+        ScenarioError: If the trip table has no trips, or a generated demand is expected to
+            create none or too many (see :func:`generate_trips`).
     """
     if scenario.demand.type == "trips" and scenario.demand.trips is not None:
-        return read_trip_table(scenario.demand.trips, graph)
-    return generate_trips(graph, scenario.demand, rng)
+        trips = read_trip_table(scenario.demand.trips, graph)
+        if not trips:
+            raise ScenarioError(scenario.source, "demand.trips", "the trip table has no trips")
+        return trips
+    return generate_trips(graph, scenario.demand, rng, scenario.source)
 
 
 def _arrivals(rng: np.random.Generator, spec: DemandSpec, rate_vph: float) -> np.ndarray:
     """Arrival times, s, of one Poisson stream at ``rate_vph`` shaped by the spec's scale and profile."""
-    duration_s = spec.duration_s or 0.0
-    profile = spec.profile or ((0.0, 1.0),)
-    ends_s = [start_s for start_s, _ in profile[1:]] + [duration_s]
     chunks = [np.zeros(0)]
-    for (start_s, multiplier), end_s in zip(profile, ends_s, strict=True):
+    for start_s, end_s, multiplier in spec.pieces():
         rate_per_s = rate_vph * spec.scale * multiplier / _SECONDS_PER_HOUR
         if rate_per_s <= 0.0 or end_s <= start_s:
             continue
@@ -245,7 +265,7 @@ def _generated(depart_s: np.ndarray, origins: Sequence[str], destinations: Seque
 
 
 def _fail(path: Path, line: int, column: str, what: str, value: object) -> DemandError:
-    return DemandError(f"{path}: line {line}: {column}: expected {what}, got {value!r}")
+    return DemandError(f"{path}: line {line}: {column}: expected {what}, got {excerpt(value)}")
 
 
 def _read_csv(
@@ -276,13 +296,16 @@ def _read_csv(
             raise DemandError(f"{path}: line {reader.line_num}: expected UTF-8 CSV text: {exc}") from None
 
 
-def _non_negative(path: Path, line: int, column: str, text: str) -> float:
+def _non_negative(path: Path, line: int, column: str, text: str, upper: float) -> float:
+    """A cell's number in [0, upper]."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0.0:
         raise _fail(path, line, column, "a number >= 0", text)
+    if value > upper:
+        raise _fail(path, line, column, f"a number <= {upper:g}", text)
     return value
 
 

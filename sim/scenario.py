@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import math
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -28,15 +27,18 @@ from typing import Any
 from sim.control.registry import controller_names
 from sim.schema import (
     BENCH_PREFIX,
+    MAX_GREEN_S,
+    MAX_MULTIPLIER,
+    MAX_TIME_S,
     ScenarioError,
     Schema,
 )
-from sim.schema import COUNT as _COUNT
-from sim.schema import NON_NEGATIVE as _NON_NEGATIVE
-from sim.schema import POSITIVE as _POSITIVE
+from sim.schema import DURATION as _DURATION
+from sim.schema import MAX_DISTANCE_M as _MAX_DISTANCE_M
 from sim.schema import (
     REQUIRED as _REQUIRED,
 )
+from sim.schema import SPEED as _SPEED
 from sim.schema import Context as _Context
 from sim.schema import choice as _choice
 from sim.schema import integer as _integer
@@ -49,6 +51,8 @@ from sim.schema import text as _text
 
 __all__ = [
     "BENCH_PREFIX",
+    "MAX_GRID_SIDE",
+    "MAX_TRIPS",
     "DemandSpec",
     "NetworkSpec",
     "Overrides",
@@ -57,6 +61,8 @@ __all__ = [
     "SignalSpec",
     "SimulationSpec",
     "VehicleSpec",
+    "check_demand_size",
+    "check_trip_count",
     "load_scenario",
     "scenario_from_dict",
 ]
@@ -84,12 +90,62 @@ _TABLES = ("network", "demand", "signals", "simulation", "vehicles", *SECTIONS)
 _TYPE_DEFAULTS = {"network.type": None, "demand.type": "uniform"}
 
 
+MAX_TRIPS = 2_000_000
+"""Most trips one demand may create. A trip costs about 1 kB across the kernel's vehicle
+arrays, the trip table, the router's routes and the per-trip results, so a run stays within
+a few GB; a 20x20 grid loaded at 20,000 veh/h for an hour has 20,000 trips, 1% of the cap."""
+
+
+def check_trip_count(source: str, key: str, expected: float, estimate: str) -> None:
+    """Refuse a demand that is expected to create no trip, or more than :data:`MAX_TRIPS`.
+
+    Called before any trip is drawn or read, so a demand too large for memory fails at once.
+
+    Args:
+        source: The scenario file named in the error.
+        key: The dotted key that sets the demand.
+        expected: The expected number of trips.
+        estimate: How ``expected`` was computed, with its numbers, quoted in the error.
+
+    Raises:
+        ScenarioError: If ``expected`` is 0 or above :data:`MAX_TRIPS`.
+    """
+    if expected <= 0.0:
+        raise ScenarioError(source, key, f"the demand creates no trips ({estimate} = 0)")
+    if expected > MAX_TRIPS:
+        raise ScenarioError(
+            source,
+            key,
+            f"the demand would create about {expected:,.0f} trips ({estimate}), more than the "
+            f"{MAX_TRIPS:,} a run can hold in memory; lower the rate, duration or scale",
+        )
+
+
+def check_demand_size(source: str, spec: DemandSpec, rate_vph: float, rate_key: str) -> None:
+    """Refuse a uniform or matrix demand expected to create no trip, or more than :data:`MAX_TRIPS`.
+
+    Args:
+        source: The scenario file named in the error.
+        spec: The demand spec (its scale, duration and profile).
+        rate_vph: The total rate of its streams (veh/h), before scale and profile.
+        rate_key: The key that sets that rate (``demand.rate_vph`` or ``demand.matrix``); an
+            all-zero profile is blamed on ``demand.profile``.
+
+    Raises:
+        ScenarioError: Naming the key, with the estimate and its numbers.
+    """
+    hours = spec.expected_trips(1.0) / spec.scale
+    key = "demand.profile" if spec.profile and hours == 0.0 else rate_key
+    estimate = f"{rate_vph:g} veh/h x scale {spec.scale:g} x {hours:g} h of profile-weighted duration"
+    check_trip_count(source, key, spec.expected_trips(rate_vph), estimate)
+
+
 def _offset(ctx: _Context, key: str, value: Any) -> float | str:
     if value == "green_wave":
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    raise ctx.fail(key, "a number of seconds or 'green_wave'", value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ctx.fail(key, "a number of seconds or 'green_wave'", value)
+    return _number(ctx, key, value, ge=-MAX_TIME_S, le=MAX_TIME_S)
 
 
 def _policy(ctx: _Context, key: str, value: Any) -> str | Path:
@@ -141,6 +197,20 @@ class DemandSpec:
     matrix: Path | None = None
     trips: Path | None = None
 
+    def pieces(self) -> tuple[tuple[float, float, float], ...]:
+        """The profile as ``(start_s, end_s, multiplier)`` pieces covering [0, duration_s)."""
+        duration_s = self.duration_s or 0.0
+        profile = self.profile or ((0.0, 1.0),)
+        ends_s = [start_s for start_s, _ in profile[1:]] + [duration_s]
+        return tuple(
+            (start_s, end_s, multiplier) for (start_s, multiplier), end_s in zip(profile, ends_s, strict=True)
+        )
+
+    def expected_trips(self, rate_vph: float) -> float:
+        """Expected departures of one stream at ``rate_vph`` (veh/h), through the scale and profile."""
+        hours = sum((end_s - start_s) * multiplier for start_s, end_s, multiplier in self.pieces()) / 3600.0
+        return rate_vph * self.scale * hours
+
 
 @dataclass(frozen=True)
 class SignalSpec:
@@ -165,23 +235,31 @@ class SignalSpec:
             the green keep it (Gershenson's mu).
         policy: ``learned``: ``"builtin"`` (the policy shipped in the package) or a ``.npz``
             policy file, resolved like other paths.
+
+    Ranges (checked at load): ``green_s`` in (0, 10^6] (a green longer than any run is a
+    signal that never switches; see :data:`sim.schema.MAX_GREEN_S`), ``max_green_s`` in
+    (0, 600], yellow in [2, 10] (the ITE range is 3-6 s; below 2 s no driver can stop, above
+    10 s drivers stop treating it as yellow), all-red in [0, 10], minimum green in [0, 60],
+    lost time in [0, 20], saturation flow in [300, 3600] veh/h/lane (3600 is a 1 s headway),
+    offsets within +-3 days, horizons up to 2 km, decision intervals up to 10 min,
+    ``sotl_platoon_veh`` up to 100 vehicles.
     """
 
     controller: str = _spec("fixed_time", _controller)
     timing: str = _spec("fixed", partial(_choice, choices=("fixed", "webster")))
-    green_s: float = _spec(30.0, _POSITIVE)
-    yellow_s: float = _spec(3.0, _NON_NEGATIVE)
-    all_red_s: float = _spec(0.0, _NON_NEGATIVE)
-    min_green_s: float = _spec(5.0, _NON_NEGATIVE)
+    green_s: float = _spec(30.0, partial(_number, gt=0.0, le=MAX_GREEN_S))
+    yellow_s: float = _spec(3.0, partial(_number, ge=2.0, le=10.0))
+    all_red_s: float = _spec(0.0, partial(_number, ge=0.0, le=10.0))
+    min_green_s: float = _spec(5.0, partial(_number, ge=0.0, le=60.0))
     offset_s: float | str = _spec(0.0, _offset)
-    lost_time_s: float = _spec(4.0, _NON_NEGATIVE)
-    saturation_flow_vphpl: float = _spec(1900.0, _POSITIVE)
-    observation_horizon_m: float = _spec(100.0, _POSITIVE)
-    max_green_s: float = _spec(60.0, _POSITIVE)
-    passage_time_s: float = _spec(2.0, _NON_NEGATIVE)
-    decision_interval_s: float = _spec(5.0, _POSITIVE)
-    sotl_threshold_veh_s: float = _spec(40.0, _POSITIVE)
-    sotl_platoon_veh: int = _spec(3, partial(_integer, ge=0))
+    lost_time_s: float = _spec(4.0, partial(_number, ge=0.0, le=20.0))
+    saturation_flow_vphpl: float = _spec(1900.0, partial(_number, ge=300.0, le=3600.0))
+    observation_horizon_m: float = _spec(100.0, partial(_number, gt=0.0, le=2000.0))
+    max_green_s: float = _spec(60.0, partial(_number, gt=0.0, le=600.0))
+    passage_time_s: float = _spec(2.0, partial(_number, ge=0.0, le=30.0))
+    decision_interval_s: float = _spec(5.0, partial(_number, gt=0.0, le=600.0))
+    sotl_threshold_veh_s: float = _spec(40.0, partial(_number, gt=0.0, le=100_000.0))
+    sotl_platoon_veh: int = _spec(3, partial(_integer, ge=0, le=100))
     policy: str | Path = _spec("builtin", _policy)
 
 
@@ -190,16 +268,18 @@ class SimulationSpec:
     """Clock and stopping rules (times in s).
 
     Attributes:
-        dt_s: Time step, in (0, 2].
-        max_time_s: Hard cap; a run stops earlier once every trip has arrived.
-        report_interval_s: Interval of the aggregated reports.
-        gridlock_s: A lane blocked by spillback this long is reported as gridlock.
+        dt_s: Time step, in (0.01, 2]: longer steps break car following at urban speeds,
+            shorter ones gain nothing and multiply the steps of a run.
+        max_time_s: Hard cap, at most 3 days; a run stops earlier once every trip has arrived.
+        report_interval_s: Interval of the aggregated reports, in [1, 10^7]: one longer than
+            the run reports once, at its end (verification runs use that).
+        gridlock_s: A lane blocked by spillback this long is reported as gridlock, in [10, 3 days].
     """
 
-    dt_s: float = _spec(1.0, partial(_number, gt=0.0, le=2.0))
-    max_time_s: float = _spec(7200.0, _POSITIVE)
-    report_interval_s: float = _spec(60.0, _POSITIVE)
-    gridlock_s: float = _spec(300.0, _POSITIVE)
+    dt_s: float = _spec(1.0, partial(_number, gt=0.01, le=2.0))
+    max_time_s: float = _spec(7200.0, _DURATION)
+    report_interval_s: float = _spec(60.0, partial(_number, ge=1.0, le=10 * MAX_GREEN_S))
+    gridlock_s: float = _spec(300.0, partial(_number, ge=10.0, le=MAX_TIME_S))
 
 
 @dataclass(frozen=True)
@@ -214,18 +294,22 @@ class VehicleSpec:
         emergency_pass_speed_mps: Speed of an emergency vehicle passing the traffic that
             makes way for it.
         emergency_crawl_speed_mps: Speed of an emergency vehicle crossing against a red.
+
+    Ranges (checked at load): length in [1, 30] (a motorcycle to an articulated bus), gap in
+    [0, 20], acceleration in (0, 10] and deceleration in (0, 15] (beyond any road vehicle's
+    braking), reaction time in (0, 5], critical gap in [0, 20], speeds in (0, 70].
     """
 
-    length_m: float = _spec(5.0, _POSITIVE)
-    min_gap_m: float = _spec(2.5, _NON_NEGATIVE)
-    accel_mps2: float = _spec(2.6, _POSITIVE)
-    decel_mps2: float = _spec(4.5, _POSITIVE)
-    tau_s: float = _spec(1.0, _POSITIVE)
-    turn_speed_mps: float = _spec(8.0, _POSITIVE)
-    critical_gap_s: float = _spec(4.5, _NON_NEGATIVE)
+    length_m: float = _spec(5.0, partial(_number, ge=1.0, le=30.0))
+    min_gap_m: float = _spec(2.5, partial(_number, ge=0.0, le=20.0))
+    accel_mps2: float = _spec(2.6, partial(_number, gt=0.0, le=10.0))
+    decel_mps2: float = _spec(4.5, partial(_number, gt=0.0, le=15.0))
+    tau_s: float = _spec(1.0, partial(_number, gt=0.0, le=5.0))
+    turn_speed_mps: float = _spec(8.0, _SPEED)
+    critical_gap_s: float = _spec(4.5, partial(_number, ge=0.0, le=20.0))
     sigma: float = _spec(0.5, partial(_number, ge=0.0, le=1.0))
-    emergency_pass_speed_mps: float = _spec(5.0, _POSITIVE)
-    emergency_crawl_speed_mps: float = _spec(2.0, _POSITIVE)
+    emergency_pass_speed_mps: float = _spec(5.0, _SPEED)
+    emergency_crawl_speed_mps: float = _spec(2.0, _SPEED)
 
 
 @dataclass(frozen=True)
@@ -320,42 +404,55 @@ def _file_digest(path: Path) -> str:
     return _digest_of(path, stat.st_mtime_ns, stat.st_size)
 
 
-_RATES: Schema = {"duration_s": (3600.0, _POSITIVE), "scale": (1.0, _POSITIVE), "profile": ((), _profile)}
+_BLOCK = partial(_number, ge=10.0, le=5000.0)
+_LANES = partial(_integer, ge=1, le=8)
+MAX_GRID_SIDE = 200
+"""Most intersections along one side of a grid (and along an arterial): a 200x200 grid has
+40,000 intersections, more than any city's signalized network."""
+_RATES: Schema = {
+    "duration_s": (3600.0, _DURATION),
+    "scale": (1.0, partial(_number, gt=0.0, le=MAX_MULTIPLIER)),
+    "profile": ((), _profile),
+}
 _TOP: Schema = {
     "name": (_REQUIRED, partial(_text, nonempty=True)),
     "description": ("", _text),
-    "seed": (42, partial(_integer, ge=0)),
+    "seed": (42, partial(_integer, ge=0, le=2**63 - 1)),
 }
 _NETWORK: Mapping[str, Schema] = {
     "grid": {
-        "rows": (_REQUIRED, _COUNT),
-        "cols": (_REQUIRED, _COUNT),
-        "block_m": (200.0, _POSITIVE),
-        "lanes": (1, _COUNT),
-        "speed_mps": (13.89, _POSITIVE),
+        "rows": (_REQUIRED, partial(_integer, ge=1, le=MAX_GRID_SIDE)),
+        "cols": (_REQUIRED, partial(_integer, ge=1, le=MAX_GRID_SIDE)),
+        "block_m": (200.0, _BLOCK),
+        "lanes": (1, _LANES),
+        "speed_mps": (13.89, _SPEED),
     },
     "arterial": {
-        "n_intersections": (_REQUIRED, _COUNT),
-        "block_m": (200.0, _POSITIVE),
-        "side_street_m": (200.0, _POSITIVE),
-        "lanes_main": (2, _COUNT),
-        "lanes_side": (1, _COUNT),
-        "speed_main_mps": (13.89, _POSITIVE),
-        "speed_side_mps": (11.11, _POSITIVE),
+        "n_intersections": (_REQUIRED, partial(_integer, ge=1, le=MAX_GRID_SIDE)),
+        "block_m": (200.0, _BLOCK),
+        "side_street_m": (200.0, _BLOCK),
+        "lanes_main": (2, _LANES),
+        "lanes_side": (1, _LANES),
+        "speed_main_mps": (13.89, _SPEED),
+        "speed_side_mps": (11.11, _SPEED),
     },
     "ring": {
-        "n_nodes": (_REQUIRED, partial(_integer, ge=3)),
-        "radius_m": (500.0, _POSITIVE),
-        "lanes": (1, _COUNT),
-        "speed_mps": (13.89, _POSITIVE),
+        "n_nodes": (_REQUIRED, partial(_integer, ge=3, le=MAX_GRID_SIDE * 4)),
+        "radius_m": (500.0, partial(_number, ge=10.0, le=_MAX_DISTANCE_M)),
+        "lanes": (1, _LANES),
+        "speed_mps": (13.89, _SPEED),
     },
     "file": {"path": (_REQUIRED, partial(_path, suffixes=(".json", ".graphml")))},
 }
+"""Network keys: blocks in [10, 5000] m (two car lengths to 5 km), 1-8 lanes per direction,
+speeds in (0, 70] m/s, at most :data:`MAX_GRID_SIDE` intersections a side (a ring: 4 times that)."""
 _DEMAND: Mapping[str, Schema] = {
-    "uniform": {"rate_vph": (1000.0, _POSITIVE), **_RATES},
+    "uniform": {"rate_vph": (1000.0, partial(_number, gt=0.0, le=1_000_000.0)), **_RATES},
     "matrix": {"matrix": (_REQUIRED, _path), **_RATES},
-    "trips": {"trips": (_REQUIRED, _path), "scale": (1.0, _POSITIVE)},
+    "trips": {"trips": (_REQUIRED, _path), "scale": (1.0, partial(_number, gt=0.0, le=MAX_MULTIPLIER))},
 }
+"""Demand keys: rates up to 10^6 veh/h, durations up to 3 days, scale in (0, 100]; the trips
+a demand creates are further capped by :data:`MAX_TRIPS`."""
 
 
 def load_scenario(path: str | PurePath, overrides: Overrides = ()) -> Scenario:
@@ -463,7 +560,10 @@ def _demand(ctx: _Context, data: Mapping[str, Any]) -> DemandSpec:
             raise ctx.fail(
                 f"demand.profile[{index}]", f"start_s < demand.duration_s ({duration_s:g})", list(piece)
             )
-    return DemandSpec(type=kind, **values)
+    spec = DemandSpec(type=kind, **values)
+    if kind == "uniform":
+        check_demand_size(ctx.source, spec, spec.rate_vph or 0.0, "demand.rate_vph")
+    return spec
 
 
 def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:

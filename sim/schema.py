@@ -9,6 +9,7 @@ loader validates with. Errors name the file, the dotted key and what was expecte
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -18,14 +19,26 @@ from typing import Any
 __all__ = [
     "BENCH_PREFIX",
     "COUNT",
+    "DISTANCE",
+    "DURATION",
+    "EXCERPT_CHARS",
+    "MAX_DISTANCE_M",
+    "MAX_GREEN_S",
+    "MAX_MULTIPLIER",
+    "MAX_SPEED_MPS",
+    "MAX_TIME_S",
     "NON_NEGATIVE",
     "POSITIVE",
     "REQUIRED",
+    "SHARE",
+    "SPEED",
+    "TIME",
     "Check",
     "Context",
     "Schema",
     "ScenarioError",
     "choice",
+    "excerpt",
     "flag",
     "integer",
     "number",
@@ -40,9 +53,22 @@ __all__ = [
 BENCH_PREFIX = "bench:"
 """Prefix of a file path inside the installed benchmark data folder ``sim/data/bench/``."""
 
-_BENCH_DIR = Path(__file__).resolve().parent / "data" / "bench"
+_DATA_DIR = Path(__file__).resolve().parent / "data"
+_BENCH_DIR = _DATA_DIR / "bench"
 REQUIRED = object()
 """Default of a key that must be given."""
+EXCERPT_CHARS = 80
+"""Longest quote of a bad value or file line in an error message (characters, before the ellipsis)."""
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """``repr(value)``, cut to ``limit`` characters with an ellipsis when longer.
+
+    Error messages quote bad values and file lines with it, so a huge value or a binary file
+    read as text cannot flood a terminal or a log.
+    """
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 class ScenarioError(ValueError):
@@ -72,9 +98,19 @@ class Context:
         hit = any(dotted == base or dotted.startswith(f"{base}.") for dotted in self.overridden)
         return " (set by override)" if hit else ""
 
-    def fail(self, key: str, what: str, value: object) -> ScenarioError:
-        """An error for ``key``: expected ``what``, got ``value``."""
-        return ScenarioError(self.source, key, f"expected {what}, got {value!r}{self._note(key)}")
+    def fail(self, key: str, what: str, value: object, allowed: str = "") -> ScenarioError:
+        """An error for ``key``: expected ``what``, got ``value`` (quoted as an :func:`excerpt`).
+
+        Args:
+            key: The dotted key.
+            what: What was expected.
+            value: What was given.
+            allowed: The whole allowed range, appended when ``what`` names only the broken bound.
+        """
+        tail = f"; allowed: {allowed}" if allowed else ""
+        return ScenarioError(
+            self.source, key, f"expected {what}, got {excerpt(value)}{self._note(key)}{tail}"
+        )
 
     def unknown(self, key: str, allowed: str) -> ScenarioError:
         """An error for an unknown ``key``, listing what is ``allowed``."""
@@ -88,6 +124,14 @@ class Context:
 Check = Callable[[Context, str, Any], Any]
 
 
+def _out_of_range(
+    ctx: Context, key: str, value: Any, kind: str, lower: str, upper: str, above: bool
+) -> ScenarioError:
+    """The error for a value that is not a ``kind`` or breaks a bound: the bound it broke, then the range."""
+    what = " ".join(filter(None, [kind, upper if above else lower or upper]))
+    return ctx.fail(key, what, value, allowed=f"{lower} and {upper}" if lower and upper else "")
+
+
 def number(
     ctx: Context,
     key: str,
@@ -97,21 +141,32 @@ def number(
     ge: float | None = None,
     le: float | None = None,
 ) -> float:
-    """A finite number (int or float, not bool) within the given bounds, as a float."""
-    limits = [f"{op} {bound:g}" for op, bound in ((">", gt), (">=", ge), ("<=", le)) if bound is not None]
-    what = " ".join(["a number", " and ".join(limits)]).strip()
+    """A finite number (int or float, not bool) within the given bounds, as a float.
+
+    Raises:
+        ScenarioError: Naming the bound that was broken and, for a two-sided range, the whole range.
+    """
+    lower = f"> {gt:g}" if gt is not None else f">= {ge:g}" if ge is not None else ""
+    upper = f"<= {le:g}" if le is not None else ""
     finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not finite or (gt is not None and value <= gt) or (ge is not None and value < ge):
-        raise ctx.fail(key, what, value)
+        raise _out_of_range(ctx, key, value, "a number", lower, upper, above=False)
     if le is not None and value > le:
-        raise ctx.fail(key, what, value)
+        raise _out_of_range(ctx, key, value, "a number", lower, upper, above=True)
     return float(value)
 
 
-def integer(ctx: Context, key: str, value: Any, *, ge: int) -> int:
-    """An integer (not bool) >= ``ge``."""
+def integer(ctx: Context, key: str, value: Any, *, ge: int, le: int | None = None) -> int:
+    """An integer (not bool) >= ``ge`` and, if given, <= ``le``.
+
+    Raises:
+        ScenarioError: Naming the bound that was broken and, for a two-sided range, the whole range.
+    """
+    lower, upper = f">= {ge}", "" if le is None else f"<= {le}"
     if isinstance(value, bool) or not isinstance(value, int) or value < ge:
-        raise ctx.fail(key, f"an integer >= {ge}", value)
+        raise _out_of_range(ctx, key, value, "an integer", lower, upper, above=False)
+    if le is not None and value > le:
+        raise _out_of_range(ctx, key, value, "an integer", lower, upper, above=True)
     return value
 
 
@@ -165,21 +220,46 @@ def choice(ctx: Context, key: str, value: Any, *, choices: tuple[str, ...]) -> s
 
 
 def path(ctx: Context, key: str, value: Any, *, suffixes: tuple[str, ...] = ()) -> Path:
-    """An existing file, relative to the scenario's folder or ``bench:``-prefixed; absolute."""
-    if not isinstance(value, str | PurePath) or not str(value):
+    """An existing file: absolute, relative to the scenario's folder, or ``bench:<name>/<file>``.
+
+    A ``bench:`` path must stay inside the installed ``sim/data/bench/`` folder, and a relative
+    path inside the scenario's folder tree or the installed data folder ``sim/data/`` (which the
+    shipped scenarios reach as ``../sim/data/...``): a scenario file from elsewhere cannot make
+    citysim read, and quote in its errors, files outside them. An absolute path is the user's
+    explicit choice and may point anywhere. The containment is checked on the path as written
+    (``..`` removed lexically), so symbolic links inside those folders keep working.
+
+    Returns:
+        The resolved absolute path.
+    """
+    if not isinstance(value, str | PurePath) or not str(value) or "\0" in str(value):
         raise ctx.fail(key, "a file path string", value)
     text = str(value)
     if suffixes and PurePath(text).suffix.lower() not in suffixes:
         raise ctx.fail(key, "a file ending in " + " or ".join(suffixes), value)
     bench = text.startswith(BENCH_PREFIX)
-    path = (_BENCH_DIR / text.removeprefix(BENCH_PREFIX) if bench else ctx.base_dir / text).resolve()
-    if not path.is_file():
-        raise ctx.fail(key, f"an existing file (resolved to {path})", value)
-    return path
+    written = Path(text.removeprefix(BENCH_PREFIX))
+    if bench or not written.is_absolute():
+        roots = (_BENCH_DIR,) if bench else (ctx.base_dir.absolute(), _DATA_DIR)
+        lexical = Path(os.path.normpath(roots[0] / written))
+        if not any(lexical.is_relative_to(root) for root in roots):
+            inside = f"inside {_BENCH_DIR}" if bench else f"inside {roots[0]} or {_DATA_DIR}, or absolute"
+            raise ctx.fail(key, f"a file path {inside}", value)
+    try:
+        found = (_BENCH_DIR / written if bench else ctx.base_dir / written).resolve()
+        exists = found.is_file()
+    except OSError as exc:
+        raise ctx.fail(key, f"a readable file path ({exc.strerror or exc})", value) from None
+    if not exists:
+        raise ctx.fail(key, f"an existing file (resolved to {found})", value)
+    return found
 
 
 def profile(ctx: Context, key: str, value: Any) -> tuple[tuple[float, float], ...]:
-    """Piecewise ``[start_s, multiplier]`` pieces: the first at 0, starts increasing, values >= 0."""
+    """Piecewise ``[start_s, multiplier]`` pieces: the first at 0, starts increasing.
+
+    Starts are times in [0, :data:`MAX_TIME_S`], multipliers in [0, :data:`MAX_MULTIPLIER`].
+    """
     if not isinstance(value, list | tuple):
         raise ctx.fail(key, "a list of [start_s, multiplier] pairs", value)
     pieces: list[tuple[float, float]] = []
@@ -187,8 +267,8 @@ def profile(ctx: Context, key: str, value: Any) -> tuple[tuple[float, float], ..
         item = f"{key}[{index}]"
         if not isinstance(piece, list | tuple) or len(piece) != 2:
             raise ctx.fail(item, "a [start_s, multiplier] pair", piece)
-        start_s = number(ctx, item, piece[0], ge=0.0)
-        multiplier = number(ctx, item, piece[1], ge=0.0)
+        start_s = TIME(ctx, item, piece[0])
+        multiplier = number(ctx, item, piece[1], ge=0.0, le=MAX_MULTIPLIER)
         if not pieces and start_s != 0.0:
             raise ctx.fail(item, "the first piece to start at start_s = 0", piece)
         if pieces and start_s <= pieces[-1][0]:
@@ -202,6 +282,32 @@ Schema = Mapping[str, tuple[Any, Check]]
 POSITIVE = partial(number, gt=0.0)
 NON_NEGATIVE = partial(number, ge=0.0)
 COUNT = partial(integer, ge=1)
+
+# Physical limits shared by every table. They are generous (no real scenario comes near them)
+# but finite, so that no value can overflow a computation, allocate without bound or stall a run.
+MAX_TIME_S = 3 * 86_400.0
+"""Longest simulated time and the latest time or longest duration any key may give (s): 3 days."""
+MAX_SPEED_MPS = 70.0
+"""Highest speed (m/s; 252 km/h, above any posted road limit)."""
+MAX_DISTANCE_M = 100_000.0
+"""Longest distance any key may give (m): 100 km, beyond a metropolitan area's extent."""
+MAX_GREEN_S = 1_000_000.0
+"""Longest green (s). Far beyond any cycle, but a green longer than any run (3 days) is the
+idiom of a signal that never switches: SUMO programs write 10,000 s for such phases, and
+free-flow references run a signal at a green of 10^6 s."""
+MAX_MULTIPLIER = 100.0
+"""Largest demand multiplier (``scale``, profile pieces): 100 times the given rates."""
+
+TIME = partial(number, ge=0.0, le=MAX_TIME_S)
+"""A time or duration that may be 0 (s)."""
+DURATION = partial(number, gt=0.0, le=MAX_TIME_S)
+"""A duration > 0 (s)."""
+SPEED = partial(number, gt=0.0, le=MAX_SPEED_MPS)
+"""A speed > 0 (m/s)."""
+DISTANCE = partial(number, gt=0.0, le=MAX_DISTANCE_M)
+"""A distance > 0 (m)."""
+SHARE = partial(number, ge=0.0, le=1.0)
+"""A share or probability in [0, 1]."""
 
 
 def spec_field(default: object, check: Check) -> Any:

@@ -21,6 +21,7 @@ class _Model:
 
         self._mesa = mesa.Model(rng=0)
         self._mesa.net = compile_network(grid(1, 1))
+        self._mesa.dt_s = 1.0
 
     def build(self, **kw):
         return FixedTimeController(self._mesa, 0, "n0_0", (0, 1), **kw)
@@ -66,10 +67,66 @@ def test_fixed_time_cycle_and_decisions():
         (0.0, 0, 0.0, 30.0),  # t=0 is cycle position 0
         (10.0, 1, 13.0, 7.0),  # position 46: phase 1 green since 33
         (51.0, 0, 5.0, 25.0),  # position 5
-        (25.0, 1, 0.0, 20.0),  # position 31, in the intergreen: phase 1 starts early
+        (25.0, 1, 0.0, 22.0),  # position 31, in the intergreen: phase 1 starts early, ends on plan
     ],
 )
 def test_offset_sets_the_starting_phase(offset_s, phase, elapsed_s, next_s):
     ctrl = _Model().build(greens_s=(30.0, 20.0), intergreen_s=3.0, offset_s=offset_s)
     assert ctrl.start() == (phase, pytest.approx(elapsed_s))
     assert ctrl.next_decision_s == pytest.approx(next_s)
+
+
+def test_decisions_follow_the_plan_not_the_rounded_step_times():
+    ctrl = _Model().build(greens_s=(11.5, 11.5), intergreen_s=3.5)
+    ctrl.start()
+    assert ctrl.decide(_View(12.0)) == 1  # due at 11.5, called at the next step
+    assert ctrl.next_decision_s == 11.5 + 3.5 + 11.5
+    assert ctrl.decide(_View(27.0)) == 0
+    assert ctrl.next_decision_s == 26.5 + 3.5 + 11.5
+    assert ctrl.decide(_View(500.0)) == 1  # called long after its time: planned from now
+    assert ctrl.next_decision_s == 500.0 + 3.5 + 11.5
+
+
+@pytest.mark.parametrize(
+    ("signals", "cycle_s"),
+    [
+        # the case: greens and yellow that are not whole steps, planned cycle 30 s
+        ({"green_s": 11.5, "yellow_s": 3.5, "all_red_s": 0.0}, 30.0),
+        ({"green_s": 12.25, "yellow_s": 2.5, "all_red_s": 0.25, "min_green_s": 5.0}, 30.0),
+        # Webster greens are fractional too: their cycle must hold as well
+        ({"timing": "webster", "yellow_s": 3.0, "all_red_s": 1.0}, None),
+    ],
+)
+def test_fixed_time_cycle_runs_as_planned_in_a_model(signals, cycle_s):
+    from sim.model import CityModel
+    from sim.scenario import scenario_from_dict
+    from sim.traffic import kernel as k
+
+    scenario = scenario_from_dict(
+        {
+            "name": "cycle",
+            "network": {"type": "grid", "rows": 1, "cols": 1},
+            "demand": {"rate_vph": 300.0, "duration_s": 600.0},
+            "signals": {"controller": "fixed_time", **signals},
+            "simulation": {"max_time_s": 900.0},
+        }
+    )
+    model = CityModel(scenario)
+    ctrl = model.controllers[0]
+    planned_s = ctrl.cycle_s if cycle_s is None else cycle_s
+    assert ctrl.cycle_s == pytest.approx(planned_s)
+    onsets: dict[int, list[float]] = {}
+    previous = (int(model.traffic.si[k.SI_PHASE, 0]), int(model.traffic.si[k.SI_STAGE, 0]))
+    while model.time_s < 900.0 - 1e-9:
+        model.step()
+        state = (int(model.traffic.si[k.SI_PHASE, 0]), int(model.traffic.si[k.SI_STAGE, 0]))
+        if state != previous and state[1] == k.STAGE_GREEN:
+            # the kernel switches at the start of a step: the green began one step ago
+            onsets.setdefault(state[0], []).append(model.time_s - model.dt_s)
+        previous = state
+    for phase, times in onsets.items():
+        cycles = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        assert len(cycles) >= 900.0 / planned_s - 3, phase
+        # whole-step rounding may move single onsets by a step; over many cycles none is lost
+        assert (times[-1] - times[0]) / len(cycles) == pytest.approx(planned_s, abs=1.0 / len(cycles))
+        assert max(cycles) <= planned_s + model.dt_s

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.demand import DemandError, Trips, generate_trips, read_od_matrix, read_trip_table, trips_for
-from sim.scenario import DemandSpec, scenario_from_dict
+from sim.network import grid
+from sim.scenario import DemandSpec, ScenarioError, scenario_from_dict
 
 BENCH = Path(__file__).resolve().parents[1] / "sim" / "data" / "bench"
 FRINGE = ("W", "E", "N", "S")
@@ -213,3 +214,53 @@ def test_trips_checks_its_columns() -> None:
         Trips(("a", "b"), np.array([2.0, 1.0]), ("W", "E"), ("E", "W"), (None, None))
     with pytest.raises(ValueError, match="differ in length"):
         Trips(("a",), np.array([1.0, 2.0]), ("W",), ("E",), (None,))
+
+
+def test_a_matrix_too_large_for_memory_is_refused_before_drawing(cross: nx.DiGraph, tmp_path: Path) -> None:
+    matrix = tmp_path / "od.csv"
+    matrix.write_text("origin,destination,rate_vph\nW,E,900000\nE,W,900000\n")
+    spec = DemandSpec(type="matrix", matrix=matrix, duration_s=7200.0)
+    with pytest.raises(
+        ScenarioError, match=r"s\.toml: demand\.matrix: the demand would create about 3,600,000 trips"
+    ):
+        generate_trips(cross, spec, np.random.default_rng(0), source="s.toml")
+
+
+def test_only_a_demand_set_to_create_no_trips_is_an_error(cross: nx.DiGraph, tmp_path: Path) -> None:
+    # a positive rate whose draw is empty stays valid, whatever the seed
+    assert len(generate_trips(cross, uniform(rate_vph=1.0, duration_s=60.0), np.random.default_rng(0))) == 0
+    with pytest.raises(ScenarioError, match=r"demand\.profile: the demand creates no trips"):
+        generate_trips(cross, uniform(profile=((0.0, 0.0),)), np.random.default_rng(0))
+    matrix = tmp_path / "od.csv"
+    matrix.write_text("origin,destination,rate_vph\nW,E,0\n")
+    with pytest.raises(ScenarioError, match=r"demand\.matrix: the demand creates no trips"):
+        generate_trips(
+            cross, DemandSpec(type="matrix", matrix=matrix, duration_s=60.0), np.random.default_rng(0)
+        )
+
+
+def test_a_trip_table_longer_than_the_cap_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("sim.demand.MAX_TRIPS", 2)
+    table = tmp_path / "trips.csv"
+    table.write_text(HEADER + "a,0,W,E,\nb,1,W,E,\nc,2,W,E,\n")
+    with pytest.raises(DemandError, match=r"trips\.csv: line 4: more than 2 trips"):
+        read_trip_table(table)
+
+
+def test_bad_cells_are_quoted_as_short_excerpts(tmp_path: Path) -> None:
+    table = tmp_path / "trips.csv"
+    table.write_text(HEADER + "a," + "9" * 5000 + "x,W,E,\n")
+    with pytest.raises(DemandError) as info:
+        read_trip_table(table)
+    assert len(str(info.value)) < 300 and "…" in str(info.value)
+
+
+def test_an_empty_trip_table_names_its_key(tmp_path: Path) -> None:
+    table = tmp_path / "trips.csv"
+    table.write_text(HEADER)
+    network = {"type": "grid", "rows": 1, "cols": 1}
+    scenario = scenario_from_dict(
+        {"name": "t", "network": network, "demand": {"type": "trips", "trips": str(table)}}
+    )
+    with pytest.raises(ScenarioError, match=r"<dict>: demand\.trips: the trip table has no trips"):
+        trips_for(scenario, grid(1, 1), np.random.default_rng(0))

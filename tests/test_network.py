@@ -377,21 +377,25 @@ ALLOWED_EDGE = ", ".join(EDGE_ATTRIBUTES + OPTIONAL_EDGE_ATTRIBUTES)
         ),
         (
             set_edge("n0_0", "n1_0", "length_m", 0.0),
-            "edge 'n0_0' -> 'n1_0': attribute 'length_m' must be a finite number > 0 (metres), got 0.0",
+            "edge 'n0_0' -> 'n1_0': attribute 'length_m' must be a finite number > 0 and <= 100000 (metres), "
+            "got 0.0",
         ),
         (
             set_edge("n0_0", "n1_0", "length_m", -5.0),
-            "attribute 'length_m' must be a finite number > 0 (metres), got -5.0",
+            "attribute 'length_m' must be a finite number > 0 and <= 100000 (metres), got -5.0",
         ),
         (
             set_edge("n0_0", "n1_0", "speed_mps", float("inf")),
-            "attribute 'speed_mps' must be a finite number > 0 (metres per second), got inf",
+            "attribute 'speed_mps' must be a finite number > 0 and <= 70 (metres per second), got inf",
         ),
         (
             set_edge("n0_0", "n1_0", "lanes", 0),
-            "edge 'n0_0' -> 'n1_0': attribute 'lanes' must be an integer >= 1, got 0",
+            "edge 'n0_0' -> 'n1_0': attribute 'lanes' must be an integer >= 1 and <= 16, got 0",
         ),
-        (set_edge("n0_0", "n1_0", "lanes", 1.5), "attribute 'lanes' must be an integer >= 1, got 1.5"),
+        (
+            set_edge("n0_0", "n1_0", "lanes", 1.5),
+            "attribute 'lanes' must be an integer >= 1 and <= 16, got 1.5",
+        ),
         (
             set_edge("n0_0", "n1_0", "capacity_vph", -1.0),
             "attribute 'capacity_vph' must be a finite number > 0 (vehicles per hour)",
@@ -564,9 +568,12 @@ def set_plan(key, value):
             "phase 1: movement ['N0'] must be a [from, to] pair",
         ),
         (set_plan("phases", []), "'phases' must be a non-empty list of phases"),
-        (set_plan("greens_s", [20.0, 10.0]), "'greens_s' must list one finite number > 0 (s) per phase (3)"),
+        (
+            set_plan("greens_s", [20.0, 10.0]),
+            "'greens_s' must list one finite number > 0 and <= 1e+06 (s) per phase (3)",
+        ),
         (set_plan("greens_s", [20.0, 0.0, 5.0]), "'greens_s' must list one finite number > 0"),
-        (set_plan("yellow_s", -1.0), "'yellow_s' must be a finite number >= 0 (s), got -1.0"),
+        (set_plan("yellow_s", -1.0), "'yellow_s' must be a finite number >= 0 and <= 1e+06 (s), got -1.0"),
         (set_plan("cycle_s", 60.0), "unknown key 'cycle_s'; allowed: phases, greens_s"),
         (lambda g: g.nodes["n0_0"]["signal_plan"].pop("offset_s"), "missing key 'offset_s'"),
         (set_node("n0_0", "signalized", False), "signal_plan on a node that is not signalized"),

@@ -209,7 +209,7 @@ def test_ring_and_dict_source() -> None:
         (MINIMAL + "[demand]\nrate_vph = 0\n", ["demand.rate_vph: expected a number > 0, got 0"]),
         (
             MINIMAL + "[simulation]\ndt_s = 2.5\n",
-            ["simulation.dt_s: expected a number > 0 and <= 2, got 2.5"],
+            ["simulation.dt_s: expected a number <= 2, got 2.5; allowed: > 0.01 and <= 2"],
         ),
         (MINIMAL + "[vehicles]\nmin_gap_m = -1\n", ["vehicles.min_gap_m: expected a number >= 0, got -1"]),
         (MINIMAL + "[demand]\nduration_s = nan\n", ["demand.duration_s: expected a number > 0, got nan"]),
@@ -483,3 +483,67 @@ def test_editing_a_referenced_file_in_place_changes_the_key(tmp_path: Path) -> N
     assert load_scenario(path).key() == before
     table.write_text("origin,destination,rate_vph\nn0_0,n2_3,600\n")
     assert load_scenario(path).key() != before
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            {"signals.yellow_s": 30},
+            "signals.yellow_s: expected a number <= 10, got 30 (set by override); allowed: >= 2 and <= 10",
+        ),
+        ({"signals.yellow_s": 1}, "signals.yellow_s: expected a number >= 2, got 1"),
+        (
+            {"network.rows": 10_000},
+            "network.rows: expected an integer <= 200, got 10000 (set by override); allowed: >= 1 and <= 200",
+        ),
+        ({"network.speed_mps": 300.0}, "network.speed_mps: expected a number <= 70, got 300.0"),
+        ({"simulation.max_time_s": 1e9}, "simulation.max_time_s: expected a number <= 259200"),
+        ({"simulation.dt_s": 1e-9}, "simulation.dt_s: expected a number > 0.01, got 1e-09"),
+        ({"vehicles.length_m": 0.1}, "vehicles.length_m: expected a number >= 1, got 0.1"),
+        ({"demand.scale": 1e6}, "demand.scale: expected a number <= 100"),
+    ],
+)
+def test_numbers_outside_their_physical_range_are_refused(minimal: Path, override, expected) -> None:
+    message = error_of(minimal, override)
+    assert message.startswith(f"{minimal.resolve()}: ")
+    assert expected in message
+
+
+def test_a_demand_too_large_for_memory_is_refused_with_its_estimate(minimal: Path) -> None:
+    message = error_of(
+        minimal, {"demand.rate_vph": 900_000.0, "demand.duration_s": 86_400.0, "demand.scale": 5}
+    )
+    assert "demand.rate_vph: the demand would create about 108,000,000 trips" in message
+    assert "(900000 veh/h x scale 5 x 24 h of profile-weighted duration)" in message
+    assert "more than the 2,000,000 a run can hold" in message
+
+
+def test_a_demand_that_creates_no_trips_names_its_key(minimal: Path) -> None:
+    message = error_of(minimal, {"demand.profile": [[0, 0.0], [600, 0.0]]})
+    assert "demand.profile: the demand creates no trips (1000 veh/h x scale 1 x 0 h" in message
+
+
+def test_relative_paths_stay_in_the_scenario_folder_or_the_data_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}")
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    network = "[network]\ntype = 'file'\npath = '{}'\n"
+    path = write(folder, 'name = "x"\n' + network.format("../outside.json"))
+    assert "network.path: expected a file path inside" in error_of(path)
+    path = write(folder, 'name = "x"\n' + network.format("bench:../helsinki/network.json"))
+    assert f"network.path: expected a file path inside {BENCH}" in error_of(path)
+    # an absolute path is the user's explicit choice; the shipped data folder is reachable too
+    path = write(folder, 'name = "x"\n' + network.format(outside))
+    assert load_scenario(path).network.kwargs()["path"] == outside.resolve()
+    assert (
+        load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "helsinki.toml").network.type
+        == "file"
+    )
+
+
+def test_errors_quote_a_long_value_as_a_short_excerpt(minimal: Path) -> None:
+    message = error_of(minimal, {"signals.controller": "x" * 10_000})
+    assert "got 'xxxxxxxx" in message and "…" in message
+    assert len(message) < 400

@@ -21,7 +21,13 @@ class FixedTimeController(SignalController):
 
     The cycle is ``sum(greens) + len(greens) * (yellow_s + all_red_s)``. The offset is the
     time (s) at which the first phase's green starts in the common cycle, for
-    coordination; a start that falls in an intergreen begins the next green early.
+    coordination; a start that falls in an intergreen begins the next green early (it
+    ends on plan).
+
+    Decision times follow the plan, not the steps: the model calls :meth:`decide` at the
+    first step at or after :attr:`next_decision_s`, and the next decision is planned from
+    that planned time. Planning it from the step's (rounded-up) time instead would add up
+    to a step to every fractional green, so that a planned 30 s cycle ran as 31 s.
     """
 
     observes = False
@@ -63,22 +69,31 @@ class FixedTimeController(SignalController):
     def start(self) -> tuple[int, float]:
         """Phase and elapsed green at time 0, from the offset."""
         pos = (-self.offset_s) % self.cycle_s
-        i = 0
         for i, green in enumerate(self.greens_s):
             if pos < green:
                 self._phase = i
                 self.next_decision_s = green - pos
                 return i, pos
             pos -= green + self.intergreen_s
-            if pos < 0 or i == len(self.greens_s) - 1:
-                break
-        nxt = (i + 1) % len(self.greens_s)
-        self._phase = nxt
-        self.next_decision_s = self.greens_s[nxt]
-        return nxt, 0.0
+            if pos < 0.0:
+                # in the intergreen after phase i: the next green starts now and ends on plan
+                self._phase = (i + 1) % len(self.greens_s)
+                self.next_decision_s = -pos + self.greens_s[self._phase]
+                return self._phase, 0.0
+        # rounding left the position at the very end of the cycle: phase 0 starts now
+        self._phase = 0
+        self.next_decision_s = self.greens_s[0]
+        return 0, 0.0
 
     def decide(self, view: IntersectionView) -> int | None:
-        """At the end of a green, request the next phase; its green ends one intergreen plus green later."""
+        """At the end of a green, request the next phase; its green ends one intergreen plus green later.
+
+        The next decision is planned from this one's planned time when the call came within
+        one step of it (the model's step rounding), else from now (the controller was
+        installed or called late, e.g. by :meth:`~sim.model.CityModel.replace_controller`).
+        """
         self._phase = (self._phase + 1) % len(self.greens_s)
-        self.next_decision_s = view.now_s + self.intergreen_s + self.greens_s[self._phase]
+        on_plan = view.now_s - self.next_decision_s < self.model.dt_s
+        planned_s = self.next_decision_s if on_plan else view.now_s
+        self.next_decision_s = planned_s + self.intergreen_s + self.greens_s[self._phase]
         return self._phase

@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.network.compile import CompiledNetwork
 from sim.network.graph import INTERSECTION
+from sim.schema import excerpt
 
 if TYPE_CHECKING:
     from sim.emergency.spec import Spec
@@ -115,7 +116,9 @@ def _number(path: Path, line: int, column: str, raw: str, minimum: float, strict
     bad = not math.isfinite(value) or value < minimum or (strict and value == minimum)
     if bad:
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise IncidentTableError(path, line, f"column {column!r}: expected a number {bound}, got {raw!r}")
+        raise IncidentTableError(
+            path, line, f"column {column!r}: expected a number {bound}, got {excerpt(raw)}"
+        )
     return value
 
 
@@ -136,7 +139,7 @@ def read_incident_table(path: Path) -> tuple[TableRow, ...]:
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             lines = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise IncidentTableError(path, 0, f"cannot read the incident table: {exc}") from None
     if not lines:
         raise IncidentTableError(path, 0, f"empty file; expected a header {', '.join(_REQUIRED_COLUMNS)}")
@@ -145,7 +148,7 @@ def read_incident_table(path: Path) -> tuple[TableRow, ...]:
     unknown = [name for name in header if name not in (*_REQUIRED_COLUMNS, *_OPTIONAL_COLUMNS)]
     if missing or unknown:
         allowed = ", ".join((*_REQUIRED_COLUMNS, *_OPTIONAL_COLUMNS))
-        problem = f"missing column(s) {missing}" if missing else f"unknown column(s) {unknown}"
+        problem = f"missing column(s) {missing}" if missing else f"unknown column(s) {excerpt(unknown)}"
         raise IncidentTableError(path, 1, f"{problem}; the columns are {allowed}")
     rows = []
     for line, cells in enumerate(lines[1:], start=2):
@@ -157,7 +160,7 @@ def read_incident_table(path: Path) -> tuple[TableRow, ...]:
         severity = item["severity"]
         if not severity.isdigit() or int(severity) < 1:
             raise IncidentTableError(
-                path, line, f"column 'severity': expected an integer >= 1, got {severity!r}"
+                path, line, f"column 'severity': expected an integer >= 1, got {excerpt(severity)}"
             )
         if not item["location"]:
             raise IncidentTableError(path, line, "column 'location': expected a node id or a link 'u->v'")
@@ -186,15 +189,17 @@ def resolve_scene(net: CompiledNetwork, location: str) -> Scene:
         u, _, v = (part.strip() for part in location.partition(LINK_SEPARATOR))
         edge = net.edge_index.get((u, v))
         if edge is None:
-            raise LocationError(f"no link {location!r} in the network")
+            raise LocationError(f"no link {excerpt(location)} in the network")
         return Scene(node=v, target_edges=(edge,))
     try:
         node = net.node_ids.index(location)
     except ValueError:
-        raise LocationError(f"no node {location!r} in the network (a link is written 'u->v')") from None
+        raise LocationError(
+            f"no node {excerpt(location)} in the network (a link is written 'u->v')"
+        ) from None
     targets = tuple(np.flatnonzero(net.edge_to == node).tolist())
     if not targets:
-        raise LocationError(f"no link leads to node {location!r}")
+        raise LocationError(f"no link leads to node {excerpt(location)}")
     return Scene(node=location, target_edges=targets)
 
 

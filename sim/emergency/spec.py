@@ -26,11 +26,13 @@ from typing import Any
 
 from sim.emergency.incidents import IncidentTableError, read_incident_table
 from sim.schema import (
-    COUNT,
-    NON_NEGATIVE,
-    POSITIVE,
+    DURATION,
+    MAX_MULTIPLIER,
+    TIME,
     Context,
+    ScenarioError,
     choice,
+    integer,
     number,
     path,
     spec_field,
@@ -67,7 +69,7 @@ def _stations(ctx: Context, key: str, value: Any) -> tuple[Station, ...]:
     fields = {
         "name": (True, partial(text, nonempty=True)),
         "node": (True, partial(text, nonempty=True)),
-        "vehicles": (False, COUNT),
+        "vehicles": (False, partial(integer, ge=1, le=1000)),
     }
     items = tables(ctx, key, value, fields, what="station tables ([[emergency.stations]])")
     return tuple(Station(**{name: v for name, v in item.items() if v is not None}) for item in items)
@@ -76,7 +78,7 @@ def _stations(ctx: Context, key: str, value: Any) -> tuple[Station, ...]:
 def _weights(ctx: Context, key: str, value: Any) -> tuple[float, ...]:
     if not isinstance(value, list | tuple) or not value:
         raise ctx.fail(key, "a non-empty list of non-negative weights", value)
-    weights = tuple(NON_NEGATIVE(ctx, f"{key}[{i}]", w) for i, w in enumerate(value))
+    weights = tuple(number(ctx, f"{key}[{i}]", w, ge=0.0, le=1e6) for i, w in enumerate(value))
     if sum(weights) <= 0.0:
         raise ctx.fail(key, "weights with a positive sum", value)
     return weights
@@ -85,7 +87,7 @@ def _weights(ctx: Context, key: str, value: Any) -> tuple[float, ...]:
 def _hourly_profile(ctx: Context, key: str, value: Any) -> tuple[float, ...]:
     if not isinstance(value, list | tuple) or len(value) not in (0, _HOURS_PER_DAY):
         raise ctx.fail(key, f"a list of {_HOURS_PER_DAY} hourly multipliers (or an empty list)", value)
-    return tuple(NON_NEGATIVE(ctx, f"{key}[{i}]", m) for i, m in enumerate(value))
+    return tuple(number(ctx, f"{key}[{i}]", m, ge=0.0, le=MAX_MULTIPLIER) for i, m in enumerate(value))
 
 
 def _table(ctx: Context, key: str, value: Any) -> str:
@@ -95,7 +97,7 @@ def _table(ctx: Context, key: str, value: Any) -> str:
     try:
         read_incident_table(file)
     except IncidentTableError as exc:
-        raise ctx.fail(key, "a valid incident table", str(exc)) from None
+        raise ScenarioError(ctx.source, key, f"expected a valid incident table: {exc}") from None
     return str(file)
 
 
@@ -131,30 +133,35 @@ class Spec:
         max_hold_s: A preemption is given up after this long even if the vehicle has not crossed.
         recovery_window_s: How long after a preemption the side streets' queue is watched
             for its return to the level it had when the preemption began.
+
+    Ranges (checked at load): times and durations within 3 days; at most 1,000 calls per
+    hour and 1,000 vehicles per station; hourly multipliers up to 100; on-scene CV up to
+    10; processing and holds up to 1 h; distances up to 1 km (arrival) and 5 km
+    (detection); horizons and lead margins up to 10 min; discharge headways in (0, 10] s.
     """
 
     stations: tuple[Station, ...] = spec_field((), _stations)
     preemption: str = spec_field("off", partial(choice, choices=PREEMPTION_MODES))
     source: str = spec_field("poisson", partial(choice, choices=("poisson", "table")))
     table: str = spec_field("", _table)
-    rate_per_h: float = spec_field(4.0, NON_NEGATIVE)
-    start_s: float = spec_field(0.0, NON_NEGATIVE)
-    end_s: float = spec_field(3600.0, POSITIVE)
+    rate_per_h: float = spec_field(4.0, partial(number, ge=0.0, le=1000.0))
+    start_s: float = spec_field(0.0, TIME)
+    end_s: float = spec_field(3600.0, DURATION)
     clock_start_h: float = spec_field(0.0, partial(number, ge=0.0, le=_HOURS_PER_DAY - 1e-9))
     hourly_profile: tuple[float, ...] = spec_field((), _hourly_profile)
     location: str = spec_field("nodes", partial(choice, choices=("nodes", "links", "weighted_nodes")))
     weight_attribute: str = spec_field("", text)
     severity_weights: tuple[float, ...] = spec_field((0.25, 0.5, 0.25), _weights)
-    on_scene_mean_s: float = spec_field(900.0, POSITIVE)
-    on_scene_cv: float = spec_field(0.5, NON_NEGATIVE)
-    processing_s: float = spec_field(0.0, NON_NEGATIVE)
-    arrival_m: float = spec_field(20.0, NON_NEGATIVE)
-    detection_m: float = spec_field(150.0, NON_NEGATIVE)
-    horizon_s: float = spec_field(10.0, NON_NEGATIVE)
-    lead_margin_s: float = spec_field(4.0, NON_NEGATIVE)
-    discharge_headway_s: float = spec_field(2.0, POSITIVE)
-    max_hold_s: float = spec_field(120.0, POSITIVE)
-    recovery_window_s: float = spec_field(300.0, POSITIVE)
+    on_scene_mean_s: float = spec_field(900.0, DURATION)
+    on_scene_cv: float = spec_field(0.5, partial(number, ge=0.0, le=10.0))
+    processing_s: float = spec_field(0.0, partial(number, ge=0.0, le=3600.0))
+    arrival_m: float = spec_field(20.0, partial(number, ge=0.0, le=1000.0))
+    detection_m: float = spec_field(150.0, partial(number, ge=0.0, le=5000.0))
+    horizon_s: float = spec_field(10.0, partial(number, ge=0.0, le=600.0))
+    lead_margin_s: float = spec_field(4.0, partial(number, ge=0.0, le=600.0))
+    discharge_headway_s: float = spec_field(2.0, partial(number, gt=0.0, le=10.0))
+    max_hold_s: float = spec_field(120.0, partial(number, gt=0.0, le=3600.0))
+    recovery_window_s: float = spec_field(300.0, DURATION)
 
     def validate(self, ctx: Context) -> None:
         """Checks across keys.

@@ -28,6 +28,7 @@ import networkx as nx
 
 from sim.network.graph import SIGNAL_PLAN, NetworkError
 from sim.network.validate import validate_network
+from sim.schema import excerpt
 
 __all__ = ["load_graphml", "load_network", "load_network_json", "save_graphml", "save_network_json"]
 
@@ -89,16 +90,16 @@ def load_network_json(path: PathLike) -> nx.DiGraph:
     graph = nx.DiGraph(name=data.get("name", Path(path).stem))
     for label, item in _items(data, "nodes", _NODE_KEYS, _OPTIONAL_NODE_KEYS, path):
         if not isinstance(item["id"], str) or item["id"] in graph:
-            raise NetworkError(f"{label}: key 'id' must be a unique string, got {item['id']!r}", path)
+            raise NetworkError(f"{label}: key 'id' must be a unique string, got {excerpt(item['id'])}", path)
         graph.add_node(item["id"], **_attributes(item, _NODE_ATTRIBUTES))
     for label, item in _items(data, "edges", _EDGE_KEYS, _OPTIONAL_EDGE_KEYS, path):
         for end in ("from", "to"):
             if not isinstance(item[end], str) or item[end] not in graph:
-                raise NetworkError(f"{label}: key {end!r} must name a node, got {item[end]!r}", path)
+                raise NetworkError(f"{label}: key {end!r} must name a node, got {excerpt(item[end])}", path)
         if graph.has_edge(item["from"], item["to"]):
             raise NetworkError(
-                f"{label}: duplicate edge {item['from']!r} -> {item['to']!r}; expected at most one edge "
-                "per ordered pair of nodes",
+                f"{label}: duplicate edge {excerpt(item['from'])} -> {excerpt(item['to'])}; expected at most "
+                "one edge per ordered pair of nodes",
                 path,
             )
         graph.add_edge(item["from"], item["to"], **_attributes(item, _EDGE_ATTRIBUTES))
@@ -168,8 +169,8 @@ def load_graphml(path: PathLike) -> nx.DiGraph:
                 graph.nodes[node][SIGNAL_PLAN] = json.loads(text)
             except json.JSONDecodeError as error:
                 raise NetworkError(
-                    f"node {node!r}: attribute {SIGNAL_PLAN!r} is not valid JSON ({error.msg} at column "
-                    f"{error.colno})",
+                    f"node {excerpt(node)}: attribute {SIGNAL_PLAN!r} is not valid JSON "
+                    f"({error.msg} at column {error.colno})",
                     path,
                 ) from None
     graph.add_edges_from(raw.edges(data=True))
@@ -216,7 +217,7 @@ def _items(
         if not isinstance(item, dict):
             raise NetworkError(f"{label}: expected an object, got {type(item).__name__}", path)
         if "id" in item:
-            label = f"{label} (id {item['id']!r})"
+            label = f"{label} (id {excerpt(item['id'])})"
         missing = [key for key in required if key not in item]
         if missing:
             raise NetworkError(
@@ -225,7 +226,7 @@ def _items(
         unknown = [key for key in item if key not in required + optional]
         if unknown:
             raise NetworkError(
-                f"{label}: unknown key {unknown[0]!r}; allowed: {', '.join(required + optional)}", path
+                f"{label}: unknown key {excerpt(unknown[0])}; allowed: {', '.join(required + optional)}", path
             )
         labelled.append((label, item))
     return labelled

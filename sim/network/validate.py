@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from numbers import Real
 
 import networkx as nx
@@ -21,6 +21,7 @@ from sim.network.graph import (
     is_count,
     is_positive_number,
 )
+from sim.schema import MAX_DISTANCE_M, MAX_GREEN_S, MAX_SPEED_MPS, MAX_TIME_S, excerpt
 
 __all__ = ["validate_network"]
 
@@ -47,10 +48,24 @@ _NODE_EXPECTED = {
     "kind": (f"one of {', '.join(map(repr, NODE_KINDS))}", _is_kind),
     SIGNAL_PLAN: (f"a mapping with keys {', '.join(PLAN_KEYS)}", lambda value: isinstance(value, Mapping)),
 }
+_MAX_LANES = 16
+
+
+def _at_most(limit: float) -> Callable[[object], bool]:
+    """A check: a finite number > 0 and <= ``limit``."""
+    return lambda value: is_positive_number(value) and value <= limit
+
+
+# Upper bounds are physical (see sim.schema): no link is longer than 100 km or faster than
+# 70 m/s, and none has more than 16 lanes a direction. A signal plan's green, yellow and
+# all-red last at most sim.schema.MAX_GREEN_S: imported SUMO programs hold phases for 10,000 s.
 _EDGE_EXPECTED = {
-    "length_m": ("a finite number > 0 (metres)", is_positive_number),
-    "lanes": ("an integer >= 1", is_count),
-    "speed_mps": ("a finite number > 0 (metres per second)", is_positive_number),
+    "length_m": (f"a finite number > 0 and <= {MAX_DISTANCE_M:g} (metres)", _at_most(MAX_DISTANCE_M)),
+    "lanes": (f"an integer >= 1 and <= {_MAX_LANES}", lambda value: is_count(value) and value <= _MAX_LANES),
+    "speed_mps": (
+        f"a finite number > 0 and <= {MAX_SPEED_MPS:g} (metres per second)",
+        _at_most(MAX_SPEED_MPS),
+    ),
     "capacity_vph": ("a finite number > 0 (vehicles per hour)", is_positive_number),
 }
 
@@ -77,17 +92,17 @@ def validate_network(graph: nx.DiGraph, source: str | os.PathLike[str] | None = 
         raise NetworkError(f"expected a networkx.DiGraph, got {type(graph).__name__}", source)
     name = graph.graph.get("name", "")
     if not isinstance(name, str):
-        raise NetworkError(f"graph attribute 'name' must be a str, got {name!r}", source)
+        raise NetworkError(f"graph attribute 'name' must be a str, got {excerpt(name)}", source)
     if graph.number_of_nodes() == 0:
         raise NetworkError("network has no nodes", source)
     if graph.number_of_edges() == 0:
         raise NetworkError("network has no edges", source)
     for node, attrs in graph.nodes(data=True):
-        _check_attributes(f"node {node!r}", attrs, _NODE_EXPECTED, NODE_ATTRIBUTES, source)
+        _check_attributes(f"node {excerpt(node)}", attrs, _NODE_EXPECTED, NODE_ATTRIBUTES, source)
         if SIGNAL_PLAN in attrs:
             _check_signal_plan(graph, node, attrs, source)
     for u, v, attrs in graph.edges(data=True):
-        element = f"edge {u!r} -> {v!r}"
+        element = f"edge {excerpt(u)} -> {excerpt(v)}"
         if u == v:
             raise NetworkError(f"{element} is a self-loop; expected edges between distinct nodes", source)
         _check_attributes(element, attrs, _EDGE_EXPECTED, EDGE_ATTRIBUTES, source)
@@ -116,23 +131,27 @@ def _check_attributes(
     unknown = [key for key in attrs if key not in expected]
     if unknown:
         raise NetworkError(
-            f"{element}: unknown attribute {unknown[0]!r}; allowed: {', '.join(expected)}", source
+            f"{element}: unknown attribute {excerpt(unknown[0])}; allowed: {', '.join(expected)}", source
         )
     for key in required:
         if key not in attrs:
-            raise NetworkError(f"{element}: missing attribute {key!r} (expected {expected[key][0]})", source)
+            raise NetworkError(
+                f"{element}: missing attribute {excerpt(key)} (expected {expected[key][0]})", source
+            )
     for key, value in attrs.items():
         description, is_valid = expected[key]
         if not is_valid(value):
-            raise NetworkError(f"{element}: attribute {key!r} must be {description}, got {value!r}", source)
+            raise NetworkError(
+                f"{element}: attribute {excerpt(key)} must be {description}, got {excerpt(value)}", source
+            )
 
 
 def _is_sequence(value: object) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str)
 
 
-def _is_duration(value: object) -> bool:
-    return _is_coordinate(value) and value >= 0
+def _is_intergreen(value: object) -> bool:
+    return _is_coordinate(value) and 0 <= value <= MAX_GREEN_S
 
 
 def _check_signal_plan(
@@ -140,50 +159,63 @@ def _check_signal_plan(
 ) -> None:
     """Check a node's ``signal_plan`` against the schema of :mod:`sim.network.graph`."""
     plan = attrs[SIGNAL_PLAN]
-    where = f"node {node!r}: {SIGNAL_PLAN}"
+    where = f"node {excerpt(node)}: {SIGNAL_PLAN}"
     if not attrs["signalized"]:
         raise NetworkError(f"{where} on a node that is not signalized; expected signalized=True", source)
     unknown = [key for key in plan if key not in PLAN_KEYS]
     if unknown:
-        raise NetworkError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(PLAN_KEYS)}", source)
+        raise NetworkError(
+            f"{where}: unknown key {excerpt(unknown[0])}; allowed: {', '.join(PLAN_KEYS)}", source
+        )
     missing = [key for key in PLAN_KEYS if key not in plan]
     if missing:
-        raise NetworkError(f"{where}: missing key {missing[0]!r}", source)
+        raise NetworkError(f"{where}: missing key {excerpt(missing[0])}", source)
     phases, greens = plan["phases"], plan["greens_s"]
     if not _is_sequence(phases) or not phases:
-        raise NetworkError(f"{where}: 'phases' must be a non-empty list of phases, got {phases!r}", source)
-    if not _is_sequence(greens) or len(greens) != len(phases) or not all(map(is_positive_number, greens)):
         raise NetworkError(
-            f"{where}: 'greens_s' must list one finite number > 0 (s) per phase ({len(phases)}), "
-            f"got {greens!r}",
+            f"{where}: 'phases' must be a non-empty list of phases, got {excerpt(phases)}", source
+        )
+    green = _at_most(MAX_GREEN_S)
+    if not _is_sequence(greens) or len(greens) != len(phases) or not all(map(green, greens)):
+        raise NetworkError(
+            f"{where}: 'greens_s' must list one finite number > 0 and <= {MAX_GREEN_S:g} (s) per "
+            f"phase ({len(phases)}), got {excerpt(greens)}",
             source,
         )
     for key in ("yellow_s", "all_red_s"):
-        if not _is_duration(plan[key]):
+        if not _is_intergreen(plan[key]):
             raise NetworkError(
-                f"{where}: {key!r} must be a finite number >= 0 (s), got {plan[key]!r}", source
+                f"{where}: {key!r} must be a finite number >= 0 and <= {MAX_GREEN_S:g} (s), "
+                f"got {excerpt(plan[key])}",
+                source,
             )
-    if not _is_coordinate(plan["offset_s"]):
+    offset_s = plan["offset_s"]
+    if not _is_coordinate(offset_s) or abs(offset_s) > MAX_TIME_S:
         raise NetworkError(
-            f"{where}: 'offset_s' must be a finite number (s), got {plan['offset_s']!r}", source
+            f"{where}: 'offset_s' must be a finite number within +-{MAX_TIME_S:g} (s), "
+            f"got {excerpt(offset_s)}",
+            source,
         )
     for p, movements in enumerate(phases):
         if not _is_sequence(movements) or not movements:
             raise NetworkError(
-                f"{where}: phase {p} must be a non-empty list of [from, to] movements, got {movements!r}",
+                f"{where}: phase {p} must be a non-empty list of [from, to] movements, "
+                f"got {excerpt(movements)}",
                 source,
             )
         for movement in movements:
             pair = _is_sequence(movement) and len(movement) == 2
             if not pair or not all(isinstance(end, Hashable) for end in movement):
                 raise NetworkError(
-                    f"{where}: phase {p}: movement {movement!r} must be a [from, to] pair of nodes", source
+                    f"{where}: phase {p}: movement {excerpt(movement)} must be a [from, to] pair of nodes",
+                    source,
                 )
             a, b = movement
             if not (graph.has_edge(a, node) and graph.has_edge(node, b)):
+                a, b, at = excerpt(a), excerpt(b), excerpt(node)
                 raise NetworkError(
-                    f"{where}: phase {p}: movement {a!r} -> {node!r} -> {b!r} needs edges {a!r} -> {node!r} "
-                    f"and {node!r} -> {b!r}, which the network does not have",
+                    f"{where}: phase {p}: movement {a} -> {at} -> {b} needs edges {a} -> {at} "
+                    f"and {at} -> {b}, which the network does not have",
                     source,
                 )
 

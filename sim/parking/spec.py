@@ -24,11 +24,27 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sim.schema import COUNT, NON_NEGATIVE, POSITIVE, Context, flag, integer, number, spec_field, tables, text
+from sim.schema import (
+    DISTANCE,
+    DURATION,
+    MAX_DISTANCE_M,
+    MAX_TIME_S,
+    SHARE,
+    TIME,
+    Context,
+    flag,
+    integer,
+    number,
+    spec_field,
+    tables,
+    text,
+)
 
 __all__ = ["GarageSpec", "Spec", "StreetSpec"]
 
-_SHARE = partial(number, ge=0.0, le=1.0)
+_SPACES = partial(integer, ge=1, le=100_000)
+_GATE_VPH = partial(number, gt=0.0, le=3600.0)
+_INTERVAL = partial(number, ge=1.0, le=MAX_TIME_S)
 
 
 @dataclass(frozen=True)
@@ -75,8 +91,8 @@ def _streets(ctx: Context, key: str, value: Any) -> tuple[StreetSpec, ...]:
     fields = {
         "from_node": (True, _NODE),
         "to_node": (True, _NODE),
-        "spaces": (True, COUNT),
-        "max_stay_s": (False, POSITIVE),
+        "spaces": (True, _SPACES),
+        "max_stay_s": (False, DURATION),
         "occupied": (False, _COUNT0),
     }
     streets = tuple(StreetSpec(**item) for item in tables(ctx, key, value, fields))
@@ -94,8 +110,8 @@ def _streets(ctx: Context, key: str, value: Any) -> tuple[StreetSpec, ...]:
 def _garages(ctx: Context, key: str, value: Any) -> tuple[GarageSpec, ...]:
     fields = {
         "node": (True, _NODE),
-        "capacity": (True, COUNT),
-        "entry_rate_vph": (False, POSITIVE),
+        "capacity": (True, _SPACES),
+        "entry_rate_vph": (False, _GATE_VPH),
         "occupied": (False, _COUNT0),
     }
     garages = tuple(GarageSpec(**item) for item in tables(ctx, key, value, fields))
@@ -157,34 +173,50 @@ class Spec:
         sensor_failure: Probability that a sensor fails (stops reporting) at a uniform
             time during the run.
         record_interval_s: Interval of the occupancy and searching records.
+
+    Ranges (checked at load): times and durations within 3 days; at most 20,000 parking
+    trips per hour; up to 100,000 spaces per street or garage and 1 space per metre; gates
+    admit at most one vehicle a second; walking at most 10 m/s; intervals (background
+    steps, sensors, records) of at least 1 s, so timers cannot fire at every step.
     """
 
-    trips_vph: float = spec_field(300.0, NON_NEGATIVE)
-    duration_s: float = spec_field(3600.0, POSITIVE)
-    area_radius_m: float = spec_field(0.0, NON_NEGATIVE)
-    guided_share: float = spec_field(0.0, _SHARE)
-    stay_mean_s: float = spec_field(3600.0, POSITIVE)
+    trips_vph: float = spec_field(300.0, partial(number, ge=0.0, le=20_000.0))
+    duration_s: float = spec_field(3600.0, DURATION)
+    area_radius_m: float = spec_field(0.0, partial(number, ge=0.0, le=MAX_DISTANCE_M))
+    guided_share: float = spec_field(0.0, SHARE)
+    stay_mean_s: float = spec_field(3600.0, DURATION)
     return_trips: bool = spec_field(False, flag)
-    spaces_per_m: float = spec_field(0.1, NON_NEGATIVE)
-    max_stay_s: float = spec_field(7200.0, POSITIVE)
-    garage_share: float = spec_field(0.0, _SHARE)
-    garage_capacity: int = spec_field(200, COUNT)
-    garage_entry_rate_vph: float = spec_field(600.0, POSITIVE)
+    spaces_per_m: float = spec_field(0.1, partial(number, ge=0.0, le=1.0))
+    max_stay_s: float = spec_field(7200.0, DURATION)
+    garage_share: float = spec_field(0.0, SHARE)
+    garage_capacity: int = spec_field(200, _SPACES)
+    garage_entry_rate_vph: float = spec_field(600.0, _GATE_VPH)
     streets: tuple[StreetSpec, ...] = spec_field((), _streets)
     garages: tuple[GarageSpec, ...] = spec_field((), _garages)
-    occupancy: float = spec_field(0.9, _SHARE)
-    garage_occupancy: float = spec_field(0.7, _SHARE)
+    occupancy: float = spec_field(0.9, SHARE)
+    garage_occupancy: float = spec_field(0.7, SHARE)
     background: bool = spec_field(True, flag)
-    background_stay_s: float = spec_field(1800.0, POSITIVE)
-    background_step_s: float = spec_field(10.0, POSITIVE)
-    search_radius_m: float = spec_field(250.0, POSITIVE)
-    widen_mps: float = spec_field(0.5, NON_NEGATIVE)
-    give_up_s: float = spec_field(1200.0, POSITIVE)
-    garage_cost_s: float = spec_field(300.0, NON_NEGATIVE)
-    walk_speed_mps: float = spec_field(1.3, POSITIVE)
-    walk_weight: float = spec_field(2.0, NON_NEGATIVE)
-    sensor_interval_s: float = spec_field(0.0, NON_NEGATIVE)
-    sensor_error: float = spec_field(0.0, _SHARE)
-    sensor_latency_s: float = spec_field(0.0, NON_NEGATIVE)
-    sensor_failure: float = spec_field(0.0, _SHARE)
-    record_interval_s: float = spec_field(60.0, POSITIVE)
+    background_stay_s: float = spec_field(1800.0, DURATION)
+    background_step_s: float = spec_field(10.0, partial(number, ge=1.0, le=3600.0))
+    search_radius_m: float = spec_field(250.0, DISTANCE)
+    widen_mps: float = spec_field(0.5, partial(number, ge=0.0, le=10.0))
+    give_up_s: float = spec_field(1200.0, DURATION)
+    garage_cost_s: float = spec_field(300.0, TIME)
+    walk_speed_mps: float = spec_field(1.3, partial(number, gt=0.0, le=10.0))
+    walk_weight: float = spec_field(2.0, partial(number, ge=0.0, le=100.0))
+    sensor_interval_s: float = spec_field(0.0, partial(number, ge=0.0, le=3600.0))
+    sensor_error: float = spec_field(0.0, SHARE)
+    sensor_latency_s: float = spec_field(0.0, partial(number, ge=0.0, le=3600.0))
+    sensor_failure: float = spec_field(0.0, SHARE)
+    record_interval_s: float = spec_field(60.0, _INTERVAL)
+
+    def validate(self, ctx: Context) -> None:
+        """Checks across keys: a sensor interval is 0 (every change) or at least 1 s.
+
+        Raises:
+            ScenarioError: If ``sensor_interval_s`` is in (0, 1).
+        """
+        if 0.0 < self.sensor_interval_s < 1.0:
+            raise ctx.fail(
+                "parking.sensor_interval_s", "0 (a reading at every change) or >= 1", self.sensor_interval_s
+            )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.schema import ScenarioError
+from sim.schema import ScenarioError, excerpt
 
 __all__ = ["Request", "poisson_requests", "read_request_table"]
 
@@ -68,7 +68,9 @@ def read_request_table(
             if header[: len(_COLUMNS)] != list(_COLUMNS) or any(
                 name not in _OPTIONAL for name in header[len(_COLUMNS) :]
             ):
-                raise fail(1, f"expected the header time_s,origin,destination[,party_size], got {header}")
+                raise fail(
+                    1, f"expected the header time_s,origin,destination[,party_size], got {excerpt(header)}"
+                )
             requests = [
                 _row(row, header, known, lambda problem, line=reader.line_num: fail(line, problem))
                 for row in reader
@@ -80,6 +82,8 @@ def read_request_table(
         ) from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(source, key, f"{file}: expected UTF-8 text: {exc}") from None
+    except csv.Error as exc:
+        raise ScenarioError(source, key, f"{file}: not a readable CSV file: {exc}") from None
     return tuple(sorted(requests, key=lambda r: r.time_s))
 
 
@@ -92,15 +96,15 @@ def _row(row: list[str], header: list[str], known: set[str], fail: Callable[[str
     except ValueError:
         time_s = math.nan
     if not math.isfinite(time_s) or time_s < 0.0:
-        raise fail(f"time_s: expected a number of seconds >= 0, got {cells['time_s']!r}")
+        raise fail(f"time_s: expected a number of seconds >= 0, got {excerpt(cells['time_s'])}")
     for column in ("origin", "destination"):
         if cells[column] not in known:
-            raise fail(f"{column}: expected one of the stops {sorted(known)}, got {cells[column]!r}")
+            raise fail(f"{column}: expected one of the stops {sorted(known)}, got {excerpt(cells[column])}")
     if cells["origin"] == cells["destination"]:
-        raise fail(f"destination: expected a stop other than the origin, got {cells['destination']!r}")
+        raise fail(f"destination: expected a stop other than the origin, got {excerpt(cells['destination'])}")
     party = cells.get("party_size", "1")
     if not party.isdigit() or int(party) < 1:
-        raise fail(f"party_size: expected an integer >= 1, got {party!r}")
+        raise fail(f"party_size: expected an integer >= 1, got {excerpt(party)}")
     return Request(time_s, cells["origin"], cells["destination"], int(party))
 
 

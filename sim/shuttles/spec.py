@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from sim.schema import (
-    COUNT,
-    NON_NEGATIVE,
-    POSITIVE,
+    DISTANCE,
+    DURATION,
+    MAX_TIME_S,
     REQUIRED,
+    SPEED,
+    TIME,
     Context,
     ScenarioError,
     choice,
@@ -73,8 +75,12 @@ def _od(ctx: Context, key: str, value: Any) -> tuple[OdRate, ...]:
         destination = text(ctx, where, item[1], nonempty=True)
         if origin == destination:
             raise ctx.fail(where, "an origin different from the destination", item)
-        rates.append(OdRate(origin, destination, number(ctx, where, item[2], ge=0.0)))
+        rates.append(OdRate(origin, destination, _RATE_PPH(ctx, where, item[2])))
     return tuple(rates)
+
+
+_RATE_PPH = partial(number, ge=0.0, le=10_000.0)
+_SHORT_S = partial(number, ge=0.0, le=600.0)
 
 
 def _table_path(ctx: Context, key: str, value: Any) -> Path | None:
@@ -133,39 +139,44 @@ class Spec:
         priority_detect_m: Distance to the stop line from which a shuttle asks.
         priority_check_s: Interval of the priority checks.
         priority_recovery_s: After a priority action, a signal serves no other for this long.
+
+    Ranges (checked at load): times and durations within 3 days; at most 1,000 shuttles of
+    up to 200 passengers; request rates up to 10,000 per hour; stop dwells up to 10 min
+    (1 min per passenger); detour factor in [1, 10]; periodic checks and rebalancing at
+    least 1 s apart, so timers cannot fire at every step.
     """
 
     service: str = spec_field("fixed_route", partial(choice, choices=SERVICES))
-    fleet_size: int = spec_field(4, partial(integer, ge=0))
-    capacity: int = spec_field(8, COUNT)
+    fleet_size: int = spec_field(4, partial(integer, ge=0, le=1000))
+    capacity: int = spec_field(8, partial(integer, ge=1, le=200))
     stops: tuple[str, ...] = spec_field(REQUIRED, _nodes)
     timing_points: tuple[str, ...] = spec_field((), _nodes)
-    headway_s: float = spec_field(0.0, NON_NEGATIVE)
-    door_time_s: float = spec_field(5.0, NON_NEGATIVE)
-    board_time_s: float = spec_field(2.0, NON_NEGATIVE)
-    alight_time_s: float = spec_field(1.5, NON_NEGATIVE)
-    max_speed_mps: float = spec_field(11.11, POSITIVE)
+    headway_s: float = spec_field(0.0, TIME)
+    door_time_s: float = spec_field(5.0, _SHORT_S)
+    board_time_s: float = spec_field(2.0, partial(number, ge=0.0, le=60.0))
+    alight_time_s: float = spec_field(1.5, partial(number, ge=0.0, le=60.0))
+    max_speed_mps: float = spec_field(11.11, SPEED)
     planning_speed_factor: float = spec_field(0.85, partial(number, gt=0.0, le=2.0))
-    signal_delay_s: float = spec_field(15.0, NON_NEGATIVE)
-    service_start_s: float = spec_field(0.0, NON_NEGATIVE)
-    service_end_s: float = spec_field(3600.0, POSITIVE)
-    request_rate_pph: float = spec_field(60.0, NON_NEGATIVE)
+    signal_delay_s: float = spec_field(15.0, _SHORT_S)
+    service_start_s: float = spec_field(0.0, TIME)
+    service_end_s: float = spec_field(3600.0, DURATION)
+    request_rate_pph: float = spec_field(60.0, _RATE_PPH)
     od: tuple[OdRate, ...] = spec_field((), _od)
     profile: tuple[tuple[float, float], ...] = spec_field((), profile)
     requests: Path | None = spec_field(None, _table_path)
-    max_wait_s: float = spec_field(600.0, POSITIVE)
-    detour_alpha: float = spec_field(1.5, partial(number, ge=1.0))
-    detour_beta_s: float = spec_field(300.0, NON_NEGATIVE)
-    wait_weight: float = spec_field(1.0, NON_NEGATIVE)
-    patience_s: float = spec_field(900.0, POSITIVE)
-    rebalance_interval_s: float = spec_field(300.0, POSITIVE)
-    rebalance_window_s: float = spec_field(1800.0, POSITIVE)
+    max_wait_s: float = spec_field(600.0, DURATION)
+    detour_alpha: float = spec_field(1.5, partial(number, ge=1.0, le=10.0))
+    detour_beta_s: float = spec_field(300.0, TIME)
+    wait_weight: float = spec_field(1.0, partial(number, ge=0.0, le=100.0))
+    patience_s: float = spec_field(900.0, DURATION)
+    rebalance_interval_s: float = spec_field(300.0, partial(number, ge=1.0, le=MAX_TIME_S))
+    rebalance_window_s: float = spec_field(1800.0, DURATION)
     signal_priority: bool = spec_field(False, flag)
-    priority_lateness_s: float = spec_field(30.0, NON_NEGATIVE)
-    priority_max_s: float = spec_field(10.0, POSITIVE)
-    priority_detect_m: float = spec_field(120.0, POSITIVE)
-    priority_check_s: float = spec_field(2.0, POSITIVE)
-    priority_recovery_s: float = spec_field(60.0, NON_NEGATIVE)
+    priority_lateness_s: float = spec_field(30.0, TIME)
+    priority_max_s: float = spec_field(10.0, partial(number, gt=0.0, le=120.0))
+    priority_detect_m: float = spec_field(120.0, DISTANCE)
+    priority_check_s: float = spec_field(2.0, partial(number, ge=1.0, le=600.0))
+    priority_recovery_s: float = spec_field(60.0, partial(number, ge=0.0, le=3600.0))
 
     @property
     def timing_stops(self) -> tuple[str, ...]:
