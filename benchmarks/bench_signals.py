@@ -8,13 +8,14 @@ Usage::
 
 Scenario: a generated 10x10 grid (200 m blocks, one lane each way, 50 km/h, 40 fringe
 nodes) with uniform fringe-to-fringe Poisson demand for one hour; a run ends when every
-trip has arrived (at most two hours). The two demand levels (Webster fixed-time, 10 seeds):
+trip has arrived (at most two hours). The demand levels (Webster fixed-time, 10 seeds):
 
-- medium, 5,000 veh/h: mean delay 125 s, hardly any vehicle waits to enter;
-- high, 7,000 veh/h: clearly congested (mean delay 252 s, 10 stops per trip, queues back
+- medium, 5,000 veh/h: mean delay 126 s, hardly any vehicle waits to enter;
+- high, 7,000 veh/h: clearly congested (mean delay 265 s, 10 stops per trip, queues back
   up to the entries, the last trips arrive about 20 min after demand ends) but no gridlock
-  and every trip completes. At 8,000 veh/h fixed-time's mean delay is ~440 s and the
-  adaptive controllers no longer beat it reliably (one seed).
+  and every trip completes;
+- very high, 9,100 veh/h: fixed-time still completes every trip (mean delay ~700 s); the
+  level at which the shipped learned policy was seen to strand half of the trips.
 
 Signals: Webster timing from the demand's route flows for the fixed-time baseline (yellow
 3 s, all-red 1 s, minimum green 5 s, the same for every controller). Each controller then
@@ -42,11 +43,18 @@ more than 1 point above fixed-time's is flagged (``!``). Target: max-pressure (a
 fixed-time at the high demand (the paired point estimate) without being flagged. Exit code 1
 if a target is missed.
 
-Measured before the all-trips metrics (mean delay over completed trips; to be measured
-again) (10 seeds, this 2-core machine shared with other jobs, ~5 min wall per demand
-level): at 7,000 veh/h max-pressure -25.1 % ± 8.4 %, learned -63.4 % ± 5.3 %, actuated
--22.7 % ± 29.5 %, SOTL +14.3 % ± 28.8 % mean delay against fixed-time's 252 s; at 5,000
-veh/h -48.3 %, -64.2 %, -58.2 % and -13.1 % against 125 s.
+Measured on 2026-12-04 (10 seeds, this 2-core machine, nothing else running, 4 min wall for
+the three levels), all-trips mean delay against Webster fixed-time:
+
+- 5,000 veh/h (fixed-time 126 s): actuated -58.7 % ± 1.9 %, max-pressure -48.7 % ± 1.9 %,
+  SOTL -14.1 % ± 1.8 %, learned -64.7 % ± 1.9 %; every trip completed.
+- 7,000 veh/h (fixed-time 265 s): actuated -29.8 % ± 13.7 %, max-pressure -25.2 % ± 10.5 %,
+  SOTL +15.2 % ± 14.5 %, learned -63.2 % ± 6.9 %; every trip completed.
+- 9,100 veh/h (fixed-time 698 s, every trip completed): max-pressure +33.9 % ± 6.2 %
+  (0.03 % unfinished), actuated +120 % (2.8 % unfinished, flagged), SOTL +154 % (8.5 %,
+  flagged), learned +251 % ± 21 % (50.4 % unfinished, 2,537 vehicles never entered,
+  flagged): past about 8,000 veh/h no adaptive controller here beats fixed time, and the
+  learned policy starves approaches. Its completed-only mean delay would show a large cut.
 """
 
 from __future__ import annotations
@@ -63,7 +71,7 @@ from sim.control.registry import controller_names
 from sim.metrics.catalog import UNFINISHED_MARGIN
 from sim.scenario import Scenario, scenario_from_dict
 
-DEMANDS_VPH = {"medium": 5000.0, "high": 7000.0}
+DEMANDS_VPH = {"medium": 5000.0, "high": 7000.0, "very_high": 9100.0}
 TARGET_DEMAND = "high"
 TARGET_CUT_PCT = 20.0
 TARGET_CONTROLLERS = ("max_pressure", "learned")

@@ -108,7 +108,7 @@ def test_no_plots_removes_stale_figures(tmp_path):
     assert not stale.exists()
 
 
-def test_a_complete_run_says_so_and_exits_0(demo_run, capsys):
+def test_a_complete_run_says_so_and_exits_0(demo_run):
     rc, out = demo_run
     summary = json.loads((out / "summary.json").read_text())
     assert rc == 0

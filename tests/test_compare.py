@@ -225,7 +225,7 @@ def starving_controller():
     REGISTRY.pop("starving")
 
 
-def test_a_controller_that_starves_an_approach_is_worse_and_flagged(starving_controller, capsys):
+def test_a_controller_that_starves_an_approach_is_worse_and_flagged(starving_controller):
     # a 1x1 grid: one signal; the starving controller never gives the east-west approaches green
     scenario = scenario_from_dict(
         {
