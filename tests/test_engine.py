@@ -5,8 +5,6 @@ conservation and determinism; each test fails if the physics it names were wrong
 """
 
 import multiprocessing
-import subprocess
-import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import networkx as nx
@@ -373,17 +371,7 @@ def test_process_pool_reproduces_in_process_results(demo_scenario):
     assert not np.array_equal(local[0], local[1])
 
 
-# ----- 7. kernel dependencies ------------------------------------------------------------
-def test_kernel_imports_neither_mesa_networkx_nor_matplotlib():
-    code = (
-        "import sys, sim.traffic.kernel, sim.traffic.state; "
-        "print([m for m in ('mesa', 'networkx', 'matplotlib') if m in sys.modules])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
-# ----- 8. signal timing ---------------------------------------------------------------------
+# ----- 7. signal timing ---------------------------------------------------------------------
 @pytest.mark.parametrize("all_red_s", [0.0, 1.0])
 def test_fixed_time_signal_gives_exact_green_yellow_and_red(all_red_s):
     scenario = small_scenario(
@@ -443,7 +431,7 @@ def test_phase_change_waits_for_min_green_and_clearance_runs_in_full():
     assert np.all(state.conn_state[phase_conns(state, ns)] == y)
 
 
-# ----- 9. permitted left turns --------------------------------------------------------------
+# ----- 8. permitted left turns --------------------------------------------------------------
 def left_turn(n_oncoming: int) -> dict:
     """A left-turner S0 -> W0 at a north-south green, with ``n_oncoming`` through vehicles N0 -> S0."""
     state = make_state(grid(1, 1), seed=5)

@@ -1,13 +1,9 @@
-import ast
-from pathlib import Path
-
 import numpy as np
 import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from test_results import make_results
 
-import sim
 from sim.plots import MAP_METRICS, PlotError, plot_network_map, plot_series, save_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -92,27 +88,3 @@ def test_save_figure_formats(tmp_path):
     assert save_figure(figure, tmp_path / "series.pdf").read_bytes().startswith(b"%PDF")
     with pytest.raises(PlotError, match=r"series.jpg: cannot save a figure as '.jpg'"):
         save_figure(figure, tmp_path / "series.jpg")
-
-
-def _runtime_imports(tree: ast.AST) -> set[str]:
-    """Top-level module names imported outside ``if TYPE_CHECKING:`` blocks."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            node.body = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.partition(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.partition(".")[0])
-    return names
-
-
-def test_matplotlib_is_imported_only_in_the_plotting_package():
-    package = Path(sim.__file__).parent
-    offenders = [
-        str(path.relative_to(package))
-        for path in sorted(package.rglob("*.py"))
-        if path.parent.name != "plots" and "matplotlib" in _runtime_imports(ast.parse(path.read_text()))
-    ]
-    assert offenders == []

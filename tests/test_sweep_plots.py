@@ -13,9 +13,9 @@ from test_results import make_results
 from sim.cli import main
 from sim.commands.plot import KINDS
 from sim.metrics.catalog import UNFINISHED_MARGIN
+from sim.metrics.frames import CorridorTrajectories
 from sim.metrics.results import write_results
 from sim.metrics.stats import group_summary
-from sim.metrics.trajectories import CorridorTrajectories, TrajectoryError, corridor_nodes, sample_corridor
 from sim.model import CityModel
 from sim.plots import (
     PlotError,
@@ -28,6 +28,7 @@ from sim.plots import (
     plot_series_over_runs,
     plot_time_space,
 )
+from sim.probes.trajectories import TrajectoryError, corridor_nodes, sample_corridor
 from sim.scenario import load_scenario
 from sim.sweep import load_runs, parse_grid, plan_sweep, run_sweep, sweep_spec_for
 

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from test_cli import assert_one_line_error
 
 from sim.cli import main
-from sim.metrics.snapshot import CAR, EMERGENCY, SHUTTLE
+from sim.metrics.frames import CAR, EMERGENCY, SHUTTLE
 from sim.plots.live_figures import LIGHT_ZORDER, VEHICLE_ZORDER, plot_city, plot_live_charts
 from sim.schema import ScenarioError
 from sim.traffic import kernel as k
@@ -39,6 +39,8 @@ def test_frame_holds_every_vehicle_on_the_network_on_its_link(busy_model):
     assert np.all(frame.vehicle_lane < net.edge_lanes[frame.vehicle_edge])
     vids = np.flatnonzero(traffic.vi[k.VI_STATUS, : traffic.n_vehicles] == k.ST_ON_NETWORK)
     np.testing.assert_allclose(np.sort(frame.vehicle_speed_mps), np.sort(traffic.vf[k.VF_SPEED, vids]))
+    np.testing.assert_array_equal(frame.vehicle_halted, frame.vehicle_speed_mps < k.HALT_MPS)
+    assert frame.vehicle_halted.any()
 
 
 def test_frame_marks_shuttles_and_emergency_vehicles(busy_model):
@@ -59,10 +61,10 @@ def test_approach_light_is_the_most_permissive_of_its_movements(busy_model):
     for edge, light in zip(frame.approach_edge, frame.approach_light, strict=True):
         movements = state[net.conn_from == edge]
         expected = (
-            k.GREEN if (movements == k.GREEN).any() else k.YELLOW if (movements == k.YELLOW).any() else k.RED
+            "green" if (movements == k.GREEN).any() else "yellow" if (movements == k.YELLOW).any() else "red"
         )
         assert light == expected
-    assert set(frame.approach_light) >= {k.GREEN, k.RED}
+    assert set(frame.approach_light) >= {"green", "red"}
 
 
 def test_frame_carries_parking_occupancy_now(busy_model):

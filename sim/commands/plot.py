@@ -259,9 +259,9 @@ def _map(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
 
 
 def _timespace(source: _Source, args: argparse.Namespace, metric: str | None) -> Figure:
-    from sim.metrics.trajectories import sample_corridor
     from sim.model import CityModel
     from sim.plots import plot_time_space
+    from sim.probes.trajectories import sample_corridor
 
     scenario, seed = _run_scenario(source, args.run)
     start_s, end_s = _window(args.window_s, scenario.simulation.max_time_s)

@@ -1,4 +1,7 @@
-"""citysim metrics: run results on disk and back, summaries and confidence intervals."""
+"""citysim metrics: run results on disk and back, summaries, confidence intervals, and live frames.
+
+The frames (:mod:`sim.metrics.frames`) are what the live probes of :mod:`sim.probes` hand the plots.
+"""
 
 from sim.metrics.results import (
     LINK_COLUMNS,

@@ -1,4 +1,4 @@
-"""citysim plots: matplotlib figures of run results (headless, no pyplot)."""
+"""citysim plots: matplotlib figures of run results and live frames (headless, no pyplot)."""
 
 from sim.plots.figures import (
     FIGURE_FORMATS,

@@ -1,6 +1,7 @@
 """Figures of a running model for the explorer: the city now, and its delay and queues so far.
 
-Both draw on ``Figure`` objects, never pyplot, so they are safe in a server thread.
+They draw frames a probe read (:class:`~sim.metrics.frames.CityFrame`, a history DataFrame), never the
+model, on ``Figure`` objects, never pyplot, so they are safe in a server thread.
 """
 
 from __future__ import annotations
@@ -8,16 +9,16 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.metrics.snapshot import CAR, EMERGENCY, SHUTTLE, CityFrame
+from sim.metrics.frames import CAR, EMERGENCY, SHUTTLE, CityFrame
 from sim.plots.figures import _link_segments, _node_coordinates, _right_normals
 from sim.plots.parking_figures import draw_facilities
-from sim.traffic import kernel as k
 
 __all__ = ["LIGHT_ZORDER", "VEHICLE_ZORDER", "clock_text", "plot_city", "plot_live_charts"]
 
@@ -30,7 +31,7 @@ _ROAD_COLOR = "0.8"
 _SPEED_CMAP = "plasma"
 _PARKING_CMAP = "Blues"
 _KERB_WIDTH_PT = 2.0
-_LIGHT_COLORS = {k.GREEN: "#1a9641", k.YELLOW: "#fdae61", k.RED: "#d7191c"}
+_LIGHT_COLORS = {"green": "#1a9641", "yellow": "#fdae61", "red": "#d7191c"}
 # Where along an approach its signal light is drawn (share of the link from its start).
 _LIGHT_AT = 0.93
 # A light is a bar across its approach, this share of the two-way offset to each side.
@@ -54,7 +55,9 @@ def _along(segments: np.ndarray, fraction: np.ndarray, right_m: np.ndarray) -> n
     return start + fraction[:, None] * (segments[:, 1] - start) + right_m[:, None] * normal
 
 
-def plot_city(frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, str], ...], ax=None) -> Figure:
+def plot_city(
+    frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, str], ...], ax: Axes | None = None
+) -> Figure:
     """Draw the network now: vehicles coloured by speed, signal lights, shuttles, emergency vehicles, parking.
 
     Cars are dots coloured by speed, from dark (standing) to yellow (the fastest link's speed
@@ -64,7 +67,7 @@ def plot_city(frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, s
     white (empty) to dark blue (full).
 
     Args:
-        frame: The state to draw (:func:`sim.metrics.snapshot.city_frame`).
+        frame: The state to draw (:func:`sim.probes.snapshot.city_frame`).
         graph: The road graph, with node ``x``, ``y`` (m).
         edge_keys: ``(u, v)`` per compiled edge index (``CompiledNetwork.edge_keys``).
         ax: Axes to draw on; ``None`` makes a new figure.
@@ -91,7 +94,7 @@ def plot_city(frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, s
     at = np.full(len(approach), _LIGHT_AT)
     half_m = np.full(len(approach), _LIGHT_HALF_WIDTH * offset_m)
     bars = np.stack((_along(approach, at, -half_m), _along(approach, at, half_m)), axis=1)
-    colors = [_LIGHT_COLORS[int(state)] for state in frame.approach_light]
+    colors = [_LIGHT_COLORS[light] for light in frame.approach_light]
     ax.add_collection(
         LineCollection(bars, colors=colors, linewidths=3.0, capstyle="butt", zorder=LIGHT_ZORDER)
     )
@@ -127,8 +130,8 @@ def plot_city(frame: CityFrame, graph: nx.DiGraph, edge_keys: tuple[tuple[str, s
         if kind == CAR or (frame.vehicle_kind == kind).any()
     ]
     legend += [
-        Line2D([], [], color=_LIGHT_COLORS[state], linewidth=3.0, label=f"{name} light")
-        for state, name in ((k.GREEN, "green"), (k.YELLOW, "yellow"), (k.RED, "red"))
+        Line2D([], [], color=color, linewidth=3.0, label=f"{light} light")
+        for light, color in _LIGHT_COLORS.items()
     ]
     ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize="small")
     ax.set_aspect("equal")

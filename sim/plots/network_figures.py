@@ -2,7 +2,7 @@
 
 Functions draw on ``matplotlib.figure.Figure`` objects (no pyplot) and return the figure. They
 read a run's records (``RunResults.links`` and ``graph``) or sampled corridor trajectories
-(:class:`sim.metrics.trajectories.CorridorTrajectories`); none runs a simulation.
+(:class:`sim.metrics.frames.CorridorTrajectories`); none runs a simulation.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 from sim.plots.figures import _CONGESTION, PlotError, _require_columns, draw_link_values
 
 if TYPE_CHECKING:
+    from sim.metrics.frames import CorridorTrajectories
     from sim.metrics.results import RunResults
-    from sim.metrics.trajectories import CorridorTrajectories
 
 __all__ = [
     "CONGESTION_METRICS",
@@ -254,7 +254,7 @@ def plot_time_space(trajectories: CorridorTrajectories, ax: Axes | None = None) 
     yellow or green over time for the movement that continues along the corridor.
 
     Args:
-        trajectories: Samples from :func:`sim.metrics.trajectories.sample_corridor`.
+        trajectories: Samples from :func:`sim.probes.trajectories.sample_corridor`.
         ax: Axes to draw on; ``None`` makes a new figure.
 
     Returns:

@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 from sim.lazy import lazy_attributes
-from sim.metrics.snapshot import CityFrame, city_frame
 from sim.viz.model import ExplorerModel
 
-__all__ = ["SETTINGS_ENV", "CityFrame", "ExplorerModel", "city_frame", "explorer"]
+__all__ = ["SETTINGS_ENV", "ExplorerModel", "explorer"]
 
 SETTINGS_ENV = "CITYSIM_VIZ_SETTINGS"
 """Environment variable holding ``explorer``'s keyword arguments as JSON for ``sim.viz.app``."""

@@ -7,12 +7,12 @@ import os
 
 import pandas as pd
 
-from sim.metrics.snapshot import CityFrame, city_frame
+from sim.metrics.frames import CityFrame
 from sim.metrics.summary import all_trip_metrics
 from sim.model import CityModel
 from sim.parking.metrics import facility_frame
+from sim.probes.snapshot import city_frame
 from sim.scenario import Scenario, load_scenario
-from sim.traffic import kernel as k
 
 __all__ = ["HISTORY_COLUMNS", "ExplorerModel", "explorer_scenario"]
 
@@ -92,14 +92,12 @@ class ExplorerModel(CityModel):
 
         ``mean_delay_s`` is over every trip due so far, unfinished ones with their delay so far
         (see :func:`sim.metrics.summary.all_trip_metrics`; NaN before the first); ``queued_veh``
-        counts vehicles standing on the network (slower than ``kernel.HALT_MPS``).
+        counts vehicles standing on the network (:attr:`~sim.metrics.frames.CityFrame.vehicle_halted`).
         """
         return pd.DataFrame(self._rows, columns=list(HISTORY_COLUMNS))
 
     def _record(self) -> None:
-        traffic = self.traffic
+        frame = city_frame(self)
         delay_s = all_trip_metrics(self.trip_records(), self.time_s)["delay_s"]
-        on_network = traffic.vi[k.VI_STATUS, : traffic.n_vehicles] == k.ST_ON_NETWORK
-        standing = on_network & (traffic.vf[k.VF_SPEED, : traffic.n_vehicles] < k.HALT_MPS)
         mean_delay_s = float(delay_s.mean()) if len(delay_s) else math.nan
-        self._rows.append((self.time_s, mean_delay_s, int(standing.sum()), int(on_network.sum())))
+        self._rows.append((self.time_s, mean_delay_s, int(frame.vehicle_halted.sum()), frame.n_vehicles))

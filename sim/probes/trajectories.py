@@ -2,63 +2,36 @@
 
 Runs do not record positions (the kernel keeps only per-edge aggregates), so a time-space
 diagram is made by stepping a model and sampling, after every step, the vehicles on the
-corridor's lanes and the signal state of each corridor movement. The sampler reads the model
-only through its public attributes: ``net`` (the compiled network), ``traffic`` (vehicle rows
-``VF_POS`` and ``VF_SPEED``, :meth:`~sim.traffic.state.TrafficState.lane_vehicles` and
-``conn_state``), ``time_s``, ``dt_s``, ``running`` and :meth:`~sim.model.CityModel.run`.
+corridor's lanes and the signal state of each corridor movement, into a
+:class:`~sim.metrics.frames.CorridorTrajectories` that :func:`sim.plots.plot_time_space` draws.
+The sampler reads the model only through its public attributes: ``net`` (the compiled network),
+``traffic`` (vehicle rows ``VF_POS`` and ``VF_SPEED``,
+:meth:`~sim.traffic.state.TrafficState.lane_vehicles` and ``conn_state``), ``time_s``,
+``dt_s``, ``running`` and :meth:`~sim.model.CityModel.run`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from sim.metrics.frames import CorridorTrajectories
 from sim.network.compile import TURN_THROUGH, CompiledNetwork
+from sim.probes.lights import SIGNAL_STATES
 from sim.traffic import kernel as k
 
 if TYPE_CHECKING:
     from sim.model import CityModel
 
-__all__ = ["SIGNAL_STATES", "CorridorTrajectories", "TrajectoryError", "corridor_nodes", "sample_corridor"]
-
-SIGNAL_STATES = {k.RED: "red", k.YELLOW: "yellow", k.GREEN: "green"}
-"""Kernel connection state -> name used in :attr:`CorridorTrajectories.signals`."""
+__all__ = ["TrajectoryError", "corridor_nodes", "sample_corridor"]
 
 _EPS = 1e-9
 
 
 class TrajectoryError(ValueError):
     """A corridor that is not a path of the network, or a sampling window outside the run."""
-
-
-@dataclass(frozen=True, eq=False)
-class CorridorTrajectories:
-    """Positions of the vehicles on a corridor and its signal states, one sample per step.
-
-    Attributes:
-        nodes: The corridor's node ids, in driving order.
-        edge_start_m: Distance of each corridor edge's start from the corridor's start (m).
-        length_m: Length of the corridor (m).
-        dt_s: Time between samples: the model's step (s).
-        vehicles: One row per sample and vehicle on the corridor: ``time_s``, ``vehicle`` (the
-            vehicle's index in the run), ``distance_m`` (its front, from the corridor's start),
-            ``speed_mps``.
-        signals: One row per sample and signalized corridor node: ``time_s``, ``node``,
-            ``distance_m`` (the stop line), ``state`` (``"red"``, ``"yellow"`` or ``"green"``,
-            for the movement that continues along the corridor).
-        title: What was sampled, for figure titles.
-    """
-
-    nodes: tuple[str, ...]
-    edge_start_m: np.ndarray
-    length_m: float
-    dt_s: float
-    vehicles: pd.DataFrame
-    signals: pd.DataFrame
-    title: str = ""
 
 
 def _through_next(net: CompiledNetwork) -> np.ndarray:
