@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from sim import __version__
 from sim.agents.vehicle import Vehicle, VehicleEvent, VehicleListener
 from sim.control.base import IntersectionView, SignalController
+from sim.control.holds import SignalHolds
 from sim.control.observe import Observation
 from sim.control.registry import CONTROLLERS, SignalPlan
 from sim.control.webster import webster_timing
@@ -103,7 +104,7 @@ class CityModel(mesa.Model):
         self._listeners: dict[int, VehicleListener] = {}
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._timer_seq = itertools.count()
-        self._overrides: dict[int, int] = {}
+        self.holds = SignalHolds(self._request_held_phase)
         self._report_every_s = sim_spec.report_interval_s
         self._next_report_s = self._report_every_s
         self._last_report_s = 0.0
@@ -301,21 +302,9 @@ class CityModel(mesa.Model):
         """Call ``callback()`` at the start of the first step at or after ``time_s``."""
         heapq.heappush(self._timers, (time_s, next(self._timer_seq), callback))
 
-    def override_signal(self, signal: int, phase: int | None) -> None:
-        """Hold a signal on a global phase index regardless of its controller (None: give it back).
-
-        The intersection still runs yellow and all-red before the phase; the controller
-        keeps deciding meanwhile, but its requests are dropped while the override lasts.
-        """
-        if phase is None:
-            self._overrides.pop(signal, None)
-            return
-        self._overrides[signal] = phase
+    def _request_held_phase(self, signal: int, phase: int) -> None:
+        """Send the phase :attr:`holds` chose for a signal to the kernel (yellow and all-red still run)."""
         self.traffic.request_phases(np.array([signal]), np.array([phase]))
-
-    def signal_override(self, signal: int) -> int | None:
-        """The global phase a signal is held on by :meth:`override_signal`, or None."""
-        return self._overrides.get(signal)
 
     def replace_controller(self, controller: SignalController) -> SignalController:
         """Let ``controller`` run its signal (``controller.signal``) from now on.
@@ -351,7 +340,7 @@ class CityModel(mesa.Model):
         for i in due.tolist():
             ctrl = self.controllers[i]
             phase = ctrl.decide(IntersectionView(ctrl, obs))
-            if phase is not None and ctrl.signal not in self._overrides:
+            if phase is not None and not self.holds.is_held(ctrl.signal):
                 signals.append(ctrl.signal)
                 phases.append(ctrl.phases[phase])
         self.traffic.request_phases(np.array(signals, dtype=np.int64), np.array(phases, dtype=np.int64))

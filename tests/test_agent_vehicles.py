@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from sim.agents.vehicle import VehicleEvent
+from sim.control.holds import Holder
 from sim.model import CityModel
 from sim.scenario import scenario_from_dict
 from sim.traffic import kernel as k
@@ -107,7 +108,7 @@ def _queue_at_red(model, n_queued=8):
         for p in range(model.net.signal_phase_ptr[0], model.net.signal_phase_ptr[1])
         if model.net.phase_axis[p] == "NS"
     ][0]
-    model.override_signal(signal, ew)
+    model.holds.hold(signal, ew, Holder.TRANSIT_PRIORITY)
     for _ in range(n_queued):
         model.add_vehicle(["W0", "n0_0", "n1_0", "n2_0", "E0"])
         for _ in range(3):
@@ -142,20 +143,20 @@ def test_emergency_vehicle_passes_a_queue_and_crosses_red_at_a_crawl():
     assert traffic.vf[k.VF_SPEED, ev] <= crawl + 1e-9
 
 
-def test_signal_override_holds_a_phase_and_gives_control_back():
+def test_a_signal_hold_keeps_a_phase_and_gives_control_back():
     model = CityModel(_scenario())
     net = model.net
     phases = list(range(net.signal_phase_ptr[0], net.signal_phase_ptr[1]))
     ew = [p for p in phases if net.phase_axis[p] == "EW"][0]
     conns = net.phase_conns[net.phase_conn_ptr[ew] : net.phase_conn_ptr[ew + 1]]
-    model.override_signal(0, ew)
+    model.holds.hold(0, ew, Holder.TRANSIT_PRIORITY)
     states = []
     for _ in range(200):
         model.step()
         states.append(model.traffic.conn_state[conns[0]])
     # yellow first (NS was green), then EW green held through several fixed-time decisions
     assert states[-150:] == [k.GREEN] * 150
-    model.override_signal(0, None)
+    model.holds.release(0, Holder.TRANSIT_PRIORITY)
     later = []
     for _ in range(140):
         model.step()
@@ -184,6 +185,6 @@ def test_a_vehicle_speed_cap_holds_below_the_link_limit():
         model.step()
         top = max(top, model.traffic.vf[k.VF_SPEED, vid])
     assert 7.0 < top <= 8.0
-    assert model.signal_override(0) is None
-    model.override_signal(0, int(model.net.signal_phase_ptr[0]))
-    assert model.signal_override(0) == int(model.net.signal_phase_ptr[0])
+    assert model.holds.phase(0) is None
+    model.holds.hold(0, int(model.net.signal_phase_ptr[0]), Holder.TRANSIT_PRIORITY)
+    assert model.holds.phase(0) == int(model.net.signal_phase_ptr[0])

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.control.holds import Holder
 from sim.emergency.feature import EMERGENCY_STREAM
 from sim.emergency.incidents import (
     Incident,
@@ -205,7 +206,7 @@ def test_the_vehicle_with_the_least_expected_travel_time_under_current_link_time
     model = CityModel(scenario)
     # a queue on the near station's only way to the scene: n2_0 held red for east-west traffic
     signal = _signal(model, "n2_0")
-    model.override_signal(signal, _phase(model, signal, "NS"))
+    model.holds.hold(signal, _phase(model, signal, "NS"), Holder.TRANSIT_PRIORITY)
     for _ in range(10):
         model.add_vehicle(["W0", "n0_0", "n1_0", "n2_0", "n3_0"])
         model.run(until_s=model.time_s + 3.0)
@@ -224,7 +225,7 @@ def test_the_vehicle_with_the_least_expected_travel_time_under_current_link_time
     row = _incidents(model).loc["incident0"]
     assert row["station"] == "far"
     assert row["expected_travel_s"] == pytest.approx(expected["far"])
-    model.override_signal(signal, None)
+    model.holds.release(signal, Holder.TRANSIT_PRIORITY)
     model.run(until_s=400.0)
     row = _incidents(model).loc["incident0"]
     assert row["travel_s"] == pytest.approx(row["expected_travel_s"], abs=8.0)

@@ -2,21 +2,24 @@
 
 At each 1 s poll, every signal ahead on a responding vehicle's route is checked, the one
 at the scene included (the queue before it stands between the vehicle and the scene).
-Once its preemption is due, the signal is held (``model.override_signal``) on the phase
+Once its preemption is due, the signal is held (``model.holds``, as
+``Holder.EMERGENCY_PREEMPTION``, above transit priority and the controller) on the phase
 that serves the vehicle's movement (at the scene: its approach); the kernel still runs
 the yellow and all-red before that phase, so no clearance is skipped. The hold lasts
 until every vehicle it serves has crossed or reached its scene (or ``max_hold_s``), then
-the signal goes back to its own controller.
+the signal goes back to the next hold, or to its own controller.
 
 Modes (``emergency.preemption``):
 
 * ``local``: due when the vehicle is within ``detection_m`` of the stop line, or expected
   there within ``horizon_s`` at free-flow speed (a detector at each signal).
 * ``green_wave``: due when the vehicle's free-flow arrival time is within the time the
-  signal needs to turn green for it (rest of the minimum green, yellow, all-red) plus
-  the time to flush the vehicles ahead of it on the approach (``discharge_headway_s``
-  per vehicle in the fullest lane) plus ``lead_margin_s``: every signal along the route is cleared ahead
-  of the vehicle.
+  signal needs to turn green for it (the kernel's own count of the rest of the minimum
+  green, yellow and all-red: ``TrafficState.time_to_green_s``; if green for it already,
+  or changing to another phase, a whole switch away and back) plus the time to flush the
+  vehicles ahead of it on the approach (``discharge_headway_s`` per vehicle in the
+  fullest lane) plus ``lead_margin_s``: every signal along the route is cleared ahead of
+  the vehicle.
 
 Each preemption is recorded (columns ``PREEMPTION_COLUMNS`` of
 :mod:`sim.emergency.metrics`): signal node, vehicle, incident, mode, ``request_s``,
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.control.holds import Holder
 from sim.emergency.metrics import EmergencyLog
 from sim.emergency.spec import Spec
 from sim.emergency.vehicles import EmergencyVehicle
@@ -74,7 +78,7 @@ class Preemption:
     """Preempts the signals ahead of responding vehicles and records each preemption.
 
     Args:
-        model: The model (its network, traffic state and ``override_signal``).
+        model: The model (its network, traffic state and signal ``holds``).
         spec: The ``[emergency]`` table.
         log: Where preemption records go.
     """
@@ -165,21 +169,14 @@ class Preemption:
         if self.spec.preemption != "green_wave":
             return math.nan
         traffic = self.model.traffic
-        si, sf = traffic.si[:, signal], traffic.sf[:, signal]
-        yellow, all_red, elapsed = sf[k.SF_YELLOW], sf[k.SF_ALL_RED], sf[k.SF_ELAPSED]
-        phase = self._conn_phase[conn]
-        detour_s = yellow + all_red + sf[k.SF_MIN_GREEN] + yellow + all_red
-        green_now = si[k.SI_STAGE] == k.STAGE_GREEN and si[k.SI_PHASE] == phase
-        if green_now:
-            # green now, but the controller may switch away at any moment: hold it early
-            # enough to cover a whole switch away and back
-            to_green = detour_s
-        elif si[k.SI_STAGE] == k.STAGE_GREEN:
-            to_green = max(0.0, sf[k.SF_MIN_GREEN] - elapsed) + yellow + all_red
-        elif si[k.SI_NEXT] == phase:
-            to_green = (yellow - elapsed if si[k.SI_STAGE] == k.STAGE_YELLOW else 0.0) + all_red
+        phase = int(self._conn_phase[conn])
+        green_now = traffic.green_phase(signal) == phase
+        if green_now or traffic.next_phase(signal) not in (None, phase):
+            # green now, but the controller may switch away at any moment; or changing to
+            # another phase: hold it early enough to cover a whole switch away and back
+            to_green = 2 * traffic.intergreen_s(signal) + traffic.min_green_s(signal)
         else:
-            to_green = detour_s
+            to_green = traffic.time_to_green_s(signal, phase)
         # the vehicles ahead on the approach must clear the stop line first: at a red every
         # one of them will have stopped; at a green only those standing need flushing
         net = self.model.net
@@ -190,7 +187,7 @@ class Preemption:
             if green_now:
                 ahead = ahead[traffic.vf[k.VF_SPEED, ahead] < k.HALT_MPS]
             queue = max(queue, len(ahead))
-        return float(to_green) + queue * self.spec.discharge_headway_s + self.spec.lead_margin_s
+        return to_green + queue * self.spec.discharge_headway_s + self.spec.lead_margin_s
 
     def _start_hold(
         self, signal: int, phase: int, conn: int, vehicle: EmergencyVehicle, eta_s: float, lead_s: float
@@ -219,7 +216,7 @@ class Preemption:
             "recovery_s": math.nan,
         }
         self._log.preemptions.append(record)
-        model.override_signal(signal, phase)
+        model.holds.hold(signal, phase, Holder.EMERGENCY_PREEMPTION)
         hold = _Hold(signal, phase, conn, side_lanes, record, polled_s=now)
         self._holds[signal] = hold
         return hold
@@ -253,7 +250,7 @@ class Preemption:
         for key in hold.holders:
             self._done.add((*key, hold.signal))
         record.update(release_s=now, hold_s=now - record["request_s"], crossed=not hold.holders)
-        self.model.override_signal(hold.signal, None)
+        self.model.holds.release(hold.signal, Holder.EMERGENCY_PREEMPTION)
         del self._holds[hold.signal]
         self._recoveries.append(_Recovery(hold.side_lanes, record))
 

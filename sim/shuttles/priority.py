@@ -6,17 +6,20 @@ later than ``priority_lateness_s`` on its plan (:meth:`AutonomousShuttle.latenes
 
 * **Green extension.** Its movement is green and the controller's next decision falls
   before the shuttle's planned crossing: the signal is held on that phase (through
-  :meth:`CityModel.override_signal`) until the shuttle crosses, at most
-  ``priority_max_s``. If the controller's decision fell inside the hold (its request was
-  dropped), the next phase in its cycle is requested on release, so the following green
-  loses at most ``priority_max_s``.
+  ``model.holds``) until the shuttle crosses, at most ``priority_max_s``. If the
+  controller's decision fell inside the hold (its request was dropped), the next phase in
+  its cycle is requested on release, so the following green loses at most
+  ``priority_max_s``.
 * **Red truncation.** Its movement is red and the green now running is due to end (the
   controller's next decision) within ``priority_max_s``: the shuttle's phase is requested
   at once, so the red ends at most ``priority_max_s`` early. The hold ends when the
   shuttle crosses, or ``priority_max_s`` plus the intergreen after it began.
 
-The kernel still runs the minimum green, yellow and all-red of every change, so no
-priority action can skip them. A signal serves one request at a time and none for
+Priority holds are ``Holder.TRANSIT_PRIORITY``: an emergency preemption of the same
+signal overrides them, and releasing one never drops the preemption (the signal then
+stays with the preemption rather than going back to the controller). The kernel still
+runs the minimum green, yellow and all-red of every change, so no priority action can
+skip them. A signal serves one request at a time and none for
 ``priority_recovery_s`` after a release.
 """
 
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 
 import mesa
 
+from sim.control.holds import Holder
 from sim.shuttles.shuttle import AutonomousShuttle, ShuttleState
 from sim.shuttles.spec import Spec
 from sim.traffic import kernel as k
@@ -110,17 +114,15 @@ class SignalPriority(mesa.Agent):
         conn = int(traffic.r_conn[traffic.vi[k.VI_RPTR, vid]])
         phase = self._phase_of(signal, conn)
         controller = model.controllers[signal]
-        current = int(traffic.si[k.SI_PHASE, signal])
-        green = traffic.si[k.SI_STAGE, signal] == k.STAGE_GREEN
+        green = traffic.green_phase(signal)
         crossing_s = shuttle.free_from()[1]
-        if green and current == phase and controller.next_decision_s < crossing_s:
+        if green == phase and controller.next_decision_s < crossing_s:
             mode, end_by_s = EXTEND, now + spec.priority_max_s
-        elif green and current != phase and controller.next_decision_s - now <= spec.priority_max_s:
-            intergreen_s = traffic.sf[k.SF_YELLOW, signal] + traffic.sf[k.SF_ALL_RED, signal]
-            mode, end_by_s = TRUNCATE, now + spec.priority_max_s + intergreen_s
+        elif green is not None and green != phase and controller.next_decision_s - now <= spec.priority_max_s:
+            mode, end_by_s = TRUNCATE, now + spec.priority_max_s + traffic.intergreen_s(signal)
         else:
             return
-        model.override_signal(signal, phase)
+        model.holds.hold(signal, phase, Holder.TRANSIT_PRIORITY)
         row = {
             "time_s": now,
             "shuttle": shuttle.index,
@@ -144,10 +146,11 @@ class SignalPriority(mesa.Agent):
 
     def _release(self, signal: int, hold: _Hold) -> None:
         model, now = self.model, self.model.time_s
+        handover = None
         if hold.mode == EXTEND and hold.decision_s <= now:
             phases = model.controllers[signal].phases
-            model.override_signal(signal, phases[(phases.index(hold.phase) + 1) % len(phases)])
-        model.override_signal(signal, None)
+            handover = phases[(phases.index(hold.phase) + 1) % len(phases)]
+        model.holds.release(signal, Holder.TRANSIT_PRIORITY, handover)
         hold.row["released_s"] = now
         del self._holds[signal]
         self._free_from_s[signal] = now + self.spec.priority_recovery_s

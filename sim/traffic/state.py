@@ -9,12 +9,14 @@ compiled network by duck typing (any object with the array attributes of
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from sim.traffic import kernel as k
+from sim.traffic.signal_state import SignalReaders
 
 __all__ = ["CarFollowing", "TrafficState"]
 
@@ -50,8 +52,55 @@ class CarFollowing:
     emergency_crawl_speed_mps: float = 2.0
 
 
-class TrafficState:
-    """All simulation arrays plus the operations that change them between steps."""
+class _InContainer:
+    """A ``TrafficState`` array attribute that lives in one of the kernel's containers.
+
+    Reading gives the container's array; assigning replaces the container by a copy with
+    the new array, so what the kernel receives always follows (e.g. grown route arrays).
+    """
+
+    def __init__(self, container: str, field: str) -> None:
+        self.container, self.field = container, field
+        self._get = operator.attrgetter(f"{container}.{field}")
+
+    def __get__(self, state: TrafficState | None, owner: type | None = None) -> np.ndarray:
+        return self if state is None else self._get(state)
+
+    def __set__(self, state: TrafficState, value: np.ndarray) -> None:
+        box = getattr(state, self.container)
+        setattr(state, self.container, box._replace(**{self.field: value}))
+
+
+class TrafficState(SignalReaders):
+    """All simulation arrays plus the operations that change them between steps.
+
+    The arrays live in the kernel's containers (``vehicles``, ``lanes``, ``edges``,
+    ``conns``, ``signals``, ``routes``, ``departures``, ``recorders``; ``params``), passed
+    to :func:`sim.traffic.kernel.advance` as they are; the flat attributes below (``vf``,
+    ``li``, ``si``, ``r_edge``, ...) read and assign the containers' arrays.
+    """
+
+    vf = _InContainer("vehicles", "vf")
+    vi = _InContainer("vehicles", "vi")
+    vnew = _InContainer("vehicles", "vnew")
+    lane_buf = _InContainer("lanes", "buf")
+    li = _InContainer("lanes", "li")
+    lf = _InContainer("lanes", "lf")
+    lane_go = _InContainer("lanes", "go")
+    lane_target = _InContainer("lanes", "target")
+    edge_mark = _InContainer("edges", "mark")
+    conn_state = _InContainer("conns", "state")
+    si = _InContainer("signals", "si")
+    sf = _InContainer("signals", "sf")
+    r_edge = _InContainer("routes", "edge")
+    r_conn = _InContainer("routes", "conn")
+    sched_vid = _InContainer("departures", "vid")
+    sched_depart = _InContainer("departures", "depart_s")
+    wait_buf = _InContainer("departures", "waiting")
+    counters = _InContainer("recorders", "counters")
+    arrived_out = _InContainer("recorders", "arrived_out")
+    event_out = _InContainer("recorders", "event_out")
+    acc = _InContainer("recorders", "acc")
 
     def __init__(
         self, net, car_following: CarFollowing, dt_s: float, seed: int = 0, vehicle_capacity: int = 1024
@@ -62,62 +111,65 @@ class TrafficState:
         self.step_no = 0
         self.seed = np.uint64(seed)
         cf = car_following
-        self.params = np.array(
-            [
-                dt_s,
-                cf.min_gap_m,
-                cf.accel_mps2,
-                cf.decel_mps2,
-                cf.tau_s,
-                cf.turn_speed_mps,
-                cf.critical_gap_s,
-                cf.sigma,
-                cf.emergency_pass_speed_mps,
-                cf.emergency_crawl_speed_mps,
-            ]  # fmt: skip
+        values = (
+            dt_s,
+            cf.min_gap_m,
+            cf.accel_mps2,
+            cf.decel_mps2,
+            cf.tau_s,
+            cf.turn_speed_mps,
+            cf.critical_gap_s,
+            cf.sigma,
+            cf.emergency_pass_speed_mps,
+            cf.emergency_crawl_speed_mps,
         )
-        n_lanes = len(net.lane_edge)
+        self.params = k.Params(*map(float, values))
+        n_lanes, n_edges = len(net.lane_edge), len(net.edge_keys)
         lane_len = net.edge_length_m[net.lane_edge]
         cap = np.floor(lane_len / (cf.length_m + cf.min_gap_m)).astype(np.int32) + 2
-        self.li = np.zeros((5, n_lanes), dtype=np.int32)
-        self.li[k.LI_CAP] = cap
-        self.li[k.LI_OFF, 1:] = np.cumsum(cap)[:-1]
-        self.li[k.LI_EDGE] = net.lane_edge
-        self.lf = np.full((3, n_lanes), -1.0)
-        self.lf[k.LF_GREEN_WAIT_MAX] = 0.0
-        self.lane_buf = np.full(int(cap.sum()), -1, dtype=np.int32)
-        self.lane_go = np.zeros(n_lanes, dtype=np.int8)
-        self.lane_target = np.full(n_lanes, -1, dtype=np.int32)
-        self.edge_mark = np.full(len(net.edge_keys), -1.0)
-        self.conn_state = np.full(len(net.conn_from), k.GREEN, dtype=np.int8)
+        li = np.zeros((5, n_lanes), dtype=np.int32)
+        li[k.LI_CAP] = cap
+        li[k.LI_OFF, 1:] = np.cumsum(cap)[:-1]
+        li[k.LI_EDGE] = net.lane_edge
+        lf = np.full((3, n_lanes), -1.0)
+        lf[k.LF_GREEN_WAIT_MAX] = 0.0
+        go, target = np.zeros(n_lanes, dtype=np.int8), np.full(n_lanes, -1, dtype=np.int32)
+        self.lanes = k.Lanes(np.full(int(cap.sum()), -1, dtype=np.int32), li, lf, go, target)
+        mark = np.full(n_edges, -1.0)
+        self.edges = k.Edges(net.edge_length_m, net.edge_speed_mps, net.edge_lanes, net.edge_lane0, mark)
+        conn_state = np.full(len(net.conn_from), k.GREEN, dtype=np.int8)
+        self.conns = k.Connections(
+            conn_state, net.conn_turn, net.conn_lane_lo, net.conn_lane_hi, net.conn_opposing
+        )
         n_sig = len(net.signal_nodes)
-        self.si = np.full((4, n_sig), -1, dtype=np.int32)
-        self.sf = np.zeros((4, n_sig))
-        self.acc = np.zeros((4, len(net.edge_keys)))
-        self.counters = np.zeros(7, dtype=np.int64)
-        self.sched_vid = np.zeros(0, dtype=np.int32)
-        self.sched_depart = np.zeros(0)
-        self.r_edge = np.zeros(0, dtype=np.int32)
-        self.r_conn = np.zeros(0, dtype=np.int32)
+        si, sf = np.full((4, n_sig), -1, dtype=np.int32), np.zeros((4, n_sig))
+        self.signals = k.Signals(si, sf, net.phase_conn_ptr, net.phase_conns)
+        self.routes = k.Routes(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
+        # the per-vehicle arrays start empty; _alloc_vehicles gives them their capacity
+        self.vehicles = k.Vehicles(np.zeros((10, 0)), np.zeros((7, 0), dtype=np.int32), np.zeros(0))
+        no_vehicles = np.zeros(0, dtype=np.int32)
+        self.departures = k.Departures(no_vehicles, np.zeros(0), no_vehicles)
+        counters = np.zeros(7, dtype=np.int64)
+        no_events = np.zeros((2, 0), dtype=np.int32)
+        self.recorders = k.Recorders(counters, no_vehicles, no_events, np.zeros((4, n_edges)))
         self.n_vehicles = 0
         self._alloc_vehicles(max(16, vehicle_capacity))
 
     def _alloc_vehicles(self, cap: int) -> None:
-        n = self.n_vehicles
+        """Give every per-vehicle array room for ``cap`` vehicles, keeping vehicles and entry queue."""
+        n, n_wait = self.n_vehicles, self.n_waiting
         vf = np.zeros((10, cap))
         vf[k.VF_ENTER] = np.nan
         vf[k.VF_ARRIVE] = np.nan
         vf[k.VF_MAX_SPEED] = np.inf
+        vf[:, :n] = self.vf[:, :n]
         vi = np.zeros((7, cap), dtype=np.int32)
         vi[k.VI_LANE] = -1
-        if n:
-            vf[:, :n] = self.vf[:, :n]
-            vi[:, :n] = self.vi[:, :n]
+        vi[:, :n] = self.vi[:, :n]
+        self.vehicles = k.Vehicles(vf, vi, np.zeros(cap))
         wait = np.zeros(cap, dtype=np.int32)
-        if n:
-            wait[: self.counters[k.C_WAIT_N]] = self.wait_buf[: self.counters[k.C_WAIT_N]]
-        self.vf, self.vi, self.wait_buf = vf, vi, wait
-        self.vnew = np.zeros(cap)
+        wait[:n_wait] = self.wait_buf[:n_wait]
+        self.wait_buf = wait
         self.arrived_out = np.zeros(cap, dtype=np.int32)
         self.event_out = np.zeros((2, 2 * cap), dtype=np.int32)
 
@@ -193,15 +245,20 @@ class TrafficState:
 
     # ----- stepping ---------------------------------------------------------------
     def _kernel_args(self, n_steps: int) -> tuple:
-        net = self.net
         return (
-            n_steps, self.step_no, self.seed, self.params, self.vf, self.vi, self.vnew, self.lane_buf,
-            self.li, self.lf, self.lane_go, self.lane_target, net.edge_length_m, net.edge_speed_mps,
-            net.edge_lanes, net.edge_lane0, self.edge_mark, self.conn_state, net.conn_turn, net.conn_lane_lo,
-            net.conn_lane_hi, net.conn_opposing, self.si, self.sf, net.phase_conn_ptr, net.phase_conns,
-            self.r_edge, self.r_conn, self.wait_buf, self.sched_vid, self.sched_depart, self.counters,
-            self.arrived_out, self.event_out, self.acc,
-        )  # fmt: skip
+            n_steps,
+            self.step_no,
+            self.seed,
+            self.params,
+            self.vehicles,
+            self.lanes,
+            self.edges,
+            self.conns,
+            self.signals,
+            self.routes,
+            self.departures,
+            self.recorders,
+        )
 
     def warm_up(self) -> None:
         """Load (or compile, once per machine) the kernel for these array types without stepping."""
@@ -395,9 +452,7 @@ class TrafficState:
         """
         n = len(self.net.conn_from)
         out = (np.zeros(n), np.zeros(n), np.zeros(n))
-        k.observe_connections(
-            horizon_m, self.vf, self.vi, self.lane_buf, self.li, self.net.edge_length_m, self.r_conn, *out
-        )
+        k.observe_connections(horizon_m, self.vehicles, self.lanes, self.edges, self.routes, *out)
         return out
 
     def edge_occupancy(self) -> np.ndarray:

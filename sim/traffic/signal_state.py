@@ -1,0 +1,86 @@
+"""Named readers of the signals' state for :class:`sim.traffic.state.TrafficState` (numpy only).
+
+Outside ``sim/traffic/`` nothing indexes the signal rows: preemption, transit priority and
+the tests ask these readers, and :meth:`SignalReaders.time_to_green_s` runs the kernel's own
+signal stage rather than a copy of its green -> yellow -> all-red rules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.traffic import kernel as k
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["SignalReaders"]
+
+
+class SignalReaders:
+    """Signal readers mixed into ``TrafficState``, which provides the attributes below.
+
+    Attributes:
+        net: The compiled network (``signal_phase_ptr``).
+        signals: The kernel's signal container (``si``/``sf`` rows, phases).
+        si: ``(4, n_signals)`` int rows ``SI_*``.
+        sf: ``(4, n_signals)`` float rows ``SF_*`` (s).
+        conn_state: ``RED``/``YELLOW``/``GREEN`` per connection.
+        dt_s: Step length (s).
+    """
+
+    net: object
+    signals: k.Signals
+    si: np.ndarray
+    sf: np.ndarray
+    conn_state: np.ndarray
+    dt_s: float
+
+    def green_phase(self, signal: int) -> int | None:
+        """The global phase ``signal`` shows green now, or None during its yellow or all-red."""
+        if self.si[k.SI_STAGE, signal] != k.STAGE_GREEN:
+            return None
+        return int(self.si[k.SI_PHASE, signal])
+
+    def intergreen_s(self, signal: int) -> float:
+        """Yellow plus all-red of ``signal`` (s): the clearance the kernel runs before any new green."""
+        return float(self.sf[k.SF_YELLOW, signal] + self.sf[k.SF_ALL_RED, signal])
+
+    def min_green_s(self, signal: int) -> float:
+        """Minimum green of ``signal`` (s): how long a green runs before a requested change starts."""
+        return float(self.sf[k.SF_MIN_GREEN, signal])
+
+    def next_phase(self, signal: int) -> int | None:
+        """The global phase ``signal`` is changing to during its yellow and all-red, or None while green."""
+        nxt = int(self.si[k.SI_NEXT, signal])
+        return nxt if nxt >= 0 else None
+
+    def time_to_green_s(self, signal: int, phase: int) -> float:
+        """Minimum time (s) until ``phase`` shows green if it is requested now (0 if green now).
+
+        Runs the kernel's own signal stage (the rest of the minimum green, yellow and
+        all-red, in whole steps) on a scratch copy of the signal, with ``phase`` as its
+        only request, so a pending request for another phase is not counted. ``phase``
+        is green during the step that starts this long from now.
+
+        Args:
+            signal: The signal's index.
+            phase: A global phase index of ``signal``.
+
+        Raises:
+            ValueError: If ``phase`` is not a phase of ``signal``.
+        """
+        ptr = self.net.signal_phase_ptr
+        if not ptr[signal] <= phase < ptr[signal + 1]:
+            raise ValueError(f"phase {phase} is not a phase of signal {signal}")
+        si = self.si[:, signal : signal + 1].copy()
+        scratch = self.signals._replace(si=si, sf=self.sf[:, signal : signal + 1].copy())
+        conn_state = self.conn_state.copy()
+        si[k.SI_TARGET] = phase
+        steps = 0
+        while True:
+            k._update_signals(scratch, conn_state)
+            if si[k.SI_STAGE, 0] == k.STAGE_GREEN and si[k.SI_PHASE, 0] == phase:
+                return steps * self.dt_s
+            k._tick_signals(scratch, self.dt_s)
+            steps += 1
