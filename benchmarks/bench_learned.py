@@ -19,7 +19,7 @@ Cases (all on the 4x4 grid of ``scenarios/train_grid.toml`` unless said):
 Every controller runs the same seeds (common random numbers: identical demand) through
 :func:`sim.compare.compare_controllers`; changes against fixed-time are paired on the seed.
 Fixed-time is Webster-timed. The learned policy runs as the ``learned`` controller with
-``signals.policy`` set to the policy file and ``signals.decision_interval_s`` to the interval
+``signals.learned.policy`` set to the policy file and ``signals.learned.decision_interval_s`` to the interval
 it was trained at (:func:`sim.rl.simulation.evaluate_policy`, the RL evaluation, takes the
 same decisions; tests check the two agree).
 
@@ -104,7 +104,10 @@ def main() -> None:
 
     policy = load_policy(args.policy)
     source = BUILTIN if args.policy == BUILTIN else str(Path(args.policy).resolve())
-    learned = {"signals.policy": source, "signals.decision_interval_s": policy.decision_interval_s}
+    learned = {
+        "signals.learned.policy": source,
+        "signals.learned.decision_interval_s": policy.decision_interval_s,
+    }
     seeds = list(range(SEED_BASE, SEED_BASE + args.seeds))
     cases = _cases()
     out: dict[str, dict] = {}

@@ -27,7 +27,7 @@ engineer would configure it; the rest are the scenario defaults:
   platoon rule holds greens for vehicles far away and the grid jams at the high demand
   (one seed: mean delay 1,400 s, 4 % of trips unfinished after 2 h), and actuated greens
   extend for distant vehicles (mean delay 308 s against 208 s with 30 m, 3 seeds).
-- max_pressure: ``decision_interval_s = 10``. With the default 5 s its greens are so
+- max_pressure: ``[signals.max_pressure] decision_interval_s = 10``. With the default 5 s its greens are so
   short that the 4 s intergreens eat the capacity at high demand (one seed: 407 s mean
   delay against fixed-time's 232 s); with 20 s it reacts too slowly at the medium demand
   (96 s against 63 s). It keeps the default 100 m horizon (with 30 m: -25.5 % mean delay
@@ -79,7 +79,7 @@ BASELINE = "fixed_time"
 SETTINGS = {
     "actuated": {"signals.observation_horizon_m": 30.0},
     "sotl": {"signals.observation_horizon_m": 30.0},
-    "max_pressure": {"signals.decision_interval_s": 10.0},
+    "max_pressure": {"signals.max_pressure.decision_interval_s": 10.0},
 }
 
 

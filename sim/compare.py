@@ -196,7 +196,7 @@ def compare_controllers(
         jobs: Worker processes; 1 runs in this process.
         progress: Show a progress bar over runs.
         settings: Per controller name, overrides applied to its runs only, e.g.
-            ``{"max_pressure": {"signals.decision_interval_s": 10.0}}`` (a controller's own
+            ``{"max_pressure": {"signals.max_pressure.decision_interval_s": 10.0}}`` (a controller's own
             parameters or sensing; demand and network should stay common).
 
     Returns:

@@ -19,20 +19,20 @@ from tqdm.auto import tqdm
 
 from sim import __version__
 from sim.agents.vehicle import Vehicle, VehicleEvent, VehicleListener
-from sim.control.base import IntersectionView, SignalController
+from sim.control.base import Intersection, IntersectionView, SignalController
 from sim.control.holds import SignalHolds
 from sim.control.observe import Observation
-from sim.control.registry import CONTROLLERS, SignalPlan
-from sim.control.webster import webster_timing
+from sim.control.registry import controller_class
+from sim.control.timing import signal_plans
 from sim.demand import Trips, trips_for
 from sim.metrics.catalog import SECTION_METRICS_INFO, Metric, section_declarations
 from sim.metrics.results import RunResults
 from sim.metrics.summary import HORIZON_INFO
 from sim.network import build_network, compile_network
-from sim.network.graph import SIGNAL_PLAN
 from sim.routing import Router
 from sim.scenario import SECTIONS, Scenario
-from sim.traffic import kernel as k
+from sim.traffic.codes import ST_ARRIVED
+from sim.traffic.lane_state import EdgeSums
 from sim.traffic.state import CarFollowing, TrafficState
 
 __all__ = ["CityModel", "Feature"]
@@ -96,8 +96,7 @@ class CityModel(mesa.Model):
         spans = self.traffic.add_routes(self.router.route_edges, self.router.route_conns).reshape(-1, 2)
         ids = self.traffic.add_vehicles(spans[route_ids, 0], spans[route_ids, 1])
         self.traffic.schedule(ids, self.trips.depart_s)
-        self.controllers: list[SignalController] = self._make_controllers()
-        self._decision_s = np.array([c.next_decision_s for c in self.controllers])
+        self.controllers, self._decision_s = self._make_controllers()
         self._next_decision_s = float(self._decision_s.min(initial=math.inf))
         self._released = 0
         self._vehicles: dict[int, Vehicle] = {}
@@ -110,7 +109,7 @@ class CityModel(mesa.Model):
         self._last_report_s = 0.0
         self._last_counts = (0, 0)
         self._last_progress_s = 0.0
-        self._link_rows: list[tuple[float, np.ndarray]] = []
+        self._link_rows: list[tuple[float, float, EdgeSums]] = []
         self._interval: dict[str, float] = {}
         self.gridlock: list[dict] = []
         self.stalled_at_s: float | None = None
@@ -133,68 +132,33 @@ class CityModel(mesa.Model):
         self.setup_wall_s = time.perf_counter() - t0
 
     # ----- set-up -----------------------------------------------------------------
-    def _make_controllers(self) -> list[SignalController]:
+    def _make_controllers(self) -> tuple[list[SignalController], np.ndarray]:
         """One controller of class ``signals.controller`` per signal, started in the kernel.
 
-        A signal gets the scenario's timing (``signals.green_s`` or Webster greens, offset,
-        yellow and all-red), unless its node carries a ``signal_plan``: then the plan's
-        greens, yellow, all-red and offset replace all of the scenario's, both in the
-        :class:`SignalPlan` given to the controller (a fixed-time controller runs it as it
-        is) and in the kernel's intergreen for that signal, whose minimum green is capped
-        at the plan's shortest green so that the plan's cycle is kept.
+        Each signal runs its plan (:func:`sim.control.timing.signal_plans`: the scenario's
+        timing, or the node's own ``signal_plan``); the kernel gets the plan's yellow,
+        all-red and minimum green, the controller its :class:`Intersection` and the
+        scenario's settings of its class.
+
+        Returns:
+            The controllers in signal order, and the time of each one's first decision (s).
         """
-        spec = self.config.signals
-        net = self.net
+        spec, vehicles = self.config.signals, self.config.vehicles
         flows = self.router.edge_flows_vph(self.trips) if spec.timing == "webster" else None
-        speed = float(np.median(net.edge_speed_mps))
-        x0 = float(net.node_x[net.signal_nodes].min(initial=0.0))
+        jam_spacing_m = vehicles.length_m + vehicles.min_gap_m
+        controller, settings = controller_class(spec.controller), spec.settings_of(spec.controller)
         controllers: list[SignalController] = []
-        for s, node in enumerate(net.signal_nodes):
-            node_id = net.node_ids[node]
-            phases = tuple(range(net.signal_phase_ptr[s], net.signal_phase_ptr[s + 1]))
-            own = self.graph.nodes[node_id].get(SIGNAL_PLAN)
-            if own is None:
-                plan, yellow_s, all_red_s = self._scenario_plan(
-                    phases, flows, (net.node_x[node] - x0) / speed
-                )
-                min_green_s = spec.min_green_s
-            else:
-                yellow_s, all_red_s = float(own["yellow_s"]), float(own["all_red_s"])
-                greens = tuple(float(g) for g in own["greens_s"])
-                plan = SignalPlan(greens, yellow_s + all_red_s, float(own["offset_s"]))
-                min_green_s = min(spec.min_green_s, *greens)
-            ctrl = CONTROLLERS[spec.controller].from_plan(self, s, node_id, phases, plan, spec)
-            phase, elapsed = ctrl.start()
-            self.traffic.set_signal(s, phases[phase], elapsed, yellow_s, all_red_s, min_green_s)
-            controllers.append(ctrl)
-        return controllers
-
-    def _scenario_plan(
-        self, phases: tuple[int, ...], flows_vph: np.ndarray | None, wave_offset_s: float
-    ) -> tuple[SignalPlan, float, float]:
-        """The scenario's plan for a signal's phases, with its yellow and all-red (s).
-
-        Args:
-            phases: The signal's global phase indices.
-            flows_vph: Edge flows for Webster timing, or ``None`` for fixed greens.
-            wave_offset_s: The signal's offset in a green wave (used if ``offset_s = "green_wave"``).
-        """
-        spec = self.config.signals
-        intergreen = spec.yellow_s + spec.all_red_s
-        greens = [spec.green_s] * len(phases)
-        if flows_vph is not None:
-            critical = [self._critical_flow(p, flows_vph) for p in phases]
-            _, greens = webster_timing(
-                critical, spec.lost_time_s, spec.saturation_flow_vphpl, intergreen, spec.min_green_s
+        decision_s = []
+        for s, plan in enumerate(signal_plans(spec, self.graph, self.net, flows)):
+            ctrl = controller(Intersection.of(self.net, s, plan, jam_spacing_m, self.dt_s), settings)
+            start = ctrl.start()
+            phase = ctrl.intersection.phases[start.phase]
+            self.traffic.set_signal(
+                s, phase, start.elapsed_s, plan.yellow_s, plan.all_red_s, plan.min_green_s
             )
-        offset = wave_offset_s if spec.offset_s == "green_wave" else spec.offset_s
-        return SignalPlan(tuple(greens), intergreen, offset), spec.yellow_s, spec.all_red_s
-
-    def _critical_flow(self, phase: int, flows_vph: np.ndarray) -> float:
-        net = self.net
-        conns = net.phase_conns[net.phase_conn_ptr[phase] : net.phase_conn_ptr[phase + 1]]
-        edges = np.unique(net.conn_from[conns])
-        return float((flows_vph[edges] / net.edge_lanes[edges]).max(initial=0.0))
+            controllers.append(ctrl)
+            decision_s.append(start.next_decision_s)
+        return controllers, np.array(decision_s, dtype=float)
 
     # ----- stepping ---------------------------------------------------------------
     @property
@@ -230,9 +194,9 @@ class CityModel(mesa.Model):
         done = traffic.advance(n_steps)
         released = traffic.n_released
         if released > self._released:
-            trips, status = self.trips, traffic.vi[k.VI_STATUS]
+            trips, status = self.trips, traffic.statuses()
             for vid in range(self._released, released):
-                if status[vid] != k.ST_ARRIVED:
+                if status[vid] != ST_ARRIVED:
                     self._vehicles[vid] = Vehicle(
                         self, vid, trips.ids[vid], trips.origin[vid], trips.destination[vid]
                     )
@@ -279,8 +243,7 @@ class CityModel(mesa.Model):
         rid = self.router.route_id(tuple(path))
         first, last = self.traffic.add_route(self.router.route_edges[rid], self.router.route_conns[rid])
         vid = int(self.traffic.add_vehicles(np.array([first]), np.array([last]), length_m)[0])
-        flags = (k.F_NOTIFY if listener is not None else 0) | (k.F_EMERGENCY if emergency else 0)
-        self.traffic.set_flags(vid, flags)
+        self.traffic.set_flags(vid, notify=listener is not None, emergency=emergency)
         if max_speed_mps is not None:
             self.traffic.set_max_speed(vid, max_speed_mps)
         if listener is not None:
@@ -307,24 +270,30 @@ class CityModel(mesa.Model):
         self.traffic.request_phases(np.array([signal]), np.array([phase]))
 
     def replace_controller(self, controller: SignalController) -> SignalController:
-        """Let ``controller`` run its signal (``controller.signal``) from now on.
+        """Let ``controller`` run its intersection's signal from now on.
 
         The signal keeps its current phase and stage (the kernel still enforces minimum
-        green, yellow and all-red); the new controller's first decision is at its
-        ``next_decision_s`` (not before now). Use it to give single intersections another
-        controller than the scenario's, or to drive them from outside (the RL environments do).
+        green, yellow and all-red); the new controller is started (the phase its
+        :meth:`~sim.control.base.SignalController.start` names is not applied) and first
+        decides now. Use it to give single intersections another controller than the
+        scenario's, or to drive them from outside (the RL environments do).
 
         Returns:
-            The controller it replaces, removed from the model.
+            The controller it replaces.
         """
-        old = self.controllers[controller.signal]
+        signal = controller.intersection.signal
+        old = self.controllers[signal]
         if old is controller:
             return old
-        self.controllers[controller.signal] = controller
-        old.remove()
-        self._decision_s[controller.signal] = max(controller.next_decision_s, self.time_s)
+        controller.start()
+        self.controllers[signal] = controller
+        self._decision_s[signal] = self.time_s
         self._next_decision_s = float(self._decision_s.min())
         return old
+
+    def next_decision_s(self, signal: int) -> float:
+        """Simulated time of the next decision of a signal's controller (s)."""
+        return float(self._decision_s[signal])
 
     def link_travel_times_s(self) -> np.ndarray:
         """Current travel time of every edge (s): length over the mean speed on it now.
@@ -336,38 +305,39 @@ class CityModel(mesa.Model):
     def _decide(self, t: float) -> None:
         due = np.flatnonzero(self._decision_s <= t + _EPS)
         obs = Observation(self.traffic, self.config.signals.observation_horizon_m)
-        signals, phases = [], []
+        signals, phases, decision_s = [], [], []
         for i in due.tolist():
-            ctrl = self.controllers[i]
-            phase = ctrl.decide(IntersectionView(ctrl, obs))
-            if phase is not None and not self.holds.is_held(ctrl.signal):
-                signals.append(ctrl.signal)
-                phases.append(ctrl.phases[phase])
+            crossing = self.controllers[i].intersection
+            decision = self.controllers[i].decide(IntersectionView(crossing, obs))
+            decision_s.append(decision.next_decision_s)
+            if decision.phase is not None and not self.holds.is_held(i):
+                signals.append(i)
+                phases.append(crossing.phases[decision.phase])
         self.traffic.request_phases(np.array(signals, dtype=np.int64), np.array(phases, dtype=np.int64))
-        self._decision_s[due] = [self.controllers[i].next_decision_s for i in due.tolist()]
+        self._decision_s[due] = decision_s
         self._next_decision_s = float(self._decision_s.min())
 
     def _report(self) -> None:
         traffic = self.traffic
         now = traffic.t_s
         span = now - self._last_report_s
-        acc = traffic.take_accumulators()
+        sums = traffic.take_accumulators()
         entered, arrived = traffic.n_entered, traffic.n_arrived
-        veh_steps = float(acc[k.ACC_VEH_STEPS].sum())
+        veh_steps = float(sums.vehicle_steps.sum())
         self.vehicle_steps += int(veh_steps)
         steps = span / self.dt_s
         self._interval = {
             "departed": entered - self._last_counts[0],
             "arrived": arrived - self._last_counts[1],
-            "mean_speed_mps": float(acc[k.ACC_SPEED_SUM].sum()) / veh_steps if veh_steps else math.nan,
-            "queued_vehicles": float(acc[k.ACC_HALTED].sum()) / steps,
+            "mean_speed_mps": float(sums.speed_sum_mps.sum()) / veh_steps if veh_steps else math.nan,
+            "queued_vehicles": float(sums.halted_steps.sum()) / steps,
             "vehicle_steps": int(veh_steps),
             "max_green_wait_s": self._take_green_waits(),
         }
         if (entered, arrived) != self._last_counts:
             self._last_progress_s = now
         self._last_counts = (entered, arrived)
-        self._link_rows.append((now, span, acc))
+        self._link_rows.append((now, span, sums))
         self.datacollector.collect(self)
         self._check_gridlock()
         self._last_report_s = now
@@ -502,11 +472,11 @@ class CityModel(mesa.Model):
             )
         times = np.array([r[0] for r in self._link_rows])
         spans = np.array([r[1] for r in self._link_rows])[:, None]
-        acc = np.stack([r[2] for r in self._link_rows])
+        sums = EdgeSums.stack([r[2] for r in self._link_rows])
         steps = spans / self.dt_s
-        veh = acc[:, k.ACC_VEH_STEPS]
+        veh = sums.vehicle_steps
         with np.errstate(invalid="ignore", divide="ignore"):
-            speed = np.where(veh > 0, acc[:, k.ACC_SPEED_SUM] / veh, np.nan)
+            speed = np.where(veh > 0, sums.speed_sum_mps / veh, np.nan)
         lane_km = net.edge_length_m * net.edge_lanes / 1000.0
         u = np.array([key[0] for key in net.edge_keys], dtype=object)
         v = np.array([key[1] for key in net.edge_keys], dtype=object)
@@ -515,10 +485,10 @@ class CityModel(mesa.Model):
                 "time_s": np.repeat(times, n_e),
                 "u": np.tile(u, len(times)),
                 "v": np.tile(v, len(times)),
-                "flow_vph": (acc[:, k.ACC_EXITS] * 3600.0 / spans).ravel(),
+                "flow_vph": (sums.exits * 3600.0 / spans).ravel(),
                 "density_vpkm": (veh / steps / lane_km).ravel(),
                 "mean_speed_mps": speed.ravel(),
-                "queue_veh": (acc[:, k.ACC_HALTED] / steps).ravel(),
+                "queue_veh": (sums.halted_steps / steps).ravel(),
             }
         )
 

@@ -6,7 +6,8 @@ names the file, the dotted key and what was expected. Overrides (``--set demand.
 are merged into the raw tables first, so they go through exactly the same validation.
 
 The schema: the fields of ``SignalSpec``, ``SimulationSpec`` and ``VehicleSpec`` carry their
-defaults and checks; the type-dependent ``[network]`` and ``[demand]`` tables and the top-level
+defaults and checks, and each controller's ``settings_class`` those of its table
+``[signals.<controller>]``; the type-dependent ``[network]`` and ``[demand]`` tables and the top-level
 keys are in ``_NETWORK``, ``_DEMAND`` and ``_TOP``. File paths are resolved against the scenario
 file's folder (or the current directory for a dict); a path written ``bench:<name>/<file>``
 resolves inside the installed ``sim/data/bench/`` folder.
@@ -19,12 +20,12 @@ import importlib
 import json
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path, PurePath
 from typing import Any
 
-from sim.control.registry import controller_names
+from sim.control.registry import controller_class, controller_names
 from sim.schema import (
     BENCH_PREFIX,
     MAX_GREEN_S,
@@ -148,14 +149,6 @@ def _offset(ctx: _Context, key: str, value: Any) -> float | str:
     return _number(ctx, key, value, ge=-MAX_TIME_S, le=MAX_TIME_S)
 
 
-def _policy(ctx: _Context, key: str, value: Any) -> str | Path:
-    if value == "builtin":
-        return value
-    if not isinstance(value, str | PurePath):
-        raise ctx.fail(key, "'builtin' or the path of a .npz policy file", value)
-    return _path(ctx, key, value, suffixes=(".npz",))
-
-
 @dataclass(frozen=True)
 class NetworkSpec:
     """The road network to build (type ``"grid"``, ``"arterial"``, ``"ring"``) or load (``"file"``).
@@ -216,6 +209,10 @@ class DemandSpec:
 class SignalSpec:
     """Signal control of every signalized intersection (times in s).
 
+    The keys of ``[signals]`` are shared by every controller; a controller's own settings
+    are in its table ``[signals.<controller>]`` (e.g. ``[signals.max_pressure]
+    decision_interval_s = 10``), declared by its class's ``settings_class``.
+
     Attributes:
         controller: A name in the controller registry (``sim.control.registry.controller_names()``:
             the built-in controllers and any added with ``register_controller``).
@@ -226,23 +223,15 @@ class SignalSpec:
         observation_horizon_m: Moving vehicles this close to the stop line count as
             approaching in controllers' observations (m); also the detector zone of
             ``actuated`` and the platoon distance of ``sotl``.
-        max_green_s: ``actuated``: longest green once a conflicting phase calls, >= ``min_green_s``.
-        passage_time_s: ``actuated``: a green whose detector zones stay empty this long gaps out.
-        decision_interval_s: ``max_pressure`` and ``learned``: time between decisions.
-        sotl_threshold_veh_s: ``sotl``: the red phase's accumulated demand (vehicle-seconds)
-            that asks for a switch (Gershenson's theta).
-        sotl_platoon_veh: ``sotl``: at most this many vehicles (and at least one) approaching
-            the green keep it (Gershenson's mu).
-        policy: ``learned``: ``"builtin"`` (the policy shipped in the package) or a ``.npz``
-            policy file, resolved like other paths.
+        settings: ``(name, settings)`` of ``controller`` and of every other controller with a
+            table in the scenario (so that ``compare`` can switch controllers), in registry order.
 
     Ranges (checked at load): ``green_s`` in (0, 10^6] (a green longer than any run is a
-    signal that never switches; see :data:`sim.schema.MAX_GREEN_S`), ``max_green_s`` in
-    (0, 600], yellow in [2, 10] (the ITE range is 3-6 s; below 2 s no driver can stop, above
-    10 s drivers stop treating it as yellow), all-red in [0, 10], minimum green in [0, 60],
-    lost time in [0, 20], saturation flow in [300, 3600] veh/h/lane (3600 is a 1 s headway),
-    offsets within +-3 days, horizons up to 2 km, decision intervals up to 10 min,
-    ``sotl_platoon_veh`` up to 100 vehicles.
+    signal that never switches; see :data:`sim.schema.MAX_GREEN_S`), yellow in [2, 10] (the
+    ITE range is 3-6 s; below 2 s no driver can stop, above 10 s drivers stop treating it as
+    yellow), all-red in [0, 10], minimum green in [0, 60], lost time in [0, 20], saturation
+    flow in [300, 3600] veh/h/lane (3600 is a 1 s headway), offsets within +-3 days,
+    horizons up to 2 km.
     """
 
     controller: str = _spec("fixed_time", _controller)
@@ -255,12 +244,31 @@ class SignalSpec:
     lost_time_s: float = _spec(4.0, partial(_number, ge=0.0, le=20.0))
     saturation_flow_vphpl: float = _spec(1900.0, partial(_number, ge=300.0, le=3600.0))
     observation_horizon_m: float = _spec(100.0, partial(_number, gt=0.0, le=2000.0))
-    max_green_s: float = _spec(60.0, partial(_number, gt=0.0, le=600.0))
-    passage_time_s: float = _spec(2.0, partial(_number, ge=0.0, le=30.0))
-    decision_interval_s: float = _spec(5.0, partial(_number, gt=0.0, le=600.0))
-    sotl_threshold_veh_s: float = _spec(40.0, partial(_number, gt=0.0, le=100_000.0))
-    sotl_platoon_veh: int = _spec(3, partial(_integer, ge=0, le=100))
-    policy: str | Path = _spec("builtin", _policy)
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    def settings_of(self, name: str) -> Any:
+        """The settings of controller ``name`` (a table of the scenario, or ``controller``'s).
+
+        Raises:
+            KeyError: If the scenario has no settings for ``name``.
+        """
+        return dict(self.settings)[name]
+
+    def tables(self) -> dict[str, Any]:
+        """The shared keys and one table per controller's settings, as a scenario file holds them."""
+        shared = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "settings"}
+        return shared | {name: asdict(settings) for name, settings in self.settings}
+
+
+_MOVED_SIGNAL_KEYS: Mapping[str, str] = {
+    "max_green_s": "signals.actuated.max_green_s",
+    "passage_time_s": "signals.actuated.passage_time_s",
+    "decision_interval_s": "signals.max_pressure.decision_interval_s or signals.learned.decision_interval_s",
+    "sotl_threshold_veh_s": "signals.sotl.threshold_veh_s",
+    "sotl_platoon_veh": "signals.sotl.platoon_veh",
+    "policy": "signals.learned.policy",
+}
+"""Keys that left ``[signals]`` for a controller's own table, and where they are now."""
 
 
 @dataclass(frozen=True)
@@ -350,7 +358,7 @@ class Scenario:
                 "seed": self.seed,
                 "network": {"type": self.network.type, **self.network.kwargs()},
                 "demand": {"type": self.demand.type} | {k: getattr(self.demand, k) for k in demand_keys},
-                "signals": asdict(self.signals),
+                "signals": self.signals.tables(),
                 "simulation": asdict(self.simulation),
                 "vehicles": asdict(self.vehicles),
                 **{name: asdict(spec) for name, spec in self.sections},
@@ -573,27 +581,49 @@ def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
     def section(name: str, schema: Schema) -> dict[str, Any]:
         return _table(ctx, f"{name}.", _subtable(ctx, data, name), schema, f" in [{name}]")
 
-    signals = SignalSpec(**section("signals", _schema(SignalSpec)))
-    if signals.timing == "fixed" and signals.green_s < signals.min_green_s:
-        raise ctx.fail(
-            "signals.green_s", f"a green >= signals.min_green_s ({signals.min_green_s:g})", signals.green_s
-        )
-    if signals.max_green_s < signals.min_green_s:
-        raise ctx.fail(
-            "signals.max_green_s",
-            f"a green >= signals.min_green_s ({signals.min_green_s:g})",
-            signals.max_green_s,
-        )
     return Scenario(
         **top,
         network=NetworkSpec(network_type, tuple(network_params.items())),
         demand=_demand(ctx, data),
-        signals=signals,
+        signals=_signals(ctx, data),
         simulation=SimulationSpec(**section("simulation", _schema(SimulationSpec))),
         vehicles=VehicleSpec(**section("vehicles", _schema(VehicleSpec))),
         sections=tuple((name, _optional_section(ctx, name, section)) for name in SECTIONS if name in data),
         source=ctx.source,
     )
+
+
+def _signals(ctx: _Context, data: Mapping[str, Any]) -> SignalSpec:
+    """The shared ``[signals]`` keys, then the tables of the controllers it names or holds."""
+    table = _subtable(ctx, data, "signals")
+    for key, place in _MOVED_SIGNAL_KEYS.items():
+        if key in table:
+            raise ctx.unknown(f"signals.{key}", f"it moved to {place}, its controller's own table")
+    names = controller_names()
+    shared = SignalSpec(**_table(ctx, "signals.", table, _schema(SignalSpec), " in [signals]", extra=names))
+    if shared.timing == "fixed" and shared.green_s < shared.min_green_s:
+        raise ctx.fail(
+            "signals.green_s", f"a green >= signals.min_green_s ({shared.min_green_s:g})", shared.green_s
+        )
+    settings = tuple(
+        (name, _controller_settings(ctx, table, name, shared))
+        for name in names
+        if name in table or name == shared.controller
+    )
+    return replace(shared, settings=settings)
+
+
+def _controller_settings(ctx: _Context, signals: Mapping[str, Any], name: str, shared: SignalSpec) -> Any:
+    """Validate ``[signals.<name>]`` (absent: every default) into its controller's settings class."""
+    key = f"signals.{name}"
+    table = signals.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ctx.fail(key, f"a table [{key}] of the {name} controller's settings", table)
+    settings_class = controller_class(name).settings_class
+    settings = settings_class(**_table(ctx, f"{key}.", table, _schema(settings_class), f" in [{key}]"))
+    if hasattr(settings, "validate"):
+        settings.validate(ctx, key, shared)
+    return settings
 
 
 def _optional_section(ctx: _Context, name: str, section: Callable[[str, Schema], dict[str, Any]]) -> Any:

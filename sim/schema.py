@@ -316,5 +316,10 @@ def spec_field(default: object, check: Check) -> Any:
 
 
 def schema_of(cls: type) -> Schema:
-    """The schema (key -> (default, check)) of a dataclass declared with :func:`spec_field`."""
-    return {item.name: (item.default, item.metadata["check"]) for item in fields(cls)}
+    """The schema (key -> (default, check)) of a dataclass: its fields declared with :func:`spec_field`.
+
+    Fields declared otherwise (e.g. validated tables nested in it) are not keys of the schema.
+    """
+    return {
+        item.name: (item.default, item.metadata["check"]) for item in fields(cls) if "check" in item.metadata
+    }

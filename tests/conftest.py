@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim.scenario import Scenario, load_scenario
-from sim.traffic import kernel as k
+from sim.traffic.codes import ST_ARRIVED, ST_ON_NETWORK, ST_SCHEDULED, ST_WAITING
 from sim.traffic.state import TrafficState
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -20,34 +20,31 @@ def demo_scenario() -> Scenario:
 
 def _check_state(traffic: TrafficState) -> None:
     """Assert conservation of vehicles and a consistent, overlap-free lane state."""
-    n = traffic.n_vehicles
-    status = traffic.vi[k.VI_STATUS, :n]
-    released = int(np.count_nonzero(status != k.ST_SCHEDULED))
+    status = traffic.statuses()
+    released = int(np.count_nonzero(status != ST_SCHEDULED))
     assert released == traffic.n_arrived + traffic.n_on_network + traffic.n_waiting
     assert traffic.n_entered == traffic.n_arrived + traffic.n_on_network
-    assert np.count_nonzero(status == k.ST_WAITING) == traffic.n_waiting
-    arrived = np.flatnonzero(status == k.ST_ARRIVED)
+    assert np.count_nonzero(status == ST_WAITING) == traffic.n_waiting
+    arrived = np.flatnonzero(status == ST_ARRIVED)
     assert len(arrived) == traffic.n_arrived
-    assert np.all(traffic.vi[k.VI_LANE, arrived] == -1) and np.all(
-        np.isfinite(traffic.vf[k.VF_ARRIVE, arrived])
+    assert np.all(traffic.lanes_of(arrived) == -1) and np.all(
+        np.isfinite(traffic.trip_columns(traffic.n_vehicles)["arrive_s"][arrived])
     )
-    waiting = traffic.wait_buf[: traffic.n_waiting]
+    waiting = traffic.waiting_vehicles()
     assert len(np.unique(waiting)) == len(waiting)
-    assert np.all(status[waiting] == k.ST_WAITING)
+    assert np.all(status[waiting] == ST_WAITING)
 
-    net, li = traffic.net, traffic.li
-    counts = li[k.LI_COUNT]
-    assert np.all(counts <= li[k.LI_CAP])
-    # every lane's ring buffer, unrolled from its stop line backwards
-    lane = np.repeat(np.arange(net.n_lanes), counts)
+    net, counts = traffic.net, traffic.lane_counts()
+    assert np.all(counts <= traffic.lane_capacities())
+    # every lane's vehicles, from its stop line backwards
+    lane, vids = traffic.queued_vehicles()
     rank = np.arange(len(lane)) - np.repeat(np.cumsum(counts) - counts, counts)
-    vids = traffic.lane_buf[li[k.LI_OFF, lane] + (li[k.LI_HEAD, lane] + rank) % li[k.LI_CAP, lane]]
     assert len(np.unique(vids)) == len(vids), "a vehicle id is on two lanes or twice on one"
-    np.testing.assert_array_equal(np.sort(vids), np.flatnonzero(status == k.ST_ON_NETWORK))
-    np.testing.assert_array_equal(traffic.vi[k.VI_LANE, vids], lane)
+    np.testing.assert_array_equal(np.sort(vids), np.flatnonzero(status == ST_ON_NETWORK))
+    np.testing.assert_array_equal(traffic.lanes_of(vids), lane)
     # the lane belongs to the edge the vehicle's route pointer is at
-    np.testing.assert_array_equal(traffic.r_edge[traffic.vi[k.VI_RPTR, vids]], net.lane_edge[lane])
-    pos, length = traffic.vf[k.VF_POS, vids], traffic.vf[k.VF_LEN, vids]
+    np.testing.assert_array_equal(traffic.edges_of(vids), net.lane_edge[lane])
+    pos, length = traffic.positions_m(vids), traffic.lengths_m(vids)
     assert np.all((pos >= 0.0) & (pos <= net.edge_length_m[net.lane_edge[lane]] + 1e-9))
     # front to back: each follower's front stays behind its leader's rear
     follower = np.flatnonzero(rank > 0)

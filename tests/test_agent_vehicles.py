@@ -8,7 +8,7 @@ from sim.agents.vehicle import VehicleEvent
 from sim.control.holds import Holder
 from sim.model import CityModel
 from sim.scenario import scenario_from_dict
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN, RED, ST_ARRIVED, ST_ON_NETWORK, ST_SCHEDULED
 
 
 def _scenario(rate_vph=1.0, rows=2, cols=3, **signals):
@@ -53,12 +53,12 @@ def test_listener_hears_approach_then_stop_and_the_vehicle_waits_at_its_route_en
     assert kinds == [VehicleEvent.APPROACH, VehicleEvent.STOP]
     traffic = model.traffic
     edge = model.net.edge_index[("n0_0", "n1_0")]
-    assert traffic.vi[k.VI_STATUS, vid] == k.ST_ON_NETWORK
-    assert model.net.lane_edge[traffic.vi[k.VI_LANE, vid]] == edge
-    assert traffic.vf[k.VF_POS, vid] == pytest.approx(model.net.edge_length_m[edge], abs=1.0)
+    assert traffic.statuses()[vid] == ST_ON_NETWORK
+    assert model.net.lane_edge[traffic.lanes_of(vid)] == edge
+    assert traffic.positions_m(vid) == pytest.approx(model.net.edge_length_m[edge], abs=1.0)
     for _ in range(30):
         model.step()
-    assert traffic.vi[k.VI_STATUS, vid] == k.ST_ON_NETWORK, "it waits for its agent"
+    assert traffic.statuses()[vid] == ST_ON_NETWORK, "it waits for its agent"
     assert len(rec.events) == 2, "each event is told once per route"
 
 
@@ -73,10 +73,10 @@ def test_extending_the_route_on_approach_keeps_the_vehicle_moving():
     rec.on_approach = extend_once
     rec.on_stop = model.remove_vehicle
     vid = model.add_vehicle(["W0", "n0_0", "n1_0"], rec)
-    _run_until(model, lambda: model.traffic.vi[k.VI_STATUS, vid] == k.ST_ARRIVED)
+    _run_until(model, lambda: model.traffic.statuses()[vid] == ST_ARRIVED)
     kinds = [e[2] for e in rec.events]
     assert kinds == [VehicleEvent.APPROACH, VehicleEvent.APPROACH, VehicleEvent.STOP]
-    assert model.traffic.vf[k.VF_DIST, vid] == pytest.approx(200.0 * 4, abs=1.0)
+    assert model.traffic.distances_m(vid) == pytest.approx(200.0 * 4, abs=1.0)
 
 
 def test_removing_a_stopped_vehicle_counts_it_as_arrived():
@@ -84,11 +84,11 @@ def test_removing_a_stopped_vehicle_counts_it_as_arrived():
     rec = Recorder(model)
     rec.on_stop = model.remove_vehicle
     vid = model.add_vehicle(["W0", "n0_0", "n1_0"], rec)
-    _run_until(model, lambda: model.traffic.vi[k.VI_STATUS, vid] == k.ST_ARRIVED)
+    _run_until(model, lambda: model.traffic.statuses()[vid] == ST_ARRIVED)
     traffic = model.traffic
-    assert traffic.vi[k.VI_LANE, vid] == -1
+    assert traffic.lanes_of(vid) == -1
     assert traffic.n_arrived + traffic.n_on_network + traffic.n_waiting == int(
-        np.count_nonzero(traffic.vi[k.VI_STATUS, : traffic.n_vehicles] != k.ST_SCHEDULED)
+        np.count_nonzero(traffic.statuses() != ST_SCHEDULED)
     )
 
 
@@ -125,22 +125,22 @@ def test_emergency_vehicle_passes_a_queue_and_crosses_red_at_a_crawl():
     in_edge = model.net.edge_index[("W0", "n0_0")]
     lane = model.net.edge_lane0[in_edge]
     queued = traffic.lane_vehicles(lane)
-    assert len(queued) == 8 and np.all(traffic.vf[k.VF_SPEED, queued] < 0.1)
+    assert len(queued) == 8 and np.all(traffic.speeds_mps(queued) < 0.1)
     ev = model.add_vehicle(["W0", "n0_0", "n1_0", "n2_0", "E0"], emergency=True)
     speed_before_crossing = None
-    while traffic.vi[k.VI_LANE, ev] < 0 or model.net.lane_edge[traffic.vi[k.VI_LANE, ev]] == in_edge:
+    while traffic.lanes_of(ev) < 0 or model.net.lane_edge[traffic.lanes_of(ev)] == in_edge:
         assert model.time_s < 600.0
-        speed_before_crossing = traffic.vf[k.VF_SPEED, ev]
+        speed_before_crossing = traffic.speeds_mps(ev)
         model.step()
     # it left the approach while the queue still stands at the red
     assert (
         model.traffic.conn_state[model.net.conn_index[(in_edge, model.net.edge_index[("n0_0", "n1_0")])]]
-        == k.RED
+        == RED
     )
-    assert all(traffic.vi[k.VI_LANE, v] == lane for v in queued.tolist())
+    assert all(traffic.lanes_of(v) == lane for v in queued.tolist())
     crawl = model.config.vehicles.emergency_crawl_speed_mps
     assert speed_before_crossing <= crawl + 1e-9
-    assert traffic.vf[k.VF_SPEED, ev] <= crawl + 1e-9
+    assert traffic.speeds_mps(ev) <= crawl + 1e-9
 
 
 def test_a_signal_hold_keeps_a_phase_and_gives_control_back():
@@ -155,13 +155,13 @@ def test_a_signal_hold_keeps_a_phase_and_gives_control_back():
         model.step()
         states.append(model.traffic.conn_state[conns[0]])
     # yellow first (NS was green), then EW green held through several fixed-time decisions
-    assert states[-150:] == [k.GREEN] * 150
+    assert states[-150:] == [GREEN] * 150
     model.holds.release(0, Holder.TRANSIT_PRIORITY)
     later = []
     for _ in range(140):
         model.step()
         later.append(model.traffic.conn_state[conns[0]])
-    assert k.RED in later, "the fixed-time controller took over again"
+    assert RED in later, "the fixed-time controller took over again"
 
 
 def test_timer_fires_at_its_time_and_link_times_are_free_flow_when_empty():
@@ -172,7 +172,7 @@ def test_timer_fires_at_its_time_and_link_times_are_free_flow_when_empty():
     assert fired == [42.0]
     free = model.net.edge_length_m / model.net.edge_speed_mps
     times = model.link_travel_times_s()
-    empty = model.traffic.li[k.LI_COUNT][model.net.edge_lane0] == 0
+    empty = model.traffic.lane_counts()[model.net.edge_lane0] == 0
     assert np.allclose(times[empty], free[empty])
 
 
@@ -180,10 +180,10 @@ def test_a_vehicle_speed_cap_holds_below_the_link_limit():
     model = CityModel(_scenario())
     vid = model.add_vehicle(["W0", "n0_0", "n1_0", "n2_0", "E0"], max_speed_mps=8.0)
     top = 0.0
-    while model.traffic.vi[k.VI_STATUS, vid] != k.ST_ARRIVED:
+    while model.traffic.statuses()[vid] != ST_ARRIVED:
         assert model.time_s < 900.0
         model.step()
-        top = max(top, model.traffic.vf[k.VF_SPEED, vid])
+        top = max(top, model.traffic.speeds_mps(vid))
     assert 7.0 < top <= 8.0
     assert model.holds.phase(0) is None
     model.holds.hold(0, int(model.net.signal_phase_ptr[0]), Holder.TRANSIT_PRIORITY)

@@ -14,8 +14,9 @@ from sim.compare import (
     delay_over_time,
     format_comparison,
 )
-from sim.control.fixed_time import FixedTimeController
+from sim.control.base import Decision, SignalController
 from sim.control.registry import CONTROLLERS as REGISTRY
+from sim.control.registry import register_controller
 from sim.metrics.catalog import catalog_of
 from sim.plots.compare_figures import plot_comparison_bars, plot_delay_over_time
 from sim.plots.figures import PlotError
@@ -118,7 +119,7 @@ def test_settings_apply_to_their_controller_only(comparison):
         scenario_from_dict(SCENARIO),
         CONTROLLERS,
         [4],
-        settings={"max_pressure": ["signals.decision_interval_s=20"]},
+        settings={"max_pressure": ["signals.max_pressure.decision_interval_s=20"]},
     )
     before = comparison.runs[comparison.runs["seed"] == 4].set_index("controller")["mean_delay_all_s"]
     after = tuned.runs.set_index("controller")["mean_delay_all_s"]
@@ -136,9 +137,12 @@ def test_bad_requests_are_named():
         compare_controllers(scenario, ["fixed_time"], [])
     with pytest.raises(CompareError, match="settings for sotl, which is not among the controllers"):
         compare_controllers(scenario, ["fixed_time"], [1], settings={"sotl": {}})
-    with pytest.raises(ScenarioError, match="signals.decision_interval_s"):
+    with pytest.raises(ScenarioError, match="signals.max_pressure.decision_interval_s"):
         compare_controllers(
-            scenario, ["max_pressure"], [1], settings={"max_pressure": ["signals.decision_interval_s=-1"]}
+            scenario,
+            ["max_pressure"],
+            [1],
+            settings={"max_pressure": ["signals.max_pressure.decision_interval_s=-1"]},
         )
     with pytest.raises(CompareError, match="jobs >= 1"):
         compare_controllers(scenario, ["fixed_time"], [1], jobs=0)
@@ -170,7 +174,7 @@ def test_cli_compare_prints_the_table_and_writes_its_files(tmp_path, capsys):
     out = tmp_path / "cmp"
     code = main(
         ["compare", str(write_scenario(tmp_path)), "--controllers", "fixed_time,actuated", "--seeds", "2",
-         "--jobs", "1", "--out", str(out), "--quiet", "--set-for", "actuated:signals.max_green_s=30"]
+         "--jobs", "1", "--out", str(out), "--quiet", "--set-for", "actuated:signals.actuated.max_green_s=30"]
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
@@ -199,7 +203,7 @@ def test_cli_compare_prints_the_table_and_writes_its_files(tmp_path, capsys):
         (["--controllers", "fixed_time,,sotl"], "comma-separated controller names"),
         (["--set-for", "max_pressure=3"], "expected CONTROLLER:KEY=VALUE"),
         (
-            ["--controllers", "fixed_time", "--set-for", "sotl:signals.sotl_platoon_veh=2"],
+            ["--controllers", "fixed_time", "--set-for", "sotl:signals.sotl.platoon_veh=2"],
             "settings for sotl",
         ),
     ],
@@ -210,17 +214,16 @@ def test_cli_compare_rejects_bad_input_in_one_line(tmp_path, capsys, args, messa
     assert message in capsys.readouterr().err
 
 
-class _NeverServesTheSecondPhase(FixedTimeController):
-    """Built like fixed time, but holds the first phase for ever: the other phase's approaches starve."""
+class _NeverServesTheSecondPhase(SignalController):
+    """Holds the first phase for ever: the other phase's approaches starve."""
 
     def decide(self, view):
-        self.next_decision_s = view.now_s + 5.0
-        return 0
+        return Decision(0, view.now_s + 5.0)
 
 
 @pytest.fixture
 def starving_controller():
-    REGISTRY["starving"] = _NeverServesTheSecondPhase
+    register_controller("starving", _NeverServesTheSecondPhase)
     yield "starving"
     REGISTRY.pop("starving")
 

@@ -1,9 +1,20 @@
 """Fixed-time plans, offsets and Webster timing."""
 
+import numpy as np
 import pytest
 
+from sim.control.base import Decision, Intersection, NoSettings, SignalPlan, Start
 from sim.control.fixed_time import FixedTimeController
-from sim.control.webster import MAX_CYCLE_S, webster_delay_s, webster_timing
+from sim.control.timing import (
+    MAX_CYCLE_S,
+    green_wave_offsets_s,
+    signal_plans,
+    webster_delay_s,
+    webster_timing,
+)
+from sim.network import compile_network, grid
+from sim.network.graph import SIGNAL_PLAN
+from sim.scenario import scenario_from_dict
 
 
 class _View:
@@ -11,20 +22,11 @@ class _View:
         self.now_s = now_s
 
 
-class _Model:
-    """A grid(1, 1) model's compiled network is all a controller built alone needs."""
-
-    def __init__(self):
-        import mesa
-
-        from sim.network import compile_network, grid
-
-        self._mesa = mesa.Model(rng=0)
-        self._mesa.net = compile_network(grid(1, 1))
-        self._mesa.dt_s = 1.0
-
-    def build(self, **kw):
-        return FixedTimeController(self._mesa, 0, "n0_0", (0, 1), **kw)
+def fixed_time(greens_s, yellow_s, offset_s=0.0):
+    """A fixed-time controller of a grid(1, 1) intersection (no all-red), built alone and started."""
+    plan = SignalPlan(greens_s, yellow_s, 0.0, offset_s, 5.0)
+    ctrl = FixedTimeController(Intersection.of(compile_network(grid(1, 1)), 0, plan, 7.5, 1.0), NoSettings())
+    return ctrl, ctrl.start()
 
 
 def test_webster_cycle_matches_the_textbook_example():
@@ -50,14 +52,11 @@ def test_webster_delay_rises_with_saturation():
 
 
 def test_fixed_time_cycle_and_decisions():
-    ctrl = _Model().build(greens_s=(30.0, 20.0), intergreen_s=3.0)
-    assert ctrl.cycle_s == 56.0
-    assert ctrl.start() == (0, 0.0)
-    assert ctrl.next_decision_s == 30.0
-    assert ctrl.decide(_View(30.0)) == 1
-    assert ctrl.next_decision_s == 30.0 + 3.0 + 20.0
-    assert ctrl.decide(_View(53.0)) == 0
-    assert ctrl.next_decision_s == 53.0 + 3.0 + 30.0
+    ctrl, start = fixed_time((30.0, 20.0), 3.0)
+    assert ctrl.intersection.plan.cycle_s == 56.0
+    assert start == Start(0, 0.0, 30.0)
+    assert ctrl.decide(_View(30.0)) == Decision(1, 30.0 + 3.0 + 20.0)
+    assert ctrl.decide(_View(53.0)) == Decision(0, 53.0 + 3.0 + 30.0)
 
 
 @pytest.mark.parametrize(
@@ -71,20 +70,52 @@ def test_fixed_time_cycle_and_decisions():
     ],
 )
 def test_offset_sets_the_starting_phase(offset_s, phase, elapsed_s, next_s):
-    ctrl = _Model().build(greens_s=(30.0, 20.0), intergreen_s=3.0, offset_s=offset_s)
-    assert ctrl.start() == (phase, pytest.approx(elapsed_s))
-    assert ctrl.next_decision_s == pytest.approx(next_s)
+    _, start = fixed_time((30.0, 20.0), 3.0, offset_s)
+    assert start == (phase, pytest.approx(elapsed_s), pytest.approx(next_s))
 
 
 def test_decisions_follow_the_plan_not_the_rounded_step_times():
-    ctrl = _Model().build(greens_s=(11.5, 11.5), intergreen_s=3.5)
-    ctrl.start()
-    assert ctrl.decide(_View(12.0)) == 1  # due at 11.5, called at the next step
-    assert ctrl.next_decision_s == 11.5 + 3.5 + 11.5
-    assert ctrl.decide(_View(27.0)) == 0
-    assert ctrl.next_decision_s == 26.5 + 3.5 + 11.5
-    assert ctrl.decide(_View(500.0)) == 1  # called long after its time: planned from now
-    assert ctrl.next_decision_s == 500.0 + 3.5 + 11.5
+    ctrl, _ = fixed_time((11.5, 11.5), 3.5)
+    assert ctrl.decide(_View(12.0)) == Decision(1, 11.5 + 3.5 + 11.5)  # due at 11.5, called at the next step
+    assert ctrl.decide(_View(27.0)) == Decision(0, 26.5 + 3.5 + 11.5)
+    # called long after its time: planned from now
+    assert ctrl.decide(_View(500.0)) == Decision(1, 500.0 + 3.5 + 11.5)
+
+
+def test_the_intersection_lists_its_movements_and_exits():
+    crossing = Intersection.of(
+        compile_network(grid(1, 1)), 0, SignalPlan((30.0, 30.0), 3.0, 0.0, 0.0, 5.0), 7.5, 1.0
+    )
+    assert crossing.node == "n0_0" and crossing.phases == (0, 1)
+    # every movement belongs to one phase of two; exit stubs of 200 m hold 26 standing vehicles
+    assert crossing.phase_movements.shape == (2, len(crossing.movements))
+    np.testing.assert_array_equal(crossing.phase_movements.sum(axis=0), 1)
+    assert np.all(crossing.exit_capacity_veh == 26) and np.all(crossing.movement_lanes == 1)
+    with pytest.raises(ValueError, match="read-only"):
+        crossing.movements[0] = 0
+
+
+def _signals(**keys):
+    return scenario_from_dict(
+        {"name": "t", "network": {"type": "grid", "rows": 1, "cols": 3}, "signals": keys}
+    ).signals
+
+
+def test_plans_take_the_scenario_timing_a_green_wave_or_a_nodes_own_plan():
+    graph = grid(1, 3)
+    net = compile_network(graph)
+    wave_s = green_wave_offsets_s(net)
+    # the signals stand at x = 200, 400, 600 m: the wave starts at x = 0
+    assert wave_s == pytest.approx(np.array([200.0, 400.0, 600.0]) / 13.89)
+    plans = signal_plans(_signals(offset_s="green_wave", yellow_s=4.0, all_red_s=1.0), graph, net, None)
+    assert [plan.offset_s for plan in plans] == pytest.approx(list(wave_s))
+    assert plans[0] == SignalPlan((30.0, 30.0), 4.0, 1.0, wave_s[0], 5.0)
+    own = {"greens_s": [20.0, 3.0], "yellow_s": 3.0, "all_red_s": 2.0, "offset_s": 7.0}
+    graph.nodes[net.node_ids[net.signal_nodes[1]]][SIGNAL_PLAN] = own
+    plans = signal_plans(_signals(), graph, net, None)
+    # the node's plan replaces the scenario's; its minimum green is capped at its shortest green
+    assert plans[1] == SignalPlan((20.0, 3.0), 3.0, 2.0, 7.0, 3.0)
+    assert plans[0] == plans[2] == SignalPlan((30.0, 30.0), 3.0, 0.0, 0.0, 5.0)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +131,7 @@ def test_decisions_follow_the_plan_not_the_rounded_step_times():
 def test_fixed_time_cycle_runs_as_planned_in_a_model(signals, cycle_s):
     from sim.model import CityModel
     from sim.scenario import scenario_from_dict
-    from sim.traffic import kernel as k
+    from sim.traffic.codes import STAGE_GREEN
 
     scenario = scenario_from_dict(
         {
@@ -112,15 +143,20 @@ def test_fixed_time_cycle_runs_as_planned_in_a_model(signals, cycle_s):
         }
     )
     model = CityModel(scenario)
-    ctrl = model.controllers[0]
-    planned_s = ctrl.cycle_s if cycle_s is None else cycle_s
-    assert ctrl.cycle_s == pytest.approx(planned_s)
+    plan_cycle_s = model.controllers[0].intersection.plan.cycle_s
+    planned_s = plan_cycle_s if cycle_s is None else cycle_s
+    assert plan_cycle_s == pytest.approx(planned_s)
     onsets: dict[int, list[float]] = {}
-    previous = (int(model.traffic.si[k.SI_PHASE, 0]), int(model.traffic.si[k.SI_STAGE, 0]))
+
+    def phase_and_stage() -> tuple[int, int]:
+        states = model.traffic.signal_states()
+        return int(states.phase[0]), int(states.stage[0])
+
+    previous = phase_and_stage()
     while model.time_s < 900.0 - 1e-9:
         model.step()
-        state = (int(model.traffic.si[k.SI_PHASE, 0]), int(model.traffic.si[k.SI_STAGE, 0]))
-        if state != previous and state[1] == k.STAGE_GREEN:
+        state = phase_and_stage()
+        if state != previous and state[1] == STAGE_GREEN:
             # the kernel switches at the start of a step: the green began one step ago
             onsets.setdefault(state[0], []).append(model.time_s - model.dt_s)
         previous = state

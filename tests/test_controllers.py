@@ -1,28 +1,28 @@
 """Signal controllers: a contract every registered controller passes, and each one's behaviour.
 
 The contract runs a controller in a real model and watches the kernel's connection states:
-the controller never requests a phase that does not exist and always sets a later decision
-time; every green lasts at least the minimum green, yellow and all-red run exactly as long
-as configured, conflicting phases never show green or yellow together; the same seed gives
-the same trips. Behaviour tests drive one controller with hand-made observations.
+its constructor only stores the intersection and the settings; the controller never requests
+a phase that does not exist and always names a later decision time; every green lasts at
+least the minimum green, yellow and all-red run exactly as long as configured, conflicting
+phases never show green or yellow together; the same seed gives the same trips. Behaviour
+tests drive one controller with hand-made observations.
 """
 
 from dataclasses import dataclass, field
 
-import mesa
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.control.actuated import ActuatedController
-from sim.control.base import SignalController, Stage
-from sim.control.max_pressure import MaxPressureController
-from sim.control.registry import controller_names
-from sim.control.sotl import SotlController
+from sim.control.actuated import ActuatedController, ActuatedSettings
+from sim.control.base import Decision, Intersection, NoSettings, SignalController, SignalPlan, Stage
+from sim.control.max_pressure import MaxPressureController, MaxPressureSettings
+from sim.control.registry import controller_class, controller_names
+from sim.control.sotl import SotlController, SotlSettings
 from sim.model import CityModel
 from sim.network import compile_network, grid
 from sim.scenario import scenario_from_dict
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN, RED, YELLOW
 
 YELLOW_S, ALL_RED_S, MIN_GREEN_S = 3, 2, 7
 
@@ -65,26 +65,26 @@ def watch(controller: str) -> tuple[CityModel, dict[int, np.ndarray], list[tuple
     decisions = []
     for ctrl in model.controllers:
 
-        def recorded(view, ctrl=ctrl, decide=ctrl.decide):
-            choice = decide(view)
-            decisions.append((ctrl.signal, choice, ctrl.next_decision_s - view.now_s))
-            return choice
+        def recorded(view, signal=ctrl.intersection.signal, decide=ctrl.decide):
+            decision = decide(view)
+            decisions.append((signal, decision.phase, decision.next_decision_s - view.now_s))
+            return decision
 
         ctrl.decide = recorded
     members = {
         p: net.phase_conns[net.phase_conn_ptr[p] : net.phase_conn_ptr[p + 1]]
         for p in range(len(net.phase_axis))
     }
-    log: dict[int, list[np.ndarray]] = {c.signal: [] for c in model.controllers}
+    log: dict[int, list[np.ndarray]] = {c.intersection.signal: [] for c in model.controllers}
     while model.running and model.time_s < 900.0:
         model.step()
         for ctrl in model.controllers:
             states = []
-            for p in ctrl.phases:
+            for p in ctrl.intersection.phases:
                 phase_states = np.unique(traffic.conn_state[members[p]])
                 assert len(phase_states) == 1, "a phase's movements disagree"
                 states.append(phase_states[0])
-            log[ctrl.signal].append(np.array(states))
+            log[ctrl.intersection.signal].append(np.array(states))
     return model, {s: np.array(v) for s, v in log.items()}, decisions
 
 
@@ -93,9 +93,18 @@ def watched(request):
     return request.param, watch(request.param)
 
 
+def test_contract_constructor_stores_its_arguments_only(watched):
+    name, (model, _, _) = watched
+    crossing = model.controllers[0].intersection
+    settings = model.config.signals.settings_of(name)
+    assert isinstance(settings, controller_class(name).settings_class)
+    ctrl = controller_class(name)(crossing, settings)
+    assert vars(ctrl) == {"intersection": crossing, "settings": settings}
+
+
 def test_contract_requests_only_valid_phases_and_always_a_later_decision(watched):
     _, (model, _, decisions) = watched
-    n_phases = {c.signal: len(c.phases) for c in model.controllers}
+    n_phases = {c.intersection.signal: len(c.intersection.phases) for c in model.controllers}
     assert decisions, "the controller never decided"
     for signal, choice, ahead_s in decisions:
         assert choice is None or (isinstance(choice, int) and 0 <= choice < n_phases[signal])
@@ -107,19 +116,19 @@ def test_contract_min_green_yellow_and_all_red_always_hold(watched):
     n_steps = len(next(iter(log.values())))
     switches = 0
     for states in log.values():
-        open_ = states != k.RED
+        open_ = states != RED
         assert np.all(open_.sum(axis=1) <= 1), f"{name}: conflicting phases open together"
         for p in range(states.shape[1]):
             sequence = runs(states[:, p])
             for i, (value, start, length) in enumerate(sequence):
                 complete = start + length < n_steps
-                if value == k.GREEN and complete:
+                if value == GREEN and complete:
                     assert length >= MIN_GREEN_S, f"{name}: green of {length} s"
-                    assert sequence[i + 1][0] == k.YELLOW
+                    assert sequence[i + 1][0] == YELLOW
                     switches += 1
-                if value == k.YELLOW and complete:
+                if value == YELLOW and complete:
                     assert length == YELLOW_S
-                    assert sequence[i + 1][0] == k.RED
+                    assert sequence[i + 1][0] == RED
         # all-red: from the end of one phase's yellow to the next green, every phase is red
         closed = runs((~open_.any(axis=1)).astype(int))
         for value, start, length in closed:
@@ -150,15 +159,13 @@ class View:
     phase_movements: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
 
 
-class Junction:
-    """One signalized grid(1, 1) intersection: phase 0 north-south, phase 1 east-west."""
-
-    def __init__(self):
-        self.model = mesa.Model(rng=0)
-        self.model.net = compile_network(grid(1, 1))
-
-    def build(self, cls, *args):
-        return cls(self.model, 0, "n0_0", (0, 1), *args)
+def junction(cls, settings, min_green_s=5.0):
+    """A controller of one signalized grid(1, 1) intersection (phase 0 north-south, phase 1
+    east-west; intergreen 4 s, 1 s steps, jam spacing 7.5 m), built alone and started."""
+    plan = SignalPlan((30.0, 30.0), 3.0, 1.0, 0.0, min_green_s)
+    ctrl = cls(Intersection.of(compile_network(grid(1, 1)), 0, plan, 7.5, 1.0), settings)
+    ctrl.start()
+    return ctrl
 
 
 def drive(ctrl, observe, until_s: float) -> tuple[float, int] | None:
@@ -166,13 +173,14 @@ def drive(ctrl, observe, until_s: float) -> tuple[float, int] | None:
 
     ``observe(t)`` returns (queue, approaching) per movement; phase 0 is green from t = 0.
     """
-    t = 0.0
+    t, due_s = 0.0, 0.0
+    phase_movements = ctrl.intersection.phase_movements
     while t <= until_s:
-        if t >= ctrl.next_decision_s - 1e-9:
+        if t >= due_s - 1e-9:
             queue, approaching = observe(t)
             n = len(queue)
-            view = View(t, 0, t, queue, approaching, np.zeros(n), phase_movements=ctrl.phase_movements)
-            choice = ctrl.decide(view)
+            view = View(t, 0, t, queue, approaching, np.zeros(n), phase_movements=phase_movements)
+            choice, due_s = ctrl.decide(view)
             if choice is not None:
                 return t, choice
         t += 1.0
@@ -181,14 +189,15 @@ def drive(ctrl, observe, until_s: float) -> tuple[float, int] | None:
 
 def vehicles(ctrl, ns: float = 0.0, ew: float = 0.0) -> np.ndarray:
     """``ns`` vehicles on the first north-south movement and ``ew`` on the first east-west one."""
-    out = np.zeros(len(ctrl.movements))
-    out[np.flatnonzero(ctrl.phase_movements[0])[0]] = ns
-    out[np.flatnonzero(ctrl.phase_movements[1])[0]] = ew
+    crossing = ctrl.intersection
+    out = np.zeros(len(crossing.movements))
+    out[np.flatnonzero(crossing.phase_movements[0])[0]] = ns
+    out[np.flatnonzero(crossing.phase_movements[1])[0]] = ew
     return out
 
 
 def actuated(min_green_s=5.0, max_green_s=20.0, passage_s=2.0):
-    return Junction().build(ActuatedController, min_green_s, max_green_s, passage_s, 4.0, 1.0)
+    return junction(ActuatedController, ActuatedSettings(max_green_s, passage_s), min_green_s)
 
 
 def test_actuated_gaps_out_at_min_green_on_an_empty_approach():
@@ -227,7 +236,11 @@ def test_actuated_gives_the_busy_direction_longer_greens_in_a_real_run(tmp_path)
             "name": "busy-ns",
             "network": {"type": "grid", "rows": 1, "cols": 1},
             "demand": {"type": "matrix", "matrix": str(matrix), "duration_s": 900.0},
-            "signals": {"controller": "actuated", "max_green_s": 40.0, "observation_horizon_m": 40.0},
+            "signals": {
+                "controller": "actuated",
+                "observation_horizon_m": 40.0,
+                "actuated": {"max_green_s": 40.0},
+            },
             "simulation": {"max_time_s": 900.0},
         }
     )
@@ -237,7 +250,7 @@ def test_actuated_gives_the_busy_direction_longer_greens_in_a_real_run(tmp_path)
     log = []
     for _ in range(900):
         model.step()
-        log.append([model.traffic.conn_state[c] == k.GREEN for c in conns])
+        log.append([model.traffic.conn_state[c] == GREEN for c in conns])
     states = np.array(log, dtype=int)
     greens = [[length for value, _, length in runs(states[:, p])[1:-1] if value == 1] for p in (0, 1)]
     assert net.phase_axis[0] == "NS" and greens[0] and greens[1]
@@ -245,17 +258,18 @@ def test_actuated_gives_the_busy_direction_longer_greens_in_a_real_run(tmp_path)
 
 
 def max_pressure(interval_s=5.0):
-    return Junction().build(MaxPressureController, interval_s, 5.0, 4.0, 7.5)
+    return junction(MaxPressureController, MaxPressureSettings(interval_s))
 
 
 def test_max_pressure_counts_exit_links_at_jam_density_shared_by_their_onward_movements():
     ctrl = max_pressure()
+    crossing = ctrl.intersection
     # exit links of grid(1, 1) are 200 m stubs to fringe nodes, whose only way on is back
-    assert np.all(ctrl.exit_capacity_veh == 26) and np.all(ctrl.turn_share == 1.0)
+    assert np.all(crossing.exit_capacity_veh == 26) and np.all(ctrl.turn_share == 1.0)
     queue, approaching = vehicles(ctrl, ns=4, ew=6), vehicles(ctrl, ns=1)
     occupancy = np.zeros(len(queue))
-    occupancy[np.flatnonzero(ctrl.phase_movements[1])[0]] = 0.5  # 13 vehicles beyond the east-west one
-    view = View(10.0, 0, 10.0, queue, approaching, occupancy, phase_movements=ctrl.phase_movements)
+    occupancy[np.flatnonzero(crossing.phase_movements[1])[0]] = 0.5  # 13 vehicles beyond the east-west one
+    view = View(10.0, 0, 10.0, queue, approaching, occupancy, phase_movements=crossing.phase_movements)
     np.testing.assert_allclose(ctrl.pressures(view), [4 + 1, 6 - 13])
 
 
@@ -272,7 +286,7 @@ def test_max_pressure_decides_every_interval_after_the_minimum_green():
 
 
 def sotl(theta=40.0, mu=3, min_green_s=5.0):
-    return Junction().build(SotlController, min_green_s, theta, mu, 4.0, 1.0)
+    return junction(SotlController, SotlSettings(theta, mu), min_green_s)
 
 
 def test_sotl_switches_when_the_red_demand_passes_its_threshold():
@@ -297,51 +311,81 @@ def test_sotl_lets_a_short_platoon_cross_but_cuts_a_long_one():
 
 
 # ----- the scenario keys of the controllers -----------------------------------------------------
-def test_controller_keys_have_defaults_and_named_range_errors(tmp_path):
+def test_controller_tables_have_defaults_and_named_range_errors(tmp_path):
     from sim.scenario import ScenarioError
 
     base = contract_scenario("fixed_time")
-    signals = base.signals
-    assert (signals.max_green_s, signals.passage_time_s, signals.decision_interval_s) == (60.0, 2.0, 5.0)
-    assert base.signals.policy == "builtin"
+    assert base.signals.settings == (("fixed_time", NoSettings()),)
+    tables = base.with_overrides({"signals.actuated.passage_time_s": 3.0, "signals.sotl": {}}).signals
+    assert tables.settings_of("actuated") == ActuatedSettings(60.0, 3.0)
+    assert tables.settings_of("sotl") == SotlSettings(40.0, 3)
+    learned = base.with_overrides({"signals.controller": "learned"}).signals.settings_of("learned")
+    assert (learned.decision_interval_s, learned.policy) == (5.0, "builtin")
     with pytest.raises(
-        ScenarioError, match=r"signals.max_green_s: expected a green >= signals.min_green_s \(7\)"
+        ScenarioError, match=r"signals.actuated.max_green_s: expected a green >= signals.min_green_s \(7\)"
     ):
-        base.with_overrides({"signals.max_green_s": 6.0})
-    with pytest.raises(ScenarioError, match="signals.sotl_platoon_veh: expected an integer >= 0"):
-        base.with_overrides({"signals.sotl_platoon_veh": -1})
-    with pytest.raises(ScenarioError, match="signals.decision_interval_s: expected a number > 0"):
-        base.with_overrides({"signals.decision_interval_s": 0.0})
-    with pytest.raises(ScenarioError, match="signals.policy: expected a file ending in .npz"):
-        base.with_overrides({"signals.policy": "policy.pt"})
-    with pytest.raises(ScenarioError, match="signals.policy: expected an existing file"):
-        base.with_overrides({"signals.policy": str(tmp_path / "missing.npz")})
+        base.with_overrides({"signals.actuated.max_green_s": 6.0})
+    with pytest.raises(ScenarioError, match="signals.sotl.platoon_veh: expected an integer >= 0"):
+        base.with_overrides({"signals.sotl.platoon_veh": -1})
+    with pytest.raises(
+        ScenarioError, match="signals.max_pressure.decision_interval_s: expected a number > 0"
+    ):
+        base.with_overrides({"signals.max_pressure.decision_interval_s": 0.0})
+    with pytest.raises(ScenarioError, match="signals.max_pressure.green_s: unknown key"):
+        base.with_overrides({"signals.max_pressure.green_s": 10.0})
+    with pytest.raises(ScenarioError, match=r"signals.sotl: expected a table \[signals.sotl\]"):
+        base.with_overrides({"signals.sotl": 3})
+    with pytest.raises(ScenarioError, match="signals.learned.policy: expected a file ending in .npz"):
+        base.with_overrides({"signals.learned.policy": "policy.pt"})
+    with pytest.raises(ScenarioError, match="signals.learned.policy: expected an existing file"):
+        base.with_overrides({"signals.learned.policy": str(tmp_path / "missing.npz")})
     policy = tmp_path / "policy.npz"
     policy.write_bytes(b"")
-    assert base.with_overrides({"signals.policy": str(policy)}).signals.policy == policy
+    assert (
+        base.with_overrides({"signals.learned.policy": str(policy)}).signals.settings_of("learned").policy
+        == policy
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "place"),
+    [
+        ("decision_interval_s", "signals.max_pressure.decision_interval_s or signals.learned"),
+        ("max_green_s", "signals.actuated.max_green_s"),
+        ("sotl_platoon_veh", "signals.sotl.platoon_veh"),
+        ("policy", "signals.learned.policy"),
+    ],
+)
+def test_a_key_that_moved_to_a_controller_table_names_its_new_place(key, place):
+    from sim.scenario import ScenarioError
+
+    with pytest.raises(
+        ScenarioError, match=rf"signals.{key}: unknown key \(set by override\); it moved to {place}"
+    ):
+        contract_scenario("fixed_time").with_overrides({f"signals.{key}": 10})
 
 
 class _HoldFirstPhase(SignalController):
     """Requests its first phase at every decision: that signal never leaves it once there."""
 
     def decide(self, view):
-        self.next_decision_s = view.now_s + 1.0
-        return 0
+        return Decision(0, view.now_s + 1.0)
 
 
 def test_replace_controller_hands_one_signal_to_another_controller():
     model = CityModel(contract_scenario("fixed_time"))
     model.run(until_s=60.0)
     held = model.controllers[0]
-    replacement = _HoldFirstPhase(model, held.signal, held.node, held.phases)
+    replacement = _HoldFirstPhase(held.intersection, NoSettings())
     assert model.replace_controller(replacement) is held
-    assert held not in model.agents and replacement in model.agents
-    first_phase, other = held.phases[0], model.controllers[1]
+    assert model.controllers[0] is replacement and model.next_decision_s(0) == model.time_s
+    first_phase, other = held.intersection.phases[0], model.controllers[1].intersection
     phases = {0: set(), other.signal: set()}
     while model.time_s < 400.0:
         model.step()
         for signal in phases:
-            if model.traffic.si[k.SI_STAGE, signal] == k.STAGE_GREEN:
-                phases[signal].add(int(model.traffic.si[k.SI_PHASE, signal]))
+            phase = model.traffic.green_phase(signal)
+            if phase is not None:
+                phases[signal].add(phase)
     assert phases[0] == {first_phase}
     assert len(phases[other.signal]) == 2

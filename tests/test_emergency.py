@@ -20,7 +20,7 @@ from sim.emergency.vehicles import VehicleState
 from sim.model import CityModel
 from sim.network import builders
 from sim.scenario import ScenarioError, scenario_from_dict
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN, RED, YELLOW
 
 
 def _scenario(tmp_path=None, incidents=None, emergency=None, cols=6, rate_vph=1.0, **signals):
@@ -271,7 +271,7 @@ def test_a_vehicle_on_its_way_back_is_sent_to_a_new_call(tmp_path):
     assert vehicle.state is VehicleState.RESPONDING and vehicle.vid == vid, (
         "the same kernel vehicle turns around"
     )
-    assert model.traffic.vi[k.VI_FLAGS, vid] & k.F_EMERGENCY
+    assert model.traffic.is_emergency(vid)
     model.run()
     rows = _incidents(model)
     assert rows.loc["late", "dispatched_from"] == "returning"
@@ -311,15 +311,15 @@ def _run_recording(scenario, until_s=700.0):
     at_signals = net.phase_conns[: net.phase_conn_ptr[-1]]
     states, crossings = [], []
     vehicle = model.features["emergency"].dispatcher.fleet[0] if model.features else None
-    last = None
+    last = next_conn = None
     while model.time_s < until_s:
         model.step()
         states.append(traffic.conn_state[at_signals].copy())
         if vehicle is not None and vehicle.state is VehicleState.RESPONDING and vehicle.vid is not None:
-            ptr = int(traffic.vi[k.VI_RPTR, vehicle.vid])
+            ptr = int(traffic.route_positions(vehicle.vid))
             if last is not None and ptr > last:
-                crossings.append(int(traffic.conn_state[traffic.r_conn[last]]))
-            last = ptr
+                crossings.append(int(traffic.conn_state[next_conn]))
+            last, next_conn = ptr, int(traffic.next_connections(vehicle.vid))
         else:
             last = None
     return model, np.array(states), at_signals, crossings
@@ -346,15 +346,13 @@ def test_preemption_never_skips_yellow_or_all_red_and_hands_the_signal_back(tmp_
         same_signal = [column[d] for d, s in signal_of_conn.items() if s == signal_of_conn[c]]
         for t in range(1, len(series)):
             before, now = series[t - 1], series[t]
-            assert not (before == k.GREEN and now == k.RED), f"connection {c} skipped its yellow at step {t}"
-            if before == k.YELLOW and now != k.YELLOW:
-                assert np.all(series[t - yellow_steps : t] == k.YELLOW), (
-                    f"connection {c}: short yellow at {t}"
-                )
-            if before == k.RED and now == k.GREEN:
+            assert not (before == GREEN and now == RED), f"connection {c} skipped its yellow at step {t}"
+            if before == YELLOW and now != YELLOW:
+                assert np.all(series[t - yellow_steps : t] == YELLOW), f"connection {c}: short yellow at {t}"
+            if before == RED and now == GREEN:
                 window = states[t - all_red_steps : t][:, same_signal]
-                assert np.all(window == k.RED), f"connection {c} turned green without a full all-red at {t}"
-    assert crossings and all(state == k.GREEN for state in crossings), "every signal was green for it"
+                assert np.all(window == RED), f"connection {c} turned green without a full all-red at {t}"
+    assert crossings and all(state == GREEN for state in crossings), "every signal was green for it"
     # after the preemptions the fixed-time plans run exactly as in a run without the layer
     plain, plain_states, _, _ = _run_recording(_scenario(tmp_path))
     released = preemptions["release_s"].max()

@@ -15,10 +15,9 @@ import pytest
 from sim.model import CityModel
 from sim.network import compile_network, grid, save_network_json
 from sim.scenario import Scenario, scenario_from_dict
-from sim.traffic import kernel as k
+from sim.traffic import layout as rows
+from sim.traffic.codes import GREEN, HALT_MPS, RED, ST_ON_NETWORK, YELLOW
 from sim.traffic.state import CarFollowing, TrafficState
-
-HALT_MPS = 0.1  # the kernel's "halted" speed
 
 
 # ----- helpers ----------------------------------------------------------------------
@@ -97,9 +96,9 @@ def test_congested_grid_conserves_vehicles_at_every_step(check_state):
         model.step()
         assert traffic.n_released == traffic.n_arrived + traffic.n_on_network + traffic.n_waiting
         check_state(traffic)
-        on = traffic.vi[k.VI_STATUS, : traffic.n_vehicles] == k.ST_ON_NETWORK
+        on = traffic.vi[rows.VI_STATUS, : traffic.n_vehicles] == ST_ON_NETWORK
         halted_max = max(
-            halted_max, int(np.count_nonzero(traffic.vf[k.VF_SPEED, : traffic.n_vehicles][on] < HALT_MPS))
+            halted_max, int(np.count_nonzero(traffic.vf[rows.VF_SPEED, : traffic.n_vehicles][on] < HALT_MPS))
         )
     # the case is really congested: long entry queues and standing queues on the links
     assert traffic.n_waiting > 500
@@ -172,23 +171,23 @@ def queue_discharge(seed: int, n: int) -> tuple[float, np.ndarray]:
     state.release(ids)
     state.advance(120)
     assert state.n_on_network == n
-    assert np.all(state.vf[k.VF_SPEED, ids] < 0.5), "the queue should stand (the tail still creeps)"
+    assert np.all(state.vf[rows.VF_SPEED, ids] < 0.5), "the queue should stand (the tail still creeps)"
     request(state, 0, phase_of(state, 0, "NS"))
     approach_m = state.net.edge_length_m[edges[0]]
-    exits_before = state.acc[k.ACC_EXITS, edges[0]]
+    exits_before = state.acc[rows.ACC_EXITS, edges[0]]
     crossed = np.full(n, np.nan)
     green_s = np.nan
     while np.isnan(crossed).any():
         assert state.t_s < 400.0, "queue did not discharge"
         t_s = state.t_s
-        x0 = state.vf[k.VF_POS, ids].copy()
-        rptr0 = state.vi[k.VI_RPTR, ids].copy()
+        x0 = state.vf[rows.VF_POS, ids].copy()
+        rptr0 = state.vi[rows.VI_RPTR, ids].copy()
         state.advance(1)
-        if np.isnan(green_s) and state.conn_state[conns[0]] == k.GREEN:
+        if np.isnan(green_s) and state.conn_state[conns[0]] == GREEN:
             green_s = t_s
-        moved = np.flatnonzero(state.vi[k.VI_RPTR, ids] != rptr0)
-        crossed[moved] = t_s + (approach_m - x0[moved]) / state.vf[k.VF_SPEED, ids[moved]]
-    assert state.acc[k.ACC_EXITS, edges[0]] - exits_before == n
+        moved = np.flatnonzero(state.vi[rows.VI_RPTR, ids] != rptr0)
+        crossed[moved] = t_s + (approach_m - x0[moved]) / state.vf[rows.VF_SPEED, ids[moved]]
+    assert state.acc[rows.ACC_EXITS, edges[0]] - exits_before == n
     return green_s, crossed
 
 
@@ -225,47 +224,47 @@ def test_no_vehicle_crosses_at_red_and_on_yellow_only_those_unable_to_stop(demo_
     decel = traffic.cf.decel_mps2
     previous = traffic.conn_state.copy()
     at_onset: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # conn -> rptr, x, v
-    crossings = {k.GREEN: 0, k.YELLOW: 0}
+    crossings = {GREEN: 0, YELLOW: 0}
     held_at_red = 0
     while not model.finished:
         n = traffic.n_vehicles
-        rptr0 = traffic.vi[k.VI_RPTR, :n].copy()
-        x0 = traffic.vf[k.VF_POS, :n].copy()
-        v0 = traffic.vf[k.VF_SPEED, :n].copy()
+        rptr0 = traffic.vi[rows.VI_RPTR, :n].copy()
+        x0 = traffic.vf[rows.VF_POS, :n].copy()
+        v0 = traffic.vf[rows.VF_SPEED, :n].copy()
         model.step()
         # signals change only at the start of a step, so this is the state the step ran with
         state = traffic.conn_state
-        for conn in np.flatnonzero((state == k.YELLOW) & (previous == k.GREEN)).tolist():
+        for conn in np.flatnonzero((state == YELLOW) & (previous == GREEN)).tolist():
             at_onset[conn] = (rptr0, x0, v0)
         previous = state.copy()
-        moved = np.flatnonzero(traffic.vi[k.VI_RPTR, :n] != rptr0)
-        assert np.all(traffic.vi[k.VI_RPTR, moved] == rptr0[moved] + 1), "a vehicle skipped a link"
+        moved = np.flatnonzero(traffic.vi[rows.VI_RPTR, :n] != rptr0)
+        assert np.all(traffic.vi[rows.VI_RPTR, moved] == rptr0[moved] + 1), "a vehicle skipped a link"
         crossed = moved[signalized[traffic.r_conn[rptr0[moved]]]]
         conns = traffic.r_conn[rptr0[crossed]]
         at = state[conns]
-        assert np.all(at != k.RED), f"vehicles {crossed[at == k.RED]} crossed at red at t={traffic.t_s - 1}"
+        assert np.all(at != RED), f"vehicles {crossed[at == RED]} crossed at red at t={traffic.t_s - 1}"
         # dilemma rule: on yellow only a vehicle that could not stop at the comfortable
         # deceleration when the yellow began may go on
-        for vid, conn in zip(crossed[at == k.YELLOW].tolist(), conns[at == k.YELLOW].tolist(), strict=True):
+        for vid, conn in zip(crossed[at == YELLOW].tolist(), conns[at == YELLOW].tolist(), strict=True):
             rptr_on, x_on, v_on = at_onset[conn]
             assert rptr_on[vid] == rptr0[vid], "it was on the approach when the yellow began"
             to_line_m = net.edge_length_m[traffic.r_edge[rptr0[vid]]] - x_on[vid]
             assert v_on[vid] ** 2 > 2.0 * decel * to_line_m, f"vehicle {vid} could have stopped"
-            crossings[k.YELLOW] += 1
-        crossings[k.GREEN] += int(np.count_nonzero(at == k.GREEN))
+            crossings[YELLOW] += 1
+        crossings[GREEN] += int(np.count_nonzero(at == GREEN))
 
-        on = np.flatnonzero(traffic.vi[k.VI_STATUS, :n] == k.ST_ON_NETWORK)
-        rptr = traffic.vi[k.VI_RPTR, on]
-        pos_m = traffic.vf[k.VF_POS, on]
+        on = np.flatnonzero(traffic.vi[rows.VI_STATUS, :n] == ST_ON_NETWORK)
+        rptr = traffic.vi[rows.VI_RPTR, on]
+        pos_m = traffic.vf[rows.VF_POS, on]
         edge_m = net.edge_length_m[traffic.r_edge[rptr]]
         assert np.all(pos_m <= edge_m + 1e-9)
-        facing_red = (rptr < traffic.vi[k.VI_REND, on]) & signalized[traffic.r_conn[rptr]]
-        facing_red[facing_red] = state[traffic.r_conn[rptr[facing_red]]] == k.RED
-        at_line = (pos_m > edge_m - 1.0) & (traffic.vf[k.VF_SPEED, on] < HALT_MPS)
+        facing_red = (rptr < traffic.vi[rows.VI_REND, on]) & signalized[traffic.r_conn[rptr]]
+        facing_red[facing_red] = state[traffic.r_conn[rptr[facing_red]]] == RED
+        at_line = (pos_m > edge_m - 1.0) & (traffic.vf[rows.VF_SPEED, on] < HALT_MPS)
         held_at_red += int(np.count_nonzero(facing_red & at_line))
     # the run exercised the rules: many crossings, some on yellow, queues standing at red
-    assert crossings[k.GREEN] > 500
-    assert crossings[k.YELLOW] > 0
+    assert crossings[GREEN] > 500
+    assert crossings[YELLOW] > 0
     assert held_at_red > 500
 
 
@@ -294,14 +293,14 @@ def fill_corridor(n: int, hold_s: int, check_state) -> tuple[TrafficState, dict,
         t_s = state.t_s
         state.advance(1)
         check_state(state)
-        assert not np.any(state.r_edge[state.vi[k.VI_RPTR, ids]] == edges[2]), "a vehicle passed the red"
-        assert state.li[k.LI_COUNT, mid_lane] <= jam_capacity, "a vehicle entered a full lane"
-        assert state.conn_state[conns[0]] == k.GREEN
+        assert not np.any(state.r_edge[state.vi[rows.VI_RPTR, ids]] == edges[2]), "a vehicle passed the red"
+        assert state.li[rows.LI_COUNT, mid_lane] <= jam_capacity, "a vehicle entered a full lane"
+        assert state.conn_state[conns[0]] == GREEN
         up = state.lane_vehicles(up_lane)
-        if len(up) == 0 or up[0] != head or state.vf[k.VF_SPEED, head] >= HALT_MPS:
+        if len(up) == 0 or up[0] != head or state.vf[rows.VF_SPEED, head] >= HALT_MPS:
             head, halted_s = (int(up[0]) if len(up) else -1), np.nan
-        at_line = len(up) and state.vf[k.VF_POS, head] > net.edge_length_m[edges[0]] - 1.0
-        if at_line and state.vf[k.VF_SPEED, head] < HALT_MPS and np.isnan(halted_s):
+        at_line = len(up) and state.vf[rows.VF_POS, head] > net.edge_length_m[edges[0]] - 1.0
+        if at_line and state.vf[rows.VF_SPEED, head] < HALT_MPS and np.isnan(halted_s):
             halted_s = t_s
     where = {
         "ids": ids,
@@ -317,15 +316,15 @@ def test_spillback_holds_upstream_vehicles_until_the_downstream_link_clears(chec
     n, hold_s = 60, 400
     state, where, _ = fill_corridor(n, hold_s, check_state)
     net, cf = state.net, state.cf
-    since_s = state.lf[k.LF_BLOCKED_SINCE]
+    since_s = state.lf[rows.LF_BLOCKED_SINCE]
     # the downstream link is full, and the upstream head waits at its stop line at green
-    assert state.li[k.LI_COUNT, where["mid_lane"]] == where["jam_capacity"]
+    assert state.li[rows.LI_COUNT, where["mid_lane"]] == where["jam_capacity"]
     up = state.lane_vehicles(where["up_lane"])
     assert len(up) > 20
-    assert state.vf[k.VF_POS, up[0]] > net.edge_length_m[where["edges"][0]] - 1.0
-    assert state.vf[k.VF_SPEED, up[0]] < HALT_MPS
+    assert state.vf[rows.VF_POS, up[0]] > net.edge_length_m[where["edges"][0]] - 1.0
+    assert state.vf[rows.VF_SPEED, up[0]] < HALT_MPS
     mid = state.lane_vehicles(where["mid_lane"])
-    assert state.vf[k.VF_POS, mid[-1]] - cf.length_m - cf.min_gap_m < cf.length_m, (
+    assert state.vf[rows.VF_POS, mid[-1]] - cf.length_m - cf.min_gap_m < cf.length_m, (
         "no room for a whole vehicle"
     )
     assert 0.0 <= since_s[where["up_lane"]] <= state.t_s - 60.0
@@ -337,8 +336,8 @@ def test_spillback_holds_upstream_vehicles_until_the_downstream_link_clears(chec
         assert state.t_s < hold_s + 600.0, "the corridor did not clear"
         state.advance(1)
         check_state(state)
-    assert np.all(state.lf[k.LF_BLOCKED_SINCE] < 0.0)
-    assert np.all(np.isfinite(state.vf[k.VF_ARRIVE, where["ids"]]))
+    assert np.all(state.lf[rows.LF_BLOCKED_SINCE] < 0.0)
+    assert np.all(np.isfinite(state.vf[rows.VF_ARRIVE, where["ids"]]))
 
 
 def test_blocked_since_is_when_the_held_head_last_halted(check_state):
@@ -348,7 +347,7 @@ def test_blocked_since_is_when_the_held_head_last_halted(check_state):
     # queue without making room.
     state, where, halted_s = fill_corridor(60, 400, check_state)
     assert np.isfinite(halted_s) and halted_s < 300.0
-    assert state.lf[k.LF_BLOCKED_SINCE, where["up_lane"]] == pytest.approx(halted_s, abs=1.0)
+    assert state.lf[rows.LF_BLOCKED_SINCE, where["up_lane"]] == pytest.approx(halted_s, abs=1.0)
 
 
 # ----- 6. determinism ------------------------------------------------------------------
@@ -389,19 +388,19 @@ def test_fixed_time_signal_gives_exact_green_yellow_and_red(all_red_s):
         model.step()
         log.append(traffic.conn_state[conns].copy())
     states = np.array(log)
-    expected_length = {k.GREEN: 30, k.YELLOW: 3, k.RED: cycle - 33}
-    following = {k.GREEN: k.YELLOW, k.YELLOW: k.RED, k.RED: k.GREEN}
+    expected_length = {GREEN: 30, YELLOW: 3, RED: cycle - 33}
+    following = {GREEN: YELLOW, YELLOW: RED, RED: GREEN}
     for c in range(len(conns)):
         for window in range(3):
             counts = np.bincount(states[window * cycle : (window + 1) * cycle, c], minlength=3)
-            assert counts[k.GREEN] == 30 and counts[k.YELLOW] == 3 and counts[k.RED] == cycle - 33
+            assert counts[GREEN] == 30 and counts[YELLOW] == 3 and counts[RED] == cycle - 33
         sequence = runs(states[:, c])
         for (value, length), (after, _) in zip(sequence[1:-1], sequence[2:], strict=True):
             assert length == expected_length[value]
             assert after == following[value]
     # conflicting approaches never move together
-    ns_open = (states[:, : len(phase_conns(traffic, ns))] != k.RED).any(axis=1)
-    ew_open = (states[:, len(phase_conns(traffic, ns)) :] != k.RED).any(axis=1)
+    ns_open = (states[:, : len(phase_conns(traffic, ns))] != RED).any(axis=1)
+    ew_open = (states[:, len(phase_conns(traffic, ns)) :] != RED).any(axis=1)
     assert not np.any(ns_open & ew_open)
 
 
@@ -419,7 +418,7 @@ def test_phase_change_waits_for_min_green_and_clearance_runs_in_full():
         ew_state = np.unique(state.conn_state[phase_conns(state, ew)])
         assert len(ns_state) == len(ew_state) == 1
         log.append((int(ns_state[0]), int(ew_state[0])))
-    g, y, r = k.GREEN, k.YELLOW, k.RED
+    g, y, r = GREEN, YELLOW, RED
     assert [s[0] for s in log] == [g] * 10 + [y] * 3 + [r] * 17 + [g] * 10
     assert [s[1] for s in log] == [r] * 15 + [g] * 10 + [y] * 3 + [r] * 12
 
@@ -447,20 +446,22 @@ def left_turn(n_oncoming: int) -> dict:
     while state.n_arrived < n_oncoming + 1:
         assert state.t_s < 600.0
         t_s = state.t_s
-        rptr0 = state.vi[k.VI_RPTR].copy()
+        rptr0 = state.vi[rows.VI_RPTR].copy()
         head = state.lane_vehicles(opp_lane)[:1]
-        to_line_m, v = opp_m - state.vf[k.VF_POS, head], state.vf[k.VF_SPEED, head]
+        to_line_m, v = opp_m - state.vf[rows.VF_POS, head], state.vf[rows.VF_SPEED, head]
         state.advance(1)
-        if state.vi[k.VI_RPTR, left[0]] != rptr0[left[0]]:
+        if state.vi[rows.VI_RPTR, left[0]] != rptr0[left[0]]:
             turned_s = t_s
             # it turned only through an acceptable gap: nothing oncoming within the critical gap
             assert np.all((to_line_m >= cf.critical_gap_s * v) & (to_line_m >= 3.0))
-        oncoming_crossed_s += [t_s] * int(np.count_nonzero(state.vi[k.VI_RPTR, oncoming] != rptr0[oncoming]))
+        oncoming_crossed_s += [t_s] * int(
+            np.count_nonzero(state.vi[rows.VI_RPTR, oncoming] != rptr0[oncoming])
+        )
     return {
         "turned_s": turned_s,
         "oncoming_s": np.array(oncoming_crossed_s),
-        "stops": int(state.vi[k.VI_STOPS, left[0]]),
-        "travel_s": float(state.vf[k.VF_ARRIVE, left[0]] - state.vf[k.VF_ENTER, left[0]]),
+        "stops": int(state.vi[rows.VI_STOPS, left[0]]),
+        "travel_s": float(state.vf[rows.VF_ARRIVE, left[0]] - state.vf[rows.VF_ENTER, left[0]]),
         "free_flow_s": state.free_flow_time_s(edges),
         "critical_gap_s": cf.critical_gap_s,
     }
@@ -481,3 +482,23 @@ def test_left_turn_without_oncoming_traffic_turns_at_green_without_stopping():
     assert run["stops"] == 0
     # free flow plus the slow-down to the turning speed of 8 m/s
     assert run["free_flow_s"] < run["travel_s"] < run["free_flow_s"] + 5.0
+
+
+def test_cached_machine_code_is_dropped_when_any_source_file_of_the_kernel_changes(tmp_path):
+    (tmp_path / "kernel.py").write_text("x = 1\n")
+    (tmp_path / "layout.py").write_text("Y = 2\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    stale = [cache / "kernel.advance-1.py311.nbi", cache / "kernel.advance-1.py311.1.nbc"]
+    for path in stale:
+        path.write_bytes(b"machine code")
+    drop = rows.drop_stale_machine_code.__wrapped__
+    drop(tmp_path)  # no stamp yet: the cache cannot be trusted
+    assert not any(path.exists() for path in stale)
+    for path in stale:
+        path.write_bytes(b"machine code")
+    drop(tmp_path)  # nothing changed since: kept
+    assert all(path.exists() for path in stale)
+    (tmp_path / "layout.py").write_text("Y = 30\n")  # a constant the kernel inlines
+    drop(tmp_path)
+    assert not any(path.exists() for path in stale)

@@ -5,7 +5,7 @@ import pytest
 from sim.control.holds import Holder, SignalHolds
 from sim.model import CityModel
 from sim.scenario import scenario_from_dict
-from sim.traffic.kernel import YELLOW
+from sim.traffic.codes import YELLOW
 
 EMERGENCY, TRANSIT = Holder.EMERGENCY_PREEMPTION, Holder.TRANSIT_PRIORITY
 

@@ -1,6 +1,7 @@
 """Import rules between the layers of ``sim/`` and module size, read from the source (nothing imported).
 
-The rules are those of ``docs/architecture.md``: the kernel is numpy and numba only; metrics and
+The rules are those of ``docs/architecture.md``: the kernel is numpy and numba only; nothing
+outside ``sim/traffic/`` imports the kernel's private modules or uses a row constant; metrics and
 plots read results and frames, never the model, its probes or the kernel; matplotlib stays in
 the plotting package.
 """
@@ -164,10 +165,50 @@ def test_matplotlib_is_imported_only_in_the_plotting_package():
     assert offenders == []
 
 
+# The kernel's modules, whose names (row constants, containers, stages) are private to sim/traffic/.
+KERNEL_PRIVATE = ("sim.traffic.kernel", "sim.traffic.layout", "sim.traffic.buffers", "sim.traffic.speeds")
+
+
+def row_constants() -> set[str]:
+    """The upper-case names :mod:`sim.traffic.layout` assigns at module level (``VF_POS``, ...)."""
+    tree = ast.parse(SOURCES["sim.traffic.layout"].read_text())
+    targets = [target for node in tree.body if isinstance(node, ast.Assign) for target in node.targets]
+    names = {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+    return {name for name in names if name.isupper()}
+
+
+def names_used(module: str) -> set[str]:
+    """Every bare name, attribute name and imported name in one module of ``sim/``."""
+    tree = ast.parse(SOURCES[module].read_text())
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            used.add(node.attr)
+        elif isinstance(node, ast.alias):
+            used.add(node.name.rpartition(".")[2])
+    return used
+
+
+def test_no_module_outside_the_kernel_imports_its_layout_or_uses_a_row_constant():
+    outside = [module for module in SOURCES if not is_within(module, "sim.traffic")]
+    imports = sorted(
+        f"{module} imports {i.name}"
+        for module in outside
+        for i in imports_of(module)
+        if any(is_within(i.name, private) for private in KERNEL_PRIVATE)
+    )
+    constants = row_constants()
+    assert {"VF_POS", "VI_STATUS", "LI_COUNT", "SI_STAGE", "ACC_EXITS", "C_ARRIVED"} <= constants
+    uses = sorted(f"{module} uses {name}" for module in outside for name in names_used(module) & constants)
+    assert imports + uses == []
+
+
 MAX_MODULE_LINES = 500
 # Issue 14: modules past MAX_MODULE_LINES are to be split. No module joins this list; remove a
 # module once it is split.
-LONG_MODULES = {"sim/model.py", "sim/scenario.py", "sim/traffic/kernel.py"}
+LONG_MODULES = {"sim/model.py", "sim/scenario.py"}
 
 
 def long_modules() -> set[str]:
@@ -185,3 +226,22 @@ def test_no_module_grows_past_500_lines():
 
 def test_the_long_module_list_only_shrinks():
     assert sorted(LONG_MODULES - long_modules()) == [], "split: remove these from LONG_MODULES"
+
+
+# Controllers are named lazily by the registry: validating a scenario names a controller without
+# importing it, and no controller module can import the scenario back in a circle.
+CONTROLLER_MODULES = (
+    "sim.control.fixed_time",
+    "sim.control.actuated",
+    "sim.control.max_pressure",
+    "sim.control.sotl",
+    "sim.control.learned",
+)
+
+
+@pytest.mark.parametrize("module", ["sim.scenario", "sim.control.registry"])
+def test_the_scenario_and_the_registry_import_no_controller_module(module):
+    offenders = sorted(
+        name for name in loaded_at_import(module) if any(is_within(name, c) for c in CONTROLLER_MODULES)
+    )
+    assert offenders == []

@@ -8,9 +8,7 @@ from sim.metrics.results import LINK_COLUMNS, SERIES_COLUMNS, TRIP_COLUMNS
 from sim.metrics.summary import summarize
 from sim.model import CityModel
 from sim.scenario import scenario_from_dict
-from sim.traffic import kernel as k
-
-HALT_MPS = 0.1
+from sim.traffic.codes import HALT_MPS, ST_ON_NETWORK, ST_WAITING
 
 
 def vehicle_agents(model: CityModel) -> list[Vehicle]:
@@ -22,8 +20,8 @@ def assert_agents_match_traffic(model: CityModel) -> None:
     traffic = model.traffic
     agents = vehicle_agents(model)
     assert len(agents) == traffic.n_released - traffic.n_arrived
-    status = traffic.vi[k.VI_STATUS, : traffic.n_vehicles]
-    under_way = np.flatnonzero((status == k.ST_WAITING) | (status == k.ST_ON_NETWORK))
+    status = traffic.statuses()
+    under_way = np.flatnonzero((status == ST_WAITING) | (status == ST_ON_NETWORK))
     np.testing.assert_array_equal(np.sort([agent.vid for agent in agents]).astype(int), under_way)
 
 
@@ -144,12 +142,12 @@ def test_circular_spillback_on_a_ring_is_reported_as_gridlock_and_stops_the_run(
         for lane in lanes:
             head = traffic.lane_vehicles(lane)[0]
             edge = net.lane_edge[lane]
-            assert traffic.vf[k.VF_POS, head] > net.edge_length_m[edge] - 1.0
-            assert traffic.vf[k.VF_SPEED, head] < HALT_MPS
-            next_edge = traffic.r_edge[traffic.vi[k.VI_RPTR, head] + 1]
+            assert traffic.positions_m(head) > net.edge_length_m[edge] - 1.0
+            assert traffic.speeds_mps(head) < HALT_MPS
+            next_edge = traffic.route_ahead(head).edges[1]
             (next_lane,) = [other for other in lanes if net.lane_edge[other] == next_edge]
             tail = traffic.lane_vehicles(next_lane)[-1]
-            room_m = traffic.vf[k.VF_POS, tail] - cf.length_m - cf.min_gap_m
+            room_m = traffic.positions_m(tail) - cf.length_m - cf.min_gap_m
             assert room_m < cf.length_m
     series = model.results().series
     quiet = series[series["time_s"] > model.stalled_at_s - 120.0 + 1e-9]

@@ -3,9 +3,8 @@
 import numpy as np
 
 from sim.model import CityModel
-from sim.network.compile import TURN_LEFT, TURN_RIGHT, TURN_THROUGH
 from sim.scenario import scenario_from_dict
-from sim.traffic import kernel as k
+from sim.traffic.codes import ST_ON_NETWORK, TURN_LEFT, TURN_RIGHT, TURN_THROUGH
 
 
 def test_vehicles_queue_in_the_lane_of_their_next_turn():
@@ -23,13 +22,13 @@ def test_vehicles_queue_in_the_lane_of_their_next_turn():
     seen = {TURN_LEFT: set(), TURN_RIGHT: set(), TURN_THROUGH: set()}
     for _ in range(60):
         model.run(until_s=model.time_s + 10.0)
-        on = np.flatnonzero(traffic.vi[k.VI_STATUS, : traffic.n_vehicles] == k.ST_ON_NETWORK)
+        on = np.flatnonzero(traffic.statuses() == ST_ON_NETWORK)
         for vid in on.tolist():
-            lane = int(traffic.vi[k.VI_LANE, vid])
+            lane = int(traffic.lanes_of(vid))
             edge = int(net.lane_edge[lane])
             if net.edge_lanes[edge] != 3:
                 continue
-            conn = int(traffic.r_conn[traffic.vi[k.VI_RPTR, vid]])
+            conn = int(traffic.next_connections(vid))
             if conn < 0:
                 continue
             index = lane - int(net.edge_lane0[edge])

@@ -21,7 +21,7 @@ from sim.network.io import (
 )
 from sim.network.validate import validate_network
 from sim.scenario import scenario_from_dict
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN
 
 BENCH = Path(sim.__file__).parent / "data" / "bench"
 
@@ -463,7 +463,8 @@ def test_multigraph_is_rejected():
 
 
 def test_a_sharp_turn_onto_another_road_is_drivable_but_a_u_turn_is_not():
-    from sim.network.compile import TURN_RIGHT, compile_network
+    from sim.network.compile import compile_network
+    from sim.traffic.codes import TURN_RIGHT
 
     g = nx.DiGraph(name="sharp")
     for node, x, y, kind in (("a", 0.0, 0.0, "fringe"), ("b", 100.0, 0.0, "intersection"),
@@ -530,7 +531,7 @@ def test_the_kernel_gives_each_planned_phase_green_for_its_green_time(tmp_path):
     green = []
     for _ in range(180):
         model.step()
-        green.append([bool((model.traffic.conn_state[m] == k.GREEN).all()) for m in members])
+        green.append([bool((model.traffic.conn_state[m] == GREEN).all()) for m in members])
     green = np.array(green)
     assert not (green.sum(axis=1) > 1).any(), "two planned phases green at once"
     for p, green_s in enumerate((20.0, 10.0, 15.0)):

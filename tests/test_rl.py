@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sim.control.base import Stage
-from sim.control.learned import LearnedController
+from sim.control.learned import LearnedController, LearnedSettings
 from sim.metrics.summary import summarize
 from sim.model import CityModel
 from sim.rl.features import (
@@ -177,25 +177,15 @@ def test_the_shipped_policy_is_small_and_described():
 
 
 # ----- the learned controller -------------------------------------------------------------
-class _LearnedModel(CityModel):
-    """A model whose every signal runs a LearnedController built directly (not via the registry)."""
-
-    def __init__(self, scenario, seed, policy, interval_s=5.0):
-        self._policy, self._interval_s = policy, interval_s
-        super().__init__(scenario, seed=seed)
-
-    def _make_controllers(self):
-        controllers = super()._make_controllers()
-        for i, ctrl in enumerate(controllers):
-            controllers[i] = LearnedController(
-                self, ctrl.signal, ctrl.node, ctrl.phases, self._policy, self._interval_s
-            )
-            ctrl.remove()
-        return controllers
+def _learned(scenario, seed, policy="builtin"):
+    """A model of ``scenario`` whose every signal runs the learned controller with ``policy``."""
+    return CityModel(
+        scenario.with_overrides({"signals.controller": "learned", "signals.learned.policy": policy}), seed
+    )
 
 
 def test_learned_controller_switches_phases_and_only_when_green():
-    model = _LearnedModel(_tiny(), 5, load_policy(BUILTIN))
+    model = _learned(_tiny(), 5)
     ctrl = model.controllers[0]
     obs_at = {}
     requests = []
@@ -203,9 +193,9 @@ def test_learned_controller_switches_phases_and_only_when_green():
 
     def spy(view):
         obs_at[view.now_s] = view.stage
-        phase = decide(view)
-        requests.append((view.stage, phase))
-        return phase
+        decision = decide(view)
+        requests.append((view.stage, decision.phase))
+        return decision
 
     ctrl.decide = spy
     model.run(until_s=600.0)
@@ -217,27 +207,27 @@ def test_learned_controller_switches_phases_and_only_when_green():
 
 def test_a_scenario_runs_the_learned_controller_by_name(tmp_path):
     policy_file = save_policy(_random_policy(seed=4), tmp_path / "mine.npz")
-    scenario = _tiny(controller="learned", policy=str(policy_file), decision_interval_s=5.0)
+    scenario = _tiny(controller="learned", learned={"policy": str(policy_file), "decision_interval_s": 5.0})
     model = CityModel(scenario, seed=3).run()
     assert {type(c) for c in model.controllers} == {LearnedController}
-    direct = _LearnedModel(_tiny(), 3, load_policy(policy_file)).run()
+    direct = _learned(_tiny(), 3, str(policy_file)).run()
     assert model.trip_records().equals(direct.trip_records())
 
 
-def test_learned_controller_from_plan_reads_the_signal_keys():
-    scenario = _tiny(decision_interval_s=7.0, policy="builtin")
+def test_learned_controller_reads_its_table_and_loads_its_policy_at_start():
+    scenario = _tiny(controller="learned", learned={"decision_interval_s": 7.0, "policy": "builtin"})
     model = CityModel(scenario, seed=1)
-    ctrl = LearnedController.from_plan(model, 0, "n0_0", model.controllers[0].phases, None, scenario.signals)
-    assert ctrl.decision_interval_s == 7.0
-    assert ctrl.policy is load_policy(BUILTIN)
-    with pytest.raises(ValueError, match="decision_interval_s > 0"):
-        LearnedController(model, 0, "n0_0", (0, 1), ctrl.policy, 0.0)
+    settings = scenario.signals.settings_of("learned")
+    assert settings == LearnedSettings(7.0, "builtin")
+    ctrl = LearnedController(model.controllers[0].intersection, settings)
+    ctrl.start()
+    assert ctrl.policy is load_policy(BUILTIN) is model.controllers[0].policy
 
 
 def test_learned_control_beats_fixed_time_on_its_training_ground():
     scenario = _tiny(timing="webster")
     fixed = summarize(CityModel(scenario, seed=2).run().results())["mean_delay_all_s"]
-    learned = summarize(_LearnedModel(scenario, 2, load_policy(BUILTIN)).run().results())["mean_delay_all_s"]
+    learned = summarize(_learned(scenario, 2).run().results())["mean_delay_all_s"]
     assert learned < fixed
 
 
@@ -247,9 +237,8 @@ import sys
 sys.modules["torch"] = None  # any import of torch now fails
 sys.modules["gymnasium"] = None
 sys.path.insert(0, {str(Path(__file__).parent)!r})
-from test_rl import _LearnedModel, _tiny
-from sim.rl.policy import load_policy
-model = _LearnedModel(_tiny(), 5, load_policy("builtin")).run(until_s=300.0)
+from test_rl import _learned, _tiny
+model = _learned(_tiny(), 5).run(until_s=300.0)
 assert model.traffic.n_arrived > 0
 print("ok", "torch" in sys.modules and sys.modules["torch"] is not None)
 """
@@ -310,14 +299,14 @@ def test_env_and_learned_controller_take_the_same_decisions():
     policy = load_policy(BUILTIN)
     scenario = _tiny()
     via_env = evaluate_policy(policy, scenario, [9], EnvConfig(decision_interval_s=5.0))
-    via_controller = summarize(_LearnedModel(scenario, 9, policy).run().results())["mean_delay_all_s"]
+    via_controller = summarize(_learned(scenario, 9).run().results())["mean_delay_all_s"]
     assert via_env == [pytest.approx(via_controller, abs=1e-9)]
 
 
 def test_one_agent_env_leaves_the_other_signals_to_the_scenario(rl_env):
     env = rl_env.SignalEnv(_tiny(), node="n1_1")
     env.reset(seed=1)
-    kinds = {c.node: type(c).__name__ for c in env.sim.model.controllers}
+    kinds = {c.intersection.node: type(c).__name__ for c in env.sim.model.controllers}
     assert kinds == {
         "n0_0": "FixedTimeController",
         "n1_0": "FixedTimeController",

@@ -4,12 +4,19 @@ import dataclasses
 import json
 import textwrap
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from sim.control.fixed_time import FixedTimeController
-from sim.control.registry import CONTROLLERS, ControllerRegistryError, controller_names, register_controller
+from sim.control.registry import (
+    CONTROLLERS,
+    ControllerRegistryError,
+    controller_class,
+    controller_names,
+    register_controller,
+)
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -17,6 +24,7 @@ from sim.scenario import (
     load_scenario,
     scenario_from_dict,
 )
+from sim.schema import integer, spec_field
 
 BENCH = Path(__file__).resolve().parents[1] / "sim" / "data" / "bench"
 
@@ -104,8 +112,11 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
         "seed": 42,
         "network": {"type": "grid", "rows": 3, "cols": 4, "block_m": 200.0, "lanes": 1, "speed_mps": 13.89},
         "demand": {"type": "uniform", "rate_vph": 1000.0, "duration_s": 3600.0, "scale": 1.0, "profile": []},
-        # every signal key at its declared default (the controllers' own keys included)
-        "signals": {f.name: f.default for f in fields(SignalSpec)},
+        # every shared signal key at its declared default, and the controller's (empty) table
+        "signals": {
+            **{f.name: f.default for f in fields(SignalSpec) if f.name != "settings"},
+            "fixed_time": {},
+        },
         "simulation": {"dt_s": 1.0, "max_time_s": 7200.0, "report_interval_s": 60.0, "gridlock_s": 300.0},
         "vehicles": {
             "length_m": 5.0,
@@ -324,13 +335,21 @@ def test_controller_names_registry_lists_allowed_names(minimal: Path) -> None:
     assert all(repr(name) in message for name in controller_names())
 
 
-def test_a_registered_controller_is_accepted_by_later_scenarios(minimal: Path) -> None:
+@dataclasses.dataclass(frozen=True)
+class _MagicSettings:
+    level: int = spec_field(1, partial(integer, ge=0))
+
+
+def test_a_registered_controller_and_its_table_are_accepted_by_later_scenarios(minimal: Path) -> None:
     class Magic(FixedTimeController):
-        pass
+        settings_class = _MagicSettings
 
     try:
         assert register_controller("magic", Magic) is Magic
-        assert load_scenario(minimal, ["signals.controller=magic"]).signals.controller == "magic"
+        signals = load_scenario(minimal, ["signals.controller=magic", "signals.magic.level=3"]).signals
+        assert signals.controller == "magic" and signals.settings_of("magic") == _MagicSettings(3)
+        message = error_of(minimal, ["signals.magic.level=-1"])
+        assert "signals.magic.level: expected an integer >= 0" in message
     finally:
         CONTROLLERS.pop("magic", None)
     assert "signals.controller" in error_of(minimal, ["signals.controller=magic"])
@@ -347,7 +366,7 @@ def test_a_registered_controller_is_accepted_by_later_scenarios(minimal: Path) -
 def test_registering_a_controller_rejects_bad_names_and_classes(name, controller, problem) -> None:
     with pytest.raises(ControllerRegistryError, match=problem):
         register_controller(name, controller)
-    assert CONTROLLERS["fixed_time"] is FixedTimeController
+    assert controller_class("fixed_time") is FixedTimeController
 
 
 def test_string_overrides_are_parsed_as_toml_or_bare_strings(minimal: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from sim.model import CityModel
 from sim.scenario import load_scenario
-from sim.traffic import kernel as k
+from sim.traffic.codes import ST_SCHEDULED
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))
 
@@ -22,7 +22,7 @@ def test_scenario_builds_and_steps(path):
     model.run(until_s=300.0)
     traffic = model.traffic
     assert model.time_s == pytest.approx(300.0)
-    released = int(np.count_nonzero(traffic.vi[k.VI_STATUS, : traffic.n_vehicles] != k.ST_SCHEDULED))
+    released = int(np.count_nonzero(traffic.statuses() != ST_SCHEDULED))
     assert released > 0
     assert released == traffic.n_arrived + traffic.n_on_network + traffic.n_waiting
     assert traffic.n_on_network > 0

@@ -15,7 +15,7 @@ from sim.shuttles.feature import OUTSIDE_HOURS
 from sim.shuttles.insertion import Dwell, Rider, Task, best_insertion
 from sim.shuttles.requests import poisson_requests
 from sim.shuttles.service import NO_FLEET, NO_INSERTION, PARTY_TOO_LARGE
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN, RED, YELLOW
 
 LOOP = ["n0_0", "n2_0", "n2_2", "n0_2"]
 
@@ -381,17 +381,17 @@ def test_signal_priority_never_skips_yellow_or_all_red():
     assert (held <= 8.0 + 5.0 + 2.0 + 1e-9).all()
     for signal_conns in conns:
         series = states[:, signal_conns]
-        yellow_any = (series == k.YELLOW).any(axis=1)
+        yellow_any = (series == YELLOW).any(axis=1)
         for c in range(series.shape[1]):
             s = series[:, c]
             before, after = s[:-1], s[1:]
-            assert not np.any((before == k.GREEN) & (after == k.RED)), "green straight to red"
-            assert not np.any((before == k.YELLOW) & (after == k.GREEN))
-            assert not np.any((before == k.RED) & (after == k.YELLOW))
+            assert not np.any((before == GREEN) & (after == RED)), "green straight to red"
+            assert not np.any((before == YELLOW) & (after == GREEN))
+            assert not np.any((before == RED) & (after == YELLOW))
             for run_value, run in itertools.groupby(s[1:-1]):
-                if run_value == k.YELLOW:
+                if run_value == YELLOW:
                     assert len(list(run)) == 3, "yellow runs in full"
-            for t in np.flatnonzero((before == k.RED) & (after == k.GREEN)) + 1:
+            for t in np.flatnonzero((before == RED) & (after == GREEN)) + 1:
                 last_yellow = np.flatnonzero(yellow_any[:t])
                 if len(last_yellow):
                     assert t - last_yellow[-1] - 1 >= 2, "all-red runs in full"
@@ -467,5 +467,5 @@ def test_shuttles_keep_their_operating_speed_limit():
         model.step()
         vids = [v for s in shuttles.shuttles for v in s.vids]
         if vids:
-            top = max(top, float(model.traffic.vf[k.VF_SPEED, vids].max()))
+            top = max(top, float(model.traffic.speeds_mps(vids).max()))
     assert 6.0 < top <= 7.0 + 1e-9

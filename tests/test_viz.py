@@ -13,7 +13,7 @@ from sim.cli import main
 from sim.metrics.frames import CAR, EMERGENCY, SHUTTLE
 from sim.plots.live_figures import LIGHT_ZORDER, VEHICLE_ZORDER, plot_city, plot_live_charts
 from sim.schema import ScenarioError
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN, HALT_MPS, ST_ON_NETWORK, YELLOW
 from sim.viz import ExplorerModel
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -37,9 +37,9 @@ def test_frame_holds_every_vehicle_on_the_network_on_its_link(busy_model):
     assert frame.n_vehicles == traffic.n_on_network > 0
     assert np.all((frame.vehicle_fraction >= 0) & (frame.vehicle_fraction <= 1))
     assert np.all(frame.vehicle_lane < net.edge_lanes[frame.vehicle_edge])
-    vids = np.flatnonzero(traffic.vi[k.VI_STATUS, : traffic.n_vehicles] == k.ST_ON_NETWORK)
-    np.testing.assert_allclose(np.sort(frame.vehicle_speed_mps), np.sort(traffic.vf[k.VF_SPEED, vids]))
-    np.testing.assert_array_equal(frame.vehicle_halted, frame.vehicle_speed_mps < k.HALT_MPS)
+    vids = np.flatnonzero(traffic.statuses() == ST_ON_NETWORK)
+    np.testing.assert_allclose(np.sort(frame.vehicle_speed_mps), np.sort(traffic.speeds_mps(vids)))
+    np.testing.assert_array_equal(frame.vehicle_halted, frame.vehicle_speed_mps < HALT_MPS)
     assert frame.vehicle_halted.any()
 
 
@@ -61,7 +61,7 @@ def test_approach_light_is_the_most_permissive_of_its_movements(busy_model):
     for edge, light in zip(frame.approach_edge, frame.approach_light, strict=True):
         movements = state[net.conn_from == edge]
         expected = (
-            "green" if (movements == k.GREEN).any() else "yellow" if (movements == k.YELLOW).any() else "red"
+            "green" if (movements == GREEN).any() else "yellow" if (movements == YELLOW).any() else "red"
         )
         assert light == expected
     assert set(frame.approach_light) >= {"green", "red"}

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.control.webster import webster_delay_s
+from sim.control.timing import webster_delay_s
 from sim.metrics.summary import trip_metrics
 from sim.model import CityModel
 from sim.network import compile_network, grid

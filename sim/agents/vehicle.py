@@ -7,7 +7,7 @@ from typing import Protocol
 
 import mesa
 
-from sim.traffic import kernel as k
+from sim.traffic.codes import EV_APPROACH, EV_STOP
 
 __all__ = ["Vehicle", "VehicleEvent", "VehicleListener"]
 
@@ -15,9 +15,9 @@ __all__ = ["Vehicle", "VehicleEvent", "VehicleListener"]
 class VehicleEvent(IntEnum):
     """What the kernel tells an agent about the vehicle it drives."""
 
-    APPROACH = k.EV_APPROACH
+    APPROACH = EV_APPROACH
     """Near the end of its route: time to extend the route, or it will stop there."""
-    STOP = k.EV_STOP
+    STOP = EV_STOP
     """Halted at the end of its route."""
     ARRIVED = -1
     """Left the network at the end of its route (vehicles without a listener)."""

@@ -70,7 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=[],
         metavar="CONTROLLER:KEY=VALUE",
         help="override a key for one controller's runs only, e.g. "
-        "--set-for max_pressure:signals.decision_interval_s=10 (repeatable)",
+        "--set-for max_pressure:signals.max_pressure.decision_interval_s=10 (repeatable)",
     )
     compare.add_argument(
         "--seeds",

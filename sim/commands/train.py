@@ -18,7 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Train one policy shared by every signalized intersection of the scenario with double DQN "
             "(PyTorch; install with pip install 'citysim[rl]'). Writes POLICY (.npz, runs with numpy "
-            "alone: signals.controller = 'learned', signals.policy = POLICY), a JSON sidecar and a "
+            "alone: signals.controller = 'learned', signals.learned.policy = POLICY), a JSON sidecar and a "
             "learning curve PNG beside it. A checkpoint (POLICY with suffix .ckpt) is written after "
             "every episode; running the same command again resumes from it."
         ),

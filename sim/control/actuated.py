@@ -9,15 +9,16 @@ A phase *calls* when any of its movements' zones is occupied.
 
 Timing, per green (the usual NEMA fully-actuated phase):
 
-- **Minimum green**: the green runs at least ``signals.min_green_s`` (the intersection
+- **Minimum green**: the green runs at least the intersection's minimum green
+  (``signals.min_green_s``, or a shorter green of the node's own plan; the intersection
   enforces it too).
-- **Passage time** (``signals.passage_time_s``, the unit extension): each scan on which
+- **Passage time** (``signals.actuated.passage_time_s``, the unit extension): each scan on which
   the green phase's zones are occupied extends the green; once they have been empty for
   the passage time the phase **gaps out**. With a zone of length ``D`` and vehicles at
   speed ``v`` the largest headway that keeps the green is ``D / v + passage_time_s``
   (about 9 s with the defaults at 50 km/h): shorten the horizon for a snappier
   controller.
-- **Maximum green** (``signals.max_green_s``): timed from the first conflicting call, or
+- **Maximum green** (``signals.actuated.max_green_s``): timed from the first conflicting call, or
   from the green's start if a call is already waiting when the passage timer starts
   counting (see below); when it runs out the phase **maxes out** even if vehicles still
   arrive.
@@ -32,18 +33,19 @@ and all-red.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
-from sim.control.base import IntersectionView, SignalController, Stage
+from sim.control.base import Decision, IntersectionView, SignalController, Stage, Start
+from sim.schema import Context, number, spec_field
 
 if TYPE_CHECKING:
-    from sim.control.registry import SignalPlan
     from sim.scenario import SignalSpec
 
-__all__ = ["ActuatedController", "phase_calls"]
+__all__ = ["ActuatedController", "ActuatedSettings", "phase_calls"]
 
 _EPS = 1e-9
 
@@ -53,92 +55,71 @@ def phase_calls(view: IntersectionView, phase_matrix: np.ndarray) -> np.ndarray:
 
     Args:
         view: The intersection's observation.
-        phase_matrix: ``SignalController.phase_movements`` as floats (phase x movement).
+        phase_matrix: ``Intersection.phase_movements`` as floats (phase x movement).
 
     Returns:
-        One count per phase (vehicles), in the controller's phase order.
+        One count per phase (vehicles), in the intersection's phase order.
     """
     return phase_matrix @ (view.queue + view.approaching)
+
+
+@dataclass(frozen=True)
+class ActuatedSettings:
+    """``[signals.actuated]`` (times in s).
+
+    Attributes:
+        max_green_s: Longest green once a conflicting phase calls, in (0, 600] and
+            >= ``signals.min_green_s``.
+        passage_time_s: A green whose detector zones stay empty this long gaps out, in [0, 30].
+    """
+
+    max_green_s: float = spec_field(60.0, partial(number, gt=0.0, le=600.0))
+    passage_time_s: float = spec_field(2.0, partial(number, ge=0.0, le=30.0))
+
+    def validate(self, ctx: Context, key: str, signals: SignalSpec) -> None:
+        """Check the maximum green against ``signals.min_green_s``."""
+        if self.max_green_s < signals.min_green_s:
+            raise ctx.fail(
+                f"{key}.max_green_s",
+                f"a green >= signals.min_green_s ({signals.min_green_s:g})",
+                self.max_green_s,
+            )
 
 
 class ActuatedController(SignalController):
     """Gap-out / max-out control with presence detectors (see the module docstring).
 
-    Args:
-        model: The model (its compiled network names the movements).
-        signal: Index of the signal in the compiled network.
-        node: Node id of the intersection.
-        phases: Global phase indices of the intersection, in cycle order.
-        min_green_s: Minimum green (s).
-        max_green_s: Maximum green after a conflicting call (s), >= ``min_green_s``.
-        passage_time_s: Empty-zone time that ends a green (gap-out) (s).
-        intergreen_s: Yellow plus all-red (s).
-        scan_s: Interval between detector scans (s), normally the simulation step.
+    The minimum green and the intergreen are the intersection's plan's; detectors are
+    scanned every simulation step.
     """
 
-    def __init__(
-        self,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        min_green_s: float,
-        max_green_s: float,
-        passage_time_s: float,
-        intergreen_s: float,
-        scan_s: float,
-    ) -> None:
-        super().__init__(model, signal, node, phases)
-        self.min_green_s = float(min_green_s)
-        self.max_green_s = float(max_green_s)
-        self.passage_time_s = float(passage_time_s)
-        self.intergreen_s = float(intergreen_s)
-        self.scan_s = float(scan_s)
-        self._phase_matrix = self.phase_movements.astype(float)
-        n = len(phases)
+    settings_class = ActuatedSettings
+    settings: ActuatedSettings
+
+    def start(self) -> Start:
+        """Forget any green seen before; the first green is phase 0, decided at once."""
+        n = len(self.intersection.phases)
+        self._phase_matrix = self.intersection.phase_movements.astype(float)
         self._cycle_after = [[(p + k) % n for k in range(1, n)] for p in range(n)]
         self._green: tuple[int, float] | None = None
         self._occupied_s = 0.0
         self._call_s: float | None = None
-
-    @classmethod
-    def from_plan(
-        cls,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        plan: SignalPlan,
-        spec: SignalSpec,
-    ) -> ActuatedController:
-        """Take the timing from ``signals.min_green_s``, ``max_green_s`` and ``passage_time_s``."""
-        return cls(
-            model,
-            signal,
-            node,
-            phases,
-            spec.min_green_s,
-            spec.max_green_s,
-            spec.passage_time_s,
-            plan.intergreen_s,
-            model.dt_s,
-        )
+        return super().start()
 
     @property
     def _first_scan_age_s(self) -> float:
         """Green age (s) from which scans matter: minimum green less the passage time."""
-        return max(self.min_green_s - self.passage_time_s, 0.0)
+        return max(self.intersection.plan.min_green_s - self.settings.passage_time_s, 0.0)
 
-    def decide(self, view: IntersectionView) -> int | None:
+    def decide(self, view: IntersectionView) -> Decision:
         """Scan the detectors; at gap-out or max-out request the next calling phase."""
         now = view.now_s
-        self.next_decision_s = now + self.scan_s
+        scan = Decision(None, now + self.intersection.step_s)
         if view.stage != Stage.GREEN:
-            return None
+            return scan
         age_s = view.stage_age_s
         if age_s < self._first_scan_age_s - _EPS:
-            self.next_decision_s = now + self._first_scan_age_s - age_s
-            return None
+            return Decision(None, now + self._first_scan_age_s - age_s)
         current = view.phase
         started_s = now - age_s
         # the start is recomputed from the stage age at each scan: compare with a tolerance
@@ -153,14 +134,14 @@ class ActuatedController(SignalController):
             self._occupied_s = now
         waiting = [p for p in self._cycle_after[current] if calls[p] > 0]
         if not waiting:
-            return None
+            return scan
         if self._call_s is None:
             self._call_s = started_s if first_scan else now
-        if age_s < self.min_green_s - _EPS:
-            return None
-        gap_out = now - self._occupied_s >= self.passage_time_s - _EPS
-        max_out = now - self._call_s >= self.max_green_s - _EPS
+        plan, settings = self.intersection.plan, self.settings
+        if age_s < plan.min_green_s - _EPS:
+            return scan
+        gap_out = now - self._occupied_s >= settings.passage_time_s - _EPS
+        max_out = now - self._call_s >= settings.max_green_s - _EPS
         if not (gap_out or max_out):
-            return None
-        self.next_decision_s = now + self.intergreen_s + self._first_scan_age_s
-        return waiting[0]
+            return scan
+        return Decision(waiting[0], now + plan.intergreen_s + self._first_scan_age_s)

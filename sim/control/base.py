@@ -1,23 +1,36 @@
-"""The signal controller interface: one Mesa agent per signalized intersection.
+"""The signal controller interface: an intersection, an observation of it, a decision.
 
-A controller sees a read-only :class:`IntersectionView` of its intersection and requests
-the next phase. The intersection itself (the kernel) enforces minimum green, yellow and
-all-red, so no controller can make an unsafe or too-fast switch: a request during yellow
-or all-red, or before the minimum green, simply waits.
+A controller is built from an :class:`Intersection` (a frozen value: its phases as
+movements, its timing plan and the geometry a controller may need) and its own typed
+settings (the table ``[signals.<controller>]``); it never sees the model. At each decision
+time it reads a read-only :class:`IntersectionView` and returns a :class:`Decision`: the
+phase to request and when to decide next. The intersection itself (the kernel) enforces
+minimum green, yellow and all-red, so no controller can make an unsafe or too-fast switch:
+a request during yellow or all-red, or before the minimum green, simply waits.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-import mesa
 import numpy as np
 
 if TYPE_CHECKING:
     from sim.control.observe import Observation
+    from sim.network.compile import CompiledNetwork
 
-__all__ = ["IntersectionView", "SignalController", "Stage"]
+__all__ = [
+    "Decision",
+    "Intersection",
+    "IntersectionView",
+    "NoSettings",
+    "SignalController",
+    "SignalPlan",
+    "Stage",
+    "Start",
+]
 
 
 class Stage(IntEnum):
@@ -28,28 +41,151 @@ class Stage(IntEnum):
     ALL_RED = 2
 
 
+class Decision(NamedTuple):
+    """What a controller decided at one decision time.
+
+    Attributes:
+        phase: Index into the intersection's phases to request, or None to keep the current one.
+        next_decision_s: Simulated time of the next decision (s), later than now.
+    """
+
+    phase: int | None
+    next_decision_s: float
+
+
+class Start(NamedTuple):
+    """How a controller starts its signal at time 0.
+
+    Attributes:
+        phase: Index into the intersection's phases of the first green.
+        elapsed_s: How long that green has already run (s).
+        next_decision_s: Simulated time of the first decision (s).
+    """
+
+    phase: int
+    elapsed_s: float
+    next_decision_s: float
+
+
+@dataclass(frozen=True)
+class SignalPlan:
+    """The timing an intersection runs: the scenario's (fixed or Webster greens) or its own.
+
+    Attributes:
+        greens_s: Green per phase, in phase order (s).
+        yellow_s: Yellow after each green (s).
+        all_red_s: All-red after each yellow (s).
+        offset_s: Start of the first phase's green in the common cycle (s).
+        min_green_s: Shortest green the intersection allows (s).
+    """
+
+    greens_s: tuple[float, ...]
+    yellow_s: float
+    all_red_s: float
+    offset_s: float
+    min_green_s: float
+
+    @property
+    def intergreen_s(self) -> float:
+        """Yellow plus all-red (s)."""
+        return self.yellow_s + self.all_red_s
+
+    @property
+    def cycle_s(self) -> float:
+        """Cycle length: every green and every intergreen (s)."""
+        return sum(self.greens_s) + len(self.greens_s) * self.intergreen_s
+
+
+@dataclass(frozen=True, eq=False)
+class Intersection:
+    """One signalized intersection as its controller knows it (arrays are read-only).
+
+    Movement arrays follow :attr:`movements`; phase arrays follow :attr:`phases`.
+
+    Attributes:
+        signal: Index of the signal in the compiled network.
+        node: Node id of the intersection.
+        phases: Global phase indices of the intersection, in cycle order.
+        movements: Connection indices of its movements (sorted).
+        movement_in_edges: Approach edge of each movement.
+        movement_out_edges: Exit edge of each movement.
+        phase_movements: Boolean matrix (phase x movement) of the movements each phase serves.
+        movement_lanes: Approach lanes that serve each movement.
+        exit_capacity_veh: Jam capacity of each movement's exit link: lanes times
+            ``floor(length / jam spacing)`` (vehicles).
+        exit_onward: Movements leaving each movement's exit link at its far end.
+        plan: The timing the intersection runs.
+        step_s: Time step of the simulation (s): the finest interval between decisions.
+    """
+
+    signal: int
+    node: str
+    phases: tuple[int, ...]
+    movements: np.ndarray
+    movement_in_edges: np.ndarray
+    movement_out_edges: np.ndarray
+    phase_movements: np.ndarray
+    movement_lanes: np.ndarray
+    exit_capacity_veh: np.ndarray
+    exit_onward: np.ndarray
+    plan: SignalPlan
+    step_s: float
+
+    @classmethod
+    def of(
+        cls, net: CompiledNetwork, signal: int, plan: SignalPlan, jam_spacing_m: float, step_s: float
+    ) -> Intersection:
+        """The intersection of signal ``signal`` of a compiled network.
+
+        Args:
+            net: The compiled network.
+            signal: Index of the signal.
+            plan: The timing it runs.
+            jam_spacing_m: Front-to-front spacing of standing vehicles (m), for the exit links'
+                jam capacity.
+            step_s: Time step of the simulation (s).
+        """
+        phases = tuple(range(net.signal_phase_ptr[signal], net.signal_phase_ptr[signal + 1]))
+        members = [net.phase_conns[net.phase_conn_ptr[p] : net.phase_conn_ptr[p + 1]] for p in phases]
+        movements = np.unique(np.concatenate(members)) if members else np.zeros(0, dtype=np.int32)
+        exits = net.conn_to[movements]
+        arrays = {
+            "movements": movements,
+            "movement_in_edges": net.conn_from[movements],
+            "movement_out_edges": exits,
+            "phase_movements": np.array([np.isin(movements, m) for m in members], dtype=bool),
+            "movement_lanes": net.conn_lane_hi[movements] - net.conn_lane_lo[movements] + 1,
+            "exit_capacity_veh": np.floor(net.edge_length_m[exits] / jam_spacing_m) * net.edge_lanes[exits],
+            "exit_onward": np.bincount(net.conn_from, minlength=net.n_edges)[exits],
+        }
+        for array in arrays.values():
+            array.flags.writeable = False
+        node = net.node_ids[net.signal_nodes[signal]]
+        return cls(signal, node, phases, **arrays, plan=plan, step_s=step_s)
+
+
 class IntersectionView:
     """What one controller may see of its intersection at a decision time (read-only).
 
-    Movement arrays follow :attr:`SignalController.movements`; every array is a fresh
-    copy, computed on first access from one network-wide observation per decision time.
+    Movement arrays follow :attr:`Intersection.movements`; every array is a fresh copy,
+    computed on first access from one network-wide observation per decision time.
 
     Attributes:
         now_s: Simulated time (s).
     """
 
-    __slots__ = ("_ctrl", "_obs", "_state", "now_s")
+    __slots__ = ("_crossing", "_obs", "_state", "now_s")
 
-    def __init__(self, ctrl: SignalController, obs: Observation) -> None:
-        self._ctrl = ctrl
+    def __init__(self, intersection: Intersection, obs: Observation) -> None:
+        self._crossing = intersection
         self._obs = obs
-        self._state = obs.signal_state(ctrl.signal)
+        self._state = obs.signal_state(intersection.signal)
         self.now_s = obs.now_s
 
     @property
     def phase(self) -> int:
-        """Index into the controller's phases of the phase now green (or ending, in yellow/all-red)."""
-        return self._ctrl.phases.index(self._state[0])
+        """Index into the intersection's phases of the phase now green (or ending, in yellow/all-red)."""
+        return self._crossing.phases.index(self._state[0])
 
     @property
     def stage(self) -> Stage:
@@ -60,7 +196,7 @@ class IntersectionView:
     def next_phase(self) -> int | None:
         """During yellow and all-red, the phase that comes next; else None."""
         nxt = self._state[2]
-        return self._ctrl.phases.index(nxt) if nxt >= 0 else None
+        return self._crossing.phases.index(nxt) if nxt >= 0 else None
 
     @property
     def stage_age_s(self) -> float:
@@ -75,74 +211,66 @@ class IntersectionView:
     @property
     def queue(self) -> np.ndarray:
         """Halted vehicles (speed < 0.1 m/s) per movement."""
-        return self._obs.queue[self._ctrl.movements]
+        return self._obs.queue[self._crossing.movements]
 
     @property
     def approaching(self) -> np.ndarray:
         """Moving vehicles within the observation horizon of the stop line, per movement."""
-        return self._obs.approaching[self._ctrl.movements]
+        return self._obs.approaching[self._crossing.movements]
 
     @property
     def waiting_s(self) -> np.ndarray:
         """Summed waiting time on the approach link of the vehicles of each movement (s)."""
-        return self._obs.waiting_s[self._ctrl.movements]
+        return self._obs.waiting_s[self._crossing.movements]
 
     @property
     def downstream_occupancy(self) -> np.ndarray:
         """Occupancy (vehicles / jam capacity, 0..1) of each movement's exit link."""
-        return self._obs.edge_occupancy[self._ctrl.movement_out_edges]
+        return self._obs.edge_occupancy[self._crossing.movement_out_edges]
 
     @property
     def upstream_occupancy(self) -> np.ndarray:
         """Occupancy (vehicles / jam capacity, 0..1) of each movement's approach link."""
-        return self._obs.edge_occupancy[self._ctrl.movement_in_edges]
+        return self._obs.edge_occupancy[self._crossing.movement_in_edges]
 
     @property
     def phase_movements(self) -> np.ndarray:
         """Boolean matrix (phase x movement): which movements each phase gives green."""
-        return self._ctrl.phase_movements.copy()
+        return self._crossing.phase_movements.copy()
 
 
-class SignalController(mesa.Agent):
+@dataclass(frozen=True)
+class NoSettings:
+    """The settings of a controller that has none of its own (an empty ``[signals.<name>]`` table)."""
+
+
+class SignalController:
     """Chooses the phases of one signalized intersection.
 
-    The model calls :meth:`decide` when the simulated time reaches
-    :attr:`next_decision_s`; subclasses set that time again in :meth:`decide`.
+    The constructor only stores its arguments. The model calls :meth:`start` once, before the
+    first decision (it resets whatever the controller keeps between decisions), then
+    :meth:`decide` at every decision time the previous :class:`Decision` named.
 
-    Attributes:
-        signal: Index of the signal in the compiled network.
-        node: Node id of the intersection.
-        phases: Global phase indices of this intersection, in cycle order.
-        movements: Connection indices of the intersection's movements (sorted).
-        movement_in_edges, movement_out_edges: Approach and exit edge of each movement.
-        phase_movements: Boolean matrix (phase x movement) of the movements each phase serves.
-        next_decision_s: Simulated time (s) of the next call to :meth:`decide`.
-        observes: Whether :meth:`decide` reads queues and arrivals; controllers that do
-            not (fixed-time) save the model the network-wide observation.
+    Subclasses name their settings class in :attr:`settings_class`: a frozen dataclass
+    declared with :func:`sim.schema.spec_field`, read from ``[signals.<controller name>]``.
+    It may define ``validate(ctx, key, signals)`` for checks against the shared
+    ``[signals]`` keys (raise ``ctx.fail(...)``; ``key`` is the table's dotted name).
+
+    Args:
+        intersection: The intersection it controls.
+        settings: Its settings, an instance of :attr:`settings_class`.
     """
 
-    observes: ClassVar[bool] = True
+    settings_class: ClassVar[type] = NoSettings
 
-    def __init__(self, model: mesa.Model, signal: int, node: str, phases: tuple[int, ...]) -> None:
-        super().__init__(model)
-        net = model.net
-        self.signal = signal
-        self.node = node
-        self.phases = phases
-        members = [net.phase_conns[net.phase_conn_ptr[p] : net.phase_conn_ptr[p + 1]] for p in phases]
-        self.movements = np.unique(np.concatenate(members)) if members else np.zeros(0, dtype=np.int32)
-        self.movement_in_edges = net.conn_from[self.movements]
-        self.movement_out_edges = net.conn_to[self.movements]
-        self.phase_movements = np.array([np.isin(self.movements, m) for m in members], dtype=bool)
-        self.next_decision_s = 0.0
+    def __init__(self, intersection: Intersection, settings: Any) -> None:
+        self.intersection = intersection
+        self.settings = settings
 
-    def start(self) -> tuple[int, float]:
-        """The phase to start with (index into :attr:`phases`) and how long it has run (s)."""
-        return 0, 0.0
+    def start(self) -> Start:
+        """Reset the controller's state; the first green, its age and the first decision time."""
+        return Start(0, 0.0, 0.0)
 
-    def decide(self, view: IntersectionView) -> int | None:
-        """Return the index into :attr:`phases` to request, or None to keep the current one.
-
-        Implementations also set :attr:`next_decision_s`.
-        """
+    def decide(self, view: IntersectionView) -> Decision:
+        """The phase to request (index into the intersection's phases, or None) and the next decision time."""
         raise NotImplementedError

@@ -8,73 +8,62 @@ requests: the kernel enforces minimum green, yellow and all-red.
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path, PurePath
+from typing import Any
 
-import mesa
-
-from sim.control.base import IntersectionView, SignalController
+from sim.control.base import Decision, IntersectionView, SignalController, Start
 from sim.rl.features import observe, requested_phase
-from sim.rl.policy import Policy, load_policy
+from sim.rl.policy import BUILTIN, load_policy
+from sim.schema import Context, number, path, spec_field
 
-if TYPE_CHECKING:
-    from sim.control.registry import SignalPlan
-    from sim.scenario import SignalSpec
+__all__ = ["LearnedController", "LearnedSettings"]
 
-__all__ = ["LearnedController"]
+
+def _policy(ctx: Context, key: str, value: Any) -> str | Path:
+    if value == BUILTIN:
+        return value
+    if not isinstance(value, str | PurePath):
+        raise ctx.fail(key, f"{BUILTIN!r} or the path of a .npz policy file", value)
+    return path(ctx, key, value, suffixes=(".npz",))
+
+
+@dataclass(frozen=True)
+class LearnedSettings:
+    """``[signals.learned]``.
+
+    Attributes:
+        decision_interval_s: Time between decisions (s), in (0, 600].
+        policy: ``"builtin"`` (the policy shipped in the package) or a ``.npz`` policy file,
+            resolved like other scenario paths.
+    """
+
+    decision_interval_s: float = spec_field(5.0, partial(number, gt=0.0, le=600.0))
+    policy: str | Path = spec_field(BUILTIN, _policy)
 
 
 class LearnedController(SignalController):
     """Requests the phase a trained policy values most, every ``decision_interval_s``.
 
-    Args:
-        model: The model.
-        signal: Index of the signal in the compiled network.
-        node: Node id of the intersection.
-        phases: Global phase indices of the intersection, in cycle order.
-        policy: The trained policy (shared by every intersection of a model).
-        decision_interval_s: Time between decisions (s), > 0.
-
-    Raises:
-        ValueError: If ``decision_interval_s`` is not positive.
+    Attributes:
+        policy: The trained policy (loaded by :meth:`start`; every intersection of a process
+            shares one copy of each policy file).
     """
 
-    def __init__(
-        self,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        policy: Policy,
-        decision_interval_s: float,
-    ) -> None:
-        if not decision_interval_s > 0.0:
-            raise ValueError(
-                f"LearnedController at {node}: expected decision_interval_s > 0, got {decision_interval_s}"
-            )
-        super().__init__(model, signal, node, phases)
-        self.policy = policy
-        self.decision_interval_s = float(decision_interval_s)
+    settings_class = LearnedSettings
+    settings: LearnedSettings
 
-    @classmethod
-    def from_plan(
-        cls,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        plan: SignalPlan,
-        spec: SignalSpec,
-    ) -> LearnedController:
-        """Load ``signals.policy`` (``"builtin"`` or a ``.npz`` file) for ``signals.decision_interval_s``.
+    def start(self) -> Start:
+        """Load the policy; the first decision is at once.
 
         Raises:
             PolicyError: If the policy file is missing or does not fit the current features.
         """
-        policy_source: str | os.PathLike[str] = spec.policy
-        return cls(model, signal, node, phases, load_policy(policy_source), spec.decision_interval_s)
+        self.policy = load_policy(self.settings.policy)
+        return super().start()
 
-    def decide(self, view: IntersectionView) -> int | None:
+    def decide(self, view: IntersectionView) -> Decision:
         """Request the greedy phase of the policy; nothing during yellow and all-red."""
-        self.next_decision_s = view.now_s + self.decision_interval_s
-        return requested_phase(view, self.policy.act(observe(view), len(self.phases)))
+        action = self.policy.act(observe(view), len(self.intersection.phases))
+        return Decision(requested_phase(view, action), view.now_s + self.settings.decision_interval_s)

@@ -1,4 +1,4 @@
-"""Max-pressure signal control (Varaiya 2013), decided every ``signals.decision_interval_s``.
+"""Max-pressure signal control (Varaiya 2013), decided every ``signals.max_pressure.decision_interval_s``.
 
 Varaiya's controller gives green to the phase of largest pressure
 ``γ_s = Σ_{(l,m) ∈ s} w(l,m) c(l,m)``, where ``w(l,m) = x(l,m) - Σ_p r(m,p) x(m,p)`` is the
@@ -28,109 +28,67 @@ new green has run ``max(min green, decision interval)``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from functools import partial
 
-import mesa
 import numpy as np
 
-from sim.control.base import IntersectionView, SignalController, Stage
+from sim.control.base import Decision, IntersectionView, SignalController, Stage, Start
+from sim.schema import number, spec_field
 
-if TYPE_CHECKING:
-    from sim.control.registry import SignalPlan
-    from sim.scenario import SignalSpec
+__all__ = ["MaxPressureController", "MaxPressureSettings"]
 
-__all__ = ["MaxPressureController"]
+
+@dataclass(frozen=True)
+class MaxPressureSettings:
+    """``[signals.max_pressure]``.
+
+    Attributes:
+        decision_interval_s: Time between decisions while a green continues (s), in (0, 600].
+    """
+
+    decision_interval_s: float = spec_field(5.0, partial(number, gt=0.0, le=600.0))
 
 
 class MaxPressureController(SignalController):
     """Serves the phase of largest pressure (see the module docstring).
 
-    Args:
-        model: The model (its compiled network names the movements and links).
-        signal: Index of the signal in the compiled network.
-        node: Node id of the intersection.
-        phases: Global phase indices of the intersection, in cycle order.
-        decision_interval_s: Time between decisions while a green continues (s).
-        min_green_s: Minimum green (s); no decision is taken before it has run.
-        intergreen_s: Yellow plus all-red (s).
-        jam_spacing_m: Front-to-front spacing of standing vehicles (m), for the exit links'
-            jam capacity.
+    No decision is taken before the intersection's minimum green has run; the exit links'
+    jam capacity (the intersection's ``exit_capacity_veh``) counts them as full.
 
     Attributes:
-        exit_capacity_veh: Jam capacity of each movement's exit link (vehicles).
         turn_share: Assumed turning ratio onward from each movement's exit link.
-        movement_lanes: Approach lanes serving each movement.
     """
 
-    def __init__(
-        self,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        decision_interval_s: float,
-        min_green_s: float,
-        intergreen_s: float,
-        jam_spacing_m: float,
-    ) -> None:
-        super().__init__(model, signal, node, phases)
-        net = model.net
-        self.decision_interval_s = float(decision_interval_s)
-        self.min_green_s = float(min_green_s)
-        self.intergreen_s = float(intergreen_s)
-        exits = self.movement_out_edges
-        per_lane = np.floor(net.edge_length_m[exits] / jam_spacing_m)
-        self.exit_capacity_veh = per_lane * net.edge_lanes[exits]
-        onward = np.bincount(net.conn_from, minlength=net.n_edges)[exits]
-        self.turn_share = 1.0 / np.maximum(onward, 1)
-        moves = self.movements
-        self.movement_lanes = (net.conn_lane_hi[moves] - net.conn_lane_lo[moves] + 1).astype(float)
-        self._phase_matrix = self.phase_movements.astype(float)
+    settings_class = MaxPressureSettings
+    settings: MaxPressureSettings
 
-    @classmethod
-    def from_plan(
-        cls,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        plan: SignalPlan,
-        spec: SignalSpec,
-    ) -> MaxPressureController:
-        """Take the decision interval and minimum green from the signals, jam spacing from the vehicles."""
-        vehicles = model.config.vehicles
-        return cls(
-            model,
-            signal,
-            node,
-            phases,
-            spec.decision_interval_s,
-            spec.min_green_s,
-            plan.intergreen_s,
-            vehicles.length_m + vehicles.min_gap_m,
-        )
+    def start(self) -> Start:
+        """Derive the turning ratios and weights; the first decision is at once."""
+        crossing = self.intersection
+        self.turn_share = 1.0 / np.maximum(crossing.exit_onward, 1)
+        self._lanes = crossing.movement_lanes.astype(float)
+        self._phase_matrix = crossing.phase_movements.astype(float)
+        return super().start()
 
     def pressures(self, view: IntersectionView) -> np.ndarray:
         """Pressure of each phase (vehicle-lanes), in the controller's phase order."""
         upstream = view.queue + view.approaching
-        downstream = view.downstream_occupancy * self.exit_capacity_veh * self.turn_share
-        weighted = self.movement_lanes * (upstream - downstream)
+        downstream = view.downstream_occupancy * self.intersection.exit_capacity_veh * self.turn_share
+        weighted = self._lanes * (upstream - downstream)
         return self._phase_matrix @ weighted
 
-    def decide(self, view: IntersectionView) -> int | None:
+    def decide(self, view: IntersectionView) -> Decision:
         """Keep the phase of largest pressure or request it; wait out minimum greens and clearances."""
         now = view.now_s
+        plan, interval_s = self.intersection.plan, self.settings.decision_interval_s
         if view.stage != Stage.GREEN:
-            self.next_decision_s = now + self.decision_interval_s
-            return None
-        if view.stage_age_s < self.min_green_s - 1e-9:
-            self.next_decision_s = now + self.min_green_s - view.stage_age_s
-            return None
+            return Decision(None, now + interval_s)
+        if view.stage_age_s < plan.min_green_s - 1e-9:
+            return Decision(None, now + plan.min_green_s - view.stage_age_s)
         pressure = self.pressures(view)
         current = view.phase
         best = int(np.argmax(pressure))
         if pressure[best] <= pressure[current]:
-            self.next_decision_s = now + self.decision_interval_s
-            return None
-        self.next_decision_s = now + self.intergreen_s + max(self.min_green_s, self.decision_interval_s)
-        return best
+            return Decision(None, now + interval_s)
+        return Decision(best, now + plan.intergreen_s + max(plan.min_green_s, interval_s))

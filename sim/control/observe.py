@@ -6,7 +6,6 @@ from functools import cached_property
 
 import numpy as np
 
-from sim.traffic import kernel as k
 from sim.traffic.state import TrafficState
 
 __all__ = ["Observation"]
@@ -54,14 +53,8 @@ class Observation:
     def _signal_rows(self) -> tuple[list[int], list[int], list[int], list[float], list[float]]:
         # Read once per decision time as Python lists: controllers read their state several
         # times per decision, and requests are applied only after every controller decided.
-        si, sf = self._traffic.si, self._traffic.sf
-        return (
-            si[k.SI_PHASE].tolist(),
-            si[k.SI_STAGE].tolist(),
-            si[k.SI_NEXT].tolist(),
-            sf[k.SF_ELAPSED].tolist(),
-            sf[k.SF_MIN_GREEN].tolist(),
-        )
+        phase, stage, next_phase, age_s, min_green_s = self._traffic.signal_states()
+        return phase.tolist(), stage.tolist(), next_phase.tolist(), age_s.tolist(), min_green_s.tolist()
 
     def signal_state(self, signal: int) -> tuple[int, int, int, float, float]:
         """(global phase, stage, next global phase or -1, stage age s, min green s) of a signal."""

@@ -1,46 +1,36 @@
-"""The one registry of signal controllers that scenarios name in ``signals.controller``."""
+"""The one registry of signal controllers that scenarios name in ``signals.controller``.
+
+Built-in controllers are named by ``"module:Class"`` strings and imported on first use, so
+naming a controller (e.g. validating a scenario) loads no controller module.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
 
-from sim.control.actuated import ActuatedController
 from sim.control.base import SignalController
-from sim.control.fixed_time import FixedTimeController
-from sim.control.learned import LearnedController
-from sim.control.max_pressure import MaxPressureController
-from sim.control.sotl import SotlController
 
-__all__ = ["CONTROLLERS", "ControllerRegistryError", "SignalPlan", "controller_names", "register_controller"]
+__all__ = [
+    "CONTROLLERS",
+    "ControllerRegistryError",
+    "controller_class",
+    "controller_names",
+    "register_controller",
+]
 
 
 class ControllerRegistryError(ValueError):
     """A controller cannot be registered under that name."""
 
 
-@dataclass(frozen=True)
-class SignalPlan:
-    """The timing a scenario gives one intersection (fixed or Webster greens, offset).
-
-    Attributes:
-        greens_s: Green per phase, in phase order (s).
-        intergreen_s: Yellow plus all-red (s).
-        offset_s: Start of the first phase's green in the common cycle (s).
-    """
-
-    greens_s: tuple[float, ...]
-    intergreen_s: float
-    offset_s: float
-
-
-CONTROLLERS: dict[str, type[SignalController]] = {
-    "fixed_time": FixedTimeController,
-    "actuated": ActuatedController,
-    "max_pressure": MaxPressureController,
-    "sotl": SotlController,
-    "learned": LearnedController,
+CONTROLLERS: dict[str, str | type[SignalController]] = {
+    "fixed_time": "sim.control.fixed_time:FixedTimeController",
+    "actuated": "sim.control.actuated:ActuatedController",
+    "max_pressure": "sim.control.max_pressure:MaxPressureController",
+    "sotl": "sim.control.sotl:SotlController",
+    "learned": "sim.control.learned:LearnedController",
 }
-"""Name -> controller class; each builds itself: ``from_plan(model, signal, node, phases, plan, spec)``."""
+"""Name -> controller class, or the ``"module:Class"`` path it is imported from on first use."""
 
 
 def controller_names() -> tuple[str, ...]:
@@ -48,19 +38,32 @@ def controller_names() -> tuple[str, ...]:
     return tuple(CONTROLLERS)
 
 
+def controller_class(name: str) -> type[SignalController]:
+    """The class registered as ``name``, imported if it is named by its path.
+
+    Raises:
+        KeyError: If no controller is registered under ``name``.
+    """
+    entry = CONTROLLERS[name]
+    if isinstance(entry, str):
+        module, _, cls = entry.partition(":")
+        entry = CONTROLLERS[name] = getattr(importlib.import_module(module), cls)
+    return entry
+
+
 def register_controller(
     name: str, controller: type[SignalController], *, replace: bool = False
 ) -> type[SignalController]:
     """Make a controller class available to scenarios as ``signals.controller = name``.
 
-    Scenarios validated after the call accept the name, in this process and in sweep workers
-    forked from it (a worker started afresh, e.g. by Dask, must import the module that
-    registers it).
+    Scenarios validated after the call accept the name (and a ``[signals.<name>]`` table of
+    the class's ``settings_class``), in this process and in sweep workers forked from it (a
+    worker started afresh, e.g. by Dask, must import the module that registers it).
 
     Args:
         name: The name scenarios use; a Python identifier.
-        controller: A :class:`~sim.control.base.SignalController` subclass; it builds itself
-            with ``from_plan(model, signal, node, phases, plan, spec)``.
+        controller: A :class:`~sim.control.base.SignalController` subclass; it is built as
+            ``controller(intersection, settings)``.
         replace: Allow replacing a controller already registered under ``name``.
 
     Returns:
@@ -77,10 +80,11 @@ def register_controller(
             f"controller {name!r}: expected a subclass of sim.control.base.SignalController, "
             f"got {controller!r}"
         )
-    taken = CONTROLLERS.get(name)
-    if taken is not None and taken is not controller and not replace:
-        raise ControllerRegistryError(
-            f"controller name {name!r} is taken by {taken.__name__}; pass replace=True to replace it"
-        )
+    if name in CONTROLLERS and not replace:
+        taken = controller_class(name)
+        if taken is not controller:
+            raise ControllerRegistryError(
+                f"controller name {name!r} is taken by {taken.__name__}; pass replace=True to replace it"
+            )
     CONTROLLERS[name] = controller
     return controller

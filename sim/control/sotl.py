@@ -7,11 +7,12 @@ waiting at the red light"), times the time since the previous scan. A phase's co
 restarts at zero whenever it is green. The current green is switched to the red phase of
 largest ``κ`` when
 
-1. ``κ >= θ`` (``signals.sotl_threshold_veh_s``), and
-2. the green has run at least ``φ_min`` (``signals.min_green_s``; the ``sotl-phase`` rule),
+1. ``κ >= θ`` (``signals.sotl.threshold_veh_s``), and
+2. the green has run at least ``φ_min`` (the intersection's minimum green,
+   ``signals.min_green_s``; the ``sotl-phase`` rule),
 
 unless (the ``sotl-platoon`` restriction) a platoon is about to cross: at least one and at
-most ``μ`` (``signals.sotl_platoon_veh``) vehicles are moving towards the green within
+most ``μ`` (``signals.sotl.platoon_veh``) vehicles are moving towards the green within
 ``ω``. Then the switch waits, so the tail of a platoon is not cut; more than ``μ``
 approaching vehicles do not hold the green, so long platoons can be split. Gershenson
 measures ``ω`` in cells; here ``ω`` is the observation horizon (the distance within which
@@ -24,104 +25,70 @@ lights do every tick; the counters rest during yellow and all-red.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from functools import partial
 
-import mesa
 import numpy as np
 
 from sim.control.actuated import phase_calls
-from sim.control.base import IntersectionView, SignalController, Stage
+from sim.control.base import Decision, IntersectionView, SignalController, Stage, Start
+from sim.schema import integer, number, spec_field
 
-if TYPE_CHECKING:
-    from sim.control.registry import SignalPlan
-    from sim.scenario import SignalSpec
+__all__ = ["SotlController", "SotlSettings"]
 
-__all__ = ["SotlController"]
+
+@dataclass(frozen=True)
+class SotlSettings:
+    """``[signals.sotl]``.
+
+    Attributes:
+        threshold_veh_s: The red phase's accumulated demand that asks for a switch
+            (Gershenson's ``θ``; vehicle-seconds), in (0, 100000].
+        platoon_veh: At most this many vehicles (and at least one) approaching the green keep
+            it (Gershenson's ``μ``; vehicles), in [0, 100].
+    """
+
+    threshold_veh_s: float = spec_field(40.0, partial(number, gt=0.0, le=100_000.0))
+    platoon_veh: int = spec_field(3, partial(integer, ge=0, le=100))
 
 
 class SotlController(SignalController):
     """Switches when the red phases' accumulated demand passes a threshold (see the module docstring).
 
-    Args:
-        model: The model (its compiled network names the movements).
-        signal: Index of the signal in the compiled network.
-        node: Node id of the intersection.
-        phases: Global phase indices of the intersection, in cycle order.
-        min_green_s: Minimum green ``φ_min`` (s).
-        threshold_veh_s: Threshold ``θ`` of the red phases' counters (vehicle-seconds).
-        platoon_veh: ``μ``: at most this many vehicles approaching the green hold it (vehicles).
-        intergreen_s: Yellow plus all-red (s).
-        scan_s: Interval between scans (s), normally the simulation step.
-
     Attributes:
         kappa_veh_s: The counter ``κ`` of each phase (vehicle-seconds); zero for the green one.
     """
 
-    def __init__(
-        self,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        min_green_s: float,
-        threshold_veh_s: float,
-        platoon_veh: int,
-        intergreen_s: float,
-        scan_s: float,
-    ) -> None:
-        super().__init__(model, signal, node, phases)
-        self.min_green_s = float(min_green_s)
-        self.threshold_veh_s = float(threshold_veh_s)
-        self.platoon_veh = int(platoon_veh)
-        self.intergreen_s = float(intergreen_s)
-        self.scan_s = float(scan_s)
-        self._phase_matrix = self.phase_movements.astype(float)
-        self.kappa_veh_s = np.zeros(len(phases))
+    settings_class = SotlSettings
+    settings: SotlSettings
+
+    def start(self) -> Start:
+        """Zero the counters; the first scan is at once."""
+        self._phase_matrix = self.intersection.phase_movements.astype(float)
+        self.kappa_veh_s = np.zeros(len(self.intersection.phases))
         self._last_scan_s: float | None = None
+        return super().start()
 
-    @classmethod
-    def from_plan(
-        cls,
-        model: mesa.Model,
-        signal: int,
-        node: str,
-        phases: tuple[int, ...],
-        plan: SignalPlan,
-        spec: SignalSpec,
-    ) -> SotlController:
-        """Take ``φ_min``, ``θ`` and ``μ`` from the signal spec."""
-        return cls(
-            model,
-            signal,
-            node,
-            phases,
-            spec.min_green_s,
-            spec.sotl_threshold_veh_s,
-            spec.sotl_platoon_veh,
-            plan.intergreen_s,
-            model.dt_s,
-        )
-
-    def decide(self, view: IntersectionView) -> int | None:
+    def decide(self, view: IntersectionView) -> Decision:
         """Add the scan's demand to the red counters; switch when the rules allow it."""
         now = view.now_s
-        self.next_decision_s = now + self.scan_s
+        scan = Decision(None, now + self.intersection.step_s)
         if view.stage != Stage.GREEN:
             self._last_scan_s = None
-            return None
+            return scan
         elapsed_s = 0.0 if self._last_scan_s is None else now - self._last_scan_s
         self._last_scan_s = now
         current = view.phase
         self.kappa_veh_s += phase_calls(view, self._phase_matrix) * elapsed_s
         self.kappa_veh_s[current] = 0.0
-        if view.stage_age_s < self.min_green_s - 1e-9:
-            return None
+        plan, settings = self.intersection.plan, self.settings
+        if view.stage_age_s < plan.min_green_s - 1e-9:
+            return scan
         best = int(np.argmax(self.kappa_veh_s))
-        if self.kappa_veh_s[best] < self.threshold_veh_s:
-            return None
+        if self.kappa_veh_s[best] < settings.threshold_veh_s:
+            return scan
         crossing = float(self._phase_matrix[current] @ view.approaching)
-        if 0 < crossing <= self.platoon_veh:
-            return None
+        if 0 < crossing <= settings.platoon_veh:
+            return scan
         self._last_scan_s = None
-        self.next_decision_s = now + self.intergreen_s
-        return best
+        return Decision(best, now + plan.intergreen_s)

@@ -45,7 +45,7 @@ from sim.control.holds import Holder
 from sim.emergency.metrics import EmergencyLog
 from sim.emergency.spec import Spec
 from sim.emergency.vehicles import EmergencyVehicle
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN, HALT_MPS
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -120,7 +120,7 @@ class Preemption:
         positions: dict[_Key, int] = {}
         for vehicle in responding:
             key = (vehicle.name, vehicle.trip_no)
-            positions[key] = int(self.model.traffic.vi[k.VI_RPTR, vehicle.vid])
+            positions[key] = int(self.model.traffic.route_positions(vehicle.vid))
             self._request_due(vehicle, key)
         for hold in list(self._holds.values()):
             self._update_hold(hold, positions, now)
@@ -130,13 +130,13 @@ class Preemption:
     def _request_due(self, vehicle: EmergencyVehicle, key: _Key) -> None:
         traffic, net = self.model.traffic, self.model.net
         vid = vehicle.vid
-        first, last = int(traffic.vi[k.VI_RPTR, vid]), int(traffic.vi[k.VI_REND, vid])
-        on_lane = traffic.vi[k.VI_LANE, vid] >= 0  # else still in the entry queue of its first link
-        position_m = float(traffic.vf[k.VF_POS, vid]) if on_lane else 0.0
+        route = traffic.route_ahead(vid)
+        last = len(route.edges) - 1
+        on_lane = traffic.lanes_of(vid) >= 0  # else still in the entry queue of its first link
+        position_m = float(traffic.positions_m(vid)) if on_lane else 0.0
         distance_m = eta_s = 0.0
-        for i in range(first, last + 1):
-            edge = int(traffic.r_edge[i])
-            ahead_m = float(net.edge_length_m[edge]) - (position_m if i == first else 0.0)
+        for j, (edge, next_conn) in enumerate(zip(route.edges.tolist(), route.conns.tolist(), strict=True)):
+            ahead_m = float(net.edge_length_m[edge]) - (position_m if j == 0 else 0.0)
             distance_m += ahead_m
             eta_s += ahead_m / float(net.edge_speed_mps[edge])
             if eta_s > self.spec.max_hold_s:
@@ -147,10 +147,10 @@ class Preemption:
             hold = self._holds.get(signal)
             if hold is not None and key in hold.holders:
                 continue
-            conn = int(traffic.r_conn[i] if i < last else self._edge_conn[edge])
+            conn = next_conn if j < last else int(self._edge_conn[edge])
             if conn < 0:
                 continue
-            lead_s = self._lead_s(signal, conn, edge, position_m if i == first and on_lane else -1.0)
+            lead_s = self._lead_s(signal, conn, edge, position_m if j == 0 and on_lane else -1.0)
             if self.spec.preemption == "local":
                 due = distance_m <= self.spec.detection_m or eta_s <= self.spec.horizon_s
             else:
@@ -162,7 +162,7 @@ class Preemption:
                 hold = self._start_hold(signal, phase, conn, vehicle, eta_s, lead_s)
             elif hold.phase != phase:
                 continue  # held for another vehicle's movement: wait for its release
-            hold.holders[key] = i
+            hold.holders[key] = route.position + j
 
     def _lead_s(self, signal: int, conn: int, edge: int, behind_m: float) -> float:
         """Green-wave lead (s): time until ``conn`` can show green plus the time to flush the approach."""
@@ -183,9 +183,9 @@ class Preemption:
         queue = 0
         for lane in range(net.edge_lane0[edge], net.edge_lane0[edge] + net.edge_lanes[edge]):
             vids = traffic.lane_vehicles(lane)
-            ahead = vids[traffic.vf[k.VF_POS, vids] > behind_m]
+            ahead = vids[traffic.positions_m(vids) > behind_m]
             if green_now:
-                ahead = ahead[traffic.vf[k.VF_SPEED, ahead] < k.HALT_MPS]
+                ahead = ahead[traffic.speeds_mps(ahead) < HALT_MPS]
             queue = max(queue, len(ahead))
         return to_green + queue * self.spec.discharge_headway_s + self.spec.lead_margin_s
 
@@ -196,7 +196,7 @@ class Preemption:
         side_lanes = self._side_lanes(signal, phase)
         baseline = self._halted(side_lanes)
         now = model.time_s
-        green = bool(model.traffic.conn_state[conn] == k.GREEN)
+        green = bool(model.traffic.conn_state[conn] == GREEN)
         record = {
             "signal_node": net.node_ids[net.signal_nodes[signal]],
             "vehicle": vehicle.name,
@@ -238,7 +238,7 @@ class Preemption:
             if key not in positions or positions[key] > route_pos:
                 del hold.holders[key]
                 self._done.add((*key, hold.signal))
-        if math.isnan(record["green_s"]) and self.model.traffic.conn_state[hold.conn] == k.GREEN:
+        if math.isnan(record["green_s"]) and self.model.traffic.conn_state[hold.conn] == GREEN:
             record["green_s"] = now
         halted = self._halted(hold.side_lanes)
         record["side_peak_veh"] = max(record["side_peak_veh"], halted)
@@ -269,5 +269,5 @@ class Preemption:
         count = 0
         for lane in lanes.tolist():
             vids = traffic.lane_vehicles(lane)
-            count += int(np.count_nonzero(traffic.vf[k.VF_SPEED, vids] < k.HALT_MPS))
+            count += int(np.count_nonzero(traffic.speeds_mps(vids) < HALT_MPS))
         return count

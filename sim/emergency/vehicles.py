@@ -19,7 +19,6 @@ from sim.agents.vehicle import VehicleEvent
 from sim.emergency.incidents import Incident
 from sim.emergency.routing import Reach, Route
 from sim.emergency.spec import Station
-from sim.traffic import kernel as k
 
 if TYPE_CHECKING:
     from sim.emergency.dispatcher import EmergencyDispatcher
@@ -94,10 +93,10 @@ class EmergencyVehicle(mesa.Agent):
         if self.vid is None:
             return reach.from_node(self.node)
         traffic = self.model.traffic
-        lane = int(traffic.vi[k.VI_LANE, self.vid])
+        lane = int(traffic.lanes_of(self.vid))
         if lane < 0:  # still in the entry queue of its first link
-            return reach.from_edge(int(traffic.r_edge[traffic.vi[k.VI_RPTR, self.vid]]), 0.0)
-        return reach.from_edge(int(self.model.net.lane_edge[lane]), float(traffic.vf[k.VF_POS, self.vid]))
+            return reach.from_edge(int(traffic.edges_of(self.vid)), 0.0)
+        return reach.from_edge(int(self.model.net.lane_edge[lane]), float(traffic.positions_m(self.vid)))
 
     def respond(self, incident: Incident, route: Route) -> None:
         """Drive to ``incident`` along ``route`` with lights (a route without links: already there)."""
@@ -118,11 +117,11 @@ class EmergencyVehicle(mesa.Agent):
         """End the drive if the vehicle is on its last link within ``arrival_m`` of its end."""
         traffic = self.model.traffic
         vid = self.vid
-        lane = int(traffic.vi[k.VI_LANE, vid])
-        if lane < 0 or traffic.vi[k.VI_RPTR, vid] != traffic.vi[k.VI_REND, vid]:
+        lane = int(traffic.lanes_of(vid))
+        if lane < 0 or not traffic.on_last_link(vid):
             return
         length_m = self.model.net.edge_length_m[self.model.net.lane_edge[lane]]
-        if length_m - traffic.vf[k.VF_POS, vid] <= self._arrival_m:
+        if length_m - traffic.positions_m(vid) <= self._arrival_m:
             self._end_drive()
 
     def on_vehicle_event(self, vid: int, event: VehicleEvent) -> None:
@@ -140,12 +139,11 @@ class EmergencyVehicle(mesa.Agent):
             self.vid = model.add_vehicle(route.path, self, emergency=emergency)
         else:
             model.set_route(self.vid, route.path)
-            model.traffic.set_flags(self.vid, k.F_NOTIFY | (k.F_EMERGENCY if emergency else 0))
+            model.traffic.set_flags(self.vid, notify=True, emergency=emergency)
         self._on_drive()
 
     def _end_drive(self) -> None:
-        traffic = self.model.traffic
-        last_edge = int(traffic.r_edge[traffic.vi[k.VI_REND, self.vid]])
+        last_edge = int(self.model.traffic.route_ahead(self.vid).edges[-1])
         self.node = self.model.net.node_ids[self.model.net.edge_to[last_edge]]
         self.model.remove_vehicle(self.vid)
         self.vid = None

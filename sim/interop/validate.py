@@ -265,17 +265,15 @@ def validate_against_sumo(
 
 
 def _timings(model: CityModel) -> dict[str, SignalTiming]:
-    spec = model.config.signals
     timings = {}
     for controller in model.controllers:
+        node, plan = controller.intersection.node, controller.intersection.plan
         if not isinstance(controller, FixedTimeController):
             raise InteropError(
                 f"validation against SUMO needs fixed-time signals (signals.controller = 'fixed_time'); "
-                f"node {controller.node!r} runs {type(controller).__name__}"
+                f"node {node!r} runs {type(controller).__name__}"
             )
-        timings[controller.node] = SignalTiming(
-            controller.greens_s, spec.yellow_s, spec.all_red_s, controller.offset_s
-        )
+        timings[node] = SignalTiming(plan.greens_s, plan.yellow_s, plan.all_red_s, plan.offset_s)
     return timings
 
 

@@ -14,10 +14,10 @@ import networkx as nx
 import numpy as np
 
 from sim.network.graph import SIGNAL_PLAN, NetworkError
+from sim.traffic.codes import TURN_LEFT, TURN_RIGHT, TURN_THROUGH, TURN_UTURN
 
-__all__ = ["TURN_LEFT", "TURN_RIGHT", "TURN_THROUGH", "TURN_UTURN", "CompiledNetwork", "compile_network"]
+__all__ = ["CompiledNetwork", "compile_network"]
 
-TURN_THROUGH, TURN_RIGHT, TURN_LEFT, TURN_UTURN = 0, 1, 2, 3
 _THROUGH_COS = math.cos(math.radians(45.0))
 _UTURN_COS = math.cos(math.radians(150.0))
 
@@ -35,7 +35,8 @@ class CompiledNetwork:
         edge_lanes: Lane count per edge; ``edge_lane0`` is the index of its lane 0 (rightmost).
         lane_edge: Edge index per lane.
         conn_from, conn_to: In-edge and out-edge of each connection (turning movement).
-        conn_turn: ``TURN_THROUGH``, ``TURN_RIGHT``, ``TURN_LEFT`` or ``TURN_UTURN``.
+        conn_turn: Turn kind, ``TURN_THROUGH``, ``TURN_RIGHT``, ``TURN_LEFT`` or ``TURN_UTURN``
+            (:mod:`sim.traffic.codes`).
         conn_lane_lo, conn_lane_hi: Range of in-edge lanes (within the edge) that serve it.
         conn_opposing: For permitted left turns, the opposing in-edge whose through and
             right-turning traffic the left turn yields to; -1 otherwise.

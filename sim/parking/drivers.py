@@ -55,7 +55,6 @@ from sim.parking.navigation import DriveTree, StreetMap
 from sim.parking.sensors import ParkingInformation
 from sim.parking.spec import Spec
 from sim.parking.supply import GARAGE, Facility, Occupancy
-from sim.traffic import kernel as k
 
 __all__ = ["ParkingDriver", "ParkingTrip", "Phase", "SearchWorld"]
 
@@ -197,7 +196,7 @@ class ParkingDriver(mesa.Agent):
         model, spec = self.world.model, self.world.spec
         now = model.time_s
         traffic = model.traffic
-        edge = int(traffic.r_edge[traffic.vi[k.VI_RPTR, self.vid]])
+        edge = int(traffic.edges_of(self.vid))
         if self.phase == Phase.LEAVING:
             model.remove_vehicle(self.vid)
             self.phase = Phase.DONE
@@ -206,7 +205,7 @@ class ParkingDriver(mesa.Agent):
         if self.phase == Phase.APPROACHING:
             self.phase = Phase.SEARCHING
             self.search_start_s = now
-            self._dist0_m = float(traffic.vf[k.VF_DIST, self.vid])
+            self._dist0_m = float(traffic.distances_m(self.vid))
         self._visits[edge] = self._visits.get(edge, 0) + 1
         elapsed = now - self.search_start_s
         if elapsed >= spec.give_up_s:
@@ -361,7 +360,7 @@ class ParkingDriver(mesa.Agent):
     def _end_search(self, end_s: float) -> None:
         traffic = self.world.model.traffic
         self.search_end_s = end_s
-        self.search_distance_m = float(traffic.vf[k.VF_DIST, self.vid]) - self._dist0_m
+        self.search_distance_m = float(traffic.distances_m(self.vid)) - self._dist0_m
 
     def _park(self, facility: int, now: float) -> None:
         world = self.world

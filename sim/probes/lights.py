@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.traffic import kernel as k
+from sim.traffic.codes import GREEN, RED, YELLOW
 
 __all__ = ["SIGNAL_STATES", "light_names"]
 
-SIGNAL_STATES = {k.RED: "red", k.YELLOW: "yellow", k.GREEN: "green"}
+SIGNAL_STATES = {RED: "red", YELLOW: "yellow", GREEN: "green"}
 """Kernel connection state -> the name of its light in the frames of :mod:`sim.metrics.frames`."""
 
 

@@ -17,7 +17,7 @@ from sim.emergency.vehicles import EmergencyVehicle
 from sim.metrics.frames import CAR, EMERGENCY, SHUTTLE, CityFrame
 from sim.probes.lights import light_names
 from sim.shuttles.shuttle import AutonomousShuttle
-from sim.traffic import kernel as k
+from sim.traffic.codes import HALT_MPS, RED, ST_ON_NETWORK
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -35,13 +35,12 @@ def city_frame(model: CityModel, parking_facilities: pd.DataFrame | None = None)
             occupancy is added as ``occupied``.
     """
     traffic, net = model.traffic, model.net
-    n = traffic.n_vehicles
-    vids = np.flatnonzero(traffic.vi[k.VI_STATUS, :n] == k.ST_ON_NETWORK)
-    lanes = traffic.vi[k.VI_LANE, vids]
+    vids = np.flatnonzero(traffic.statuses() == ST_ON_NETWORK)
+    lanes = traffic.lanes_of(vids)
     edges = net.lane_edge[lanes]
     length_m = net.edge_length_m[edges]
-    fraction = np.clip(traffic.vf[k.VF_POS, vids] / np.maximum(length_m, 1e-9), 0.0, 1.0)
-    speed_mps = traffic.vf[k.VF_SPEED, vids]
+    fraction = np.clip(traffic.positions_m(vids) / np.maximum(length_m, 1e-9), 0.0, 1.0)
+    speed_mps = traffic.speeds_mps(vids)
     kind = np.full(len(vids), CAR, dtype=np.int8)
     for agent_kind, agent_type in ((SHUTTLE, AutonomousShuttle), (EMERGENCY, EmergencyVehicle)):
         kind[np.isin(vids, _driven_vids(model, agent_type))] = agent_kind
@@ -51,7 +50,7 @@ def city_frame(model: CityModel, parking_facilities: pd.DataFrame | None = None)
     approach = np.flatnonzero(signalized[net.edge_to])
     # An approach shows the most permissive light among its movements; the kernel's codes are
     # ordered that way (RED < YELLOW < GREEN), so it is their maximum.
-    light = np.full(net.n_edges, k.RED, dtype=np.int8)
+    light = np.full(net.n_edges, RED, dtype=np.int8)
     np.maximum.at(light, net.conn_from, traffic.conn_state)
 
     parking = pd.DataFrame()
@@ -63,7 +62,7 @@ def city_frame(model: CityModel, parking_facilities: pd.DataFrame | None = None)
         vehicle_fraction=fraction,
         vehicle_lane=lanes - net.edge_lane0[edges],
         vehicle_speed_mps=speed_mps,
-        vehicle_halted=speed_mps < k.HALT_MPS,
+        vehicle_halted=speed_mps < HALT_MPS,
         vehicle_kind=kind,
         approach_edge=approach,
         approach_light=light_names(light[approach]),

@@ -5,8 +5,8 @@ diagram is made by stepping a model and sampling, after every step, the vehicles
 corridor's lanes and the signal state of each corridor movement, into a
 :class:`~sim.metrics.frames.CorridorTrajectories` that :func:`sim.plots.plot_time_space` draws.
 The sampler reads the model only through its public attributes: ``net`` (the compiled network),
-``traffic`` (vehicle rows ``VF_POS`` and ``VF_SPEED``,
-:meth:`~sim.traffic.state.TrafficState.lane_vehicles` and ``conn_state``), ``time_s``,
+``traffic`` (:meth:`~sim.traffic.state.TrafficState.lane_vehicles`, ``positions_m``,
+``speeds_mps`` and ``conn_state``), ``time_s``,
 ``dt_s``, ``running`` and :meth:`~sim.model.CityModel.run`.
 """
 
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.frames import CorridorTrajectories
-from sim.network.compile import TURN_THROUGH, CompiledNetwork
+from sim.network.compile import CompiledNetwork
 from sim.probes.lights import SIGNAL_STATES
-from sim.traffic import kernel as k
+from sim.traffic.codes import TURN_THROUGH
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -140,7 +140,7 @@ def sample_corridor(
             vids = traffic.lane_vehicles(lane)
             if len(vids):
                 vehicle_parts.append(
-                    (now, vids, start_m + traffic.vf[k.VF_POS, vids], traffic.vf[k.VF_SPEED, vids])
+                    (now, vids, start_m + traffic.positions_m(vids), traffic.speeds_mps(vids))
                 )
         signal_rows += [
             (now, node, distance_m, SIGNAL_STATES[int(traffic.conn_state[conn])])

@@ -66,7 +66,7 @@ class SignalEnv(gymnasium.Env):
         self.config.check(scenario)
         probe = SignalSimulation(scenario, scenario.seed, self.config, None if node is None else [node])
         self.node = probe.agents[0] if node is None else node
-        n_phases = len(probe.controllers[self.node].phases)
+        n_phases = len(probe.controllers[self.node].intersection.phases)
         self.observation_space = _box(n_phases)
         self.action_space = spaces.Discrete(n_phases)
         self.sim: SignalSimulation | None = None
@@ -117,7 +117,7 @@ class SignalParallelEnv(ParallelEnv):
         self.config.check(scenario)
         probe = SignalSimulation(scenario, scenario.seed, self.config, nodes)
         self.possible_agents = probe.agents
-        n_phases = {node: len(ctrl.phases) for node, ctrl in probe.controllers.items()}
+        n_phases = {node: len(ctrl.intersection.phases) for node, ctrl in probe.controllers.items()}
         self._observation_spaces = {node: _box(n) for node, n in n_phases.items()}
         self._action_spaces = {node: spaces.Discrete(n) for node, n in n_phases.items()}
         self.agents: list[str] = []

@@ -3,7 +3,7 @@
 A :class:`SignalSimulation` runs one episode: the scenario's model, with the controllers of
 chosen intersections replaced by ones that request the phase an agent picked. Every
 ``decision_interval_s`` each agent picks a phase index, which is requested through the
-model's own controller path (:meth:`SignalController.decide`), so the kernel enforces
+model's own controller path (:meth:`~sim.control.base.SignalController.decide`), so the kernel enforces
 minimum green, yellow and all-red exactly as for any controller, and an action during
 yellow or all-red is ignored (:func:`sim.rl.features.requested_phase`, as the learned
 controller does). Then the model runs ``decision_interval_s`` with
@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.control.base import IntersectionView, SignalController
+from sim.control.base import Decision, Intersection, IntersectionView, SignalController
 from sim.control.observe import Observation
 from sim.metrics.summary import summarize
 from sim.model import CityModel
@@ -67,18 +67,20 @@ class EnvConfig:
 
 
 class _ExternalController(SignalController):
-    """Requests the phase its environment set in :attr:`action`, every decision interval."""
+    """Requests the phase its environment set in :attr:`action`, every decision interval.
 
-    def __init__(
-        self, model: CityModel, signal: int, node: str, phases: tuple[int, ...], interval_s: float
-    ) -> None:
-        super().__init__(model, signal, node, phases)
-        self.interval_s = interval_s
+    Its settings are the environment's :class:`EnvConfig`.
+    """
+
+    settings: EnvConfig
+
+    def __init__(self, intersection: Intersection, settings: EnvConfig) -> None:
+        super().__init__(intersection, settings)
         self.action: int | None = None
 
-    def decide(self, view: IntersectionView) -> int | None:
-        self.next_decision_s = view.now_s + self.interval_s
-        return None if self.action is None else requested_phase(view, self.action)
+    def decide(self, view: IntersectionView) -> Decision:
+        phase = None if self.action is None else requested_phase(view, self.action)
+        return Decision(phase, view.now_s + self.settings.decision_interval_s)
 
 
 class SignalSimulation:
@@ -102,12 +104,11 @@ class SignalSimulation:
         driven = None if nodes is None else frozenset(nodes)
         agents = {}
         for ctrl in list(self.model.controllers):
-            if driven is None or ctrl.node in driven:
-                external = _ExternalController(
-                    self.model, ctrl.signal, ctrl.node, ctrl.phases, config.decision_interval_s
-                )
+            node = ctrl.intersection.node
+            if driven is None or node in driven:
+                external = _ExternalController(ctrl.intersection, config)
                 self.model.replace_controller(external)
-                agents[ctrl.node] = external
+                agents[node] = external
         if nodes is not None:
             unknown = [node for node in nodes if node not in agents]
             if unknown:
@@ -131,7 +132,7 @@ class SignalSimulation:
         obs = Observation(self.model.traffic, self.model.config.signals.observation_horizon_m)
         out = {}
         for node, ctrl in self.controllers.items():
-            view = IntersectionView(ctrl, obs)
+            view = IntersectionView(ctrl.intersection, obs)
             out[node] = observe(view)
             self._costs[node] = self._reward.cost(view)
         return out
@@ -154,7 +155,7 @@ class SignalSimulation:
                 raise EnvError(
                     f"actions: {node!r} is not a driven intersection; expected one of {self.agents}"
                 )
-            n_phases = len(ctrl.phases)
+            n_phases = len(ctrl.intersection.phases)
             if action is not None and not (isinstance(action, int | np.integer) and 0 <= action < n_phases):
                 raise EnvError(
                     f"actions[{node!r}]: expected a phase index in 0..{n_phases - 1}, got {action!r}"
@@ -196,7 +197,7 @@ def evaluate_policy(
     delays = []
     for seed in seeds:
         sim = SignalSimulation(scenario, int(seed), to_end)
-        n_phases = {node: len(ctrl.phases) for node, ctrl in sim.controllers.items()}
+        n_phases = {node: len(ctrl.intersection.phases) for node, ctrl in sim.controllers.items()}
         obs = sim.observe()
         while not (sim.terminated or sim.truncated):
             obs, _ = sim.step({node: policy.act(o, n_phases[node]) for node, o in obs.items()})

@@ -34,7 +34,6 @@ import mesa
 from sim.control.holds import Holder
 from sim.shuttles.shuttle import AutonomousShuttle, ShuttleState
 from sim.shuttles.spec import Spec
-from sim.traffic import kernel as k
 
 __all__ = ["SignalPriority"]
 
@@ -99,26 +98,26 @@ class SignalPriority(mesa.Agent):
         model, spec, now = self.model, self.spec, self.model.time_s
         net, traffic = model.net, model.traffic
         vid = shuttle.vid
-        if traffic.vi[k.VI_LANE, vid] < 0 or traffic.vi[k.VI_RPTR, vid] >= traffic.vi[k.VI_REND, vid]:
+        if traffic.lanes_of(vid) < 0 or traffic.on_last_link(vid):
             return
         edge = shuttle.current_edge()
         signal = self._signal_of_node.get(int(net.edge_to[edge]))
         if signal is None or signal in self._holds or now < self._free_from_s.get(signal, -math.inf):
             return
-        to_stop_line_m = net.edge_length_m[edge] - traffic.vf[k.VF_POS, vid]
+        to_stop_line_m = net.edge_length_m[edge] - traffic.positions_m(vid)
         if to_stop_line_m > spec.priority_detect_m:
             return
         lateness_s = shuttle.lateness_s()
         if lateness_s <= spec.priority_lateness_s:
             return
-        conn = int(traffic.r_conn[traffic.vi[k.VI_RPTR, vid]])
+        conn = int(traffic.next_connections(vid))
         phase = self._phase_of(signal, conn)
-        controller = model.controllers[signal]
+        decision_s = model.next_decision_s(signal)
         green = traffic.green_phase(signal)
         crossing_s = shuttle.free_from()[1]
-        if green == phase and controller.next_decision_s < crossing_s:
+        if green == phase and decision_s < crossing_s:
             mode, end_by_s = EXTEND, now + spec.priority_max_s
-        elif green is not None and green != phase and controller.next_decision_s - now <= spec.priority_max_s:
+        elif green is not None and green != phase and decision_s - now <= spec.priority_max_s:
             mode, end_by_s = TRUNCATE, now + spec.priority_max_s + traffic.intergreen_s(signal)
         else:
             return
@@ -133,9 +132,7 @@ class SignalPriority(mesa.Agent):
             "released_s": math.nan,
         }
         self.actions.append(row)
-        self._holds[signal] = _Hold(
-            shuttle, mode, edge, phase, now, end_by_s, controller.next_decision_s, row
-        )
+        self._holds[signal] = _Hold(shuttle, mode, edge, phase, now, end_by_s, decision_s, row)
 
     def _phase_of(self, signal: int, conn: int) -> int:
         net = self.model.net
@@ -148,7 +145,7 @@ class SignalPriority(mesa.Agent):
         model, now = self.model, self.model.time_s
         handover = None
         if hold.mode == EXTEND and hold.decision_s <= now:
-            phases = model.controllers[signal].phases
+            phases = model.controllers[signal].intersection.phases
             handover = phases[(phases.index(hold.phase) + 1) % len(phases)]
         model.holds.release(signal, Holder.TRANSIT_PRIORITY, handover)
         hold.row["released_s"] = now

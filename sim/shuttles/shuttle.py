@@ -21,7 +21,6 @@ import mesa
 from sim.agents.vehicle import VehicleEvent
 from sim.shuttles.legs import LegPlanner, Position
 from sim.shuttles.passenger import Passenger
-from sim.traffic import kernel as k
 
 __all__ = ["AutonomousShuttle", "CapacityError", "ShuttleService", "ShuttleState"]
 
@@ -114,20 +113,18 @@ class AutonomousShuttle(mesa.Agent):
         """Distance driven since the start (m)."""
         if self._vid is None:
             return self._closed_m
-        return self._closed_m + float(self.model.traffic.vf[k.VF_DIST, self._vid])
+        return self._closed_m + float(self.model.traffic.distances_m(self._vid))
 
     def current_edge(self) -> int:
         """The link its vehicle is on or about to enter (driving or halted)."""
-        traffic = self.model.traffic
-        return int(traffic.r_edge[traffic.vi[k.VI_RPTR, self._vid]])
+        return int(self.model.traffic.edges_of(self._vid))
 
     def free_from(self) -> tuple[Position, float]:
         """Where and from when (s) it can start a new plan: the end of its link, or its dwell's end."""
         now = self.model.time_s
         if self.state is ShuttleState.DRIVING:
             edge = self.current_edge()
-            traffic = self.model.traffic
-            left = 1.0 - traffic.vf[k.VF_POS, self._vid] / self.planner.net.edge_length_m[edge]
+            left = 1.0 - self.model.traffic.positions_m(self._vid) / self.planner.net.edge_length_m[edge]
             return edge, now + max(left, 0.0) * float(self.planner.edge_time_s[edge])
         return self.position, (self.dwell_until_s if self.dwelling else now)
 

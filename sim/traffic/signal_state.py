@@ -7,14 +7,43 @@ signal stage rather than a copy of its green -> yellow -> all-red rules.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from sim.traffic import kernel as k
+import numpy as np
 
-if TYPE_CHECKING:
-    import numpy as np
+from sim.traffic import kernel
+from sim.traffic.codes import STAGE_GREEN
+from sim.traffic.layout import (
+    SF_ALL_RED,
+    SF_ELAPSED,
+    SF_MIN_GREEN,
+    SF_YELLOW,
+    SI_NEXT,
+    SI_PHASE,
+    SI_STAGE,
+    SI_TARGET,
+    Signals,
+)
 
-__all__ = ["SignalReaders"]
+__all__ = ["SignalReaders", "SignalStates"]
+
+
+class SignalStates(NamedTuple):
+    """Every signal's state machine now, one array each indexed by signal.
+
+    Attributes:
+        phase: The global phase it shows green, or showed last during its yellow and all-red.
+        stage: ``STAGE_GREEN``, ``STAGE_YELLOW`` or ``STAGE_ALL_RED`` of :mod:`sim.traffic.codes`.
+        next_phase: The global phase it is changing to during yellow and all-red (-1 while green).
+        elapsed_s: Time since the current stage began (s).
+        min_green_s: Its minimum green (s).
+    """
+
+    phase: np.ndarray
+    stage: np.ndarray
+    next_phase: np.ndarray
+    elapsed_s: np.ndarray
+    min_green_s: np.ndarray
 
 
 class SignalReaders:
@@ -30,29 +59,40 @@ class SignalReaders:
     """
 
     net: object
-    signals: k.Signals
+    signals: Signals
     si: np.ndarray
     sf: np.ndarray
     conn_state: np.ndarray
     dt_s: float
 
+    def signal_states(self) -> SignalStates:
+        """Every signal's phase, stage, next phase, stage age (s) and minimum green (s) now (copies)."""
+        si, sf = self.si, self.sf
+        return SignalStates(
+            si[SI_PHASE].copy(),
+            si[SI_STAGE].copy(),
+            si[SI_NEXT].copy(),
+            sf[SF_ELAPSED].copy(),
+            sf[SF_MIN_GREEN].copy(),
+        )
+
     def green_phase(self, signal: int) -> int | None:
         """The global phase ``signal`` shows green now, or None during its yellow or all-red."""
-        if self.si[k.SI_STAGE, signal] != k.STAGE_GREEN:
+        if self.si[SI_STAGE, signal] != STAGE_GREEN:
             return None
-        return int(self.si[k.SI_PHASE, signal])
+        return int(self.si[SI_PHASE, signal])
 
     def intergreen_s(self, signal: int) -> float:
         """Yellow plus all-red of ``signal`` (s): the clearance the kernel runs before any new green."""
-        return float(self.sf[k.SF_YELLOW, signal] + self.sf[k.SF_ALL_RED, signal])
+        return float(self.sf[SF_YELLOW, signal] + self.sf[SF_ALL_RED, signal])
 
     def min_green_s(self, signal: int) -> float:
         """Minimum green of ``signal`` (s): how long a green runs before a requested change starts."""
-        return float(self.sf[k.SF_MIN_GREEN, signal])
+        return float(self.sf[SF_MIN_GREEN, signal])
 
     def next_phase(self, signal: int) -> int | None:
         """The global phase ``signal`` is changing to during its yellow and all-red, or None while green."""
-        nxt = int(self.si[k.SI_NEXT, signal])
+        nxt = int(self.si[SI_NEXT, signal])
         return nxt if nxt >= 0 else None
 
     def time_to_green_s(self, signal: int, phase: int) -> float:
@@ -76,11 +116,11 @@ class SignalReaders:
         si = self.si[:, signal : signal + 1].copy()
         scratch = self.signals._replace(si=si, sf=self.sf[:, signal : signal + 1].copy())
         conn_state = self.conn_state.copy()
-        si[k.SI_TARGET] = phase
+        si[SI_TARGET] = phase
         steps = 0
         while True:
-            k._update_signals(scratch, conn_state)
-            if si[k.SI_STAGE, 0] == k.STAGE_GREEN and si[k.SI_PHASE, 0] == phase:
+            kernel._update_signals(scratch, conn_state)
+            if si[SI_STAGE, 0] == STAGE_GREEN and si[SI_PHASE, 0] == phase:
                 return steps * self.dt_s
-            k._tick_signals(scratch, self.dt_s)
+            kernel._tick_signals(scratch, self.dt_s)
             steps += 1

@@ -15,8 +15,51 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from sim.traffic import kernel as k
+from sim.traffic import kernel
+from sim.traffic.codes import GREEN, RED, ST_ARRIVED, ST_ON_NETWORK, ST_SCHEDULED, ST_WAITING, STAGE_GREEN
+from sim.traffic.lane_state import LaneReaders
+from sim.traffic.layout import (
+    C_ARRIVED,
+    C_ENTERED,
+    C_N_ARRIVED_OUT,
+    C_N_EVENTS,
+    C_SCHED_PTR,
+    C_STEPS_DONE,
+    C_WAIT_N,
+    F_APPROACH_SENT,
+    F_EMERGENCY,
+    F_NOTIFY,
+    F_STOP_SENT,
+    LF_GREEN_WAIT_MAX,
+    LI_CAP,
+    LI_COUNT,
+    LI_EDGE,
+    LI_HEAD,
+    LI_OFF,
+    SI_TARGET,
+    VF_ARRIVE,
+    VF_ENTER,
+    VF_LEN,
+    VF_MAX_SPEED,
+    VF_SPEED,
+    VI_FLAGS,
+    VI_LANE,
+    VI_REND,
+    VI_RPTR,
+    VI_STATUS,
+    Connections,
+    Departures,
+    Edges,
+    Lanes,
+    Params,
+    Recorders,
+    Routes,
+    Signals,
+    Vehicles,
+    drop_stale_machine_code,
+)
 from sim.traffic.signal_state import SignalReaders
+from sim.traffic.vehicle_state import VehicleReaders
 
 __all__ = ["CarFollowing", "TrafficState"]
 
@@ -71,13 +114,18 @@ class _InContainer:
         setattr(state, self.container, box._replace(**{self.field: value}))
 
 
-class TrafficState(SignalReaders):
+class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
     """All simulation arrays plus the operations that change them between steps.
 
     The arrays live in the kernel's containers (``vehicles``, ``lanes``, ``edges``,
     ``conns``, ``signals``, ``routes``, ``departures``, ``recorders``; ``params``), passed
     to :func:`sim.traffic.kernel.advance` as they are; the flat attributes below (``vf``,
-    ``li``, ``si``, ``r_edge``, ...) read and assign the containers' arrays.
+    ``li``, ``si``, ``r_edge``, ...) read and assign the containers' arrays. Their rows are
+    private to ``sim/traffic/``: everything else uses the named readers of the mixins
+    (:class:`~sim.traffic.vehicle_state.VehicleReaders`,
+    :class:`~sim.traffic.lane_state.LaneReaders`,
+    :class:`~sim.traffic.signal_state.SignalReaders`) and the writers below; ``conn_state``
+    holds each connection's ``RED``/``YELLOW``/``GREEN`` of :mod:`sim.traffic.codes`.
     """
 
     vf = _InContainer("vehicles", "vf")
@@ -105,6 +153,7 @@ class TrafficState(SignalReaders):
     def __init__(
         self, net, car_following: CarFollowing, dt_s: float, seed: int = 0, vehicle_capacity: int = 1024
     ) -> None:
+        drop_stale_machine_code()
         self.net = net
         self.cf = car_following
         self.dt_s = float(dt_s)
@@ -123,35 +172,35 @@ class TrafficState(SignalReaders):
             cf.emergency_pass_speed_mps,
             cf.emergency_crawl_speed_mps,
         )
-        self.params = k.Params(*map(float, values))
+        self.params = Params(*map(float, values))
         n_lanes, n_edges = len(net.lane_edge), len(net.edge_keys)
         lane_len = net.edge_length_m[net.lane_edge]
         cap = np.floor(lane_len / (cf.length_m + cf.min_gap_m)).astype(np.int32) + 2
         li = np.zeros((5, n_lanes), dtype=np.int32)
-        li[k.LI_CAP] = cap
-        li[k.LI_OFF, 1:] = np.cumsum(cap)[:-1]
-        li[k.LI_EDGE] = net.lane_edge
+        li[LI_CAP] = cap
+        li[LI_OFF, 1:] = np.cumsum(cap)[:-1]
+        li[LI_EDGE] = net.lane_edge
         lf = np.full((3, n_lanes), -1.0)
-        lf[k.LF_GREEN_WAIT_MAX] = 0.0
+        lf[LF_GREEN_WAIT_MAX] = 0.0
         go, target = np.zeros(n_lanes, dtype=np.int8), np.full(n_lanes, -1, dtype=np.int32)
-        self.lanes = k.Lanes(np.full(int(cap.sum()), -1, dtype=np.int32), li, lf, go, target)
+        self.lanes = Lanes(np.full(int(cap.sum()), -1, dtype=np.int32), li, lf, go, target)
         mark = np.full(n_edges, -1.0)
-        self.edges = k.Edges(net.edge_length_m, net.edge_speed_mps, net.edge_lanes, net.edge_lane0, mark)
-        conn_state = np.full(len(net.conn_from), k.GREEN, dtype=np.int8)
-        self.conns = k.Connections(
+        self.edges = Edges(net.edge_length_m, net.edge_speed_mps, net.edge_lanes, net.edge_lane0, mark)
+        conn_state = np.full(len(net.conn_from), GREEN, dtype=np.int8)
+        self.conns = Connections(
             conn_state, net.conn_turn, net.conn_lane_lo, net.conn_lane_hi, net.conn_opposing
         )
         n_sig = len(net.signal_nodes)
         si, sf = np.full((4, n_sig), -1, dtype=np.int32), np.zeros((4, n_sig))
-        self.signals = k.Signals(si, sf, net.phase_conn_ptr, net.phase_conns)
-        self.routes = k.Routes(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
+        self.signals = Signals(si, sf, net.phase_conn_ptr, net.phase_conns)
+        self.routes = Routes(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
         # the per-vehicle arrays start empty; _alloc_vehicles gives them their capacity
-        self.vehicles = k.Vehicles(np.zeros((10, 0)), np.zeros((7, 0), dtype=np.int32), np.zeros(0))
+        self.vehicles = Vehicles(np.zeros((10, 0)), np.zeros((7, 0), dtype=np.int32), np.zeros(0))
         no_vehicles = np.zeros(0, dtype=np.int32)
-        self.departures = k.Departures(no_vehicles, np.zeros(0), no_vehicles)
+        self.departures = Departures(no_vehicles, np.zeros(0), no_vehicles)
         counters = np.zeros(7, dtype=np.int64)
         no_events = np.zeros((2, 0), dtype=np.int32)
-        self.recorders = k.Recorders(counters, no_vehicles, no_events, np.zeros((4, n_edges)))
+        self.recorders = Recorders(counters, no_vehicles, no_events, np.zeros((4, n_edges)))
         self.n_vehicles = 0
         self._alloc_vehicles(max(16, vehicle_capacity))
 
@@ -159,14 +208,14 @@ class TrafficState(SignalReaders):
         """Give every per-vehicle array room for ``cap`` vehicles, keeping vehicles and entry queue."""
         n, n_wait = self.n_vehicles, self.n_waiting
         vf = np.zeros((10, cap))
-        vf[k.VF_ENTER] = np.nan
-        vf[k.VF_ARRIVE] = np.nan
-        vf[k.VF_MAX_SPEED] = np.inf
+        vf[VF_ENTER] = np.nan
+        vf[VF_ARRIVE] = np.nan
+        vf[VF_MAX_SPEED] = np.inf
         vf[:, :n] = self.vf[:, :n]
         vi = np.zeros((7, cap), dtype=np.int32)
-        vi[k.VI_LANE] = -1
+        vi[VI_LANE] = -1
         vi[:, :n] = self.vi[:, :n]
-        self.vehicles = k.Vehicles(vf, vi, np.zeros(cap))
+        self.vehicles = Vehicles(vf, vi, np.zeros(cap))
         wait = np.zeros(cap, dtype=np.int32)
         wait[:n_wait] = self.wait_buf[:n_wait]
         self.wait_buf = wait
@@ -202,19 +251,19 @@ class TrafficState(SignalReaders):
         if n + m > self.vf.shape[1]:
             self._alloc_vehicles(max(2 * self.vf.shape[1], n + m))
         ids = np.arange(n, n + m)
-        self.vf[k.VF_LEN, ids] = self.cf.length_m if length_m is None else length_m
-        self.vi[k.VI_RPTR, ids] = route_first
-        self.vi[k.VI_REND, ids] = route_last
-        self.vi[k.VI_STATUS, ids] = k.ST_SCHEDULED
+        self.vf[VF_LEN, ids] = self.cf.length_m if length_m is None else length_m
+        self.vi[VI_RPTR, ids] = route_first
+        self.vi[VI_REND, ids] = route_last
+        self.vi[VI_STATUS, ids] = ST_SCHEDULED
         self.n_vehicles = n + m
         return ids
 
     def release(self, ids: np.ndarray) -> None:
         """Put scheduled vehicles in the entry queue of their first edge, in the given order."""
-        n = int(self.counters[k.C_WAIT_N])
+        n = int(self.counters[C_WAIT_N])
         self.wait_buf[n : n + len(ids)] = ids
-        self.counters[k.C_WAIT_N] = n + len(ids)
-        self.vi[k.VI_STATUS, ids] = k.ST_WAITING
+        self.counters[C_WAIT_N] = n + len(ids)
+        self.vi[VI_STATUS, ids] = ST_WAITING
 
     # ----- signals ----------------------------------------------------------------
     def set_signal(
@@ -223,15 +272,15 @@ class TrafficState(SignalReaders):
         """Start ``signal`` in the green of ``phase`` that has already run ``elapsed_s``."""
         net = self.net
         for ph in range(net.signal_phase_ptr[signal], net.signal_phase_ptr[signal + 1]):
-            self.conn_state[net.phase_conns[net.phase_conn_ptr[ph] : net.phase_conn_ptr[ph + 1]]] = k.RED
+            self.conn_state[net.phase_conns[net.phase_conn_ptr[ph] : net.phase_conn_ptr[ph + 1]]] = RED
         a, b = net.phase_conn_ptr[phase], net.phase_conn_ptr[phase + 1]
-        self.conn_state[net.phase_conns[a:b]] = k.GREEN
-        self.si[:, signal] = (phase, k.STAGE_GREEN, -1, -1)
+        self.conn_state[net.phase_conns[a:b]] = GREEN
+        self.si[:, signal] = (phase, STAGE_GREEN, -1, -1)
         self.sf[:, signal] = (elapsed_s, yellow_s, all_red_s, min_green_s)
 
     def request_phases(self, signals: np.ndarray, phases: np.ndarray) -> None:
         """Ask each of ``signals`` to move to the matching global phase index, once safe."""
-        self.si[k.SI_TARGET, signals] = phases
+        self.si[SI_TARGET, signals] = phases
 
     def schedule(self, ids: np.ndarray, depart_s: np.ndarray) -> None:
         """Set the departure schedule: ``ids`` leave at ``depart_s`` (sorted ascending, s).
@@ -241,7 +290,7 @@ class TrafficState(SignalReaders):
         """
         self.sched_vid = np.ascontiguousarray(ids, dtype=np.int32)
         self.sched_depart = np.ascontiguousarray(depart_s, dtype=np.float64)
-        self.counters[k.C_SCHED_PTR] = 0
+        self.counters[C_SCHED_PTR] = 0
 
     # ----- stepping ---------------------------------------------------------------
     def _kernel_args(self, n_steps: int) -> tuple:
@@ -262,7 +311,7 @@ class TrafficState(SignalReaders):
 
     def warm_up(self) -> None:
         """Load (or compile, once per machine) the kernel for these array types without stepping."""
-        k.advance.compile(tuple(numba.typeof(a) for a in self._kernel_args(0)))
+        kernel.advance.compile(tuple(numba.typeof(a) for a in self._kernel_args(0)))
 
     def advance(self, n_steps: int = 1) -> int:
         """Run up to ``n_steps`` steps, fewer if an agent's vehicle raises an event.
@@ -270,30 +319,37 @@ class TrafficState(SignalReaders):
         Returns:
             The number of steps run; :attr:`arrived` and :attr:`events` list what happened.
         """
-        k.advance(*self._kernel_args(n_steps))
-        done = int(self.counters[k.C_STEPS_DONE])
+        kernel.advance(*self._kernel_args(n_steps))
+        done = int(self.counters[C_STEPS_DONE])
         self.step_no += done
         return done
 
     @property
     def arrived(self) -> np.ndarray:
         """Ids of the vehicles that arrived during the last :meth:`advance`."""
-        return self.arrived_out[: self.counters[k.C_N_ARRIVED_OUT]]
+        return self.arrived_out[: self.counters[C_N_ARRIVED_OUT]]
 
     @property
     def events(self) -> np.ndarray:
         """``(2, n)`` array of (vehicle id, ``EV_*`` kind) raised during the last :meth:`advance`."""
-        return self.event_out[:, : self.counters[k.C_N_EVENTS]]
+        return self.event_out[:, : self.counters[C_N_EVENTS]]
 
     # ----- agents' vehicles --------------------------------------------------------
     def set_max_speed(self, vid: int, max_speed_mps: float) -> None:
         """Cap a vehicle's speed below the links' limits (m/s), e.g. a shuttle's operating speed."""
-        self.vf[k.VF_MAX_SPEED, vid] = max_speed_mps
+        self.vf[VF_MAX_SPEED, vid] = max_speed_mps
 
-    def set_flags(self, vid: int, flags: int) -> None:
-        """Set a vehicle's ``F_NOTIFY`` / ``F_EMERGENCY`` flags (the sent-event bits are kept)."""
-        sent = self.vi[k.VI_FLAGS, vid] & (k.F_APPROACH_SENT | k.F_STOP_SENT)
-        self.vi[k.VI_FLAGS, vid] = flags | sent
+    def set_flags(self, vid: int, *, notify: bool, emergency: bool) -> None:
+        """Say whether an agent listens to a vehicle and whether it is an emergency vehicle.
+
+        Args:
+            vid: The vehicle.
+            notify: It raises ``EV_APPROACH`` near the end of its route and ``EV_STOP`` once
+                halted there, instead of arriving (events already sent stay sent).
+            emergency: Traffic makes way for it; it crosses a red light at a crawl.
+        """
+        sent = self.vi[VI_FLAGS, vid] & (F_APPROACH_SENT | F_STOP_SENT)
+        self.vi[VI_FLAGS, vid] = (F_NOTIFY if notify else 0) | (F_EMERGENCY if emergency else 0) | sent
 
     def set_route(self, vid: int, edges: np.ndarray, conns: np.ndarray) -> None:
         """Give a vehicle a new route; the first edge must be the one it is on (or will enter).
@@ -303,13 +359,13 @@ class TrafficState(SignalReaders):
         Raises:
             ValueError: If the route does not start on the vehicle's current edge.
         """
-        current = self.r_edge[self.vi[k.VI_RPTR, vid]]
+        current = self.r_edge[self.vi[VI_RPTR, vid]]
         if int(edges[0]) != int(current):
             raise ValueError(f"vehicle {vid}: a new route must start on its current edge {int(current)}")
         first, last = self.add_route(edges, conns)
-        self.vi[k.VI_RPTR, vid] = first
-        self.vi[k.VI_REND, vid] = last
-        self.vi[k.VI_FLAGS, vid] &= ~(k.F_APPROACH_SENT | k.F_STOP_SENT)
+        self.vi[VI_RPTR, vid] = first
+        self.vi[VI_REND, vid] = last
+        self.vi[VI_FLAGS, vid] &= ~(F_APPROACH_SENT | F_STOP_SENT)
 
     def remove_vehicle(self, vid: int) -> None:
         """Take a vehicle off its lane now (it parked, or ended its service); it counts as arrived.
@@ -317,19 +373,19 @@ class TrafficState(SignalReaders):
         Raises:
             ValueError: If the vehicle is not on the network.
         """
-        lane = int(self.vi[k.VI_LANE, vid])
+        lane = int(self.vi[VI_LANE, vid])
         if lane < 0:
             raise ValueError(f"vehicle {vid} is not on the network")
         rest = self.lane_vehicles(lane)
         rest = rest[rest != vid]
-        off = int(self.li[k.LI_OFF, lane])
+        off = int(self.li[LI_OFF, lane])
         self.lane_buf[off : off + len(rest)] = rest
-        self.li[k.LI_HEAD, lane] = 0
-        self.li[k.LI_COUNT, lane] = len(rest)
-        self.vi[k.VI_LANE, vid] = -1
-        self.vi[k.VI_STATUS, vid] = k.ST_ARRIVED
-        self.vf[k.VF_ARRIVE, vid] = self.t_s
-        self.counters[k.C_ARRIVED] += 1
+        self.li[LI_HEAD, lane] = 0
+        self.li[LI_COUNT, lane] = len(rest)
+        self.vi[VI_LANE, vid] = -1
+        self.vi[VI_STATUS, vid] = ST_ARRIVED
+        self.vf[VF_ARRIVE, vid] = self.t_s
+        self.counters[C_ARRIVED] += 1
 
     @property
     def t_s(self) -> float:
@@ -339,108 +395,32 @@ class TrafficState(SignalReaders):
     @property
     def n_released(self) -> int:
         """Scheduled vehicles released into the entry queues so far."""
-        return int(self.counters[k.C_SCHED_PTR])
+        return int(self.counters[C_SCHED_PTR])
 
     # ----- reading ----------------------------------------------------------------
     @property
     def n_waiting(self) -> int:
         """Vehicles released but still waiting to enter their first link."""
-        return int(self.counters[k.C_WAIT_N])
+        return int(self.counters[C_WAIT_N])
+
+    def waiting_vehicles(self) -> np.ndarray:
+        """Ids of the vehicles in the entry queues, in the order they try to enter (a copy)."""
+        return self.wait_buf[: self.n_waiting].copy()
 
     @property
     def n_entered(self) -> int:
         """Vehicles that have entered the network so far."""
-        return int(self.counters[k.C_ENTERED])
+        return int(self.counters[C_ENTERED])
 
     @property
     def n_arrived(self) -> int:
         """Vehicles that have reached their destination so far."""
-        return int(self.counters[k.C_ARRIVED])
-
-    def n_entered_of(self, n: int) -> int:
-        """How many of vehicles ``0..n-1`` (e.g. the demand's trips) have entered the network."""
-        return int(np.count_nonzero(~np.isnan(self.vf[k.VF_ENTER, :n])))
-
-    def n_arrived_of(self, n: int) -> int:
-        """How many of vehicles ``0..n-1`` have arrived."""
-        return int(np.count_nonzero(~np.isnan(self.vf[k.VF_ARRIVE, :n])))
+        return int(self.counters[C_ARRIVED])
 
     @property
     def n_on_network(self) -> int:
         """Vehicles currently on a lane."""
-        return int(self.li[k.LI_COUNT].sum())
-
-    def take_accumulators(self) -> np.ndarray:
-        """Per-edge sums since the last call (rows ``ACC_*``), and reset them."""
-        out = self.acc.copy()
-        self.acc[:] = 0.0
-        return out
-
-    def take_green_waits(self) -> np.ndarray:
-        """Per lane, the longest time (s) its first vehicle stood at the stop line without green.
-
-        Covers the waits that ended since the last call and the one going on now, and resets
-        the record of ended waits.
-        """
-        ongoing = np.where(
-            self.lf[k.LF_GREEN_WAIT_SINCE] >= 0.0, self.t_s - self.lf[k.LF_GREEN_WAIT_SINCE], 0.0
-        )
-        out = np.maximum(self.lf[k.LF_GREEN_WAIT_MAX], ongoing)
-        self.lf[k.LF_GREEN_WAIT_MAX] = 0.0
-        return out
-
-    def trip_columns(self, n: int) -> dict[str, np.ndarray]:
-        """The recorded trip columns of vehicles ``0..n-1``.
-
-        ``enter_s`` and ``arrive_s`` (NaN if not yet), ``distance_m`` driven, ``stops`` and
-        ``max_link_wait_s``: the longest halted time on one link (s), the link it is on now included.
-        """
-        vf = self.vf
-        return {
-            "enter_s": vf[k.VF_ENTER, :n].copy(),
-            "arrive_s": vf[k.VF_ARRIVE, :n].copy(),
-            "distance_m": vf[k.VF_DIST, :n].copy(),
-            "stops": self.vi[k.VI_STOPS, :n].astype(np.int64),
-            "max_link_wait_s": np.maximum(vf[k.VF_MAX_LINK_WAIT, :n], vf[k.VF_LINK_WAIT, :n]),
-        }
-
-    def blocked_lanes(self, min_duration_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """Lanes whose first vehicle has waited for room downstream at least ``min_duration_s``.
-
-        Returns:
-            Lane indices and the time (s) since when each has been held.
-        """
-        since = self.lf[k.LF_BLOCKED_SINCE]
-        lanes = np.flatnonzero((since >= 0.0) & (self.t_s - since >= min_duration_s - 1e-9))
-        return lanes, since[lanes]
-
-    def gridlock_cycles(self, min_duration_s: float) -> list[tuple[np.ndarray, float]]:
-        """Circular waits: lanes each held by spillback from the next, closing a loop.
-
-        Each lane whose first vehicle waits for room on a full lane points at that lane;
-        a cycle of such lanes, all held at least ``min_duration_s``, can never clear.
-
-        Returns:
-            One ``(lanes, since_s)`` per cycle: its lanes in order and the time (s) since
-            when all of them have been held.
-        """
-        since = self.lf[k.LF_BLOCKED_SINCE]
-        held = np.zeros(len(since), dtype=bool)
-        held[self.blocked_lanes(min_duration_s)[0]] = True
-        state = np.zeros(len(since), dtype=np.int8)  # 0 unseen, 1 on the current walk, 2 done
-        cycles = []
-        for start in np.flatnonzero(held).tolist():
-            walk = []
-            lane = start
-            while lane >= 0 and held[lane] and state[lane] == 0:
-                state[lane] = 1
-                walk.append(lane)
-                lane = int(self.lane_target[lane])
-            if lane >= 0 and state[lane] == 1:
-                loop = np.array(walk[walk.index(lane) :])
-                cycles.append((loop, float(since[loop].max())))
-            state[walk] = 2
-        return cycles
+        return int(self.li[LI_COUNT].sum())
 
     def observe_connections(self, horizon_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per connection: halted vehicles, moving ones near the stop line, and waiting time.
@@ -452,15 +432,8 @@ class TrafficState(SignalReaders):
         """
         n = len(self.net.conn_from)
         out = (np.zeros(n), np.zeros(n), np.zeros(n))
-        k.observe_connections(horizon_m, self.vehicles, self.lanes, self.edges, self.routes, *out)
+        kernel.observe_connections(horizon_m, self.vehicles, self.lanes, self.edges, self.routes, *out)
         return out
-
-    def edge_occupancy(self) -> np.ndarray:
-        """Vehicles on each edge divided by the number it holds at jam spacing."""
-        net = self.net
-        counts = np.add.reduceat(self.li[k.LI_COUNT], net.edge_lane0) if net.n_lanes else np.zeros(0)
-        caps = np.add.reduceat(self.li[k.LI_CAP] - 2, net.edge_lane0) if net.n_lanes else np.zeros(0)
-        return counts / np.maximum(caps, 1)
 
     def link_travel_times_s(self, min_speed_mps: float = 0.5) -> np.ndarray:
         """Travel time of every edge at the mean speed of the vehicles on it now (s).
@@ -468,17 +441,12 @@ class TrafficState(SignalReaders):
         Empty edges take their free-flow time; speeds are floored at ``min_speed_mps``.
         """
         net = self.net
-        on = np.flatnonzero(self.vi[k.VI_STATUS, : self.n_vehicles] == k.ST_ON_NETWORK)
-        edges = net.lane_edge[self.vi[k.VI_LANE, on]]
+        on = np.flatnonzero(self.vi[VI_STATUS, : self.n_vehicles] == ST_ON_NETWORK)
+        edges = net.lane_edge[self.vi[VI_LANE, on]]
         count = np.bincount(edges, minlength=net.n_edges)
-        speed_sum = np.bincount(edges, weights=self.vf[k.VF_SPEED, on], minlength=net.n_edges)
+        speed_sum = np.bincount(edges, weights=self.vf[VF_SPEED, on], minlength=net.n_edges)
         speed = np.where(count > 0, speed_sum / np.maximum(count, 1), net.edge_speed_mps)
         return net.edge_length_m / np.maximum(speed, min_speed_mps)
-
-    def lane_vehicles(self, lane: int) -> np.ndarray:
-        """Vehicle ids on ``lane`` from its stop line backwards."""
-        off, cap, head, n = (int(x) for x in self.li[[k.LI_OFF, k.LI_CAP, k.LI_HEAD, k.LI_COUNT], lane])
-        return self.lane_buf[off + (head + np.arange(n)) % cap]
 
     def jam_spacing_m(self) -> float:
         """Front-to-front spacing of standing vehicles (m)."""

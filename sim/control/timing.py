@@ -1,0 +1,165 @@
+"""Signal timing plans: Webster's cycle and greens (Webster 1958), green-wave offsets, own plans.
+
+Every signal runs a :class:`~sim.control.base.SignalPlan`. A node that carries a
+``signal_plan`` (e.g. one imported from SUMO) runs its own; the others run the scenario's:
+``signals.green_s`` per phase or Webster greens from the demand's flows, with the offset
+``signals.offset_s`` or, for ``"green_wave"``, a green wave along x.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.control.base import SignalPlan
+from sim.network.graph import SIGNAL_PLAN
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from sim.network.compile import CompiledNetwork
+    from sim.scenario import SignalSpec
+
+__all__ = [
+    "MAX_CYCLE_S",
+    "MIN_CYCLE_S",
+    "critical_flow_vphpl",
+    "green_wave_offsets_s",
+    "signal_plans",
+    "webster_delay_s",
+    "webster_timing",
+]
+
+MIN_CYCLE_S = 30.0
+MAX_CYCLE_S = 180.0
+
+
+def webster_timing(
+    critical_flows_vphpl: Sequence[float],
+    lost_time_per_phase_s: float,
+    saturation_flow_vphpl: float,
+    intergreen_s: float,
+    min_green_s: float,
+) -> tuple[float, tuple[float, ...]]:
+    """Optimal cycle ``C0 = (1.5 L + 5) / (1 - Y)`` and greens proportional to flow ratios.
+
+    Args:
+        critical_flows_vphpl: Per phase, the highest approach flow per lane (veh/h/lane).
+        lost_time_per_phase_s: Start-up plus clearance lost time of each phase (s).
+        saturation_flow_vphpl: Saturation flow per lane (veh/h/lane).
+        intergreen_s: Yellow plus all-red of each phase (s).
+        min_green_s: Shortest displayed green (s).
+
+    Returns:
+        The cycle (s), clipped to [30, 180], and the displayed green of each phase (s):
+        effective green + lost time - intergreen, at least ``min_green_s`` (the longest
+        green gives up what the minimum adds, so greens and intergreens fill the cycle).
+    """
+    n = len(critical_flows_vphpl)
+    ratios = [max(q, 0.0) / saturation_flow_vphpl for q in critical_flows_vphpl]
+    total_ratio = sum(ratios)
+    lost_s = n * lost_time_per_phase_s
+    cycle = MAX_CYCLE_S if total_ratio >= 0.95 else (1.5 * lost_s + 5.0) / (1.0 - total_ratio)
+    cycle = min(max(cycle, MIN_CYCLE_S, n * (min_green_s + intergreen_s)), MAX_CYCLE_S)
+    effective = cycle - lost_s
+    shares = [r / total_ratio for r in ratios] if total_ratio > 0 else [1.0 / n] * n
+    greens = [max(min_green_s, effective * s + lost_time_per_phase_s - intergreen_s) for s in shares]
+    # a green raised to the minimum is paid for by the longest one, so the cycle holds
+    longest = greens.index(max(greens))
+    greens[longest] -= sum(greens) + n * intergreen_s - cycle
+    return cycle, tuple(greens)
+
+
+def webster_delay_s(cycle_s: float, effective_green_s: float, flow_vph: float, capacity_vph: float) -> float:
+    """Webster's mean delay per vehicle (s) on one approach.
+
+    ``d = C(1-λ)² / (2(1-λx)) + x² / (2q(1-x)) - 0.65 (C/q²)^(1/3) x^(2+5λ)``, with
+    ``λ = g/C`` and ``x = q / capacity``; flows are converted to veh/s.
+    """
+    lam = effective_green_s / cycle_s
+    q = flow_vph / 3600.0
+    x = flow_vph / capacity_vph
+    uniform = cycle_s * (1.0 - lam) ** 2 / (2.0 * (1.0 - lam * x))
+    random = x * x / (2.0 * q * (1.0 - x))
+    correction = 0.65 * (cycle_s / (q * q)) ** (1.0 / 3.0) * x ** (2.0 + 5.0 * lam)
+    return uniform + random - correction
+
+
+def critical_flow_vphpl(net: CompiledNetwork, phase: int, flows_vph: np.ndarray) -> float:
+    """The highest flow per lane (veh/h/lane) among the approaches a phase serves (0 if none).
+
+    Args:
+        net: The compiled network.
+        phase: Global phase index.
+        flows_vph: Flow of every edge (veh/h).
+    """
+    conns = net.phase_conns[net.phase_conn_ptr[phase] : net.phase_conn_ptr[phase + 1]]
+    edges = np.unique(net.conn_from[conns])
+    return float((flows_vph[edges] / net.edge_lanes[edges]).max(initial=0.0))
+
+
+def green_wave_offsets_s(net: CompiledNetwork) -> np.ndarray:
+    """Per signal, the offset of a green wave travelling east along x at the median link speed (s).
+
+    A signal starts its first green as late as a vehicle at that speed takes to reach it
+    from ``x = min(0, x of the westernmost signal)``.
+    """
+    speed_mps = float(np.median(net.edge_speed_mps))
+    x0_m = float(net.node_x[net.signal_nodes].min(initial=0.0))
+    return (net.node_x[net.signal_nodes] - x0_m) / speed_mps
+
+
+def signal_plans(
+    signals: SignalSpec, graph: nx.DiGraph, net: CompiledNetwork, flows_vph: np.ndarray | None
+) -> list[SignalPlan]:
+    """The plan of every signal of a network, in signal order.
+
+    A node's own ``signal_plan`` replaces all of the scenario's timing: its greens, yellow,
+    all-red and offset, with the minimum green capped at its shortest green so that its
+    cycle is kept.
+
+    Args:
+        signals: The scenario's ``[signals]``.
+        graph: The network graph (its nodes may carry a ``signal_plan``).
+        net: Its compiled form.
+        flows_vph: Edge flows for Webster greens (veh/h), or None for ``signals.green_s``.
+    """
+    wave_s = green_wave_offsets_s(net)
+    plans = []
+    for s, node in enumerate(net.signal_nodes):
+        own = graph.nodes[net.node_ids[node]].get(SIGNAL_PLAN)
+        if own is None:
+            phases = range(net.signal_phase_ptr[s], net.signal_phase_ptr[s + 1])
+            plans.append(_scenario_plan(signals, net, phases, flows_vph, wave_s[s]))
+        else:
+            plans.append(_own_plan(own, signals.min_green_s))
+    return plans
+
+
+def _scenario_plan(
+    signals: SignalSpec, net: CompiledNetwork, phases: range, flows_vph: np.ndarray | None, wave_s: float
+) -> SignalPlan:
+    intergreen_s = signals.yellow_s + signals.all_red_s
+    greens = [signals.green_s] * len(phases)
+    if flows_vph is not None:
+        critical = [critical_flow_vphpl(net, p, flows_vph) for p in phases]
+        _, greens = webster_timing(
+            critical, signals.lost_time_s, signals.saturation_flow_vphpl, intergreen_s, signals.min_green_s
+        )
+    offset_s = wave_s if signals.offset_s == "green_wave" else signals.offset_s
+    return SignalPlan(
+        tuple(greens), signals.yellow_s, signals.all_red_s, float(offset_s), signals.min_green_s
+    )
+
+
+def _own_plan(own: Mapping[str, Any], min_green_s: float) -> SignalPlan:
+    greens = tuple(float(g) for g in own["greens_s"])
+    return SignalPlan(
+        greens,
+        float(own["yellow_s"]),
+        float(own["all_red_s"]),
+        float(own["offset_s"]),
+        min(min_green_s, *greens),
+    )

@@ -1,0 +1,318 @@
+"""The kernel's data layout: its containers, their row constants and how it compiles (private).
+
+The names here are for ``sim/traffic/`` only: everything else reads and writes the state
+through the named readers and writers of :class:`sim.traffic.state.TrafficState`, and the
+codes found in its arrays live in :mod:`sim.traffic.codes`.
+
+The arrays come in a few named containers (``typing.NamedTuple``s, which numba passes as
+they are): :class:`Params`, :class:`Vehicles`, :class:`Lanes`, :class:`Edges`,
+:class:`Connections`, :class:`Signals`, :class:`Routes`, :class:`Departures` and
+:class:`Recorders`. Row layouts (constants below): ``vf`` float rows and ``vi`` int rows per
+vehicle, ``li`` int rows and ``lf`` float rows per lane, ``si``/``sf`` per signal, ``acc``
+per edge, ``counters`` the run's counts.
+
+numba's cache keys each compiled function on its own file only, while the stages inline
+helpers and constants from the other files of this package: :func:`drop_stale_machine_code`
+(called before the first compile) throws the cache away when any of them changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "Connections",
+    "drop_stale_machine_code",
+    "Departures",
+    "Edges",
+    "Lanes",
+    "Params",
+    "Recorders",
+    "Routes",
+    "Signals",
+    "Vehicles",
+    "ACC_EXITS",
+    "ACC_HALTED",
+    "ACC_SPEED_SUM",
+    "ACC_VEH_STEPS",
+    "C_ARRIVED",
+    "C_ENTERED",
+    "C_N_ARRIVED_OUT",
+    "C_N_EVENTS",
+    "C_SCHED_PTR",
+    "C_STEPS_DONE",
+    "C_WAIT_N",
+    "F_APPROACH_SENT",
+    "F_EMERGENCY",
+    "F_NOTIFY",
+    "F_STOP_SENT",
+    "LF_BLOCKED_SINCE",
+    "LF_GREEN_WAIT_MAX",
+    "LF_GREEN_WAIT_SINCE",
+    "LI_CAP",
+    "LI_COUNT",
+    "LI_EDGE",
+    "LI_HEAD",
+    "LI_OFF",
+    "SF_ALL_RED",
+    "SF_ELAPSED",
+    "SF_MIN_GREEN",
+    "SF_YELLOW",
+    "SI_NEXT",
+    "SI_PHASE",
+    "SI_STAGE",
+    "SI_TARGET",
+    "VF_ARRIVE",
+    "VF_DIST",
+    "VF_ENTER",
+    "VF_LEN",
+    "VF_LINK_WAIT",
+    "VF_MAX_LINK_WAIT",
+    "VF_MAX_SPEED",
+    "VF_POS",
+    "VF_SPEED",
+    "VF_WAIT",
+    "VI_FLAGS",
+    "VI_HALTED",
+    "VI_LANE",
+    "VI_REND",
+    "VI_RPTR",
+    "VI_STATUS",
+    "VI_STOPS",
+    "compiled",
+    "inline",
+]
+
+# vehicle float rows
+# (VF_MAX_LINK_WAIT: the longest halted time on one link of the links it has left, s)
+(
+    VF_POS,
+    VF_SPEED,
+    VF_LEN,
+    VF_ENTER,
+    VF_ARRIVE,
+    VF_DIST,
+    VF_WAIT,
+    VF_LINK_WAIT,
+    VF_MAX_SPEED,
+    VF_MAX_LINK_WAIT,
+) = range(10)
+# vehicle int rows
+VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS = range(7)
+# vehicle flags: notify Python near and at the route end (instead of arriving); emergency
+# vehicle; events already sent for the current route
+F_NOTIFY, F_EMERGENCY, F_APPROACH_SENT, F_STOP_SENT = 1, 2, 4, 8
+# lane int rows and float rows
+LI_OFF, LI_CAP, LI_HEAD, LI_COUNT, LI_EDGE = range(5)
+# LF_GREEN_WAIT_SINCE: since when the first vehicle has stood at the stop line without green
+# (-1: not waiting); LF_GREEN_WAIT_MAX: the longest such wait that ended since the last read
+LF_BLOCKED_SINCE, LF_GREEN_WAIT_SINCE, LF_GREEN_WAIT_MAX = range(3)
+# signal int rows and float rows
+SI_PHASE, SI_STAGE, SI_TARGET, SI_NEXT = range(4)
+SF_ELAPSED, SF_YELLOW, SF_ALL_RED, SF_MIN_GREEN = range(4)
+# per-edge accumulators
+ACC_VEH_STEPS, ACC_SPEED_SUM, ACC_HALTED, ACC_EXITS = range(4)
+# counters
+C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR, C_N_EVENTS, C_STEPS_DONE = range(7)
+
+
+class Params(NamedTuple):
+    """Car-following and junction parameters, shared by all vehicles.
+
+    Attributes:
+        dt_s: Step length (s).
+        min_gap_m: Standstill gap to the leader (m).
+        accel_mps2: Maximum acceleration (m/s^2).
+        decel_mps2: Comfortable deceleration (m/s^2).
+        tau_s: Reaction time / desired time headway (s).
+        turn_speed_mps: Speed at the stop line for turns (m/s).
+        critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
+        sigma: Driver imperfection in [0, 1].
+        pass_speed_mps: Speed at which an emergency vehicle passes those making way (m/s).
+        crawl_speed_mps: Speed at which an emergency vehicle crosses against the signal (m/s).
+    """
+
+    dt_s: float
+    min_gap_m: float
+    accel_mps2: float
+    decel_mps2: float
+    tau_s: float
+    turn_speed_mps: float
+    critical_gap_s: float
+    sigma: float
+    pass_speed_mps: float
+    crawl_speed_mps: float
+
+
+class Vehicles(NamedTuple):
+    """Per-vehicle state, one column per vehicle id.
+
+    Attributes:
+        vf: ``(10, n)`` float rows ``VF_*`` (m, m/s, s).
+        vi: ``(7, n)`` int32 rows ``VI_*``.
+        vnew: ``(n,)`` the speed each vehicle chose this step, before positions (m/s).
+    """
+
+    vf: np.ndarray
+    vi: np.ndarray
+    vnew: np.ndarray
+
+
+class Lanes(NamedTuple):
+    """Lanes as FIFO ring buffers of vehicle ids, front (stop line) first.
+
+    Attributes:
+        buf: Every lane's ring buffer, lane ``l`` at ``buf[li[LI_OFF, l]:][:li[LI_CAP, l]]``.
+        li: ``(5, n_lanes)`` int32 rows ``LI_*``.
+        lf: ``(3, n_lanes)`` float rows ``LF_*`` (s; -1 when not held).
+        go: ``(n_lanes,)`` int8, 1 if the first vehicle may cross the stop line this step.
+        target: ``(n_lanes,)`` int32, the lane the first vehicle enters next (-1: none yet).
+    """
+
+    buf: np.ndarray
+    li: np.ndarray
+    lf: np.ndarray
+    go: np.ndarray
+    target: np.ndarray
+
+
+class Edges(NamedTuple):
+    """Links (directed road segments) of the compiled network.
+
+    Attributes:
+        length_m: Length per edge (m).
+        speed_mps: Speed limit per edge (m/s).
+        n_lanes: Lane count per edge.
+        lane0: Index of each edge's lane 0 (rightmost).
+        mark: Per edge, the step stamp of its last insertion attempt (one a step).
+    """
+
+    length_m: np.ndarray
+    speed_mps: np.ndarray
+    n_lanes: np.ndarray
+    lane0: np.ndarray
+    mark: np.ndarray
+
+
+class Connections(NamedTuple):
+    """Movements from an in-edge to an out-edge through a junction.
+
+    Attributes:
+        state: ``RED``, ``YELLOW`` or ``GREEN`` per connection (int8).
+        turn: Turn kind per connection (``TURN_*`` of :mod:`sim.traffic.codes`).
+        lane_lo: Lowest in-edge lane (within the edge) that serves it.
+        lane_hi: Highest in-edge lane (within the edge) that serves it.
+        opposing: For permitted left turns, the opposing in-edge to yield to (-1: none).
+    """
+
+    state: np.ndarray
+    turn: np.ndarray
+    lane_lo: np.ndarray
+    lane_hi: np.ndarray
+    opposing: np.ndarray
+
+
+class Signals(NamedTuple):
+    """Signal controllers' state machines and their phases.
+
+    Attributes:
+        si: ``(4, n_signals)`` int32 rows ``SI_*``.
+        sf: ``(4, n_signals)`` float rows ``SF_*`` (s).
+        phase_conn_ptr: Phase ``p`` gives green to ``phase_conns[phase_conn_ptr[p]:phase_conn_ptr[p + 1]]``.
+        phase_conns: Connection indices of every phase, concatenated.
+    """
+
+    si: np.ndarray
+    sf: np.ndarray
+    phase_conn_ptr: np.ndarray
+    phase_conns: np.ndarray
+
+
+class Routes(NamedTuple):
+    """All routes, concatenated; a vehicle's ``VI_RPTR`` points at its current link.
+
+    Attributes:
+        edge: Edge index per route position.
+        conn: Connection from that edge to the next one (-1 at a route's end).
+    """
+
+    edge: np.ndarray
+    conn: np.ndarray
+
+
+class Departures(NamedTuple):
+    """The departure schedule and the entry queue.
+
+    Attributes:
+        vid: Scheduled vehicle ids, by departure time.
+        depart_s: Their departure times, ascending (s).
+        waiting: Released vehicles waiting to enter, ``waiting[:counters[C_WAIT_N]]``.
+    """
+
+    vid: np.ndarray
+    depart_s: np.ndarray
+    waiting: np.ndarray
+
+
+class Recorders(NamedTuple):
+    """What the kernel reports: counts, arrivals, events and per-edge sums.
+
+    Attributes:
+        counters: int64 counts ``C_*``.
+        arrived_out: Vehicles arrived during the last :func:`advance`, ``[:counters[C_N_ARRIVED_OUT]]``.
+        event_out: ``(2, m)`` vehicle and ``EV_*`` kind, ``[:, :counters[C_N_EVENTS]]``.
+        acc: ``(4, n_edges)`` per-edge sums ``ACC_*`` (vehicle-steps, m/s, vehicle-steps, vehicles).
+    """
+
+    counters: np.ndarray
+    arrived_out: np.ndarray
+    event_out: np.ndarray
+    acc: np.ndarray
+
+
+_STAMP = "citysim-kernel.stamp"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def drop_stale_machine_code(folder: Path = _PACKAGE) -> None:
+    """Delete numba's cached machine code of this package if any of its source files changed.
+
+    numba checks only the compiled function's own file, so a changed constant in this file or
+    a changed helper in ``buffers.py`` / ``speeds.py`` would leave the stages of ``kernel.py``
+    with stale code. The stamp is every source file's name, size and modification time.
+    Runs once per process and folder.
+
+    Args:
+        folder: The package folder (its ``__pycache__`` holds the cache).
+    """
+    cache = folder / "__pycache__"
+    stamp = "\n".join(
+        f"{path.name} {path.stat().st_size} {path.stat().st_mtime_ns}" for path in sorted(folder.glob("*.py"))
+    )
+    marker = cache / _STAMP
+    if marker.is_file() and marker.read_text() == stamp:
+        return
+    cache.mkdir(exist_ok=True)
+    for compiled_file in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+        compiled_file.unlink(missing_ok=True)
+    temp = cache / f"{_STAMP}.{os.getpid()}"
+    temp.write_text(stamp)
+    os.replace(temp, marker)
+
+
+# Every array the kernel touches is allocated by TrafficState, which holds it across the
+# call, so the kernel runs without numba's reference counting (NRT): with it, each call or
+# inlined helper increfs and decrefs every array of every container it is passed, which made
+# a step 4.7 times slower (grid10); without it, passing a container costs nothing. An
+# allocation added to the kernel then fails to compile instead of leaking.
+compiled = njit(cache=True, _nrt=False)
+"""Decorator of a compiled stage (a function the step calls)."""
+inline = njit(cache=True, _nrt=False, inline="always")
+"""Decorator of a per-lane or per-vehicle helper, inlined into its callers (as calls they cost 3x)."""
