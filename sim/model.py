@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import heapq
+import functools
 import importlib
-import itertools
 import logging
 import math
 import time
@@ -19,6 +18,7 @@ from tqdm.auto import tqdm
 
 from sim import __version__
 from sim.agents.vehicle import Vehicle, VehicleEvent, VehicleListener
+from sim.clock import Clock, EventKind
 from sim.control.base import Intersection, IntersectionView, SignalController
 from sim.control.holds import SignalHolds
 from sim.control.observe import Observation
@@ -96,16 +96,18 @@ class CityModel(mesa.Model):
         spans = self.traffic.add_routes(self.router.route_edges, self.router.route_conns).reshape(-1, 2)
         ids = self.traffic.add_vehicles(spans[route_ids, 0], spans[route_ids, 1])
         self.traffic.schedule(ids, self.trips.depart_s)
+        self.clock = Clock(self.dt_s)
+        # the pending decision and report events; an event whose time is no longer the armed
+        # one was superseded (a controller replaced, a report taken early) and does nothing
+        self._armed_s = {EventKind.DECISION: math.inf, EventKind.REPORT: math.inf}
         self.controllers, self._decision_s = self._make_controllers()
-        self._next_decision_s = float(self._decision_s.min(initial=math.inf))
+        self._arm(EventKind.DECISION, float(self._decision_s.min(initial=math.inf)))
         self._released = 0
         self._vehicles: dict[int, Vehicle] = {}
         self._listeners: dict[int, VehicleListener] = {}
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
-        self._timer_seq = itertools.count()
         self.holds = SignalHolds(self._request_held_phase)
         self._report_every_s = sim_spec.report_interval_s
-        self._next_report_s = self._report_every_s
+        self._arm(EventKind.REPORT, self._report_every_s)
         self._last_report_s = 0.0
         self._last_counts = (0, 0)
         self._last_progress_s = 0.0
@@ -169,7 +171,9 @@ class CityModel(mesa.Model):
     @property
     def finished(self) -> bool:
         """Whether every vehicle, from the demand or added by agents, has arrived and no timer waits."""
-        return self.traffic.n_arrived == self.traffic.n_vehicles and not self._timers
+        return (
+            self.traffic.n_arrived == self.traffic.n_vehicles and self.clock.peek(EventKind.TIMER) == math.inf
+        )
 
     def step(self) -> None:
         """Advance the simulation by one time step."""
@@ -187,10 +191,8 @@ class CityModel(mesa.Model):
             The number of steps run.
         """
         traffic = self.traffic
-        while self._timers and self._timers[0][0] <= traffic.t_s + _EPS:
-            heapq.heappop(self._timers)[2]()
-        if self._next_decision_s <= traffic.t_s + _EPS:
-            self._decide(traffic.t_s)
+        for action in self.clock.due(traffic.t_s):
+            action()
         done = traffic.advance(n_steps)
         released = traffic.n_released
         if released > self._released:
@@ -211,8 +213,10 @@ class CityModel(mesa.Model):
         events = traffic.events
         for vid, kind in zip(events[0].tolist(), events[1].tolist(), strict=True):
             self._listeners[vid].on_vehicle_event(vid, VehicleEvent(kind))
-        if traffic.t_s >= self._next_report_s - _EPS:
-            self._report()
+        # the report closes the interval that just ended; timers and decisions due now run
+        # at the start of the next call, before the kernel moves on
+        for action in self.clock.due(traffic.t_s, kinds=(EventKind.REPORT,)):
+            action()
         return done
 
     # ----- hooks for agents that drive their own vehicles ---------------------------
@@ -263,7 +267,20 @@ class CityModel(mesa.Model):
 
     def schedule(self, time_s: float, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at the start of the first step at or after ``time_s``."""
-        heapq.heappush(self._timers, (time_s, next(self._timer_seq), callback))
+        self.clock.schedule(time_s, EventKind.TIMER, callback)
+
+    def _arm(self, kind: EventKind, time_s: float) -> None:
+        """Make ``time_s`` the pending decision or report time (superseding a later one)."""
+        time_s = self.clock.step_time_s(time_s)
+        if time_s < self._armed_s[kind] and math.isfinite(time_s):
+            self._armed_s[kind] = time_s
+            action = self._decide if kind is EventKind.DECISION else self._report
+            self.clock.schedule(time_s, kind, functools.partial(self._fire, kind, time_s, action))
+
+    def _fire(self, kind: EventKind, time_s: float, action: Callable[[], None]) -> None:
+        if self._armed_s[kind] == time_s:
+            self._armed_s[kind] = math.inf
+            action()
 
     def _request_held_phase(self, signal: int, phase: int) -> None:
         """Send the phase :attr:`holds` chose for a signal to the kernel (yellow and all-red still run)."""
@@ -288,7 +305,7 @@ class CityModel(mesa.Model):
         controller.start()
         self.controllers[signal] = controller
         self._decision_s[signal] = self.time_s
-        self._next_decision_s = float(self._decision_s.min())
+        self._arm(EventKind.DECISION, self.time_s)
         return old
 
     def next_decision_s(self, signal: int) -> float:
@@ -302,8 +319,8 @@ class CityModel(mesa.Model):
         """
         return self.traffic.link_travel_times_s()
 
-    def _decide(self, t: float) -> None:
-        due = np.flatnonzero(self._decision_s <= t + _EPS)
+    def _decide(self) -> None:
+        due = np.flatnonzero(self._decision_s <= self.time_s + _EPS)
         obs = Observation(self.traffic, self.config.signals.observation_horizon_m)
         signals, phases, decision_s = [], [], []
         for i in due.tolist():
@@ -315,7 +332,7 @@ class CityModel(mesa.Model):
                 phases.append(crossing.phases[decision.phase])
         self.traffic.request_phases(np.array(signals, dtype=np.int64), np.array(phases, dtype=np.int64))
         self._decision_s[due] = decision_s
-        self._next_decision_s = float(self._decision_s.min())
+        self._arm(EventKind.DECISION, float(self._decision_s.min()))
 
     def _report(self) -> None:
         traffic = self.traffic
@@ -341,7 +358,8 @@ class CityModel(mesa.Model):
         self.datacollector.collect(self)
         self._check_gridlock()
         self._last_report_s = now
-        self._next_report_s = now + self._report_every_s
+        self._armed_s[EventKind.REPORT] = math.inf
+        self._arm(EventKind.REPORT, now + self._report_every_s)
 
     def _take_green_waits(self) -> float:
         """The longest wait for green in the interval (s); remembers the approach of the run's longest."""
@@ -396,9 +414,7 @@ class CityModel(mesa.Model):
         t0 = time.perf_counter()
         dt = self.dt_s
         while self.running and self.time_s < end - _EPS:
-            next_event = min(self._next_decision_s, self._next_report_s, end)
-            if self._timers:
-                next_event = min(next_event, self._timers[0][0])
+            next_event = min(self.clock.peek(), end)
             n_steps = max(1, math.ceil((next_event - self.time_s) / dt - _EPS))
             self.steps += self._advance(n_steps)
             if self.finished:
