@@ -245,3 +245,32 @@ def test_the_scenario_and_the_registry_import_no_controller_module(module):
         name for name in loaded_at_import(module) if any(is_within(name, c) for c in CONTROLLER_MODULES)
     )
     assert offenders == []
+
+
+# Issue 14: the feature packages and the agents use the model through sim.services.Services
+# only, so none of their modules imports sim.model, at run time or for type checking.
+FEATURE_PACKAGES = ("sim.agents", "sim.emergency", "sim.parking", "sim.shuttles")
+
+
+@pytest.mark.parametrize("package", FEATURE_PACKAGES)
+def test_feature_packages_do_not_import_the_model(package):
+    modules = modules_under(package)
+    direct = [f"{module} imports {i.name}" for module in modules for i in imports_of(module)]
+    loaded = [f"{module} loads {name}" for module in modules for name in loaded_at_import(module)]
+    assert sorted(line for line in direct + loaded if is_within(line.rpartition(" ")[2], "sim.model")) == []
+
+
+# The one test here that imports and builds a model: the protocol must stay what CityModel offers.
+def test_the_city_model_offers_the_services_the_features_use():
+    from sim.model import CityModel
+    from sim.scenario import scenario_from_dict
+    from sim.services import Services
+
+    scenario = scenario_from_dict(
+        {
+            "name": "services",
+            "network": {"type": "grid", "rows": 2, "cols": 2},
+            "demand": {"type": "uniform", "rate_vph": 60.0, "duration_s": 60.0},
+        }
+    )
+    assert isinstance(CityModel(scenario), Services)

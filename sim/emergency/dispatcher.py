@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -15,9 +14,7 @@ from sim.emergency.metrics import EmergencyLog
 from sim.emergency.routing import Route, SceneRouter
 from sim.emergency.spec import Station
 from sim.emergency.vehicles import EmergencyVehicle, VehicleState
-
-if TYPE_CHECKING:
-    from sim.model import CityModel
+from sim.services import Services
 
 __all__ = ["EmergencyDispatcher"]
 
@@ -40,7 +37,7 @@ class EmergencyDispatcher(mesa.Agent):
 
     def __init__(
         self,
-        model: CityModel,
+        model: Services,
         stations: Sequence[Station],
         log: EmergencyLog,
         arrival_m: float,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,9 +16,7 @@ from sim.emergency.vehicles import VehicleState
 from sim.metrics.catalog import Metric
 from sim.metrics.summary import all_trip_metrics
 from sim.schema import ScenarioError
-
-if TYPE_CHECKING:
-    from sim.model import CityModel
+from sim.services import Services
 
 __all__ = ["EMERGENCY_STREAM", "POLL_S", "EmergencyFeature", "attach"]
 
@@ -50,7 +47,7 @@ class EmergencyFeature:
         Metric("ordinary_mean_delay_s", "mean delay of the other trips, all trips (s)"),
     )
 
-    def __init__(self, model: CityModel, spec: Spec, incidents: list[Incident]) -> None:
+    def __init__(self, model: Services, spec: Spec, incidents: list[Incident]) -> None:
         self.model = model
         self.spec = spec
         self.incidents = incidents
@@ -102,7 +99,7 @@ class EmergencyFeature:
         )
 
 
-def attach(model: CityModel, spec: Spec) -> EmergencyFeature:
+def attach(model: Services, spec: Spec) -> EmergencyFeature:
     """Add the emergency layer to a model (called at the end of ``CityModel.__init__``).
 
     Its randomness comes from its own stream, ``np.random.default_rng([model.seed,

@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,10 +44,8 @@ from sim.control.holds import Holder
 from sim.emergency.metrics import EmergencyLog
 from sim.emergency.spec import Spec
 from sim.emergency.vehicles import EmergencyVehicle
+from sim.services import Services
 from sim.traffic.codes import GREEN, HALT_MPS
-
-if TYPE_CHECKING:
-    from sim.model import CityModel
 
 __all__ = ["Preemption"]
 
@@ -83,7 +80,7 @@ class Preemption:
         log: Where preemption records go.
     """
 
-    def __init__(self, model: CityModel, spec: Spec, log: EmergencyLog) -> None:
+    def __init__(self, model: Services, spec: Spec, log: EmergencyLog) -> None:
         self.model = model
         self.spec = spec
         self._log = log

@@ -27,7 +27,7 @@ class Route:
     Attributes:
         cost_s: Expected travel time (s) under the link times it was computed with.
         edges: Edge indices from the first link to the last.
-        path: The same route as a node path (for :meth:`CityModel.add_vehicle`).
+        path: The same route as a node path (for :meth:`~sim.services.Services.add_vehicle`).
         free_flow_s: Its travel time at the speed limits (s).
     """
 

@@ -19,10 +19,10 @@ from sim.agents.vehicle import VehicleEvent
 from sim.emergency.incidents import Incident
 from sim.emergency.routing import Reach, Route
 from sim.emergency.spec import Station
+from sim.services import Services
 
 if TYPE_CHECKING:
     from sim.emergency.dispatcher import EmergencyDispatcher
-    from sim.model import CityModel
 
 __all__ = ["EmergencyVehicle", "VehicleState"]
 
@@ -56,7 +56,7 @@ class EmergencyVehicle(mesa.Agent):
 
     def __init__(
         self,
-        model: CityModel,
+        model: Services,
         name: str,
         station: Station,
         dispatcher: EmergencyDispatcher,

@@ -4,7 +4,7 @@ The ``[parking]`` scenario table (:class:`Spec`) adds on-street parking and gara
 background parkers that hold occupancy near a target, a :class:`ParkingSensor` per
 facility reporting to a :class:`ParkingInformation` service, and parking trips whose
 drivers either cruise for a space or are guided by the service. :func:`attach` adds it
-all to a :class:`~sim.model.CityModel`; the figure of occupancy is in
+all to a model (through :class:`~sim.services.Services`); the figure of occupancy is in
 :mod:`sim.plots.parking_figures`.
 """
 

@@ -55,6 +55,7 @@ from sim.parking.navigation import DriveTree, StreetMap
 from sim.parking.sensors import ParkingInformation
 from sim.parking.spec import Spec
 from sim.parking.supply import GARAGE, Facility, Occupancy
+from sim.services import Services
 
 __all__ = ["ParkingDriver", "ParkingTrip", "Phase", "SearchWorld"]
 
@@ -90,7 +91,7 @@ class SearchWorld:
         on_done: Called with the driver when it has left the network without parking.
     """
 
-    model: mesa.Model
+    model: Services
     streets: StreetMap
     facilities: list[Facility]
     occupancy: Occupancy
@@ -136,7 +137,7 @@ class ParkingDriver(mesa.Agent):
         reguided: Times its target was found full on arrival or reported full on the way.
     """
 
-    def __init__(self, model: mesa.Model, trip: ParkingTrip, world: SearchWorld) -> None:
+    def __init__(self, model: Services, trip: ParkingTrip, world: SearchWorld) -> None:
         super().__init__(model)
         self.trip = trip
         self.world = world

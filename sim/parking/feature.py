@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import mesa
 import numpy as np
 import pandas as pd
 
@@ -30,6 +29,7 @@ from sim.parking.navigation import StreetMap
 from sim.parking.sensors import ParkingInformation, ParkingSensor
 from sim.parking.spec import Spec
 from sim.parking.supply import Occupancy, ParkingError, build_facilities
+from sim.services import Services
 
 __all__ = ["PARKING_STREAM", "ParkingFeature", "attach"]
 
@@ -48,7 +48,7 @@ class _Periodic:
     running: bool = False
 
 
-def attach(model: mesa.Model, spec: Spec) -> ParkingFeature:
+def attach(model: Services, spec: Spec) -> ParkingFeature:
     """Add parking search to a model (called at the end of ``CityModel.__init__``).
 
     Raises:
@@ -80,7 +80,7 @@ class ParkingFeature:
         Metric("share_searching", "share of vehicle time spent searching", "{:.1%}"),
     )
 
-    def __init__(self, model: mesa.Model, spec: Spec) -> None:
+    def __init__(self, model: Services, spec: Spec) -> None:
         self.model = model
         self.spec = spec
 

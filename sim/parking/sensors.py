@@ -18,6 +18,8 @@ from collections import deque
 import mesa
 import numpy as np
 
+from sim.services import Services
+
 __all__ = ["ParkingInformation", "ParkingSensor"]
 
 
@@ -102,7 +104,7 @@ class ParkingSensor(mesa.Agent):
 
     def __init__(
         self,
-        model: mesa.Model,
+        model: Services,
         facility: int,
         capacity: int,
         service: ParkingInformation,

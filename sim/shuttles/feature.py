@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import mesa
 import numpy as np
 import pandas as pd
 
 from sim.metrics.catalog import Metric
 from sim.routing import RoutingError
 from sim.schema import ScenarioError
+from sim.services import Services
 from sim.shuttles.fixed_route import FixedRouteService
 from sim.shuttles.legs import LegPlanner
 from sim.shuttles.metrics import passenger_frame, shuttle_summary, vehicle_frame, visit_frame
@@ -57,7 +57,7 @@ class ShuttleFeature:
 
     def __init__(
         self,
-        model: mesa.Model,
+        model: Services,
         spec: Spec,
         planner: LegPlanner,
         shuttles: Sequence[AutonomousShuttle],
@@ -124,7 +124,7 @@ class ShuttleFeature:
         return summary
 
 
-def _check_stops(model: mesa.Model, spec: Spec, planner: LegPlanner) -> None:
+def _check_stops(model: Services, spec: Spec, planner: LegPlanner) -> None:
     source = model.config.source
     known = set(model.net.node_ids)
     for i, stop in enumerate(spec.stops):
@@ -140,7 +140,7 @@ def _check_stops(model: mesa.Model, spec: Spec, planner: LegPlanner) -> None:
                 raise ScenarioError(source, f"shuttles.stops[{i}]", f"unreachable stop: {exc}") from None
 
 
-def _requests(model: mesa.Model, spec: Spec) -> tuple[Request, ...]:
+def _requests(model: Services, spec: Spec) -> tuple[Request, ...]:
     if spec.requests is not None:
         return read_request_table(spec.requests, spec.stops, source=model.config.source)
     rates = [(od.origin, od.destination, od.rate_pph) for od in spec.od]
@@ -151,8 +151,8 @@ def _requests(model: mesa.Model, spec: Spec) -> tuple[Request, ...]:
     return poisson_requests(rates, spec.profile, spec.service_start_s, spec.service_end_s, rng)
 
 
-def attach(model: mesa.Model, spec: Spec) -> ShuttleFeature:
-    """Add the shuttle service of ``spec`` to a :class:`~sim.model.CityModel`.
+def attach(model: Services, spec: Spec) -> ShuttleFeature:
+    """Add the shuttle service of ``spec`` to a model (through :class:`~sim.services.Services`).
 
     Shuttles, passengers, the dispatcher and the signal priority agent are Mesa agents of
     the model. The service opens at ``service_start_s`` (a timer).

@@ -26,8 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import mesa
-
+from sim.services import Services
 from sim.shuttles.legs import LegPlanner, Position
 from sim.shuttles.passenger import Passenger
 from sim.shuttles.service import Service
@@ -52,7 +51,7 @@ class FixedRouteService(Service):
     """
 
     def __init__(
-        self, model: mesa.Model, spec: Spec, shuttles: Sequence[AutonomousShuttle], planner: LegPlanner
+        self, model: Services, spec: Spec, shuttles: Sequence[AutonomousShuttle], planner: LegPlanner
     ) -> None:
         super().__init__(model, spec, shuttles, planner)
         self.stops = spec.stops

@@ -26,8 +26,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 
-import mesa
-
+from sim.services import Services
 from sim.shuttles.insertion import Insertion, Rider, Task, best_insertion, better, timeline
 from sim.shuttles.legs import LegPlanner
 from sim.shuttles.passenger import Passenger
@@ -48,7 +47,7 @@ class OnDemandService(Service):
     """
 
     def __init__(
-        self, model: mesa.Model, spec: Spec, shuttles: Sequence[AutonomousShuttle], planner: LegPlanner
+        self, model: Services, spec: Spec, shuttles: Sequence[AutonomousShuttle], planner: LegPlanner
     ) -> None:
         super().__init__(model, spec, shuttles, planner)
         self.plans: list[tuple[Task, ...]] = [() for _ in self.shuttles]

@@ -7,6 +7,7 @@ from enum import Enum
 
 import mesa
 
+from sim.services import Services
 from sim.shuttles.requests import Request
 
 __all__ = ["JourneyError", "Passenger", "PassengerState"]
@@ -46,7 +47,7 @@ class Passenger(mesa.Agent):
         gave_up_s: When it gave up waiting.
     """
 
-    def __init__(self, model: mesa.Model, pid: int, request: Request, direct_time_s: float, direct_m: float):
+    def __init__(self, model: Services, pid: int, request: Request, direct_time_s: float, direct_m: float):
         super().__init__(model)
         self.pid = pid
         self.request = request

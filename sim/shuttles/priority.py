@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import mesa
 
 from sim.control.holds import Holder
+from sim.services import Services
 from sim.shuttles.shuttle import AutonomousShuttle, ShuttleState
 from sim.shuttles.spec import Spec
 
@@ -60,7 +61,7 @@ class SignalPriority(mesa.Agent):
             lateness, release time).
     """
 
-    def __init__(self, model: mesa.Model, spec: Spec, shuttles: Sequence[AutonomousShuttle]) -> None:
+    def __init__(self, model: Services, spec: Spec, shuttles: Sequence[AutonomousShuttle]) -> None:
         super().__init__(model)
         self.spec = spec
         self.shuttles = tuple(shuttles)
@@ -145,8 +146,9 @@ class SignalPriority(mesa.Agent):
         model, now = self.model, self.model.time_s
         handover = None
         if hold.mode == EXTEND and hold.decision_s <= now:
-            phases = model.controllers[signal].intersection.phases
-            handover = phases[(phases.index(hold.phase) + 1) % len(phases)]
+            # a signal's phases are the range signal_phase_ptr[s]:signal_phase_ptr[s+1], in cycle order
+            first, end = (int(p) for p in model.net.signal_phase_ptr[signal : signal + 2])
+            handover = first + (hold.phase - first + 1) % (end - first)
         model.holds.release(signal, Holder.TRANSIT_PRIORITY, handover)
         hold.row["released_s"] = now
         del self._holds[signal]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import mesa
 
+from sim.services import Services
 from sim.shuttles.insertion import Dwell
 from sim.shuttles.legs import LegPlanner
 from sim.shuttles.passenger import Passenger, PassengerState
@@ -33,7 +34,7 @@ class Service(mesa.Agent):
     """
 
     def __init__(
-        self, model: mesa.Model, spec: Spec, shuttles: Sequence[AutonomousShuttle], planner: LegPlanner
+        self, model: Services, spec: Spec, shuttles: Sequence[AutonomousShuttle], planner: LegPlanner
     ) -> None:
         super().__init__(model)
         self.spec = spec

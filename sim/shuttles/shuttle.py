@@ -19,6 +19,7 @@ from typing import Protocol
 import mesa
 
 from sim.agents.vehicle import VehicleEvent
+from sim.services import Services
 from sim.shuttles.legs import LegPlanner, Position
 from sim.shuttles.passenger import Passenger
 
@@ -68,7 +69,7 @@ class AutonomousShuttle(mesa.Agent):
             and whether it drove through (``passed``).
     """
 
-    def __init__(self, model: mesa.Model, index: int, capacity: int, home: str, planner: LegPlanner) -> None:
+    def __init__(self, model: Services, index: int, capacity: int, home: str, planner: LegPlanner) -> None:
         super().__init__(model)
         self.index = index
         self.capacity = capacity
