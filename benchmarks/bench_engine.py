@@ -59,7 +59,7 @@ def _child(scenario: str) -> dict:
         "sim": "citysim",
         "loop_wall_s": model.sim_wall_s,
         "setup_wall_s": model.setup_wall_s,
-        "vehicle_steps": model.vehicle_steps,
+        "vehicle_steps": model.recorder.vehicle_steps,
         "completed": int(metrics["completed"]),
         "trips": int(metrics["trips"]),
         # completed trips only, as the peers report them
@@ -68,8 +68,8 @@ def _child(scenario: str) -> dict:
         "mean_delay_all_s": metrics["mean_delay_all_s"],
         "unfinished_share": metrics["unfinished_share"],
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "gridlocks": len(model.gridlock),
-        "stalled_at_s": model.stalled_at_s,
+        "gridlocks": len(model.recorder.gridlock),
+        "stalled_at_s": model.recorder.stalled_at_s,
         "sim_time_s": model.time_s,
     }
 

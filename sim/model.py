@@ -29,10 +29,10 @@ from sim.metrics.catalog import SECTION_METRICS_INFO, Metric, section_declaratio
 from sim.metrics.results import RunResults
 from sim.metrics.summary import HORIZON_INFO
 from sim.network import build_network, compile_network
+from sim.recorders import Recorder
 from sim.routing import Router
 from sim.scenario import SECTIONS, Scenario
 from sim.traffic.codes import ST_ARRIVED
-from sim.traffic.lane_state import EdgeSums
 from sim.traffic.state import CarFollowing, TrafficState
 
 __all__ = ["CityModel", "Feature"]
@@ -108,23 +108,7 @@ class CityModel(mesa.Model):
         self.holds = SignalHolds(self._request_held_phase)
         self._report_every_s = sim_spec.report_interval_s
         self._arm(EventKind.REPORT, self._report_every_s)
-        self._last_report_s = 0.0
-        self._last_counts = (0, 0)
-        self._last_progress_s = 0.0
-        self._link_rows: list[tuple[float, float, EdgeSums]] = []
-        self._interval: dict[str, float] = {}
-        self.gridlock: list[dict] = []
-        self.stalled_at_s: float | None = None
-        self.longest_green_wait: dict = {"wait_s": 0.0, "approach": None}
-        self.vehicle_steps = 0
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "time_s": lambda m: m.time_s,
-                "vehicles_on_network": lambda m: m.traffic.n_on_network,
-                "entry_backlog": lambda m: m.traffic.n_waiting,
-                **{key: _interval_value(key) for key in _INTERVAL_KEYS},
-            }
-        )
+        self.recorder = Recorder(self, self.traffic, self.net, sim_spec.gridlock_s)
         self.features = {
             name: importlib.import_module(SECTIONS[name]).attach(self, spec)
             for name, spec in scenario.sections
@@ -335,63 +319,11 @@ class CityModel(mesa.Model):
         self._arm(EventKind.DECISION, float(self._decision_s.min()))
 
     def _report(self) -> None:
-        traffic = self.traffic
-        now = traffic.t_s
-        span = now - self._last_report_s
-        sums = traffic.take_accumulators()
-        entered, arrived = traffic.n_entered, traffic.n_arrived
-        veh_steps = float(sums.vehicle_steps.sum())
-        self.vehicle_steps += int(veh_steps)
-        steps = span / self.dt_s
-        self._interval = {
-            "departed": entered - self._last_counts[0],
-            "arrived": arrived - self._last_counts[1],
-            "mean_speed_mps": float(sums.speed_sum_mps.sum()) / veh_steps if veh_steps else math.nan,
-            "queued_vehicles": float(sums.halted_steps.sum()) / steps,
-            "vehicle_steps": int(veh_steps),
-            "max_green_wait_s": self._take_green_waits(),
-        }
-        if (entered, arrived) != self._last_counts:
-            self._last_progress_s = now
-        self._last_counts = (entered, arrived)
-        self._link_rows.append((now, span, sums))
-        self.datacollector.collect(self)
-        self._check_gridlock()
-        self._last_report_s = now
-        self._armed_s[EventKind.REPORT] = math.inf
-        self._arm(EventKind.REPORT, now + self._report_every_s)
-
-    def _take_green_waits(self) -> float:
-        """The longest wait for green in the interval (s); remembers the approach of the run's longest."""
-        waits = self.traffic.take_green_waits()
-        if not waits.size:
-            return 0.0
-        lane = int(np.argmax(waits))
-        if waits[lane] > self.longest_green_wait["wait_s"]:
-            u, v = self.net.edge_keys[self.net.lane_edge[lane]]
-            self.longest_green_wait = {"wait_s": float(waits[lane]), "approach": f"{u}->{v}"}
-        return float(waits[lane])
-
-    def _check_gridlock(self) -> None:
-        traffic = self.traffic
-        limit = self.config.simulation.gridlock_s
-        known = {tuple(g["lanes"]) for g in self.gridlock}
-        cycles = traffic.gridlock_cycles(limit)
-        for lanes, since in cycles:
-            key = tuple(sorted(lanes.tolist()))
-            if key in known:
-                continue
-            edges = [self.net.edge_keys[self.net.lane_edge[lane]] for lane in lanes.tolist()]
-            names = [f"{u}->{v}" for u, v in edges]
-            self.gridlock.append(
-                {"edges": names, "lanes": list(key), "since_s": since, "detected_s": traffic.t_s}
-            )
-            _log.warning("gridlock since t=%.0f s: circular spillback %s", since, " | ".join(names))
-        stalled = traffic.n_on_network > 0 and traffic.t_s - self._last_progress_s >= limit
-        if stalled and cycles:
-            self.stalled_at_s = traffic.t_s
+        """Close the reporting interval that ends now; a run that stalled in gridlock stops."""
+        if self.recorder.report():
             self.running = False
-            _log.warning("network stalled: no vehicle entered or arrived for %.0f s", limit)
+        self._armed_s[EventKind.REPORT] = math.inf
+        self._arm(EventKind.REPORT, self.time_s + self._report_every_s)
 
     def run(self, until_s: float | None = None, progress: bool = False) -> CityModel:
         """Step until ``until_s`` (default: ``simulation.max_time_s``), every trip has arrived, or gridlock.
@@ -431,7 +363,7 @@ class CityModel(mesa.Model):
     @property
     def status(self) -> str:
         """How the run stands or ended: a key of :data:`sim.metrics.results.RUN_STATUSES`."""
-        if self.stalled_at_s is not None:
+        if self.recorder.stalled_at_s is not None:
             return "stalled"
         if self.traffic.n_arrived_of(len(self.trips)) == len(self.trips):
             return "completed"
@@ -453,7 +385,7 @@ class CityModel(mesa.Model):
         if status == "completed":
             return f"completed: all {n:,} trips arrived by t = {self.time_s:,.0f} s"
         if status == "stalled":
-            return f"stalled in gridlock at t = {self.stalled_at_s:,.0f} s; {counts}"
+            return f"stalled in gridlock at t = {self.recorder.stalled_at_s:,.0f} s; {counts}"
         if status == "time_limit":
             return f"reached the time limit (simulation.max_time_s = {self.time_s:,.0f} s); {counts}"
         return f"stopped at t = {self.time_s:,.0f} s before the end; {counts}"
@@ -478,41 +410,12 @@ class CityModel(mesa.Model):
             }
         )
 
-    def link_records(self) -> pd.DataFrame:
-        """One row per reporting interval and edge (see :class:`sim.metrics.results.RunResults`)."""
-        net = self.net
-        n_e = net.n_edges
-        if not self._link_rows:
-            return pd.DataFrame(
-                columns=["time_s", "u", "v", "flow_vph", "density_vpkm", "mean_speed_mps", "queue_veh"]
-            )
-        times = np.array([r[0] for r in self._link_rows])
-        spans = np.array([r[1] for r in self._link_rows])[:, None]
-        sums = EdgeSums.stack([r[2] for r in self._link_rows])
-        steps = spans / self.dt_s
-        veh = sums.vehicle_steps
-        with np.errstate(invalid="ignore", divide="ignore"):
-            speed = np.where(veh > 0, sums.speed_sum_mps / veh, np.nan)
-        lane_km = net.edge_length_m * net.edge_lanes / 1000.0
-        u = np.array([key[0] for key in net.edge_keys], dtype=object)
-        v = np.array([key[1] for key in net.edge_keys], dtype=object)
-        return pd.DataFrame(
-            {
-                "time_s": np.repeat(times, n_e),
-                "u": np.tile(u, len(times)),
-                "v": np.tile(v, len(times)),
-                "flow_vph": (sums.exits * 3600.0 / spans).ravel(),
-                "density_vpkm": (veh / steps / lane_km).ravel(),
-                "mean_speed_mps": speed.ravel(),
-                "queue_veh": (sums.halted_steps / steps).ravel(),
-            }
-        )
-
     def results(self) -> RunResults:
         """Everything the run produced so far, as tidy records with provenance."""
-        if self.time_s > self._last_report_s + _EPS:
+        recorder = self.recorder
+        if self.time_s > recorder.last_report_s + _EPS:
             self._report()
-        series = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        series = recorder.series()
         extras: dict[str, pd.DataFrame] = {}
         feature_info = {}
         declared: list[dict[str, str]] = []
@@ -523,7 +426,7 @@ class CityModel(mesa.Model):
         return RunResults(
             trips=self.trip_records(),
             series=series,
-            links=self.link_records(),
+            links=recorder.link_records(),
             graph=self.graph,
             info={
                 "scenario": self.config.name,
@@ -534,32 +437,18 @@ class CityModel(mesa.Model):
                 "sim_time_s": self.time_s,
                 "sim_wall_s": self.sim_wall_s,
                 "setup_wall_s": self.setup_wall_s,
-                "vehicle_steps": self.vehicle_steps,
-                "gridlock": self.gridlock,
-                "stalled_at_s": self.stalled_at_s,
+                "vehicle_steps": recorder.vehicle_steps,
+                "gridlock": recorder.gridlock,
+                "stalled_at_s": recorder.stalled_at_s,
                 "status": self.status,
                 "status_message": self.status_message(),
                 # a gridlock never clears: its trips count until the time limit
                 HORIZON_INFO: self.config.simulation.max_time_s
-                if self.stalled_at_s is not None
+                if recorder.stalled_at_s is not None
                 else self.time_s,
-                "longest_green_wait": self.longest_green_wait,
+                "longest_green_wait": recorder.longest_green_wait,
                 SECTION_METRICS_INFO: declared,
                 **feature_info,
             },
             extras=extras,
         )
-
-
-_INTERVAL_KEYS = (
-    "departed",
-    "arrived",
-    "mean_speed_mps",
-    "queued_vehicles",
-    "vehicle_steps",
-    "max_green_wait_s",
-)
-
-
-def _interval_value(key: str):
-    return lambda m: m._interval[key]

@@ -131,9 +131,9 @@ def test_circular_spillback_on_a_ring_is_reported_as_gridlock_and_stops_the_run(
     model.run()
     traffic, net, cf = model.traffic, model.net, model.traffic.cf
     check_state(traffic)
-    assert model.stalled_at_s is not None and model.time_s == model.stalled_at_s < 1800.0
-    assert model.gridlock
-    for report in model.gridlock:
+    assert model.recorder.stalled_at_s is not None and model.time_s == model.recorder.stalled_at_s < 1800.0
+    assert model.recorder.gridlock
+    for report in model.recorder.gridlock:
         lanes = report["lanes"]
         assert report["since_s"] <= report["detected_s"] - 120.0
         assert report["edges"] and len(report["edges"]) == len(lanes)
@@ -150,5 +150,5 @@ def test_circular_spillback_on_a_ring_is_reported_as_gridlock_and_stops_the_run(
             room_m = traffic.positions_m(tail) - cf.length_m - cf.min_gap_m
             assert room_m < cf.length_m
     series = model.results().series
-    quiet = series[series["time_s"] > model.stalled_at_s - 120.0 + 1e-9]
+    quiet = series[series["time_s"] > model.recorder.stalled_at_s - 120.0 + 1e-9]
     assert (quiet["departed"] == 0).all() and (quiet["arrived"] == 0).all()

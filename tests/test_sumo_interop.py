@@ -187,7 +187,7 @@ def test_every_sumo_example_imports_and_runs_ten_minutes_without_gridlock(path, 
     )
     model = CityModel(scenario).run()
     assert model.time_s == pytest.approx(600.0)
-    assert model.gridlock == [] and model.stalled_at_s is None
+    assert model.recorder.gridlock == [] and model.recorder.stalled_at_s is None
     # The game nets (corridor, A10KW) hold each green ~10000 s, for the player to switch; run
     # as SUMO's own plan, the approaches on red wait the whole ten minutes.
     held = any(program.cycle_s > 600.0 for program in network.programs.values())
@@ -226,7 +226,7 @@ def test_an_imported_net_runs_its_own_sumo_program(tmp_path):
     states = np.array(states)
     period = next(p for p in range(1, 300) if (states[p:] == states[:-p]).all())
     assert period == program.cycle_s
-    assert model.gridlock == [] and model.traffic.n_arrived > 0.6 * len(model.trips)
+    assert model.recorder.gridlock == [] and model.traffic.n_arrived > 0.6 * len(model.trips)
 
 
 # ----- validation ---------------------------------------------------------------------------
