@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.scenario import MAX_TRIPS, DemandSpec, Scenario, check_demand_size
+from sim.scenario import Scenario
 from sim.schema import MAX_TIME_S, ScenarioError, excerpt
+from sim.tables import MAX_TRIPS, DemandSpec, check_demand_size
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -98,7 +99,7 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
         DemandError: Naming the file, line and column, for an unreadable file, a wrong header, an
             empty or duplicate id, a ``depart_s`` that is not a number in [0, 3 days], an unknown node, an
             origin equal to its destination, a route that does not join them along edges, or
-            more than :data:`~sim.scenario.MAX_TRIPS` rows (refused before reading further).
+            more than :data:`~sim.tables.MAX_TRIPS` rows (refused before reading further).
     """
     path = Path(path)
     ids: list[str] = []
@@ -183,7 +184,7 @@ def generate_trips(
         DemandError: For a ``"trips"`` spec, fewer than 2 fringe nodes (uniform), or a bad matrix.
         ScenarioError: Naming ``demand.rate_vph``, ``demand.matrix`` or ``demand.profile``, if the
             demand is expected to create no trips (every rate or multiplier 0) or more than
-            :data:`~sim.scenario.MAX_TRIPS` (both refused before drawing any). A positive rate
+            :data:`~sim.tables.MAX_TRIPS` (both refused before drawing any). A positive rate
             whose draw happens to be empty is not an error: the scenario stays valid for every
             seed, and optional sections may add their own vehicles.
     """

@@ -9,7 +9,8 @@ import pytest
 
 from sim.demand import DemandError, Trips, generate_trips, read_od_matrix, read_trip_table, trips_for
 from sim.network import grid
-from sim.scenario import DemandSpec, ScenarioError, scenario_from_dict
+from sim.scenario import ScenarioError, scenario_from_dict
+from sim.tables import DemandSpec
 
 BENCH = Path(__file__).resolve().parents[1] / "sim" / "data" / "bench"
 FRINGE = ("W", "E", "N", "S")

@@ -43,7 +43,7 @@ from sim.control.base import Decision, IntersectionView, SignalController, Stage
 from sim.schema import Context, number, spec_field
 
 if TYPE_CHECKING:
-    from sim.scenario import SignalSpec
+    from sim.tables import SignalSpec
 
 __all__ = ["ActuatedController", "ActuatedSettings", "phase_calls"]
 

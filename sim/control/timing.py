@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from sim.network.compile import CompiledNetwork
-    from sim.scenario import SignalSpec
+    from sim.tables import SignalSpec
 
 __all__ = [
     "MAX_CYCLE_S",
