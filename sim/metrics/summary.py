@@ -38,6 +38,9 @@ _EXACT_T_MAX_DF = 100
 _BISECTION_STEPS = 80
 _SECONDS_PER_HOUR = 3600.0
 
+# shown inside the completion row of the text table
+_FOLDED = frozenset({"completion_rate", "unfinished_share"})
+
 SUMMARY_KEYS: tuple[str, ...] = tuple(metric.key for metric in CORE_METRICS)
 """The keys of :func:`summarize`'s result for every run, in display order (sections add their own)."""
 
@@ -247,10 +250,6 @@ def format_summary(summary: Mapping[str, Any], info: Mapping[str, Any] | None = 
     label_width = max(len(label) for label, _ in rows)
     value_width = max(len(value) for _, value in rows)
     return "\n".join(f"{label:<{label_width}}  {value:>{value_width}}" for label, value in rows)
-
-
-# shown inside the completion row
-_FOLDED = frozenset({"completion_rate", "unfinished_share"})
 
 
 def _t_central_probability(t: float, df: int) -> float:
