@@ -72,15 +72,14 @@ from sim.traffic.layout import (
     VI_RPTR,
     VI_STATUS,
     VI_STOPS,
-    Connections,
     Departures,
     Edges,
     Lanes,
     Params,
     Recorders,
-    Routes,
     Signals,
     Vehicles,
+    World,
     compiled,
     inline,
 )
@@ -134,19 +133,9 @@ def _update_signals(signals: Signals, conn_state: np.ndarray) -> None:
 
 # ----- stage 2: insertion --------------------------------------------------------------------
 @inline
-def _enter(
-    vid: int,
-    e: int,
-    t: float,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    conns: Connections,
-    routes: Routes,
-    rec: Recorders,
-) -> bool:
+def _enter(vid: int, e: int, t: float, w: World) -> bool:
     """Put a waiting vehicle on the lane of edge ``e`` with the most room at ``t`` (s), if it has room."""
+    p, veh, lanes, edges, conns, routes = w.p, w.veh, w.lanes, w.edges, w.conns, w.routes
     vf, vi, li = veh.vf, veh.vi, lanes.li
     lane, room = pick_lane(e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, p.min_gap_m)
     if room < 0.0:
@@ -161,26 +150,17 @@ def _enter(
     vf[VF_POS, vid] = 0.0
     vf[VF_SPEED, vid] = v0
     vf[VF_ENTER, vid] = t
-    rec.counters[C_ENTERED] += 1
+    w.rec.counters[C_ENTERED] += 1
     return True
 
 
 @compiled
-def _insert(
-    step_no: int,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    conns: Connections,
-    routes: Routes,
-    deps: Departures,
-    rec: Recorders,
-) -> None:
+def _insert(step_no: int, w: World) -> None:
     """Insert the first waiting vehicle of each origin edge, if its lane has room; the rest keep waiting."""
-    t = step_no * p.dt_s
+    veh, edges, routes = w.veh, w.edges, w.routes
+    t = step_no * w.p.dt_s
     stamp = step_no + 1.0
-    counters, waiting = rec.counters, deps.waiting
+    counters, waiting = w.rec.counters, w.deps.waiting
     kept = 0
     for k in range(counters[C_WAIT_N]):
         vid = waiting[k]
@@ -188,7 +168,7 @@ def _insert(
         inserted = False
         if edges.mark[e] != stamp:
             edges.mark[e] = stamp
-            inserted = _enter(vid, e, t, p, veh, lanes, edges, conns, routes, rec)
+            inserted = _enter(vid, e, t, w)
         if not inserted:
             waiting[kept] = vid
             kept += 1
@@ -294,21 +274,12 @@ def _arrive(
 
 
 @inline
-def _cross(
-    lane: int,
-    vid: int,
-    e: int,
-    over: float,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    rec: Recorders,
-) -> None:
+def _cross(lane: int, vid: int, e: int, over: float, w: World) -> None:
     """The lane's first vehicle, ``over`` m past the stop line, enters its target lane if there is room.
 
     Without room it waits at the stop line (its distance and speed corrected).
     """
+    p, veh, lanes, edges = w.p, w.veh, w.lanes, w.edges
     vf, vi = veh.vf, veh.vi
     tl = lanes.target[lane]
     room = room_m(tl, lanes, vf, edges.length_m, p.min_gap_m)
@@ -323,13 +294,14 @@ def _cross(
     vf[VF_DIST, vid] -= over - vf[VF_POS, vid]
     vi[VI_LANE, vid] = tl
     vi[VI_RPTR, vid] += 1
-    _leave_link(vid, e, vf, rec.acc)
+    _leave_link(vid, e, vf, w.rec.acc)
     vf[VF_LINK_WAIT, vid] = 0.0
 
 
 @compiled
-def _crossings(step_no: int, p: Params, veh: Vehicles, lanes: Lanes, edges: Edges, rec: Recorders) -> None:
+def _crossings(step_no: int, w: World) -> None:
     """Stop-line crossings and arrivals, at most one per lane and step, appended to ``rec.arrived_out``."""
+    p, veh, lanes, edges, rec = w.p, w.veh, w.lanes, w.edges, w.rec
     t = step_no * p.dt_s
     vf, vi, li, counters = veh.vf, veh.vi, lanes.li, rec.counters
     n_out0 = counters[C_N_ARRIVED_OUT]
@@ -344,7 +316,7 @@ def _crossings(step_no: int, p: Params, veh: Vehicles, lanes: Lanes, edges: Edge
         if vi[VI_RPTR, vid] == vi[VI_REND, vid]:
             _arrive(lane, vid, e, over, t, p, veh, lanes, rec)
         else:
-            _cross(lane, vid, e, over, p, veh, lanes, edges, rec)
+            _cross(lane, vid, e, over, w)
     counters[C_ARRIVED] += counters[C_N_ARRIVED_OUT] - n_out0
 
 
@@ -359,30 +331,18 @@ def _tick_signals(signals: Signals, dt: float) -> None:
 
 # ----- the step and the call -----------------------------------------------------------------
 @compiled
-def _step(
-    step_no: int,
-    seed: np.uint64,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    conns: Connections,
-    signals: Signals,
-    routes: Routes,
-    deps: Departures,
-    rec: Recorders,
-) -> None:
+def _step(step_no: int, seed: np.uint64, w: World) -> None:
     """Advance the whole network by one step ``[t, t + dt)`` with ``t = step_no * dt``.
 
     Stages in order: signals, insertion of waiting departures, speeds of every vehicle (from
     the state at ``t``), positions, stop-line crossings and arrivals, and the signals' clocks.
     """
-    _update_signals(signals, conns.state)
-    _insert(step_no, p, veh, lanes, edges, conns, routes, deps, rec)
-    set_speeds(step_no, seed, p, veh, lanes, edges, conns, routes, rec)
-    _positions(p, veh, lanes, edges, rec)
-    _crossings(step_no, p, veh, lanes, edges, rec)
-    _tick_signals(signals, p.dt_s)
+    _update_signals(w.signals, w.conns.state)
+    _insert(step_no, w)
+    set_speeds(step_no, seed, w)
+    _positions(w.p, w.veh, w.lanes, w.edges, w.rec)
+    _crossings(step_no, w)
+    _tick_signals(w.signals, w.p.dt_s)
 
 
 @compiled
@@ -399,20 +359,7 @@ def _release_due(t: float, veh: Vehicles, deps: Departures, counters: np.ndarray
 
 
 @compiled
-def advance(
-    n_steps: int,
-    step_no: int,
-    seed: np.uint64,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    conns: Connections,
-    signals: Signals,
-    routes: Routes,
-    deps: Departures,
-    rec: Recorders,
-) -> None:
+def advance(n_steps: int, step_no: int, seed: np.uint64, w: World) -> None:
     """Run ``n_steps`` steps from ``step_no``, releasing scheduled departures as they fall due.
 
     A scheduled vehicle joins the entry queue of its first link at the first step starting
@@ -425,23 +372,15 @@ def advance(
         n_steps: Steps to run at most.
         step_no: Number of the first step (its start is ``step_no * p.dt_s``, s).
         seed: Seed of the drivers' imperfection.
-        p: Car-following parameters.
-        veh: Vehicles.
-        lanes: Lanes.
-        edges: Edges.
-        conns: Connections.
-        signals: Signals.
-        routes: Routes.
-        deps: Departure schedule and entry queue.
-        rec: Counters and outputs.
+        w: Every container of the state.
     """
-    counters = rec.counters
+    counters = w.rec.counters
     counters[C_N_ARRIVED_OUT] = 0
     counters[C_N_EVENTS] = 0
     counters[C_STEPS_DONE] = 0
     for s in range(n_steps):
-        _release_due((step_no + s) * p.dt_s, veh, deps, counters)
-        _step(step_no + s, seed, p, veh, lanes, edges, conns, signals, routes, deps, rec)
+        _release_due((step_no + s) * w.p.dt_s, w.veh, w.deps, counters)
+        _step(step_no + s, seed, w)
         counters[C_STEPS_DONE] = s + 1
         if counters[C_N_EVENTS] > 0:
             return
@@ -449,14 +388,7 @@ def advance(
 
 @compiled
 def observe_connections(
-    horizon_m: float,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    routes: Routes,
-    queue: np.ndarray,
-    approaching: np.ndarray,
-    waiting_s: np.ndarray,
+    horizon_m: float, w: World, queue: np.ndarray, approaching: np.ndarray, waiting_s: np.ndarray
 ) -> None:
     """Per connection, from the vehicles whose next movement it is.
 
@@ -467,6 +399,7 @@ def observe_connections(
     queue[:] = 0.0
     approaching[:] = 0.0
     waiting_s[:] = 0.0
+    veh, lanes, edges, routes = w.veh, w.lanes, w.edges, w.routes
     vf, li = veh.vf, lanes.li
     for lane in range(li.shape[1]):
         length = edges.length_m[li[LI_EDGE, lane]]

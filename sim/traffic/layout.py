@@ -37,6 +37,7 @@ __all__ = [
     "Routes",
     "Signals",
     "Vehicles",
+    "World",
     "ACC_EXITS",
     "ACC_HALTED",
     "ACC_SPEED_SUM",
@@ -274,6 +275,20 @@ class Recorders(NamedTuple):
     arrived_out: np.ndarray
     event_out: np.ndarray
     acc: np.ndarray
+
+
+class World(NamedTuple):
+    """Every container of the kernel, passed to a stage as one argument."""
+
+    p: Params
+    veh: Vehicles
+    lanes: Lanes
+    edges: Edges
+    conns: Connections
+    signals: Signals
+    routes: Routes
+    deps: Departures
+    rec: Recorders
 
 
 _STAMP = "citysim-kernel.stamp"

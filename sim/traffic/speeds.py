@@ -49,9 +49,9 @@ from sim.traffic.layout import (
     Edges,
     Lanes,
     Params,
-    Recorders,
     Routes,
     Vehicles,
+    World,
     compiled,
     inline,
 )
@@ -165,19 +165,9 @@ def _opposed(
 
 
 @inline
-def _follower_speed(
-    vid: int,
-    lead: int,
-    e: int,
-    step_no: int,
-    seed: np.uint64,
-    p: Params,
-    veh: Vehicles,
-    edges: Edges,
-    conns: Connections,
-    routes: Routes,
-) -> None:
+def _follower_speed(vid: int, lead: int, e: int, step_no: int, seed: np.uint64, w: World) -> None:
     """Speed of a vehicle behind ``lead`` on the same lane of edge ``e``: car following and yellow."""
+    p, veh, edges, conns, routes = w.p, w.veh, w.edges, w.conns, w.routes
     vf, vi, decel, tau = veh.vf, veh.vi, p.decel_mps2, p.tau_s
     v = vf[VF_SPEED, vid]
     vcap = _speed_cap(vid, v, edges.speed_mps[e], p, vf)
@@ -199,18 +189,7 @@ def _follower_speed(
 
 @inline
 def _junction_speed(
-    lane: int,
-    vid: int,
-    d: float,
-    vcap: float,
-    step_no: int,
-    seed: np.uint64,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    conns: Connections,
-    routes: Routes,
+    lane: int, vid: int, d: float, vcap: float, step_no: int, seed: np.uint64, w: World
 ) -> None:
     """Speed of a lane's first vehicle ``d`` m before the stop line of a junction it will cross.
 
@@ -218,6 +197,7 @@ def _junction_speed(
     turn without an acceptable gap in oncoming traffic; no room on the next lane) or the tail
     of the lane it enters next. Sets the lane's ``go`` and ``target`` and its hold clocks.
     """
+    p, veh, lanes, edges, conns, routes = w.p, w.veh, w.lanes, w.edges, w.conns, w.routes
     vf, decel, tau = veh.vf, p.decel_mps2, p.tau_s
     v, flags, rp = vf[VF_SPEED, vid], veh.vi[VI_FLAGS, vid], veh.vi[VI_RPTR, vid]
     c = routes.conn[rp]
@@ -254,23 +234,13 @@ def _junction_speed(
 
 
 @inline
-def _lead_speed(
-    lane: int,
-    step_no: int,
-    seed: np.uint64,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    conns: Connections,
-    routes: Routes,
-    rec: Recorders,
-) -> int:
+def _lead_speed(lane: int, step_no: int, seed: np.uint64, w: World) -> int:
     """Speed of the first vehicle of a non-empty lane; returns its id.
 
     Far from the stop line nothing ahead binds it; at the end of an agent's route it stops
     there (and tells Python once); otherwise :func:`_junction_speed` decides.
     """
+    p, veh, lanes, edges = w.p, w.veh, w.lanes, w.edges
     vf, vi, t = veh.vf, veh.vi, step_no * p.dt_s
     vid = vid_at(lanes, lane, 0)
     e = lanes.li[LI_EDGE, lane]
@@ -293,29 +263,20 @@ def _lead_speed(
         # end unless Python extends the route meanwhile
         if not flags & F_APPROACH_SENT:
             vi[VI_FLAGS, vid] = flags | F_APPROACH_SENT
-            emit(vid, EV_APPROACH, rec)
+            emit(vid, EV_APPROACH, w.rec)
         lanes.go[lane] = 0
         _not_held(lane, t, lanes.lf)
         veh.vnew[vid] = max(0.0, min(vcap, safe_speed(d, 0.0, p.decel_mps2, p.tau_s)))
     else:
-        _junction_speed(lane, vid, d, vcap, step_no, seed, p, veh, lanes, edges, conns, routes)
+        _junction_speed(lane, vid, d, vcap, step_no, seed, w)
     return vid
 
 
 @compiled
-def set_speeds(
-    step_no: int,
-    seed: np.uint64,
-    p: Params,
-    veh: Vehicles,
-    lanes: Lanes,
-    edges: Edges,
-    conns: Connections,
-    routes: Routes,
-    rec: Recorders,
-) -> None:
+def set_speeds(step_no: int, seed: np.uint64, w: World) -> None:
     """Every vehicle's speed for this step into ``veh.vnew``, from the state at the step's start."""
-    t = step_no * p.dt_s
+    lanes = w.lanes
+    t = step_no * w.p.dt_s
     li = lanes.li
     for lane in range(li.shape[1]):
         n = li[LI_COUNT, lane]
@@ -323,8 +284,8 @@ def set_speeds(
             _not_held(lane, t, lanes.lf)
             continue
         e = li[LI_EDGE, lane]
-        lead = _lead_speed(lane, step_no, seed, p, veh, lanes, edges, conns, routes, rec)
+        lead = _lead_speed(lane, step_no, seed, w)
         for i in range(1, n):
             vid = vid_at(lanes, lane, i)
-            _follower_speed(vid, lead, e, step_no, seed, p, veh, edges, conns, routes)
+            _follower_speed(vid, lead, e, step_no, seed, w)
             lead = vid

@@ -56,6 +56,7 @@ from sim.traffic.layout import (
     Routes,
     Signals,
     Vehicles,
+    World,
     drop_stale_machine_code,
 )
 from sim.traffic.signal_state import SignalReaders
@@ -293,11 +294,9 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
         self.counters[C_SCHED_PTR] = 0
 
     # ----- stepping ---------------------------------------------------------------
-    def _kernel_args(self, n_steps: int) -> tuple:
-        return (
-            n_steps,
-            self.step_no,
-            self.seed,
+    def _world(self) -> World:
+        """Every container, as the kernel takes them."""
+        return World(
             self.params,
             self.vehicles,
             self.lanes,
@@ -308,6 +307,9 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
             self.departures,
             self.recorders,
         )
+
+    def _kernel_args(self, n_steps: int) -> tuple:
+        return n_steps, self.step_no, self.seed, self._world()
 
     def warm_up(self) -> None:
         """Load (or compile, once per machine) the kernel for these array types without stepping."""
@@ -432,7 +434,7 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
         """
         n = len(self.net.conn_from)
         out = (np.zeros(n), np.zeros(n), np.zeros(n))
-        kernel.observe_connections(horizon_m, self.vehicles, self.lanes, self.edges, self.routes, *out)
+        kernel.observe_connections(horizon_m, self._world(), *out)
         return out
 
     def link_travel_times_s(self, min_speed_mps: float = 0.5) -> np.ndarray:
