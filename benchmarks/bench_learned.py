@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.compare import Comparison, compare_controllers
+from sim.control.learned.policy import BUILTIN, BUILTIN_POLICY, load_policy
 from sim.metrics.catalog import UNFINISHED_MARGIN
-from sim.rl.policy import BUILTIN, BUILTIN_POLICY, load_policy
 from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,9 +16,7 @@ import pytest
 
 from sim.control.base import Stage
 from sim.control.learned import LearnedController, LearnedSettings
-from sim.metrics.summary import summarize
-from sim.model import CityModel
-from sim.rl.features import (
+from sim.control.learned.features import (
     N_GLOBAL_FEATURES,
     N_PHASE_FEATURES,
     N_PHASE_INPUTS,
@@ -29,7 +27,9 @@ from sim.rl.features import (
     phase_inputs,
     requested_phase,
 )
-from sim.rl.policy import BUILTIN, BUILTIN_POLICY, Policy, PolicyError, load_policy, save_policy
+from sim.control.learned.policy import BUILTIN, BUILTIN_POLICY, Policy, PolicyError, load_policy, save_policy
+from sim.metrics.summary import summarize
+from sim.model import CityModel
 from sim.rl.simulation import EnvConfig, evaluate_policy
 from sim.scenario import ScenarioError, scenario_from_dict
 

@@ -1,6 +1,7 @@
-"""Learned signal control: observation features, the numpy policy, environments and training.
+"""Learning signal control: the Gymnasium/PettingZoo environments and DQN training.
 
-``features`` and ``policy`` need numpy only; the learned controller uses them at run time.
-``env`` needs gymnasium and pettingzoo, ``dqn`` and ``train`` need PyTorch: install them with
-the optional extra, ``pip install citysim[rl]``. Importing this package imports none of them.
+The learned controller, its observation features and its numpy policy live in
+:mod:`sim.control.learned` and need numpy only. ``env`` needs gymnasium and pettingzoo, ``dqn``
+and ``train`` need PyTorch: install them with the optional extra, ``pip install citysim[rl]``.
+Importing this package imports none of them.
 """

@@ -1,7 +1,7 @@
 """Double DQN with a target network and experience replay, shared by every intersection.
 
-One :class:`PhaseScorer` (the torch twin of :class:`sim.rl.policy.Policy`) scores each
-phase of an intersection from :func:`sim.rl.features.phase_inputs`, so one set of weights
+One :class:`PhaseScorer` (the torch twin of :class:`sim.control.learned.policy.Policy`) scores each
+phase of an intersection from :func:`sim.control.learned.features.phase_inputs`, so one set of weights
 serves every intersection, whatever its number of phases; transitions of all agents go to
 one replay memory per phase count. Targets are n-step double-DQN,
 ``R_n + gamma**n * Q_target(s_n, argmax_a Q_online(s_n, a))`` (van Hasselt et al. 2016;
@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sim.rl.features import N_PHASE_INPUTS, observation_size, phase_inputs
-from sim.rl.policy import Policy
+from sim.control.learned.features import N_PHASE_INPUTS, observation_size, phase_inputs
+from sim.control.learned.policy import Policy
 
 __all__ = ["DQNConfig", "DoubleDQN", "NStepReturns", "PhaseScorer", "ReplayMemory", "Transitions"]
 

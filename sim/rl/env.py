@@ -4,7 +4,7 @@
 controllers run the others); :class:`SignalParallelEnv` is a PettingZoo ``ParallelEnv``
 with one agent per signalized intersection. Both drive a
 :class:`~sim.rl.simulation.SignalSimulation` (see there how actions reach the signals);
-observations and rewards are those of :mod:`sim.rl.features`. An episode ends
+observations and rewards are those of :mod:`sim.control.learned.features`. An episode ends
 (``terminated``) when every trip has arrived or the network stalls in gridlock, and is cut
 off (``truncated``) at ``episode_s`` or the scenario's ``simulation.max_time_s``.
 
@@ -26,7 +26,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from sim.rl.features import FEATURE_MAX, observation_size
+from sim.control.learned.features import FEATURE_MAX, observation_size
 from sim.rl.simulation import EnvConfig, EnvError, SignalSimulation
 from sim.scenario import Scenario
 

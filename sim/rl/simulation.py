@@ -5,9 +5,9 @@ chosen intersections replaced by ones that request the phase an agent picked. Ev
 ``decision_interval_s`` each agent picks a phase index, which is requested through the
 model's own controller path (:meth:`~sim.control.base.SignalController.decide`), so the kernel enforces
 minimum green, yellow and all-red exactly as for any controller, and an action during
-yellow or all-red is ignored (:func:`sim.rl.features.requested_phase`, as the learned
+yellow or all-red is ignored (:func:`sim.control.learned.features.requested_phase`, as the learned
 controller does). Then the model runs ``decision_interval_s`` with
-``model.run(until_s=...)``. Observations and rewards are those of :mod:`sim.rl.features`.
+``model.run(until_s=...)``. Observations and rewards are those of :mod:`sim.control.learned.features`.
 
 :func:`evaluate_policy` drives every signal with a numpy policy this way. numpy only: the
 Gymnasium and PettingZoo adapters are in :mod:`sim.rl.env`.
@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.control.base import Decision, Intersection, IntersectionView, SignalController
+from sim.control.learned.features import REWARDS, observe, requested_phase
+from sim.control.learned.policy import Policy
 from sim.control.observe import Observation
 from sim.metrics.summary import summarize
 from sim.model import CityModel
-from sim.rl.features import REWARDS, observe, requested_phase
-from sim.rl.policy import Policy
 from sim.scenario import Scenario
 
 __all__ = ["EnvConfig", "EnvError", "SignalSimulation", "evaluate_policy"]
@@ -42,7 +42,7 @@ class EnvConfig:
     Attributes:
         decision_interval_s: Simulated time between decisions (s), at least the time step.
         episode_s: Simulated time after which an episode is truncated (s).
-        reward: A name from :data:`sim.rl.features.REWARDS`.
+        reward: A name from :data:`sim.control.learned.features.REWARDS`.
     """
 
     decision_interval_s: float = 5.0

@@ -36,13 +36,13 @@ import torch
 from tqdm.auto import tqdm
 
 from sim import __version__
+from sim.control.learned.features import FEATURES_VERSION
+from sim.control.learned.policy import Policy, save_policy
 from sim.metrics.summary import all_trip_metrics
 from sim.plots.rl_figures import plot_learning_curve
 from sim.rl.dqn import DoubleDQN, DQNConfig, NStepReturns
 from sim.rl.env import SignalParallelEnv
-from sim.rl.features import FEATURES_VERSION
 from sim.rl.files import atomic_open
-from sim.rl.policy import Policy, save_policy
 from sim.rl.simulation import EnvConfig, evaluate_policy
 from sim.scenario import Scenario
 

@@ -1,7 +1,7 @@
 """A trained signal policy: its ``.npz`` file format and its numpy forward pass.
 
 The policy is a shared phase scorer: a small ReLU network maps each row of
-:func:`sim.rl.features.phase_inputs` (one per phase) to that phase's Q-value, and the
+:func:`sim.control.learned.features.phase_inputs` (one per phase) to that phase's Q-value, and the
 greedy action is the phase with the highest value. The same weights serve every
 intersection, whatever its number of phases. numpy only: running a policy needs no PyTorch.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.rl.features import FEATURES_VERSION, N_PHASE_INPUTS, phase_inputs
+from sim.control.learned.features import FEATURES_VERSION, N_PHASE_INPUTS, phase_inputs
 from sim.rl.files import atomic_open
 
 __all__ = ["BUILTIN", "BUILTIN_POLICY", "Policy", "PolicyError", "load_policy", "save_policy"]
@@ -29,7 +29,7 @@ __all__ = ["BUILTIN", "BUILTIN_POLICY", "Policy", "PolicyError", "load_policy", 
 BUILTIN = "builtin"
 """The name that selects the policy shipped with citysim."""
 
-BUILTIN_POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "builtin.npz"
+BUILTIN_POLICY = Path(__file__).resolve().parents[2] / "data" / "policies" / "builtin.npz"
 """The shipped policy file."""
 
 
@@ -53,7 +53,7 @@ class Policy:
         weights: ``(W, b)`` per layer, ``W`` of shape ``(inputs, outputs)``; ReLU between
             layers; the last layer has one output.
         decision_interval_s: Decision interval the policy was trained at (s).
-        features_version: :data:`sim.rl.features.FEATURES_VERSION` at training time.
+        features_version: :data:`sim.control.learned.features.FEATURES_VERSION` at training time.
     """
 
     weights: tuple[tuple[np.ndarray, np.ndarray], ...]
@@ -64,7 +64,7 @@ class Policy:
         """Q-value of each phase, shape ``obs.shape[:-1] + (n_phases,)``.
 
         Args:
-            obs: Observations from :func:`sim.rl.features.observe`, shape ``(..., size)``.
+            obs: Observations from :func:`sim.control.learned.features.observe`, shape ``(..., size)``.
             n_phases: Phases of the intersection.
         """
         h = phase_inputs(obs, n_phases)

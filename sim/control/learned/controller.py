@@ -1,7 +1,7 @@
 """Learned ("AI") signal control: a trained policy run with numpy alone.
 
-The policy (see :mod:`sim.rl.policy`) scores each phase from the intersection's features
-(:func:`sim.rl.features.observe`, the same code the training environments use) and the
+The policy (see :mod:`sim.control.learned.policy`) scores each phase from the intersection's features
+(:func:`sim.control.learned.features.observe`, the same code the training environments use) and the
 controller requests the best one every decision interval. Like every controller it only
 requests: the kernel enforces minimum green, yellow and all-red.
 """
@@ -14,8 +14,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from sim.control.base import Decision, IntersectionView, SignalController, Start
-from sim.rl.features import observe, requested_phase
-from sim.rl.policy import BUILTIN, load_policy
+from sim.control.learned.features import observe, requested_phase
+from sim.control.learned.policy import BUILTIN, load_policy
 from sim.schema import Context, number, path, spec_field
 
 __all__ = ["LearnedController", "LearnedSettings"]
