@@ -58,6 +58,7 @@ __all__ = [
     "compare_controllers",
     "comparison_table",
     "delay_over_time",
+    "flagged_controllers",
     "format_comparison",
     "run_controller",
 ]
@@ -136,7 +137,12 @@ class Comparison:
     @property
     def flagged(self) -> list[str]:
         """Controllers whose unfinished share exceeds the baseline's by more than the margin."""
-        return list(dict.fromkeys(self.table.loc[self.table["flagged"], "controller"]))
+        return flagged_controllers(self.table)
+
+
+def flagged_controllers(table: pd.DataFrame) -> list[str]:
+    """The controllers a comparison table flags, in table order."""
+    return list(dict.fromkeys(table.loc[table["flagged"], "controller"]))
 
 
 def delay_over_time(trips: pd.DataFrame, interval_s: float, end_s: float) -> pd.DataFrame:
@@ -353,7 +359,7 @@ def format_comparison(table: pd.DataFrame, baseline: str) -> str:
         name = f"{row.controller}{' !' if row.flagged else ''}"
         share = f"{row.unfinished_share:.2%}"
         lines.append(f"  {name:<{name_width}}{mean:>{value_width}}   {change:<{change_width}}   {share}")
-    flagged = list(dict.fromkeys(table.loc[table["flagged"], "controller"]))
+    flagged = flagged_controllers(table)
     if flagged:
         base = float(table.loc[table["controller"] == baseline, "unfinished_share"].iloc[0])
         shares = table.drop_duplicates("controller").set_index("controller")["unfinished_share"]
