@@ -23,8 +23,8 @@ __all__ = ["main"]
 PROG = "citysim"
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("run", "compare", "sweep", "plot", "validate", "train", "viz")
-"""Modules of :mod:`sim.commands`, one per subcommand, in help order."""
+COMMANDS = ("run", "compare", "sweep", "plot", "validate", "importer", "train", "viz")
+"""Modules of :mod:`sim.commands`, one per subcommand (``importer`` serves ``import``), in help order."""
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -24,7 +24,7 @@ import numpy as np
 
 from sim.scenario import Scenario
 from sim.schema import MAX_TIME_S, ScenarioError, excerpt
-from sim.tables import MAX_TRIPS, DemandSpec, check_demand_size
+from sim.tables import DEFAULT_VEHICLE_TYPE, MAX_TRIPS, DemandSpec, check_demand_size
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -50,6 +50,8 @@ class Trips:
         origin: Origin node ids.
         destination: Destination node ids.
         routes: Node-id path per trip from origin to destination, or ``None`` where the model routes.
+        types: Vehicle type per trip (``[vehicle_types.<name>]``, or
+            :data:`~sim.tables.DEFAULT_VEHICLE_TYPE`); empty: every trip of the default type.
     """
 
     ids: tuple[str, ...]
@@ -57,12 +59,15 @@ class Trips:
     origin: tuple[str, ...]
     destination: tuple[str, ...]
     routes: tuple[tuple[str, ...] | None, ...]
+    types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         depart_s = np.array(self.depart_s, dtype=np.float64)
         depart_s.setflags(write=False)
         object.__setattr__(self, "depart_s", depart_s)
-        sizes = {len(self.ids), len(self.origin), len(self.destination), len(self.routes)}
+        if not self.types:
+            object.__setattr__(self, "types", (DEFAULT_VEHICLE_TYPE,) * len(self.ids))
+        sizes = {len(self.ids), len(self.origin), len(self.destination), len(self.routes), len(self.types)}
         if depart_s.ndim != 1 or sizes != {depart_s.size}:
             raise ValueError(f"Trips columns differ in length: {sorted(sizes | {depart_s.size})}")
         if np.any(np.diff(depart_s) < 0.0):
@@ -77,20 +82,26 @@ class Trips:
         return (
             self.ids == other.ids
             and np.array_equal(self.depart_s, other.depart_s)
-            and (self.origin, self.destination, self.routes)
-            == (other.origin, other.destination, other.routes)
+            and (self.origin, self.destination, self.routes, self.types)
+            == (other.origin, other.destination, other.routes, other.types)
         )
 
 
-def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
-    """Read a trip table: CSV with header ``id,depart_s,origin,destination[,route]``.
+def read_trip_table(
+    path: str | Path, graph: nx.DiGraph | None = None, types: Collection[str] | None = None
+) -> Trips:
+    """Read a trip table: CSV with header ``id,depart_s,origin,destination[,route][,type]``.
 
     ``route``, when present and not empty, is the space-separated node path from origin to
     destination. With ``graph``, every node must exist and every route step must be an edge.
+    ``type``, when present and not empty, names the trip's vehicle type (default:
+    :data:`~sim.tables.DEFAULT_VEHICLE_TYPE`, the type of ``[vehicles]``).
 
     Args:
         path: The CSV file.
         graph: The road network to check node ids and routes against, or ``None``.
+        types: The declared vehicle type names (``[vehicle_types.<name>]``) that ``type`` may
+            name besides the default, or ``None`` to accept any.
 
     Returns:
         The trips, sorted by ``depart_s`` (stable).
@@ -98,8 +109,9 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
     Raises:
         DemandError: Naming the file, line and column, for an unreadable file, a wrong header, an
             empty or duplicate id, a ``depart_s`` that is not a number in [0, 3 days], an unknown node, an
-            origin equal to its destination, a route that does not join them along edges, or
-            more than :data:`~sim.tables.MAX_TRIPS` rows (refused before reading further).
+            origin equal to its destination, a route that does not join them along edges, a
+            vehicle type not declared (naming the declared ones), or more than
+            :data:`~sim.tables.MAX_TRIPS` rows (refused before reading further).
     """
     path = Path(path)
     ids: list[str] = []
@@ -107,8 +119,9 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
     origins: list[str] = []
     destinations: list[str] = []
     routes: list[tuple[str, ...] | None] = []
+    vehicle_types: list[str] = []
     first_line: dict[str, int] = {}
-    for line, row in _read_csv(path, ("id", "depart_s", "origin", "destination"), ("route",)):
+    for line, row in _read_csv(path, ("id", "depart_s", "origin", "destination"), ("route", "type")):
         if len(ids) == MAX_TRIPS:
             raise DemandError(f"{path}: line {line}: more than {MAX_TRIPS:,} trips, more than a run can hold")
         trip_id = row["id"]
@@ -123,6 +136,7 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
         origins.append(origin)
         destinations.append(destination)
         routes.append(_route(path, line, row.get("route", ""), origin, destination, graph))
+        vehicle_types.append(_vehicle_type(path, line, row.get("type", ""), types))
     order = np.argsort(np.asarray(depart_s, dtype=np.float64), kind="stable")
     return Trips(
         ids=tuple(ids[i] for i in order),
@@ -130,6 +144,7 @@ def read_trip_table(path: str | Path, graph: nx.DiGraph | None = None) -> Trips:
         origin=tuple(origins[i] for i in order),
         destination=tuple(destinations[i] for i in order),
         routes=tuple(routes[i] for i in order),
+        types=tuple(vehicle_types[i] for i in order),
     )
 
 
@@ -231,7 +246,7 @@ def trips_for(scenario: Scenario, graph: nx.DiGraph, rng: np.random.Generator) -
             create none or too many (see :func:`generate_trips`).
     """
     if scenario.demand.type == "trips" and scenario.demand.trips is not None:
-        trips = read_trip_table(scenario.demand.trips, graph)
+        trips = read_trip_table(scenario.demand.trips, graph, [name for name, _ in scenario.vehicle_types])
         if not trips:
             raise ScenarioError(scenario.source, "demand.trips", "the trip table has no trips")
         return trips
@@ -319,6 +334,16 @@ def _od_pair(path: Path, line: int, row: dict[str, str], graph: nx.DiGraph | Non
     if row["origin"] == row["destination"]:
         raise _fail(path, line, "destination", "a node other than the origin", row["destination"])
     return row["origin"], row["destination"]
+
+
+def _vehicle_type(path: Path, line: int, text: str, types: Collection[str] | None) -> str:
+    """A trip's vehicle type: the default when empty, else one of ``types`` (any if None)."""
+    if not text or text == DEFAULT_VEHICLE_TYPE:
+        return DEFAULT_VEHICLE_TYPE
+    if types is not None and text not in types:
+        declared = ", ".join(map(repr, [DEFAULT_VEHICLE_TYPE, *types]))
+        raise _fail(path, line, "type", f"a vehicle type of the scenario ({declared})", text)
+    return text
 
 
 def _route(

@@ -25,13 +25,15 @@ from sim.control.observe import Observation
 from sim.control.registry import controller_class
 from sim.control.timing import signal_plans
 from sim.demand import Trips, trips_for
+from sim.fleet import Fleet
 from sim.metrics.catalog import SECTION_METRICS_INFO, Metric, section_declarations
 from sim.metrics.results import RunResults
 from sim.metrics.summary import HORIZON_INFO
 from sim.network import build_network, compile_network
 from sim.recorders import Recorder
-from sim.routing import Router
+from sim.routing import ROUTING_INFO, SKIPPED_TRIPS_METRIC, Router
 from sim.scenario import SECTIONS, Scenario
+from sim.tables import DEFAULT_VEHICLE_TYPE
 from sim.traffic.codes import ST_ARRIVED
 from sim.traffic.state import CarFollowing, TrafficState
 
@@ -80,21 +82,30 @@ class CityModel(mesa.Model):
         self.seed = seed
         sim_spec = scenario.simulation
         self.dt_s = sim_spec.dt_s
-        demand_ss, kernel_ss = np.random.SeedSequence(seed).spawn(2)
+        demand_ss, kernel_ss, fleet_ss = np.random.SeedSequence(seed).spawn(3)
         self.graph = build_network(scenario.network.type, scenario.network.kwargs())
         self.net = compile_network(self.graph)
-        self.trips: Trips = trips_for(scenario, self.graph, np.random.default_rng(demand_ss))
         self.router = Router(self.graph, self.net)
-        route_ids, self.free_flow_s, self.route_length_m = self.router.route_trips(self.trips)
+        # trips that cannot be driven are left out of the run and reported with it
+        demand = trips_for(scenario, self.graph, np.random.default_rng(demand_ss))
+        self.routed = self.router.route_trips(demand)
+        self.trips: Trips = self.routed.trips
+        route_ids = self.routed.route_ids
+        self.free_flow_s, self.route_length_m = self.routed.free_flow_s, self.routed.length_m
+        if self.routed.skipped:
+            _log.warning("%d trips skipped: %s", len(self.routed.skipped), self.routed.skipped[0].detail)
+        self.fleet = Fleet(scenario.vehicles, scenario.vehicle_types, np.random.default_rng(fleet_ss))
         self.traffic = TrafficState(
             self.net,
             CarFollowing(**asdict(scenario.vehicles)),
             self.dt_s,
             seed=int(kernel_ss.generate_state(1)[0]),
             vehicle_capacity=len(self.trips),
+            jam_spacing_m=self.fleet.jam_spacing_m,
         )
         spans = self.traffic.add_routes(self.router.route_edges, self.router.route_conns).reshape(-1, 2)
         ids = self.traffic.add_vehicles(spans[route_ids, 0], spans[route_ids, 1])
+        self.fleet.assign(self.traffic, ids, self.trips.types)
         self.traffic.schedule(ids, self.trips.depart_s)
         self.clock = Clock(self.dt_s)
         # the pending decision and report events; an event whose time is no longer the armed
@@ -123,7 +134,7 @@ class CityModel(mesa.Model):
 
         Each signal runs its plan (:func:`sim.control.timing.signal_plans`: the scenario's
         timing, or the node's own ``signal_plan``); the kernel gets the plan's yellow,
-        all-red and minimum green, the controller its :class:`Intersection` and the
+        all-red and minimum green of each phase, the controller its :class:`Intersection` and the
         scenario's settings of its class.
 
         Returns:
@@ -210,7 +221,7 @@ class CityModel(mesa.Model):
         listener: VehicleListener | None = None,
         *,
         emergency: bool = False,
-        length_m: float | None = None,
+        vehicle_type: str = DEFAULT_VEHICLE_TYPE,
         max_speed_mps: float | None = None,
     ) -> int:
         """Put a vehicle that is not part of the demand in the entry queue of its first link now.
@@ -222,15 +233,16 @@ class CityModel(mesa.Model):
                 reports ``APPROACH`` near it and ``STOP`` once halted there, and waits for
                 :meth:`set_route` or :meth:`remove_vehicle`.
             emergency: Traffic makes way for it; it crosses red lights at a crawl.
-            length_m: Its length (default: the scenario's vehicle length).
-            max_speed_mps: Its own speed cap below the links' limits (default: none).
+            vehicle_type: Its type: ``"default"`` (``[vehicles]``) or a ``[vehicle_types.<name>]``.
+            max_speed_mps: Its own speed cap below the links' limits (default: its type's).
 
         Returns:
             The vehicle's id (its index in the kernel arrays).
         """
         rid = self.router.route_id(tuple(path))
         first, last = self.traffic.add_route(self.router.route_edges[rid], self.router.route_conns[rid])
-        vid = int(self.traffic.add_vehicles(np.array([first]), np.array([last]), length_m)[0])
+        vid = int(self.traffic.add_vehicles(np.array([first]), np.array([last]))[0])
+        self.fleet.assign(self.traffic, np.array([vid]), (vehicle_type,))
         self.traffic.set_flags(vid, notify=listener is not None, emergency=emergency)
         if max_speed_mps is not None:
             self.traffic.set_max_speed(vid, max_speed_mps)
@@ -407,6 +419,8 @@ class CityModel(mesa.Model):
                 "distance_m": recorded["distance_m"],
                 "stops": recorded["stops"],
                 "max_link_wait_s": recorded["max_link_wait_s"],
+                # only with declared types, so the trips of a scenario without any stay as they were
+                **({"type": list(self.trips.types)} if self.config.vehicle_types else {}),
             }
         )
 
@@ -423,6 +437,9 @@ class CityModel(mesa.Model):
             extras.update(feature.records())
             feature_info[name] = feature.summary()
             declared += section_declarations(name, feature.headline_metrics)
+        if self.routed.skipped:
+            feature_info[ROUTING_INFO] = self.routed.info()
+            declared += section_declarations(ROUTING_INFO, (SKIPPED_TRIPS_METRIC,))
         return RunResults(
             trips=self.trip_records(),
             series=series,

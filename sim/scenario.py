@@ -5,10 +5,11 @@ takes that object and never sees a raw dict. Every problem raises a :class:`Scen
 names the file, the dotted key and what was expected. Overrides (``--set demand.rate_vph=3000``)
 are merged into the raw tables first, so they go through exactly the same validation.
 
-The schema: the fields of ``SignalSpec``, ``SimulationSpec`` and ``VehicleSpec`` carry their
-defaults and checks, and each controller's ``settings_class`` those of its table
-``[signals.<controller>]``; the type-dependent ``[network]`` and ``[demand]`` tables and the top-level
-keys are in ``NETWORK``, ``DEMAND`` and ``TOP``. File paths are resolved against the scenario
+The schema: the fields of ``SignalSpec``, ``SimulationSpec`` and ``VehicleSpec`` (and of
+``VehicleTypeSpec`` for each ``[vehicle_types.<name>]``) carry their defaults and checks, and
+each controller's ``settings_class`` those of its table ``[signals.<controller>]``; the
+type-dependent ``[network]`` and ``[demand]`` tables and the top-level keys are in
+``NETWORK``, ``DEMAND`` and ``TOP``. File paths are resolved against the scenario
 file's folder (or the current directory for a dict); a path written ``bench:<name>/<file>``
 resolves inside the installed ``sim/data/bench/`` folder.
 """
@@ -43,11 +44,14 @@ from sim.tables import (
     NETWORK,
     TOP,
     DemandSpec,
+    ImportedSpec,
     NetworkSpec,
     SignalSpec,
     SimulationSpec,
     VehicleSpec,
+    VehicleTypeSpec,
     check_demand_size,
+    vehicle_type_name,
 )
 
 __all__ = [
@@ -74,7 +78,7 @@ dataclass declared with :func:`sim.schema.spec_field`, optionally with a ``valid
 method for checks across keys) and ``attach(model, spec)``, which adds the feature to a
 :class:`~sim.model.CityModel`."""
 
-_TABLES = ("network", "demand", "signals", "simulation", "vehicles", *SECTIONS)
+_TABLES = ("network", "demand", "signals", "simulation", "vehicles", "vehicle_types", "imported", *SECTIONS)
 _TYPE_DEFAULTS = {"network.type": None, "demand.type": "uniform"}
 
 
@@ -84,6 +88,9 @@ class Scenario:
 
     Attributes:
         seed: Seed of the model's random generator (>= 0).
+        vehicle_types: ``(name, type)`` of every ``[vehicle_types.<name>]`` table, in file order.
+        imported: Where an imported scenario's network and demand came from (``[imported]``),
+            or ``None``.
         source: The file it was read from, or ``"<dict>"``; not part of equality nor of ``key()``.
     """
 
@@ -95,7 +102,9 @@ class Scenario:
     signals: SignalSpec
     simulation: SimulationSpec
     vehicles: VehicleSpec
+    vehicle_types: tuple[tuple[str, VehicleTypeSpec], ...] = ()
     sections: tuple[tuple[str, Any], ...] = ()
+    imported: ImportedSpec | None = None
     source: str = field(default="<dict>", compare=False)
 
     def section(self, name: str) -> Any | None:
@@ -119,7 +128,9 @@ class Scenario:
                 "signals": self.signals.tables(),
                 "simulation": asdict(self.simulation),
                 "vehicles": asdict(self.vehicles),
+                **({"vehicle_types": _type_tables(self.vehicle_types)} if self.vehicle_types else {}),
                 **{name: asdict(spec) for name, spec in self.sections},
+                **({"imported": asdict(self.imported)} if self.imported is not None else {}),
             }
         )
 
@@ -295,9 +306,29 @@ def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
         signals=_signals(ctx, data),
         simulation=SimulationSpec(**section("simulation", _schema(SimulationSpec))),
         vehicles=VehicleSpec(**section("vehicles", _schema(VehicleSpec))),
+        vehicle_types=_vehicle_types(ctx, data),
         sections=tuple((name, _optional_section(ctx, name, section)) for name in SECTIONS if name in data),
+        imported=ImportedSpec(**section("imported", _schema(ImportedSpec))) if "imported" in data else None,
         source=ctx.source,
     )
+
+
+def _vehicle_types(ctx: _Context, data: Mapping[str, Any]) -> tuple[tuple[str, VehicleTypeSpec], ...]:
+    """Every ``[vehicle_types.<name>]`` table; the keys it leaves out stay None (``[vehicles]``'s)."""
+    types = []
+    for name, table in _subtable(ctx, data, "vehicle_types").items():
+        key = f"vehicle_types.{name}"
+        vehicle_type_name(ctx, key, name)
+        if not isinstance(table, Mapping):
+            raise ctx.fail(key, f"a table [{key}] of the type's keys", table)
+        values = _table(ctx, f"{key}.", table, _schema(VehicleTypeSpec), f" in [{key}]")
+        types.append((name, VehicleTypeSpec(**values)))
+    return tuple(types)
+
+
+def _type_tables(types: tuple[tuple[str, VehicleTypeSpec], ...]) -> dict[str, dict[str, Any]]:
+    """The vehicle types as tables holding the keys each gives (those it leaves out follow ``[vehicles]``)."""
+    return {name: {k: v for k, v in asdict(spec).items() if v is not None} for name, spec in types}
 
 
 def _signals(ctx: _Context, data: Mapping[str, Any]) -> SignalSpec:

@@ -43,6 +43,7 @@ __all__ = [
     "integer",
     "number",
     "path",
+    "paths",
     "profile",
     "schema_of",
     "spec_field",
@@ -253,6 +254,13 @@ def path(ctx: Context, key: str, value: Any, *, suffixes: tuple[str, ...] = ()) 
     if not exists:
         raise ctx.fail(key, f"an existing file (resolved to {found})", value)
     return found
+
+
+def paths(ctx: Context, key: str, value: Any, *, suffixes: tuple[str, ...] = ()) -> tuple[Path, ...]:
+    """A list of existing files, each checked as :func:`path` checks one (``key[i]`` in errors)."""
+    if not isinstance(value, list | tuple):
+        raise ctx.fail(key, "a list of file path strings", value)
+    return tuple(path(ctx, f"{key}[{i}]", item, suffixes=suffixes) for i, item in enumerate(value))
 
 
 def profile(ctx: Context, key: str, value: Any) -> tuple[tuple[float, float], ...]:

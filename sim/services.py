@@ -32,6 +32,7 @@ from sim.control.holds import SignalHolds
 from sim.network.compile import CompiledNetwork
 from sim.routing import Router
 from sim.scenario import Scenario
+from sim.tables import DEFAULT_VEHICLE_TYPE
 from sim.traffic.state import TrafficState
 
 __all__ = ["Services"]
@@ -91,6 +92,7 @@ class Services(Protocol):
         listener: VehicleListener | None = None,
         *,
         emergency: bool = False,
+        vehicle_type: str = DEFAULT_VEHICLE_TYPE,
         max_speed_mps: float | None = None,
     ) -> int:
         """Put a vehicle that is not part of the demand in the entry queue of its first link now.
@@ -100,7 +102,8 @@ class Services(Protocol):
             listener: Told of the vehicle's events; with one, the vehicle waits at the end of
                 its route for :meth:`set_route` or :meth:`remove_vehicle` instead of arriving.
             emergency: Traffic makes way for it; it crosses red lights at a crawl.
-            max_speed_mps: Its own speed cap below the links' limits (m/s; default: none).
+            vehicle_type: Its type: ``"default"`` (``[vehicles]``) or a ``[vehicle_types.<name>]``.
+            max_speed_mps: Its own speed cap below the links' limits (m/s; default: its type's).
 
         Returns:
             The vehicle's id.

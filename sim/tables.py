@@ -1,4 +1,4 @@
-"""The scenario's tables as frozen dataclasses: network, demand, signals, simulation, vehicles.
+"""The scenario's tables as frozen dataclasses: network, demand, signals, simulation, vehicles, vehicle types.
 
 Each table's fields carry their defaults and checks (:func:`sim.schema.spec_field`); the
 type-dependent ``[network]`` and ``[demand]`` keys and the top-level keys are the schemas
@@ -9,7 +9,7 @@ the limit on the trips one demand may create and its checks.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from sim.schema import choice as _choice
 from sim.schema import integer as _integer
 from sim.schema import number as _number
 from sim.schema import path as _path
+from sim.schema import paths as _paths
 from sim.schema import profile as _profile
 from sim.schema import spec_field as _spec
 from sim.schema import text as _text
@@ -45,12 +46,17 @@ __all__ = [
     "NETWORK",
     "TOP",
     "DemandSpec",
+    "ImportedSpec",
     "NetworkSpec",
     "SignalSpec",
     "SimulationSpec",
+    "DEFAULT_VEHICLE_TYPE",
+    "SPEED_FACTOR_RANGE",
     "VehicleSpec",
+    "VehicleTypeSpec",
     "check_demand_size",
     "check_trip_count",
+    "vehicle_type_name",
 ]
 
 
@@ -258,13 +264,29 @@ class SimulationSpec:
     gridlock_s: float = _spec(300.0, partial(_number, ge=10.0, le=MAX_TIME_S))
 
 
+_LENGTH = partial(_number, ge=1.0, le=30.0)
+_MIN_GAP = partial(_number, ge=0.0, le=20.0)
+_ACCEL = partial(_number, gt=0.0, le=10.0)
+_DECEL = partial(_number, gt=0.0, le=15.0)
+_TAU = partial(_number, gt=0.0, le=5.0)
+_SIGMA = partial(_number, ge=0.0, le=1.0)
+
+
 @dataclass(frozen=True)
 class VehicleSpec:
     """Parameters of the Krauss safe-speed car-following model (m, s, m/s, m/s²).
 
+    Its length, gap, acceleration, deceleration, reaction time and imperfection are those of
+    the default vehicle type and of every key a ``[vehicle_types.<name>]`` table leaves out
+    (:class:`VehicleTypeSpec`); the other keys hold for every vehicle.
+
     Attributes:
+        length_m: Vehicle length.
         min_gap_m: Standstill gap to the leader.
+        accel_mps2: Maximum acceleration.
+        decel_mps2: Comfortable deceleration.
         tau_s: Driver reaction time.
+        turn_speed_mps: Speed at the stop line for turns.
         critical_gap_s: Gap in oncoming traffic that a left-turner accepts.
         sigma: Driver imperfection in [0, 1] (SUMO's default 0.5): random slowing each step.
         emergency_pass_speed_mps: Speed of an emergency vehicle passing the traffic that
@@ -276,16 +298,75 @@ class VehicleSpec:
     braking), reaction time in (0, 5], critical gap in [0, 20], speeds in (0, 70].
     """
 
-    length_m: float = _spec(5.0, partial(_number, ge=1.0, le=30.0))
-    min_gap_m: float = _spec(2.5, partial(_number, ge=0.0, le=20.0))
-    accel_mps2: float = _spec(2.6, partial(_number, gt=0.0, le=10.0))
-    decel_mps2: float = _spec(4.5, partial(_number, gt=0.0, le=15.0))
-    tau_s: float = _spec(1.0, partial(_number, gt=0.0, le=5.0))
+    length_m: float = _spec(5.0, _LENGTH)
+    min_gap_m: float = _spec(2.5, _MIN_GAP)
+    accel_mps2: float = _spec(2.6, _ACCEL)
+    decel_mps2: float = _spec(4.5, _DECEL)
+    tau_s: float = _spec(1.0, _TAU)
     turn_speed_mps: float = _spec(8.0, _SPEED)
     critical_gap_s: float = _spec(4.5, partial(_number, ge=0.0, le=20.0))
-    sigma: float = _spec(0.5, partial(_number, ge=0.0, le=1.0))
+    sigma: float = _spec(0.5, _SIGMA)
     emergency_pass_speed_mps: float = _spec(5.0, _SPEED)
     emergency_crawl_speed_mps: float = _spec(2.0, _SPEED)
+
+
+DEFAULT_VEHICLE_TYPE = "default"
+"""The name of the vehicle type of ``[vehicles]``: trips and vehicles that name no type have it."""
+SPEED_FACTOR_RANGE = (0.2, 2.0)
+"""Bounds of every vehicle's own speed factor (SUMO's ``normc(mean, dev, 0.2, 2)``)."""
+
+
+@dataclass(frozen=True)
+class VehicleTypeSpec:
+    """A vehicle type, ``[vehicle_types.<name>]`` (m, s, m/s, m/s²); trips name it in a ``type`` column.
+
+    A key left out (None) takes its value from ``[vehicles]`` (:meth:`resolved`), so a type
+    changes only what it gives. Vehicles that name no type have the type of ``[vehicles]``
+    (:data:`DEFAULT_VEHICLE_TYPE`: speed factor 1, no deviation, no speed cap of its own).
+
+    Attributes:
+        length_m: Vehicle length.
+        min_gap_m: Standstill gap to the leader.
+        accel_mps2: Maximum acceleration.
+        decel_mps2: Comfortable deceleration; followers expect it to brake at it.
+        tau_s: Driver reaction time.
+        sigma: Driver imperfection in [0, 1].
+        max_speed_mps: The vehicle's own speed cap; None: the links' limits only.
+        speed_factor: Mean desired speed as a share of the speed limit (SUMO's ``speedFactor``):
+            a vehicle drives at most ``min(max_speed_mps, its factor * limit)``.
+        speed_dev: Deviation of the factor (SUMO's ``speedDev``): each vehicle draws its own
+            from a normal distribution around ``speed_factor``, redrawn until it falls in
+            :data:`SPEED_FACTOR_RANGE` (SUMO's ``normc(speed_factor, speed_dev, 0.2, 2)``),
+            from the model's seeded generator; 0 gives every vehicle ``speed_factor``.
+
+    Ranges (checked at load): those of ``[vehicles]``; the speed factor in [0.2, 2], its
+    deviation in [0, 1].
+    """
+
+    length_m: float | None = _spec(None, _LENGTH)
+    min_gap_m: float | None = _spec(None, _MIN_GAP)
+    accel_mps2: float | None = _spec(None, _ACCEL)
+    decel_mps2: float | None = _spec(None, _DECEL)
+    tau_s: float | None = _spec(None, _TAU)
+    sigma: float | None = _spec(None, _SIGMA)
+    max_speed_mps: float | None = _spec(None, _SPEED)
+    speed_factor: float = _spec(1.0, partial(_number, ge=SPEED_FACTOR_RANGE[0], le=SPEED_FACTOR_RANGE[1]))
+    speed_dev: float = _spec(0.0, partial(_number, ge=0.0, le=1.0))
+
+    def resolved(self, vehicles: VehicleSpec) -> VehicleTypeSpec:
+        """This type with every key it leaves out taken from ``vehicles``."""
+        inherited = ("length_m", "min_gap_m", "accel_mps2", "decel_mps2", "tau_s", "sigma")
+        return replace(
+            self, **{name: getattr(vehicles, name) for name in inherited if getattr(self, name) is None}
+        )
+
+
+def vehicle_type_name(ctx: _Context, key: str, name: str) -> str:
+    """A name of ``[vehicle_types.<name>]``: no white space (trip tables name it), not ``"default"``."""
+    if not name or any(char.isspace() for char in name) or name == DEFAULT_VEHICLE_TYPE:
+        what = f"a type name without white space, other than {DEFAULT_VEHICLE_TYPE!r} (the [vehicles] type)"
+        raise ctx.fail(key, what, name)
+    return name
 
 
 _BLOCK = partial(_number, ge=10.0, le=5000.0)
@@ -337,3 +418,27 @@ DEMAND: Mapping[str, Schema] = {
 }
 """Demand keys: rates up to 10^6 veh/h, durations up to 3 days, scale in (0, 100]; the trips
 a demand creates are further capped by :data:`MAX_TRIPS`."""
+
+
+IMPORT_FORMATS = ("sumo", "osm")
+"""Formats ``citysim import`` reads, as ``imported.format`` names them."""
+
+
+@dataclass(frozen=True)
+class ImportedSpec:
+    """``[imported]``: the files an imported scenario's network and demand came from.
+
+    ``citysim import`` writes it; ``citysim validate --against sumo`` runs SUMO on the
+    original network (``format = "sumo"``) instead of a re-export of the imported one.
+
+    Attributes:
+        format: ``"sumo"`` or ``"osm"``.
+        net: The original network file (``.net.xml[.gz]``, ``.osm.pbf``, ...).
+        routes: The original SUMO route files the trips were read from (may be empty).
+        vclass: The SUMO vehicle class whose lanes were imported.
+    """
+
+    format: str = _spec(_REQUIRED, partial(_choice, choices=IMPORT_FORMATS))
+    net: Path = _spec(_REQUIRED, _path)
+    routes: tuple[Path, ...] = _spec((), _paths)
+    vclass: str = _spec("passenger", partial(_text, nonempty=True))

@@ -110,11 +110,20 @@ def test_plans_take_the_scenario_timing_a_green_wave_or_a_nodes_own_plan():
     plans = signal_plans(_signals(offset_s="green_wave", yellow_s=4.0, all_red_s=1.0), graph, net, None)
     assert [plan.offset_s for plan in plans] == pytest.approx(list(wave_s))
     assert plans[0] == SignalPlan((30.0, 30.0), 4.0, 1.0, wave_s[0], 5.0)
-    own = {"greens_s": [20.0, 3.0], "yellow_s": 3.0, "all_red_s": 2.0, "offset_s": 7.0}
-    graph.nodes[net.node_ids[net.signal_nodes[1]]][SIGNAL_PLAN] = own
-    plans = signal_plans(_signals(), graph, net, None)
-    # the node's plan replaces the scenario's; its minimum green is capped at its shortest green
-    assert plans[1] == SignalPlan((20.0, 3.0), 3.0, 2.0, 7.0, 3.0)
+    ends = net.node_ids
+    movements = [
+        [[ends[net.edge_from[net.conn_from[c]]], ends[net.edge_to[net.conn_to[c]]]] for c in conns.tolist()]
+        for conns in np.split(net.phase_conns, net.phase_conn_ptr[1:-1])[
+            net.signal_phase_ptr[1] : net.signal_phase_ptr[2]
+        ]
+    ]
+    own = {"phases": movements, "greens_s": [20.0, 3.0], "yellow_s": [3.0, 4.0], "all_red_s": 2.0}
+    graph.nodes[ends[net.signal_nodes[1]]][SIGNAL_PLAN] = {**own, "offset_s": 7.0, "max_green_s": [40.0, 9.0]}
+    plans = signal_plans(_signals(), graph, compile_network(graph), None)
+    # the node's plan replaces the scenario's, phase by phase where it gives per-phase values;
+    # each minimum green is capped at its phase's green
+    assert plans[1] == SignalPlan((20.0, 3.0), (3.0, 4.0), 2.0, 7.0, (5.0, 3.0), (40.0, 9.0))
+    assert plans[1].cycle_s == 20.0 + 3.0 + 3.0 + 4.0 + 2.0 * 2
     assert plans[0] == plans[2] == SignalPlan((30.0, 30.0), 3.0, 0.0, 0.0, 5.0)
 
 

@@ -153,7 +153,7 @@ HEADER = "id,depart_s,origin,destination,route\n"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("", "line 1: header: expected columns id,depart_s,origin,destination,[route], got ''"),
+        ("", "line 1: header: expected columns id,depart_s,origin,destination,[route],[type], got ''"),
         ("id,depart,origin,destination\n", "line 1: header: expected columns id,depart_s,origin,destination"),
         ("id,depart_s,origin,destination,lane\n", "line 1: header: expected columns"),
         (HEADER + "a,1,W,E,\n,2,W,E,\n", "line 3: id: expected a non-empty trip id, got ''"),

@@ -574,8 +574,23 @@ def set_plan(key, value):
             "'greens_s' must list one finite number > 0 and <= 1e+06 (s) per phase (3)",
         ),
         (set_plan("greens_s", [20.0, 0.0, 5.0]), "'greens_s' must list one finite number > 0"),
-        (set_plan("yellow_s", -1.0), "'yellow_s' must be a finite number >= 0 and <= 1e+06 (s), got -1.0"),
-        (set_plan("cycle_s", 60.0), "unknown key 'cycle_s'; allowed: phases, greens_s"),
+        (
+            set_plan("yellow_s", -1.0),
+            "'yellow_s' must be a finite number >= 0 and <= 1e+06 (s), or a list of one per phase (3), "
+            "got -1.0",
+        ),
+        (set_plan("all_red_s", [1.0, 2.0]), "'all_red_s' must be a finite number >= 0 and <= 1e+06 (s)"),
+        (set_plan("max_green_s", [30.0, 0.0, 30.0]), "'max_green_s' must be a finite number > 0"),
+        (set_plan("min_green_s", "short"), "'min_green_s' must be a finite number >= 0"),
+        (
+            lambda g: g.nodes["n0_0"]["signal_plan"].update(min_green_s=[5.0, 12.0, 5.0], max_green_s=10.0),
+            "node 'n0_0': signal_plan: phase 1: 'min_green_s' (12) exceeds 'max_green_s' (10)",
+        ),
+        (
+            set_plan("cycle_s", 60.0),
+            "unknown key 'cycle_s'; allowed: phases, greens_s, yellow_s, all_red_s, offset_s, min_green_s, "
+            "max_green_s",
+        ),
         (lambda g: g.nodes["n0_0"]["signal_plan"].pop("offset_s"), "missing key 'offset_s'"),
         (set_node("n0_0", "signalized", False), "signal_plan on a node that is not signalized"),
         (set_node("n0_0", "signal_plan", [1, 2]), "attribute 'signal_plan' must be a mapping with keys"),
@@ -618,3 +633,149 @@ def test_a_bad_plan_in_a_json_file_names_the_file(tmp_path):
     path = write_json(tmp_path, data)
     with pytest.raises(NetworkError, match=r"net.json: node 'n0_0': signal_plan: 'greens_s' must list"):
         load_network_json(path)
+
+
+# --- per-phase plan values, turns and junction controls ------------------------------------
+
+
+def test_per_phase_plan_values_are_compiled_and_nan_without_a_plan():
+    graph = planned_crossing()
+    graph.nodes["n0_0"]["signal_plan"].update(yellow_s=[3.0, 4.0, 5.0], min_green_s=[5.0, 6.0, 7.0])
+    net = compile_network(graph)
+    assert net.phase_yellow_s.tolist() == [3.0, 4.0, 5.0]
+    assert net.phase_all_red_s.tolist() == [2.0, 2.0, 2.0]
+    assert net.phase_min_green_s.tolist() == [5.0, 6.0, 7.0]
+    assert np.isnan(net.phase_max_green_s).all() and len(net.phase_max_green_s) == 3
+    geometric = compile_network(grid(2, 1))
+    assert len(geometric.phase_yellow_s) == len(geometric.phase_axis) == 4
+    for values in (geometric.phase_yellow_s, geometric.phase_all_red_s, geometric.phase_min_green_s):
+        assert np.isnan(values).all()
+
+
+def crossing_with_turns():
+    """grid(1, 1) with two lanes from W0: lane 0 turns right (to S0) and goes through, lane 1 only
+    goes through; the left turn to N0 is banned. The other approaches keep the geometric rule."""
+    graph = grid(1, 1)
+    graph.edges["W0", "n0_0"].update(lanes=2, turns={"S0": [0, 0], "E0": [0, 1]})
+    graph.nodes["n0_0"]["junction"] = "traffic_light"
+    graph.nodes["W0"]["junction"] = "priority"
+    return graph
+
+
+def conns_from(net, edge):
+    e = net.edge_index[edge]
+    return {
+        net.edge_keys[net.conn_to[c]][1]: (int(net.conn_lane_lo[c]), int(net.conn_lane_hi[c]))
+        for c in range(len(net.conn_from))
+        if net.conn_from[c] == e
+    }
+
+
+def test_turns_give_exactly_their_connections_and_lanes():
+    net = compile_network(crossing_with_turns())
+    assert conns_from(net, ("W0", "n0_0")) == {"S0": (0, 0), "E0": (0, 1)}
+    assert conns_from(net, ("E0", "n0_0")) == {"S0": (0, 0), "N0": (0, 0), "W0": (0, 0)}
+    assert conns_from(net, ("n0_0", "N0")) == {"n0_0": (0, 0)}  # the dead end's U-turn, by geometry
+    graph = crossing_with_turns()
+    graph.edges["n0_0", "N0"]["turns"] = {}
+    graph.edges["E0", "n0_0"]["turns"] = {"E0": [0, 0], "W0": [0, 0]}
+    net = compile_network(graph)
+    assert conns_from(net, ("n0_0", "N0")) == {}
+    assert conns_from(net, ("E0", "n0_0")) == {"E0": (0, 0), "W0": (0, 0)}  # a listed U-turn is allowed
+
+
+def test_edges_without_turns_compile_as_before():
+    plain, listed = compile_network(grid(3, 3)), grid(3, 3)
+    for u, v in listed.edges:
+        listed.edges[u, v]["turns"] = {w: list(lanes) for w, lanes in conns_from(plain, (u, v)).items()}
+    net = compile_network(listed)
+    for name in ("conn_from", "conn_to", "conn_turn", "conn_lane_lo", "conn_lane_hi", "conn_opposing"):
+        assert getattr(net, name).tolist() == getattr(plain, name).tolist(), name
+
+
+def test_a_plan_may_not_give_green_to_a_banned_turn():
+    graph = crossing_with_turns()
+    graph.nodes["n0_0"]["signal_plan"] = {
+        "phases": [moves("S0", "N0"), moves("E0", "W0")],
+        "greens_s": [20.0, 20.0],
+        "yellow_s": 3.0,
+        "all_red_s": 1.0,
+        "offset_s": 0.0,
+    }
+    validate_network(graph)
+    with pytest.raises(
+        NetworkError, match=re.escape("lists movement 'W0' -> 'n0_0' -> 'N0', which the network")
+    ):
+        compile_network(graph)
+    graph.nodes["n0_0"]["signal_plan"]["phases"][1].remove(["W0", "N0"])
+    assert compile_network(graph).n_signals == 1
+
+
+@pytest.mark.parametrize("suffix", [".json", ".graphml"])
+def test_round_trips_keep_turns_junctions_and_per_phase_plan_values(tmp_path, suffix):
+    graph = planned_crossing()
+    graph.nodes["n0_0"]["signal_plan"].update(
+        yellow_s=[3.0, 4.0, 5.0], all_red_s=1.5, min_green_s=[5.0, 6.0, 7.0], max_green_s=40.0
+    )
+    graph.edges["W0", "n0_0"].update(lanes=2, turns={"S0": (0, 0), "E0": (0, 1), "N0": (1, 1)})
+    graph.edges["n0_0", "E0"]["turns"] = {}
+    graph.nodes["n0_0"]["junction"] = "traffic_light"
+    graph.nodes["E0"]["junction"] = "right_before_left"
+    path = tmp_path / f"net{suffix}"
+    (save_network_json if suffix == ".json" else save_graphml)(graph, path)
+    loaded = load_network(path)
+    assert loaded.edges["W0", "n0_0"]["turns"] == {"S0": [0, 0], "E0": [0, 1], "N0": [1, 1]}
+    assert loaded.edges["n0_0", "E0"]["turns"] == {}
+    assert "turns" not in loaded.edges["E0", "n0_0"]
+    assert loaded.nodes["E0"]["junction"] == "right_before_left" and "junction" not in loaded.nodes["W0"]
+    plan = loaded.nodes["n0_0"]["signal_plan"]
+    assert (plan["yellow_s"], plan["all_red_s"]) == ([3.0, 4.0, 5.0], 1.5)
+    assert (plan["min_green_s"], plan["max_green_s"]) == ([5.0, 6.0, 7.0], 40.0)
+    net, again = compile_network(graph), compile_network(loaded)
+    for name in (
+        "conn_from",
+        "conn_to",
+        "conn_lane_lo",
+        "conn_lane_hi",
+        "phase_yellow_s",
+        "phase_max_green_s",
+    ):
+        assert getattr(again, name).tolist() == getattr(net, name).tolist(), name
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (set_edge("W0", "n0_0", "turns", [["S0", 0, 0]]), "attribute 'turns' must be a mapping next node"),
+        (
+            set_edge("W0", "n0_0", "turns", {"X9": [0, 0]}),
+            "edge 'W0' -> 'n0_0': turns names 'X9', but there is no edge 'n0_0' -> 'X9'",
+        ),
+        (
+            set_edge("W0", "n0_0", "turns", {"E0": [0, 2]}),
+            "edge 'W0' -> 'n0_0': turns['E0'] must be [lane_lo, lane_hi], integers with "
+            "0 <= lane_lo <= lane_hi < 2 (the edge's lanes), got [0, 2]",
+        ),
+        (set_edge("W0", "n0_0", "turns", {"E0": [1, 0]}), "turns['E0'] must be [lane_lo, lane_hi]"),
+        (set_edge("W0", "n0_0", "turns", {"E0": [-1, 0]}), "turns['E0'] must be [lane_lo, lane_hi]"),
+        (set_edge("W0", "n0_0", "turns", {"E0": [0.0, 1.0]}), "turns['E0'] must be [lane_lo, lane_hi]"),
+        (set_edge("W0", "n0_0", "turns", {"E0": 1}), "turns['E0'] must be [lane_lo, lane_hi]"),
+        (
+            set_node("W0", "junction", "yield"),
+            "node 'W0': attribute 'junction' must be one of 'traffic_light', 'priority', 'stop'",
+        ),
+        (
+            set_node("W0", "junction", "traffic_light"),
+            "node 'W0': junction 'traffic_light' with signalized=False; expected junction 'traffic_light' "
+            "exactly on signalized nodes",
+        ),
+        (set_node("n0_0", "junction", "priority"), "node 'n0_0': junction 'priority' with signalized=True"),
+    ],
+)
+def test_bad_turns_and_junctions_name_the_element_and_what_is_wrong(change, expected):
+    graph = crossing_with_turns()
+    validate_network(graph)
+    change(graph)
+    with pytest.raises(NetworkError) as error:
+        validate_network(graph, source="city.json")
+    assert expected in str(error.value)

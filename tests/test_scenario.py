@@ -209,7 +209,7 @@ def test_ring_and_dict_source() -> None:
             'name = "x"\n[network]\ntype = "grid"\nrows = 2\ncols = 2\n[netwrk]\n',
             [
                 "netwrk: unknown key",
-                "allowed keys at top level: demand, description, emergency, name, network, parking,",
+                "allowed keys at top level: demand, description, emergency, imported, name, network,",
             ],
         ),
         (

@@ -60,6 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim.metrics.results import write_results
     from sim.metrics.summary import format_summary, summarize
     from sim.model import CityModel
+    from sim.routing import ROUTING_INFO, skipped_text
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -77,6 +78,8 @@ def _run(args: argparse.Namespace) -> int:
         if gridlock:
             print(gridlock)
         print(("" if model.status == "completed" else "warning: run ") + model.status_message())
+        if ROUTING_INFO in results.info:
+            print("warning: " + skipped_text(results.info[ROUTING_INFO]))
 
         for name in (SERIES_FIGURE, MAP_FIGURE):
             # A stale figure from an earlier run in the same folder would contradict these results.

@@ -9,26 +9,26 @@ A phase *calls* when any of its movements' zones is occupied.
 
 Timing, per green (the usual NEMA fully-actuated phase):
 
-- **Minimum green**: the green runs at least the intersection's minimum green
-  (``signals.min_green_s``, or a shorter green of the node's own plan; the intersection
-  enforces it too).
+- **Minimum green**: the green runs at least its phase's minimum green (the node's own
+  plan's, e.g. SUMO's ``minDur``, else ``signals.min_green_s``; the intersection enforces
+  it too).
 - **Passage time** (``signals.actuated.passage_time_s``, the unit extension): each scan on which
   the green phase's zones are occupied extends the green; once they have been empty for
   the passage time the phase **gaps out**. With a zone of length ``D`` and vehicles at
   speed ``v`` the largest headway that keeps the green is ``D / v + passage_time_s``
   (about 9 s with the defaults at 50 km/h): shorten the horizon for a snappier
   controller.
-- **Maximum green** (``signals.actuated.max_green_s``): timed from the first conflicting call, or
-  from the green's start if a call is already waiting when the passage timer starts
-  counting (see below); when it runs out the phase **maxes out** even if vehicles still
-  arrive.
+- **Maximum green** (its phase's in the node's own plan, e.g. SUMO's ``maxDur``, else
+  ``signals.actuated.max_green_s``): timed from the first conflicting call, or from the
+  green's start if a call is already waiting when the passage timer starts counting (see
+  below); when it runs out the phase **maxes out** even if vehicles still arrive.
 - **Rest in green**: a green ends only for a conflicting call, so with no demand elsewhere
   it stays; the next green goes to the next phase in cycle order that calls.
 
 The controller scans every simulation step (``dt_s``) from ``min green - passage time``
 into each green (earlier scans could not end it: a gap-out needs the zones empty for the
-passage time, and the green cannot end before its minimum), and not at all during yellow
-and all-red.
+passage time, and the green cannot end before its minimum), and not at all during the
+yellow and all-red after it (its phase's own).
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ class ActuatedSettings:
 class ActuatedController(SignalController):
     """Gap-out / max-out control with presence detectors (see the module docstring).
 
-    The minimum green and the intergreen are the intersection's plan's; detectors are
-    scanned every simulation step.
+    The minimum greens, maximum greens (where given) and intergreens are the intersection's
+    plan's, phase by phase; detectors are scanned every simulation step.
     """
 
     settings_class = ActuatedSettings
@@ -101,15 +101,16 @@ class ActuatedController(SignalController):
         n = len(self.intersection.phases)
         self._phase_matrix = self.intersection.phase_movements.astype(float)
         self._cycle_after = [[(p + k) % n for k in range(1, n)] for p in range(n)]
+        plan = self.intersection.plan
+        self._max_green_s = [self.settings.max_green_s if g is None else g for g in plan.max_green_s]
         self._green: tuple[int, float] | None = None
         self._occupied_s = 0.0
         self._call_s: float | None = None
         return super().start()
 
-    @property
-    def _first_scan_age_s(self) -> float:
-        """Green age (s) from which scans matter: minimum green less the passage time."""
-        return max(self.intersection.plan.min_green_s - self.settings.passage_time_s, 0.0)
+    def _first_scan_age_s(self, phase: int) -> float:
+        """Green age (s) from which scans of ``phase`` matter: its minimum green less the passage time."""
+        return max(self.intersection.plan.min_green_s[phase] - self.settings.passage_time_s, 0.0)
 
     def decide(self, view: IntersectionView) -> Decision:
         """Scan the detectors; at gap-out or max-out request the next calling phase."""
@@ -118,9 +119,10 @@ class ActuatedController(SignalController):
         if view.stage != Stage.GREEN:
             return scan
         age_s = view.stage_age_s
-        if age_s < self._first_scan_age_s - _EPS:
-            return Decision(None, now + self._first_scan_age_s - age_s)
         current = view.phase
+        first_scan_age_s = self._first_scan_age_s(current)
+        if age_s < first_scan_age_s - _EPS:
+            return Decision(None, now + first_scan_age_s - age_s)
         started_s = now - age_s
         # the start is recomputed from the stage age at each scan: compare with a tolerance
         green = self._green
@@ -137,11 +139,12 @@ class ActuatedController(SignalController):
             return scan
         if self._call_s is None:
             self._call_s = started_s if first_scan else now
-        plan, settings = self.intersection.plan, self.settings
-        if age_s < plan.min_green_s - _EPS:
+        plan = self.intersection.plan
+        if age_s < plan.min_green_s[current] - _EPS:
             return scan
-        gap_out = now - self._occupied_s >= settings.passage_time_s - _EPS
-        max_out = now - self._call_s >= settings.max_green_s - _EPS
+        gap_out = now - self._occupied_s >= self.settings.passage_time_s - _EPS
+        max_out = now - self._call_s >= self._max_green_s[current] - _EPS
         if not (gap_out or max_out):
             return scan
-        return Decision(waiting[0], now + plan.intergreen_s + self._first_scan_age_s)
+        after = waiting[0]
+        return Decision(after, now + plan.intergreens_s[current] + self._first_scan_age_s(after))

@@ -5,13 +5,15 @@ movements, its timing plan and the geometry a controller may need) and its own t
 settings (the table ``[signals.<controller>]``); it never sees the model. At each decision
 time it reads a read-only :class:`IntersectionView` and returns a :class:`Decision`: the
 phase to request and when to decide next. The intersection itself (the kernel) enforces
-minimum green, yellow and all-red, so no controller can make an unsafe or too-fast switch:
-a request during yellow or all-red, or before the minimum green, simply waits.
+each phase's minimum green and the yellow and all-red after it, so no controller can make
+an unsafe or too-fast switch: a request during yellow or all-red, or before the minimum
+green, simply waits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -71,29 +73,44 @@ class Start(NamedTuple):
 class SignalPlan:
     """The timing an intersection runs: the scenario's (fixed or Webster greens) or its own.
 
+    Every per-phase field holds one value per phase, in phase order; the constructor also
+    takes one number for every phase (as the scenario's plans give), and stores it per phase.
+
     Attributes:
-        greens_s: Green per phase, in phase order (s).
-        yellow_s: Yellow after each green (s).
-        all_red_s: All-red after each yellow (s).
+        greens_s: Green per phase (s).
+        yellow_s: Yellow after each phase's green (s).
+        all_red_s: All-red after each phase's yellow (s).
         offset_s: Start of the first phase's green in the common cycle (s).
-        min_green_s: Shortest green the intersection allows (s).
+        min_green_s: Shortest green of each phase (s); the intersection enforces it.
+        max_green_s: Longest green of each phase for the controllers that extend greens (s),
+            or None where the plan gives none (the controller's own setting applies).
+        intergreens_s: Yellow plus all-red after each phase (s), derived.
     """
 
     greens_s: tuple[float, ...]
-    yellow_s: float
-    all_red_s: float
+    yellow_s: tuple[float, ...]
+    all_red_s: tuple[float, ...]
     offset_s: float
-    min_green_s: float
+    min_green_s: tuple[float, ...]
+    max_green_s: tuple[float | None, ...] = None  # one None: none for every phase
+    # derived once: controllers read it at every decision
+    intergreens_s: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def intergreen_s(self) -> float:
-        """Yellow plus all-red (s)."""
-        return self.yellow_s + self.all_red_s
+    def __post_init__(self) -> None:
+        n = len(self.greens_s)
+        for name in ("yellow_s", "all_red_s", "min_green_s", "max_green_s"):
+            value = getattr(self, name)
+            per_phase = tuple(value) if isinstance(value, Sequence) else (value,) * n
+            if len(per_phase) != n:
+                raise ValueError(f"SignalPlan.{name}: expected one value per phase ({n}), got {value!r}")
+            object.__setattr__(self, name, per_phase)
+        intergreens = tuple(y + r for y, r in zip(self.yellow_s, self.all_red_s, strict=True))
+        object.__setattr__(self, "intergreens_s", intergreens)
 
     @property
     def cycle_s(self) -> float:
         """Cycle length: every green and every intergreen (s)."""
-        return sum(self.greens_s) + len(self.greens_s) * self.intergreen_s
+        return sum(self.greens_s) + sum(self.intergreens_s)
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,7 +222,7 @@ class IntersectionView:
 
     @property
     def min_green_s(self) -> float:
-        """The intersection's minimum green (s)."""
+        """The minimum green of the phase now green (or ending) (s)."""
         return self._state[4]
 
     @property

@@ -8,9 +8,9 @@ __all__ = ["FixedTimeController"]
 
 
 class FixedTimeController(SignalController):
-    """Runs the intersection's plan: phases in order, each for its green, with yellow and all-red between.
+    """Runs the intersection's plan: phases in order, each for its green and then its own yellow and all-red.
 
-    The cycle is ``sum(greens) + len(greens) * (yellow_s + all_red_s)``. The offset is the
+    The cycle is every green plus every phase's intergreen (yellow plus all-red). The offset is the
     time (s) at which the first phase's green starts in the common cycle, for
     coordination; a start that falls in an intergreen begins the next green early (it
     ends on plan). It has no settings of its own.
@@ -30,7 +30,7 @@ class FixedTimeController(SignalController):
             if pos < green:
                 start = Start(i, pos, green - pos)
                 break
-            pos -= green + plan.intergreen_s
+            pos -= green + plan.intergreens_s[i]
             if pos < 0.0:
                 # in the intergreen after phase i: the next green starts now and ends on plan
                 phase = (i + 1) % len(plan.greens_s)
@@ -41,15 +41,16 @@ class FixedTimeController(SignalController):
         return start
 
     def decide(self, view: IntersectionView) -> Decision:
-        """At the end of a green, request the next phase; its green ends one intergreen plus green later.
+        """At the end of a green, request the next phase; it ends after this phase's intergreen and its green.
 
         The next decision is planned from this one's planned time when the call came within
         one step of it (the model's step rounding), else from now (the controller was
         installed or called late, e.g. by :meth:`~sim.model.CityModel.replace_controller`).
         """
         plan = self.intersection.plan
-        self._phase = (self._phase + 1) % len(plan.greens_s)
+        ending = self._phase
+        self._phase = (ending + 1) % len(plan.greens_s)
         on_plan = view.now_s - self._planned_s < self.intersection.step_s
         planned_s = self._planned_s if on_plan else view.now_s
-        self._planned_s = planned_s + plan.intergreen_s + plan.greens_s[self._phase]
+        self._planned_s = planned_s + plan.intergreens_s[ending] + plan.greens_s[self._phase]
         return Decision(self._phase, self._planned_s)

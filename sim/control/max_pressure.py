@@ -20,10 +20,13 @@ movement's saturation flow. Here, per movement ``i`` of the intersection:
 
 So ``pressure(phase) = Σ_{i ∈ phase} c_i (x_i - n_out(i) / k_out(i))`` in vehicle-lanes, with
 ``n_out`` the vehicles on the exit link and ``k_out`` the movements leaving it. At each
-decision during a green that has run its minimum, the controller keeps the current phase
-if its pressure is the largest (ties keep it) and otherwise requests the phase of largest
-pressure (the first in cycle order among equals). After a switch it next decides when the
-new green has run ``max(min green, decision interval)``.
+decision during a green that has run its phase's minimum, the controller keeps the current
+phase if its pressure is the largest (ties keep it) and otherwise requests the phase of
+largest pressure (the first in cycle order among equals). A green that has run its phase's
+maximum (where the intersection's plan gives one, e.g. SUMO's ``maxDur``) is kept only
+while no other phase has a positive pressure; else the other phase of largest pressure
+is requested. After a switch it next decides when the new green has run
+``max(its min green, decision interval)``, and never later than its maximum green.
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ class MaxPressureSettings:
 class MaxPressureController(SignalController):
     """Serves the phase of largest pressure (see the module docstring).
 
-    No decision is taken before the intersection's minimum green has run; the exit links'
-    jam capacity (the intersection's ``exit_capacity_veh``) counts them as full.
+    No decision is taken before the phase's minimum green has run; the exit links' jam
+    capacity (the intersection's ``exit_capacity_veh``) counts them as full.
 
     Attributes:
         turn_share: Assumed turning ratio onward from each movement's exit link.
@@ -84,11 +87,19 @@ class MaxPressureController(SignalController):
         plan, interval_s = self.intersection.plan, self.settings.decision_interval_s
         if view.stage != Stage.GREEN:
             return Decision(None, now + interval_s)
-        if view.stage_age_s < plan.min_green_s - 1e-9:
-            return Decision(None, now + plan.min_green_s - view.stage_age_s)
+        current, age_s = view.phase, view.stage_age_s
+        if age_s < plan.min_green_s[current] - 1e-9:
+            return Decision(None, now + plan.min_green_s[current] - age_s)
         pressure = self.pressures(view)
-        current = view.phase
+        max_green_s = plan.max_green_s[current]
+        maxed_out = max_green_s is not None and age_s >= max_green_s - 1e-9
+        if maxed_out:
+            pressure[current] = -np.inf
         best = int(np.argmax(pressure))
-        if pressure[best] <= pressure[current]:
-            return Decision(None, now + interval_s)
-        return Decision(best, now + plan.intergreen_s + max(plan.min_green_s, interval_s))
+        if pressure[best] <= (0.0 if maxed_out else pressure[current]):
+            keep_s = interval_s if max_green_s is None or maxed_out else min(interval_s, max_green_s - age_s)
+            return Decision(None, now + keep_s)
+        next_s = max(plan.min_green_s[best], interval_s)
+        if plan.max_green_s[best] is not None:
+            next_s = min(next_s, plan.max_green_s[best])
+        return Decision(best, now + plan.intergreens_s[current] + next_s)

@@ -8,13 +8,16 @@ restarts at zero whenever it is green. The current green is switched to the red 
 largest ``κ`` when
 
 1. ``κ >= θ`` (``signals.sotl.threshold_veh_s``), and
-2. the green has run at least ``φ_min`` (the intersection's minimum green,
-   ``signals.min_green_s``; the ``sotl-phase`` rule),
+2. the green has run at least ``φ_min`` (its phase's minimum green: the node's own plan's,
+   else ``signals.min_green_s``; the ``sotl-phase`` rule),
 
 unless (the ``sotl-platoon`` restriction) a platoon is about to cross: at least one and at
 most ``μ`` (``signals.sotl.platoon_veh``) vehicles are moving towards the green within
 ``ω``. Then the switch waits, so the tail of a platoon is not cut; more than ``μ``
-approaching vehicles do not hold the green, so long platoons can be split. Gershenson
+approaching vehicles do not hold the green, so long platoons can be split. A green that
+has run its phase's maximum (where the intersection's plan gives one, e.g. SUMO's
+``maxDur``) switches to the red phase of largest ``κ`` as soon as that ``κ`` is above
+zero, whatever ``θ`` and the platoon. Gershenson
 measures ``ω`` in cells; here ``ω`` is the observation horizon (the distance within which
 the view counts approaching vehicles), and halted vehicles on the green do not count as
 crossing (they may be held by a full exit link).
@@ -82,13 +85,16 @@ class SotlController(SignalController):
         self.kappa_veh_s += phase_calls(view, self._phase_matrix) * elapsed_s
         self.kappa_veh_s[current] = 0.0
         plan, settings = self.intersection.plan, self.settings
-        if view.stage_age_s < plan.min_green_s - 1e-9:
+        if view.stage_age_s < plan.min_green_s[current] - 1e-9:
             return scan
         best = int(np.argmax(self.kappa_veh_s))
-        if self.kappa_veh_s[best] < settings.threshold_veh_s:
-            return scan
-        crossing = float(self._phase_matrix[current] @ view.approaching)
-        if 0 < crossing <= settings.platoon_veh:
-            return scan
+        max_green_s = plan.max_green_s[current]
+        maxed_out = max_green_s is not None and view.stage_age_s >= max_green_s - 1e-9
+        if not (maxed_out and self.kappa_veh_s[best] > 0.0):
+            if self.kappa_veh_s[best] < settings.threshold_veh_s:
+                return scan
+            crossing = float(self._phase_matrix[current] @ view.approaching)
+            if 0 < crossing <= settings.platoon_veh:
+                return scan
         self._last_scan_s = None
-        return Decision(best, now + plan.intergreen_s)
+        return Decision(best, now + plan.intergreens_s[current])

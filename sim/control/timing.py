@@ -1,15 +1,19 @@
 """Signal timing plans: Webster's cycle and greens (Webster 1958), green-wave offsets, own plans.
 
 Every signal runs a :class:`~sim.control.base.SignalPlan`. A node that carries a
-``signal_plan`` (e.g. one imported from SUMO) runs its own; the others run the scenario's:
-``signals.green_s`` per phase or Webster greens from the demand's flows, with the offset
-``signals.offset_s`` or, for ``"green_wave"``, a green wave along x.
+``signal_plan`` (e.g. one imported from SUMO) runs its own greens and offset; the others
+run the scenario's: ``signals.green_s`` per phase or Webster greens from the demand's
+flows, with the offset ``signals.offset_s`` or, for ``"green_wave"``, a green wave along x.
+Each phase's yellow, all-red, minimum and maximum green are its ``signal_plan``'s where it
+gives them (:attr:`~sim.network.compile.CompiledNetwork.phase_yellow_s` and the like), else
+the scenario's (no maximum: the controller's own setting).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,8 +44,8 @@ def webster_timing(
     critical_flows_vphpl: Sequence[float],
     lost_time_per_phase_s: float,
     saturation_flow_vphpl: float,
-    intergreen_s: float,
-    min_green_s: float,
+    intergreen_s: float | Sequence[float],
+    min_green_s: float | Sequence[float],
 ) -> tuple[float, tuple[float, ...]]:
     """Optimal cycle ``C0 = (1.5 L + 5) / (1 - Y)`` and greens proportional to flow ratios.
 
@@ -49,27 +53,38 @@ def webster_timing(
         critical_flows_vphpl: Per phase, the highest approach flow per lane (veh/h/lane).
         lost_time_per_phase_s: Start-up plus clearance lost time of each phase (s).
         saturation_flow_vphpl: Saturation flow per lane (veh/h/lane).
-        intergreen_s: Yellow plus all-red of each phase (s).
-        min_green_s: Shortest displayed green (s).
+        intergreen_s: Yellow plus all-red after each phase, or one for all (s).
+        min_green_s: Shortest displayed green of each phase, or one for all (s).
 
     Returns:
         The cycle (s), clipped to [30, 180], and the displayed green of each phase (s):
-        effective green + lost time - intergreen, at least ``min_green_s`` (the longest
-        green gives up what the minimum adds, so greens and intergreens fill the cycle).
+        effective green + lost time - its intergreen, at least its minimum green (the
+        longest green gives up what the minimums add, so greens and intergreens fill the cycle).
     """
     n = len(critical_flows_vphpl)
+    intergreens = _per_phase(intergreen_s, n)
+    min_greens = _per_phase(min_green_s, n)
     ratios = [max(q, 0.0) / saturation_flow_vphpl for q in critical_flows_vphpl]
     total_ratio = sum(ratios)
     lost_s = n * lost_time_per_phase_s
     cycle = MAX_CYCLE_S if total_ratio >= 0.95 else (1.5 * lost_s + 5.0) / (1.0 - total_ratio)
-    cycle = min(max(cycle, MIN_CYCLE_S, n * (min_green_s + intergreen_s)), MAX_CYCLE_S)
+    shortest = sum(g + i for g, i in zip(min_greens, intergreens, strict=True))
+    cycle = min(max(cycle, MIN_CYCLE_S, shortest), MAX_CYCLE_S)
     effective = cycle - lost_s
     shares = [r / total_ratio for r in ratios] if total_ratio > 0 else [1.0 / n] * n
-    greens = [max(min_green_s, effective * s + lost_time_per_phase_s - intergreen_s) for s in shares]
+    greens = [
+        max(g_min, effective * s + lost_time_per_phase_s - i)
+        for s, g_min, i in zip(shares, min_greens, intergreens, strict=True)
+    ]
     # a green raised to the minimum is paid for by the longest one, so the cycle holds
     longest = greens.index(max(greens))
-    greens[longest] -= sum(greens) + n * intergreen_s - cycle
+    greens[longest] -= sum(greens) + sum(intergreens) - cycle
     return cycle, tuple(greens)
+
+
+def _per_phase(value: float | Sequence[float], n: int) -> list[float]:
+    """``value`` for each of ``n`` phases: the sequence itself, or one number repeated."""
+    return list(value) if isinstance(value, Sequence) else [value] * n
 
 
 def webster_delay_s(cycle_s: float, effective_green_s: float, flow_vph: float, capacity_vph: float) -> float:
@@ -116,9 +131,10 @@ def signal_plans(
 ) -> list[SignalPlan]:
     """The plan of every signal of a network, in signal order.
 
-    A node's own ``signal_plan`` replaces all of the scenario's timing: its greens, yellow,
-    all-red and offset, with the minimum green capped at its shortest green so that its
-    cycle is kept.
+    A node's own ``signal_plan`` replaces the scenario's greens and offset; each phase keeps
+    the plan's yellow, all-red, minimum and maximum green where the plan gives them (else
+    the scenario's, without a maximum). An own plan's minimum greens are capped at its
+    greens, so that its cycle is kept.
 
     Args:
         signals: The scenario's ``[signals]``.
@@ -127,39 +143,46 @@ def signal_plans(
         flows_vph: Edge flows for Webster greens (veh/h), or None for ``signals.green_s``.
     """
     wave_s = green_wave_offsets_s(net)
+    yellows = _or_scenario(net.phase_yellow_s, signals.yellow_s)
+    all_reds = _or_scenario(net.phase_all_red_s, signals.all_red_s)
+    min_greens = _or_scenario(net.phase_min_green_s, signals.min_green_s)
+    max_greens = [None if math.isnan(g) else g for g in net.phase_max_green_s.tolist()]
     plans = []
     for s, node in enumerate(net.signal_nodes):
+        phases = range(net.signal_phase_ptr[s], net.signal_phase_ptr[s + 1])
+        own_phases = slice(phases.start, phases.stop)
+        yellow, all_red, min_green = yellows[own_phases], all_reds[own_phases], min_greens[own_phases]
         own = graph.nodes[net.node_ids[node]].get(SIGNAL_PLAN)
         if own is None:
-            phases = range(net.signal_phase_ptr[s], net.signal_phase_ptr[s + 1])
-            plans.append(_scenario_plan(signals, net, phases, flows_vph, wave_s[s]))
+            intergreens = [y + r for y, r in zip(yellow, all_red, strict=True)]
+            greens = _scenario_greens(signals, net, phases, flows_vph, intergreens, min_green)
+            offset_s = float(wave_s[s] if signals.offset_s == "green_wave" else signals.offset_s)
         else:
-            plans.append(_own_plan(own, signals.min_green_s))
+            greens = tuple(float(g) for g in own["greens_s"])
+            offset_s = float(own["offset_s"])
+            min_green = [min(g_min, g) for g_min, g in zip(min_green, greens, strict=True)]
+        plans.append(SignalPlan(greens, yellow, all_red, offset_s, min_green, max_greens[own_phases]))
     return plans
 
 
-def _scenario_plan(
-    signals: SignalSpec, net: CompiledNetwork, phases: range, flows_vph: np.ndarray | None, wave_s: float
-) -> SignalPlan:
-    intergreen_s = signals.yellow_s + signals.all_red_s
-    greens = [signals.green_s] * len(phases)
-    if flows_vph is not None:
-        critical = [critical_flow_vphpl(net, p, flows_vph) for p in phases]
-        _, greens = webster_timing(
-            critical, signals.lost_time_s, signals.saturation_flow_vphpl, intergreen_s, signals.min_green_s
-        )
-    offset_s = wave_s if signals.offset_s == "green_wave" else signals.offset_s
-    return SignalPlan(
-        tuple(greens), signals.yellow_s, signals.all_red_s, float(offset_s), signals.min_green_s
-    )
+def _or_scenario(per_phase_s: np.ndarray, scenario_s: float) -> list[float]:
+    """Each phase's value from its node's plan, or the scenario's where the plan gives none (NaN)."""
+    return np.where(np.isnan(per_phase_s), scenario_s, per_phase_s).tolist()
 
 
-def _own_plan(own: Mapping[str, Any], min_green_s: float) -> SignalPlan:
-    greens = tuple(float(g) for g in own["greens_s"])
-    return SignalPlan(
-        greens,
-        float(own["yellow_s"]),
-        float(own["all_red_s"]),
-        float(own["offset_s"]),
-        min(min_green_s, *greens),
+def _scenario_greens(
+    signals: SignalSpec,
+    net: CompiledNetwork,
+    phases: range,
+    flows_vph: np.ndarray | None,
+    intergreens_s: list[float],
+    min_greens_s: list[float],
+) -> tuple[float, ...]:
+    """``signals.green_s`` for every phase, or Webster greens from the flows."""
+    if flows_vph is None:
+        return (signals.green_s,) * len(phases)
+    critical = [critical_flow_vphpl(net, p, flows_vph) for p in phases]
+    _, greens = webster_timing(
+        critical, signals.lost_time_s, signals.saturation_flow_vphpl, intergreens_s, min_greens_s
     )
+    return greens

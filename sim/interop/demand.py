@@ -4,9 +4,9 @@ A uniform demand draws any pair of fringe nodes, which fails on a network that i
 strongly connected (a motorway, an imported SUMO scenario with one-way entries). An OD
 matrix over the pairs that can be driven works on any network.
 
-A pair can be driven when the destination is reachable from the origin: the router's
-shortest path never revisits a node, so it never needs a U-turn, and the compiled
-network connects every other turn.
+A pair can be driven when some route from the origin reaches the destination making only
+the turns the compiled network connects (an imported network bans the turns its source
+does not connect): the pairs the router (:class:`sim.routing.Router`) can route.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from pathlib import Path
 import networkx as nx
 
 from sim.interop.errors import InteropError
+from sim.network.compile import compile_network
 from sim.network.graph import FRINGE
+from sim.routing import Router, RoutingError
 
 __all__ = ["drivable_fringe_pairs", "write_od_matrix"]
 
@@ -26,12 +28,22 @@ __all__ = ["drivable_fringe_pairs", "write_od_matrix"]
 def drivable_fringe_pairs(graph: nx.DiGraph) -> list[tuple[str, str]]:
     """Every (origin, destination) pair of distinct fringe nodes that can be driven, sorted."""
     fringe = sorted(node for node, kind in graph.nodes(data="kind") if kind == FRINGE)
-    targets = set(fringe)
-    return [
-        (origin, destination)
-        for origin in fringe
-        for destination in sorted(nx.descendants(graph, origin) & targets - {origin})
-    ]
+    router = Router(graph, compile_network(graph))
+    pairs = []
+    for origin in fringe:
+        reachable = nx.descendants(graph, origin)
+        for destination in fringe:
+            if destination in reachable and _routable(router, origin, destination):
+                pairs.append((origin, destination))
+    return pairs
+
+
+def _routable(router: Router, origin: str, destination: str) -> bool:
+    try:
+        router.shortest_path(origin, destination)
+    except RoutingError:
+        return False
+    return True
 
 
 def write_od_matrix(graph: nx.DiGraph, path: str | os.PathLike[str], rate_vph: float) -> int:

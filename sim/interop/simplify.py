@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -25,6 +25,7 @@ __all__ = [
     "Dropped",
     "chain_ends",
     "keep_largest_strong_component",
+    "keep_largest_strong_component_and_approaches",
     "merge_chains",
     "neighbours",
 ]
@@ -58,10 +59,34 @@ def keep_largest_strong_component(segments: nx.DiGraph) -> tuple[nx.DiGraph, Dro
 
     Ties between components of equal size go to the one holding the earliest point.
     """
+    return _keep(segments, _largest(segments, nx.strongly_connected_components(segments)))
+
+
+def keep_largest_strong_component_and_approaches(segments: nx.DiGraph) -> tuple[nx.DiGraph, Dropped]:
+    """Return the largest strongly connected component with the roads into and out of it (a copy).
+
+    Every point kept reaches the component, is reached from it, or both: one-way roads that
+    only lead in or only lead out (a motorway's carriageways, a one-way street from the edge
+    of the map) stay; the parts that neither reach it nor are reached from it go. A graph of
+    one-way roads without cycles keeps its largest weakly connected component instead. Ties
+    as in :func:`keep_largest_strong_component`.
+    """
+    core = _largest(segments, nx.strongly_connected_components(segments))
+    if len(core) < 2:
+        return _keep(segments, _largest(segments, nx.weakly_connected_components(segments)))
+    point = next(iter(core))
+    return _keep(segments, core | nx.ancestors(segments, point) | nx.descendants(segments, point))
+
+
+def _largest(segments: nx.DiGraph, components: Iterable[set[str]]) -> set[str]:
+    """The largest of ``components``; ties go to the one holding the earliest point."""
     order = {node: i for i, node in enumerate(segments)}
-    components = nx.strongly_connected_components(segments)
-    best = max(components, key=lambda c: (len(c), -min(order[n] for n in c)), default=set())
-    kept = segments.subgraph([n for n in segments if n in best]).copy()
+    return max(components, key=lambda c: (len(c), -min(order[n] for n in c)), default=set())
+
+
+def _keep(segments: nx.DiGraph, points: set[str]) -> tuple[nx.DiGraph, Dropped]:
+    """The subgraph on ``points`` (a copy, in the original order) and what it leaves out."""
+    kept = segments.subgraph([n for n in segments if n in points]).copy()
     dropped = [(u, v) for u, v in segments.edges if not kept.has_edge(u, v)]
     length_m = sum(segments.edges[e]["length_m"] for e in dropped)
     return kept, Dropped(segments.number_of_nodes() - kept.number_of_nodes(), len(dropped), length_m)

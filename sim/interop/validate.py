@@ -1,9 +1,12 @@
 """Validation against SUMO: one scenario run by citysim and by SUMO, and the two compared.
 
-Both simulators get the same network (exported with :func:`sim.interop.sumo.build_net`,
-point junctions by default), the same fixed-time plans (those citysim's controllers run)
-and the same trips with the same routes (the routes citysim's router chose). SUMO runs
-with step 1 s and its default Krauss driver, the model citysim's kernel implements.
+Both simulators get the same network and the same trips with the same routes (the routes
+citysim's router chose). A scenario imported from SUMO (``[imported] format = "sumo"``)
+runs in SUMO on its *original* network, with its own junctions, lanes and traffic-light
+programs, the routes mapped back onto the original edges. Any other scenario's network is
+exported with :func:`sim.interop.sumo.build_net` (point junctions by default) with the
+fixed-time plans citysim's controllers run. SUMO runs with step 1 s and its default Krauss
+driver, the model citysim's kernel implements.
 
 Metric definitions are citysim's (:func:`sim.metrics.summary.summarize`) for both:
 travel time = arrival - scheduled departure (the wait to enter included); delay = travel
@@ -27,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -48,6 +52,7 @@ from sim.metrics.results import RunResults
 from sim.metrics.summary import summarize
 from sim.model import CityModel
 from sim.scenario import Scenario
+from sim.tables import DEFAULT_VEHICLE_TYPE
 
 __all__ = ["SimulatorSummary", "Validation", "validate_against_sumo"]
 
@@ -57,6 +62,7 @@ SUMO_FOLDER = "sumo"
 LINKS_FILE = "links.csv"
 VALIDATION_FILE = "validation.json"
 AGREEMENT_FILE = "agreement.csv"
+EdgeKey = tuple[str, str]
 
 _SUMMARY_KEYS = {
     "trips": "trips",
@@ -245,23 +251,50 @@ def validate_against_sumo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = CityModel(scenario, seed=seed)
-    edge_ids = sumo_edge_ids(model.graph)
-    build_net(model.graph, out / NET_FILE, _timings(model), options)
-    trips = _route_trips(model, edge_ids)
-    _check_turns(trips, net_connections(out / NET_FILE))
-    write_routes(out / ROUTES_FILE, trips)
+    imported = scenario.imported
+    if imported is not None and imported.format == "sumo":
+        net_path, pieces = imported.net, _original_edges(imported.net, imported.vclass, model.graph)
+    else:
+        net_path, pieces = (
+            out / NET_FILE,
+            {edge_id: (key,) for key, edge_id in sumo_edge_ids(model.graph).items()},
+        )
+        build_net(model.graph, net_path, _timings(model), options)
+    trips = _route_trips(model, pieces)
+    _check_turns(trips, net_connections(net_path))
+    write_routes(out / ROUTES_FILE, trips, _vtypes(scenario))
     results = model.run(progress=progress).results()
     horizon_s = scenario.simulation.max_time_s
-    sumo_run = run_sumo(out / NET_FILE, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, edge_data=True)
+    sumo_run = run_sumo(net_path, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, edge_data=True)
     return Validation(
         scenario=scenario.name,
         seed=model.seed,
         citysim=_citysim_summary(results),
         sumo=_sumo_summary(sumo_run, results),
         teleports=sumo_run.teleports,
-        links=_links(results, sumo_run, edge_ids),
+        links=_links(results, sumo_run, pieces),
         tolerances=tolerances,
     )
+
+
+def _original_edges(net_path: Path, vclass: str, graph: nx.DiGraph) -> dict[str, tuple[EdgeKey, ...]]:
+    """Graph edges of each edge of the original SUMO net, checked against the scenario's network.
+
+    Raises:
+        InteropError: If the scenario's network is not the import of that net (edited since).
+    """
+    from sim.interop.sumo.net import read_sumo_net
+
+    pieces = dict(read_sumo_net(net_path, vclass=vclass).edges)
+    ours, theirs = set(graph.edges), {key for keys in pieces.values() for key in keys}
+    if ours != theirs:
+        different = sorted(ours ^ theirs)[:3]
+        raise InteropError(
+            f"the scenario's network is not the import of imported.net (edges differ, e.g. {different}); "
+            "import it again with 'citysim import sumo', or remove [imported] to validate on an export",
+            net_path,
+        )
+    return pieces
 
 
 def _timings(model: CityModel) -> dict[str, SignalTiming]:
@@ -277,14 +310,23 @@ def _timings(model: CityModel) -> dict[str, SignalTiming]:
     return timings
 
 
-def _route_trips(model: CityModel, edge_ids: Mapping[tuple[str, str], str]) -> list[RouteTrip]:
+def _route_trips(model: CityModel, pieces: Mapping[str, tuple[EdgeKey, ...]]) -> list[RouteTrip]:
+    """Each trip with its route as SUMO edges (the pieces of one SUMO edge give it once)."""
+    edge_id = {key: sumo_id for sumo_id, keys in pieces.items() for key in keys}
     trips = model.trips
     routes = []
     for i in range(len(trips)):
         path = trips.routes[i] or model.router.shortest_path(trips.origin[i], trips.destination[i])
-        edges = tuple(edge_ids[(a, b)] for a, b in zip(path[:-1], path[1:], strict=False))
-        routes.append(RouteTrip(trips.ids[i], float(trips.depart_s[i]), edges))
+        edges = [edge_id[(a, b)] for a, b in itertools.pairwise(path)]
+        kept = tuple(e for k, e in enumerate(edges) if k == 0 or e != edges[k - 1])
+        vtype = None if trips.types[i] == DEFAULT_VEHICLE_TYPE else trips.types[i]
+        routes.append(RouteTrip(trips.ids[i], float(trips.depart_s[i]), kept, vtype))
     return routes
+
+
+def _vtypes(scenario: Scenario) -> dict[str, dict[str, float | None]]:
+    """The scenario's declared vehicle types, their left-out keys taken from ``[vehicles]``."""
+    return {name: asdict(spec.resolved(scenario.vehicles)) for name, spec in scenario.vehicle_types}
 
 
 def _check_turns(trips: list[RouteTrip], connections: set[tuple[str, str]]) -> None:
@@ -324,7 +366,12 @@ def _sumo_summary(run: SumoRun, results: RunResults) -> SimulatorSummary:
     )
 
 
-def _links(results: RunResults, run: SumoRun, edge_ids: Mapping[tuple[str, str], str]) -> pd.DataFrame:
+def _links(results: RunResults, run: SumoRun, pieces: Mapping[str, tuple[EdgeKey, ...]]) -> pd.DataFrame:
+    """Per SUMO edge: vehicles that left it and mean speed in each simulator.
+
+    citysim's flow is the exits of the edge's last piece, its speed distance over time on
+    all its pieces.
+    """
     links = results.links
     times = np.sort(links["time_s"].unique())
     span_s = dict(zip(times, np.diff(times, prepend=0.0), strict=True))
@@ -339,13 +386,15 @@ def _links(results: RunResults, run: SumoRun, edge_ids: Mapping[tuple[str, str],
     ours = frame.groupby(["u", "v"], sort=False)[["exits", "vehicle_s", "distance_m"]].sum()
     sumo = run.edges.set_index("edge")
     rows = []
-    for (u, v), edge_id in edge_ids.items():
-        exits, vehicle_s, distance_m = ours.loc[(u, v)] if (u, v) in ours.index else (0.0, 0.0, 0.0)
+    for edge_id, keys in pieces.items():
+        used = [tuple(ours.loc[key]) if key in ours.index else (0.0, 0.0, 0.0) for key in keys]
+        exits = used[-1][0]
+        vehicle_s, distance_m = sum(u[1] for u in used), sum(u[2] for u in used)
         in_sumo = edge_id in sumo.index
         rows.append(
             {
-                "u": u,
-                "v": v,
+                "u": keys[0][0],
+                "v": keys[-1][1],
                 "edge": edge_id,
                 "flow_citysim": round(float(exits)),
                 "flow_sumo": int(sumo.at[edge_id, "exits"]) if in_sumo else 0,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim.network.graph import SIGNAL_PLAN, NetworkError
+from sim.network.graph import PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError
 from sim.traffic.codes import TURN_LEFT, TURN_RIGHT, TURN_THROUGH, TURN_UTURN
 
 __all__ = ["CompiledNetwork", "compile_network"]
@@ -46,6 +46,10 @@ class CompiledNetwork:
             ``phase_conns[phase_conn_ptr[p]:phase_conn_ptr[p+1]]``.
         phase_axis: ``"NS"`` or ``"EW"`` per geometric phase (the approach bearing it serves),
             ``"plan"`` per phase taken from a node's ``signal_plan``.
+        phase_yellow_s, phase_all_red_s: Yellow and all-red (s) after each phase, from its node's
+            ``signal_plan``; NaN where the node has none (use the scenario's value).
+        phase_min_green_s, phase_max_green_s: Shortest and longest green (s) of each phase, from
+            its node's ``signal_plan``; NaN where the plan (or the node) has none.
         conn_index: ``(in_edge, out_edge) -> connection`` lookup for building routes.
         edge_index: ``(u, v) -> edge`` lookup.
     """
@@ -72,6 +76,10 @@ class CompiledNetwork:
     phase_conn_ptr: np.ndarray
     phase_conns: np.ndarray
     phase_axis: tuple[str, ...]
+    phase_yellow_s: np.ndarray
+    phase_all_red_s: np.ndarray
+    phase_min_green_s: np.ndarray
+    phase_max_green_s: np.ndarray
     conn_index: dict[tuple[int, int], int]
     edge_index: dict[tuple[str, str], int]
 
@@ -154,8 +162,8 @@ def _plan_phases(
             if c is None:
                 raise NetworkError(
                     f"node {node!r}: {SIGNAL_PLAN} phase {p} lists movement {a!r} -> {node!r} -> {b!r}, "
-                    "which the network does not connect (a U-turn is allowed only where there is no "
-                    "other way out)"
+                    "which the network does not connect (the in-edge's turns do not list it, or it is a "
+                    "U-turn where the node offers another way out)"
                 )
             conns.append(c)
         phases.append(conns)
@@ -170,24 +178,78 @@ def _plan_phases(
     return phases
 
 
+def _plan_values(plan: dict | None, n_phases: int) -> list[list[float]]:
+    """Per phase, the plan's value of each of :data:`PLAN_PHASE_KEYS` (NaN where absent)."""
+    values = []
+    for key in PLAN_PHASE_KEYS:
+        value = math.nan if plan is None else plan.get(key, math.nan)
+        values.append(
+            [float(v) for v in value] if isinstance(value, list | tuple) else [float(value)] * n_phases
+        )
+    return values
+
+
+def _connections(
+    graph: nx.DiGraph,
+    edge_keys: tuple[tuple[str, str], ...],
+    heading: list[tuple[float, float]],
+    ins: list[list[int]],
+    outs: list[list[int]],
+    lanes: np.ndarray,
+) -> np.ndarray:
+    """Rows ``(in_edge, out_edge, turn, lane_lo, lane_hi, opposing)`` of every connection."""
+    edge_to = [edge_keys[e][1] for e in range(len(edge_keys))]
+    conns: list[tuple[int, int, int, int, int, int]] = []
+    for n, node_ins in enumerate(ins):
+        for ei in node_ins:
+            back = edge_keys[ei][0]
+            options = [(eo, _turn(heading[ei], heading[eo], edge_to[eo] == back)) for eo in outs[n]]
+            turns = graph.edges[edge_keys[ei]].get(TURNS)
+            if turns is None:
+                has_other = any(t != TURN_UTURN for _, t in options)
+                k = int(lanes[ei])
+                ranges = {
+                    eo: {TURN_THROUGH: (0, k - 1), TURN_RIGHT: (0, 0)}.get(turn, (k - 1, k - 1))
+                    for eo, turn in options
+                    if turn != TURN_UTURN or not has_other
+                }
+            else:
+                ranges = {eo: tuple(turns[edge_to[eo]]) for eo, _ in options if edge_to[eo] in turns}
+            for eo, turn in options:
+                if eo not in ranges:
+                    continue
+                opposing = -1
+                if turn == TURN_LEFT:
+                    best = -_THROUGH_COS
+                    for ej in node_ins:
+                        dot = heading[ei][0] * heading[ej][0] + heading[ei][1] * heading[ej][1]
+                        if ej != ei and dot < best:
+                            best, opposing = dot, ej
+                conns.append((ei, eo, turn, *ranges[eo], opposing))
+    return np.array(conns, dtype=np.int32).reshape(-1, 6)
+
+
 def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     """Compile a validated road graph into arrays.
 
-    Connections: every (in-edge, out-edge) pair at a node, except U-turns (straight back
-    to the node it came from) where the node offers another way out; a sharp turn onto
-    another road is a left or right turn, so every path the router finds can be driven.
-    Lanes per movement: left turns and U-turns use the leftmost lane, right turns the
+    Connections: an edge with ``turns`` gets exactly the turns it lists, from the lanes it
+    lists. For an edge without, every (in-edge, out-edge) pair at its head, except U-turns
+    (straight back to the node it came from) where the node offers another way out; a sharp
+    turn onto another road is a left or right turn, so every path the router finds can be
+    driven. Lanes per movement: left turns and U-turns use the leftmost lane, right turns the
     rightmost, through traffic every lane. Signal phases: the
     in-edges of a signalized node are split by bearing into a north-south and an
     east-west phase (permitted turns from the shared lanes, no protected phase); a node
     whose approaches all share one bearing gets a single phase. A signalized node with a
     ``signal_plan`` gets exactly the plan's phases instead, in order, each giving green to
-    the connections of its movements.
+    the connections of its movements, and its per-phase yellow, all-red, minimum and maximum
+    green (:attr:`CompiledNetwork.phase_yellow_s` and the like).
 
     Raises:
-        NetworkError: If a ``signal_plan`` lists a movement the network does not connect (a
-            U-turn where the node offers another way out), or leaves a connection of its node
-            out of every phase (vehicles routed through it would wait forever).
+        NetworkError: If a ``signal_plan`` lists a movement the network does not connect (not
+            in its in-edge's ``turns``, or a U-turn where the node offers another way out), or
+            leaves a connection of its node out of every phase (vehicles routed through it
+            would wait forever).
     """
     node_ids = tuple(graph.nodes)
     nidx = {n: i for i, n in enumerate(node_ids)}
@@ -213,28 +275,11 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
         ins[edge_to[e]].append(e)
         outs[edge_from[e]].append(e)
 
-    conns: list[tuple[int, int, int, int, int, int]] = []
-    for n in range(len(node_ids)):
-        for ei in ins[n]:
-            options = [(eo, _turn(heading[ei], heading[eo], edge_to[eo] == edge_from[ei])) for eo in outs[n]]
-            has_other = any(t != TURN_UTURN for _, t in options)
-            k = int(lanes[ei])
-            for eo, turn in options:
-                if turn == TURN_UTURN and has_other:
-                    continue
-                lo, hi = {TURN_THROUGH: (0, k - 1), TURN_RIGHT: (0, 0)}.get(turn, (k - 1, k - 1))
-                opposing = -1
-                if turn == TURN_LEFT:
-                    best = -_THROUGH_COS
-                    for ej in ins[n]:
-                        dot = heading[ei][0] * heading[ej][0] + heading[ei][1] * heading[ej][1]
-                        if ej != ei and dot < best:
-                            best, opposing = dot, ej
-                conns.append((ei, eo, turn, lo, hi, opposing))
-    carr = np.array(conns, dtype=np.int32).reshape(-1, 6)
+    carr = _connections(graph, edge_keys, heading, ins, outs, lanes)
     conn_index = {(int(r[0]), int(r[1])): i for i, r in enumerate(carr)}
 
     signal_nodes, phase_ptr, phase_conn_ptr, phase_conns, phase_axis = [], [0], [0], [], []
+    phase_values: list[list[float]] = [[] for _ in PLAN_PHASE_KEYS]
     by_in_edge: dict[int, list[int]] = {}
     for c, r in enumerate(carr):
         by_in_edge.setdefault(int(r[0]), []).append(c)
@@ -257,6 +302,8 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
                 ("plan", conns) for conns in _plan_phases(node_ids[n], plan, eidx, conn_index, movements)
             ]
         signal_nodes.append(n)
+        for values, node_values in zip(phase_values, _plan_values(plan, len(phases)), strict=True):
+            values.extend(node_values)
         for axis, conns_of_phase in phases:
             phase_conns.extend(conns_of_phase)
             phase_conn_ptr.append(len(phase_conns))
@@ -286,6 +333,10 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
         phase_conn_ptr=np.array(phase_conn_ptr, dtype=np.int32),
         phase_conns=np.array(phase_conns, dtype=np.int32),
         phase_axis=tuple(phase_axis),
+        phase_yellow_s=np.array(phase_values[0]),
+        phase_all_red_s=np.array(phase_values[1]),
+        phase_min_green_s=np.array(phase_values[2]),
+        phase_max_green_s=np.array(phase_values[3]),
         conn_index=conn_index,
         edge_index=eidx,
     )

@@ -5,15 +5,26 @@ A network is a ``networkx.DiGraph`` with:
 * graph attribute ``name`` (str);
 * node attributes ``x``, ``y`` (float, metres), ``signalized`` (bool) and ``kind``
   (``"intersection"`` or ``"fringe"``; fringe nodes are trip origins and destinations);
-* optionally, on a signalized node, ``signal_plan``: its own fixed-time plan, a mapping
-  ``{"phases": [[[from_node, to_node], ...], ...], "greens_s": [...], "yellow_s": float,
-  "all_red_s": float, "offset_s": float}``. Each phase lists the movements (a neighbour the
-  vehicle comes from and one it goes to, through this node) that get green; ``greens_s`` gives
-  each phase's green (s), followed by ``yellow_s`` and ``all_red_s``; ``offset_s`` is when the
-  first phase's green starts in the common cycle (s). Every turn the
-  compiled network allows at the node must be listed in some phase;
+* optionally, node attribute ``junction``: how the node is controlled, one of
+  :data:`JUNCTION_CONTROLS` (``"traffic_light"`` exactly on signalized nodes). It is kept
+  for right-of-way rules; the kernel does not read it yet;
+* optionally, on a signalized node, ``signal_plan``: its own plan, a mapping
+  ``{"phases": [[[from_node, to_node], ...], ...], "greens_s": [...], "yellow_s": ...,
+  "all_red_s": ..., "offset_s": float}`` and optionally ``"min_green_s"`` and
+  ``"max_green_s"``. Each phase lists the movements (a neighbour the vehicle comes from and
+  one it goes to, through this node) that get green; ``greens_s`` gives each phase's green
+  (s), followed by its yellow and all-red (the intergreen after leaving that phase);
+  ``offset_s`` is when the first phase's green starts in the common cycle (s). ``yellow_s``,
+  ``all_red_s``, ``min_green_s`` and ``max_green_s`` are each one number (s) for every phase
+  or a list with one per phase; without ``min_green_s`` or ``max_green_s`` the scenario's
+  value holds. Every turn the compiled network allows at the node must be listed in some phase;
 * edge attributes ``length_m`` (float > 0), ``lanes`` (int >= 1), ``speed_mps`` (float > 0) and,
-  optionally, ``capacity_vph`` (float > 0, vehicles per hour).
+  optionally, ``capacity_vph`` (float > 0, vehicles per hour) and ``turns``: a mapping
+  ``{next_node: [lane_lo, lane_hi]}`` giving, for edge ``(u, v)``, the lanes (0 is the
+  rightmost, ``0 <= lane_lo <= lane_hi < lanes``) from which a vehicle may continue onto
+  edge ``(v, next_node)``. An edge with ``turns`` allows exactly those turns (a U-turn only
+  if listed; an empty mapping allows none); an edge without gets the geometric rule of
+  :func:`sim.network.compile.compile_network`.
 
 No other node or edge attributes are allowed; the signal phases of a node without a
 ``signal_plan`` are derived from geometry.
@@ -29,12 +40,18 @@ __all__ = [
     "EDGE_ATTRIBUTES",
     "FRINGE",
     "INTERSECTION",
+    "JUNCTION",
+    "JUNCTION_CONTROLS",
     "NODE_ATTRIBUTES",
     "NODE_KINDS",
     "OPTIONAL_EDGE_ATTRIBUTES",
     "OPTIONAL_NODE_ATTRIBUTES",
+    "OPTIONAL_PLAN_KEYS",
     "PLAN_KEYS",
+    "PLAN_PHASE_KEYS",
     "SIGNAL_PLAN",
+    "TRAFFIC_LIGHT",
+    "TURNS",
     "NetworkError",
     "is_count",
     "is_positive_number",
@@ -44,13 +61,33 @@ INTERSECTION = "intersection"
 FRINGE = "fringe"
 NODE_KINDS = (INTERSECTION, FRINGE)
 
+TRAFFIC_LIGHT = "traffic_light"
+JUNCTION_CONTROLS = (
+    TRAFFIC_LIGHT,
+    "priority",
+    "stop",
+    "allway_stop",
+    "right_before_left",
+    "roundabout",
+    "zipper",
+    "unregulated",
+)
+"""Values of the ``junction`` node attribute: a traffic light; a major road with the minor
+roads yielding (``priority``) or stopping (``stop``) first; an all-way stop; the vehicle
+from the right first; a roundabout (the circulating traffic first); a zipper merge; no rule."""
+
 NODE_ATTRIBUTES = ("x", "y", "signalized", "kind")
 SIGNAL_PLAN = "signal_plan"
-OPTIONAL_NODE_ATTRIBUTES = (SIGNAL_PLAN,)
+JUNCTION = "junction"
+OPTIONAL_NODE_ATTRIBUTES = (SIGNAL_PLAN, JUNCTION)
 PLAN_KEYS = ("phases", "greens_s", "yellow_s", "all_red_s", "offset_s")
-"""Keys of a ``signal_plan``, all required."""
+"""Required keys of a ``signal_plan``."""
+OPTIONAL_PLAN_KEYS = ("min_green_s", "max_green_s")
+PLAN_PHASE_KEYS = ("yellow_s", "all_red_s", *OPTIONAL_PLAN_KEYS)
+"""``signal_plan`` keys that hold one number for every phase or a list with one per phase."""
 EDGE_ATTRIBUTES = ("length_m", "lanes", "speed_mps")
-OPTIONAL_EDGE_ATTRIBUTES = ("capacity_vph",)
+TURNS = "turns"
+OPTIONAL_EDGE_ATTRIBUTES = ("capacity_vph", TURNS)
 
 
 class NetworkError(ValueError):

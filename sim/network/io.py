@@ -4,13 +4,14 @@ The neutral JSON format (``sim/data/bench/*/network.json``) is an object with
 
 * ``name`` (str, optional; defaults to the file stem);
 * ``nodes``: a list of ``{"id", "x", "y", "kind", "signalized"}`` (x and y in metres), plus an
-  optional ``signal_plan`` object (see :mod:`sim.network.graph`);
+  optional ``junction`` (str) and ``signal_plan`` object (see :mod:`sim.network.graph`);
 * ``edges``: a list of ``{"from", "to", "length", "lanes", "speed"}`` with length in metres and
-  speed in metres per second, plus an optional ``capacity`` (vehicles per hour). The optional
+  speed in metres per second, plus an optional ``capacity`` (vehicles per hour) and ``turns``
+  object (``{"next node": [lane_lo, lane_hi]}``, see :mod:`sim.network.graph`). The optional
   ``id`` and ``axis`` keys are accepted and dropped: ids are rewritten as ``"{from}-{to}"`` on
   saving, and signal phases come from the nodes (their ``signal_plan``, or geometry).
 
-GraphML stores a ``signal_plan`` as a JSON string, read back into a mapping.
+GraphML stores a ``signal_plan`` and ``turns`` as JSON strings, read back into mappings.
 
 Other top-level keys (``signal``, ``seed``, ``notes``, ...) are ignored. Every loader validates the
 network with :func:`sim.network.validate.validate_network`; every saver validates before writing.
@@ -21,12 +22,13 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from sim.network.graph import SIGNAL_PLAN, NetworkError
+from sim.network.graph import JUNCTION, OPTIONAL_PLAN_KEYS, PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError
 from sim.network.validate import validate_network
 from sim.schema import excerpt
 
@@ -34,11 +36,24 @@ __all__ = ["load_graphml", "load_network", "load_network_json", "save_graphml", 
 
 _NODE_KEYS = ("id", "x", "y", "kind", "signalized")
 _EDGE_KEYS = ("from", "to", "length", "lanes", "speed")
-_OPTIONAL_NODE_KEYS = (SIGNAL_PLAN,)
-_OPTIONAL_EDGE_KEYS = ("id", "capacity", "axis")
+_OPTIONAL_NODE_KEYS = (SIGNAL_PLAN, JUNCTION)
+_OPTIONAL_EDGE_KEYS = ("id", "capacity", TURNS, "axis")
 # JSON key -> graph attribute, for the attributes that are kept
-_NODE_ATTRIBUTES = {"x": "x", "y": "y", "signalized": "signalized", "kind": "kind", SIGNAL_PLAN: SIGNAL_PLAN}
-_EDGE_ATTRIBUTES = {"length": "length_m", "lanes": "lanes", "speed": "speed_mps", "capacity": "capacity_vph"}
+_NODE_ATTRIBUTES = {
+    "x": "x",
+    "y": "y",
+    "signalized": "signalized",
+    "kind": "kind",
+    SIGNAL_PLAN: SIGNAL_PLAN,
+    JUNCTION: JUNCTION,
+}
+_EDGE_ATTRIBUTES = {
+    "length": "length_m",
+    "lanes": "lanes",
+    "speed": "speed_mps",
+    "capacity": "capacity_vph",
+    TURNS: TURNS,
+}
 _FLOAT_ATTRIBUTES = frozenset({"x", "y", "length_m", "speed_mps", "capacity_vph"})
 
 PathLike = str | os.PathLike[str]
@@ -136,7 +151,7 @@ def load_graphml(path: PathLike) -> nx.DiGraph:
     """Load a network from GraphML written by :func:`save_graphml` (or any tool using the schema).
 
     Attribute types (float, int, bool) come from the GraphML key declarations; node ids are
-    read as strings; a ``signal_plan`` is parsed from its JSON string.
+    read as strings; a ``signal_plan`` and ``turns`` are parsed from their JSON strings.
 
     Args:
         path: The ``.graphml`` file.
@@ -163,19 +178,25 @@ def load_graphml(path: PathLike) -> nx.DiGraph:
         )
     graph = nx.DiGraph(name=raw.graph.get("name", Path(path).stem))
     graph.add_nodes_from(raw.nodes(data=True))
-    for node, text in graph.nodes(data=SIGNAL_PLAN):
-        if isinstance(text, str):
-            try:
-                graph.nodes[node][SIGNAL_PLAN] = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise NetworkError(
-                    f"node {excerpt(node)}: attribute {SIGNAL_PLAN!r} is not valid JSON "
-                    f"({error.msg} at column {error.colno})",
-                    path,
-                ) from None
     graph.add_edges_from(raw.edges(data=True))
+    for node, attrs in graph.nodes(data=True):
+        _parse_json_attribute(f"node {excerpt(node)}", attrs, SIGNAL_PLAN, path)
+    for u, v, attrs in graph.edges(data=True):
+        _parse_json_attribute(f"edge {excerpt(u)} -> {excerpt(v)}", attrs, TURNS, path)
     validate_network(graph, path)
     return graph
+
+
+def _parse_json_attribute(element: str, attrs: dict[str, Any], key: str, path: PathLike) -> None:
+    """Replace the JSON string ``attrs[key]`` (if there is one) by the value it holds."""
+    text = attrs.get(key)
+    if isinstance(text, str):
+        try:
+            attrs[key] = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise NetworkError(
+                f"{element}: attribute {key!r} is not valid JSON ({error.msg} at column {error.colno})", path
+            ) from None
 
 
 def save_graphml(graph: nx.DiGraph, path: PathLike) -> None:
@@ -189,9 +210,12 @@ def save_graphml(graph: nx.DiGraph, path: PathLike) -> None:
         NetworkError: If the network is invalid.
     """
     plain = _plain(graph)
-    for node, plan in plain.nodes(data=SIGNAL_PLAN):
-        if plan is not None:
-            plain.nodes[node][SIGNAL_PLAN] = json.dumps(plan)
+    for _, attrs in plain.nodes(data=True):
+        if SIGNAL_PLAN in attrs:
+            attrs[SIGNAL_PLAN] = json.dumps(attrs[SIGNAL_PLAN])
+    for _, _, attrs in plain.edges(data=True):
+        if TURNS in attrs:
+            attrs[TURNS] = json.dumps(attrs[TURNS])
     nx.write_graphml(plain, path)
 
 
@@ -255,21 +279,33 @@ def _plain(graph: nx.DiGraph) -> nx.DiGraph:
             kind=str(attrs["kind"]),
             signalized=bool(attrs["signalized"]),
         )
+        if JUNCTION in attrs:
+            plain.nodes[node][JUNCTION] = str(attrs[JUNCTION])
         if SIGNAL_PLAN in attrs:
             plain.nodes[node][SIGNAL_PLAN] = _plain_plan(attrs[SIGNAL_PLAN])
     for u, v, attrs in graph.edges(data=True):
-        plain.add_edge(
-            u, v, **{key: int(value) if key == "lanes" else float(value) for key, value in attrs.items()}
-        )
+        plain.add_edge(u, v, **{key: _plain_edge_value(key, value) for key, value in attrs.items()})
     return plain
+
+
+def _plain_edge_value(key: str, value: Any) -> Any:
+    if key == TURNS:
+        return {after: [int(lo), int(hi)] for after, (lo, hi) in value.items()}
+    return int(value) if key == "lanes" else float(value)
 
 
 def _plain_plan(plan: dict[str, Any]) -> dict[str, Any]:
     """A validated ``signal_plan`` as JSON-ready lists and floats (movement ends kept as they are)."""
-    return {
+    plain = {
         "phases": [[[a, b] for a, b in phase] for phase in plan["phases"]],
         "greens_s": [float(g) for g in plan["greens_s"]],
-        "yellow_s": float(plan["yellow_s"]),
-        "all_red_s": float(plan["all_red_s"]),
+        "yellow_s": plan["yellow_s"],
+        "all_red_s": plan["all_red_s"],
         "offset_s": float(plan["offset_s"]),
+        **{key: plan[key] for key in OPTIONAL_PLAN_KEYS if key in plan},
     }
+    for key in PLAN_PHASE_KEYS:
+        if key in plain:
+            value = plain[key]
+            plain[key] = float(value) if isinstance(value, Real) else [float(v) for v in value]
+    return plain

@@ -13,10 +13,16 @@ import numpy as np
 from sim.network.graph import (
     EDGE_ATTRIBUTES,
     FRINGE,
+    JUNCTION,
+    JUNCTION_CONTROLS,
     NODE_ATTRIBUTES,
     NODE_KINDS,
+    OPTIONAL_PLAN_KEYS,
     PLAN_KEYS,
+    PLAN_PHASE_KEYS,
     SIGNAL_PLAN,
+    TRAFFIC_LIGHT,
+    TURNS,
     NetworkError,
     is_count,
     is_positive_number,
@@ -47,6 +53,10 @@ _NODE_EXPECTED = {
     "signalized": ("a bool", _is_bool),
     "kind": (f"one of {', '.join(map(repr, NODE_KINDS))}", _is_kind),
     SIGNAL_PLAN: (f"a mapping with keys {', '.join(PLAN_KEYS)}", lambda value: isinstance(value, Mapping)),
+    JUNCTION: (
+        f"one of {', '.join(map(repr, JUNCTION_CONTROLS))}",
+        lambda value: isinstance(value, str) and value in JUNCTION_CONTROLS,
+    ),
 }
 _MAX_LANES = 16
 
@@ -67,6 +77,7 @@ _EDGE_EXPECTED = {
         _at_most(MAX_SPEED_MPS),
     ),
     "capacity_vph": ("a finite number > 0 (vehicles per hour)", is_positive_number),
+    TURNS: ("a mapping next node -> [lane_lo, lane_hi]", lambda value: isinstance(value, Mapping)),
 }
 
 
@@ -74,11 +85,13 @@ def validate_network(graph: nx.DiGraph, source: str | os.PathLike[str] | None = 
     """Raise :class:`NetworkError` unless ``graph`` follows the network schema.
 
     Checks, in order: the graph is a directed simple graph with nodes and edges; every node and
-    edge carries exactly the allowed attributes with valid values; every ``signal_plan`` sits
-    on a signalized node, has the keys and values of the schema, and lists only movements
-    that exist as two edges through its node; there are no self-loops;
-    there is at least one fringe node; and every fringe node can reach, or be reached from,
-    some other fringe node.
+    edge carries exactly the allowed attributes with valid values; a node's ``junction`` is
+    ``"traffic_light"`` exactly when it is signalized; every ``signal_plan`` sits on a
+    signalized node, has the keys and values of the schema, and lists only movements that
+    exist as two edges through its node; there are no self-loops; every ``turns`` entry
+    names an edge leaving the edge's head and a lane range within the edge; there is at
+    least one fringe node; and every fringe node can reach, or be reached from, some other
+    fringe node.
 
     Args:
         graph: The road network.
@@ -99,6 +112,12 @@ def validate_network(graph: nx.DiGraph, source: str | os.PathLike[str] | None = 
         raise NetworkError("network has no edges", source)
     for node, attrs in graph.nodes(data=True):
         _check_attributes(f"node {excerpt(node)}", attrs, _NODE_EXPECTED, NODE_ATTRIBUTES, source)
+        if JUNCTION in attrs and (attrs[JUNCTION] == TRAFFIC_LIGHT) != bool(attrs["signalized"]):
+            raise NetworkError(
+                f"node {excerpt(node)}: junction {attrs[JUNCTION]!r} with signalized={attrs['signalized']}; "
+                f"expected junction {TRAFFIC_LIGHT!r} exactly on signalized nodes",
+                source,
+            )
         if SIGNAL_PLAN in attrs:
             _check_signal_plan(graph, node, attrs, source)
     for u, v, attrs in graph.edges(data=True):
@@ -106,6 +125,8 @@ def validate_network(graph: nx.DiGraph, source: str | os.PathLike[str] | None = 
         if u == v:
             raise NetworkError(f"{element} is a self-loop; expected edges between distinct nodes", source)
         _check_attributes(element, attrs, _EDGE_EXPECTED, EDGE_ATTRIBUTES, source)
+        if TURNS in attrs:
+            _check_turns(graph, element, v, attrs, source)
     fringe = {node for node, kind in graph.nodes(data="kind") if kind == FRINGE}
     if not fringe:
         raise NetworkError(
@@ -146,6 +167,27 @@ def _check_attributes(
             )
 
 
+def _check_turns(
+    graph: nx.DiGraph, element: str, head: Hashable, attrs: dict, source: str | os.PathLike[str] | None
+) -> None:
+    """Check an edge's ``turns``: each key a node the edge's head leads to, each value a lane range."""
+    lanes = attrs["lanes"]
+    for after, lane_range in attrs[TURNS].items():
+        if not graph.has_edge(head, after):
+            raise NetworkError(
+                f"{element}: {TURNS} names {excerpt(after)}, but there is no edge {excerpt(head)} -> "
+                f"{excerpt(after)}; expected the nodes the edge's head leads to",
+                source,
+            )
+        pair = _is_sequence(lane_range) and len(lane_range) == 2 and all(is_count(i, 0) for i in lane_range)
+        if not pair or not lane_range[0] <= lane_range[1] < lanes:
+            raise NetworkError(
+                f"{element}: {TURNS}[{excerpt(after)}] must be [lane_lo, lane_hi], integers with "
+                f"0 <= lane_lo <= lane_hi < {lanes} (the edge's lanes), got {excerpt(lane_range)}",
+                source,
+            )
+
+
 def _is_sequence(value: object) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str)
 
@@ -162,10 +204,11 @@ def _check_signal_plan(
     where = f"node {excerpt(node)}: {SIGNAL_PLAN}"
     if not attrs["signalized"]:
         raise NetworkError(f"{where} on a node that is not signalized; expected signalized=True", source)
-    unknown = [key for key in plan if key not in PLAN_KEYS]
+    allowed = PLAN_KEYS + OPTIONAL_PLAN_KEYS
+    unknown = [key for key in plan if key not in allowed]
     if unknown:
         raise NetworkError(
-            f"{where}: unknown key {excerpt(unknown[0])}; allowed: {', '.join(PLAN_KEYS)}", source
+            f"{where}: unknown key {excerpt(unknown[0])}; allowed: {', '.join(allowed)}", source
         )
     missing = [key for key in PLAN_KEYS if key not in plan]
     if missing:
@@ -182,11 +225,16 @@ def _check_signal_plan(
             f"phase ({len(phases)}), got {excerpt(greens)}",
             source,
         )
-    for key in ("yellow_s", "all_red_s"):
-        if not _is_intergreen(plan[key]):
+    per_phase = {
+        key: _per_phase(where, plan, key, len(phases), source) for key in PLAN_PHASE_KEYS if key in plan
+    }
+    if "min_green_s" in per_phase and "max_green_s" in per_phase:
+        pairs = zip(per_phase["min_green_s"], per_phase["max_green_s"], strict=True)
+        p = next((p for p, (low, high) in enumerate(pairs) if low > high), None)
+        if p is not None:
             raise NetworkError(
-                f"{where}: {key!r} must be a finite number >= 0 and <= {MAX_GREEN_S:g} (s), "
-                f"got {excerpt(plan[key])}",
+                f"{where}: phase {p}: 'min_green_s' ({per_phase['min_green_s'][p]:g}) exceeds "
+                f"'max_green_s' ({per_phase['max_green_s'][p]:g}); expected min <= max",
                 source,
             )
     offset_s = plan["offset_s"]
@@ -218,6 +266,23 @@ def _check_signal_plan(
                     f"and {at} -> {b}, which the network does not have",
                     source,
                 )
+
+
+def _per_phase(
+    where: str, plan: Mapping, key: str, n_phases: int, source: str | os.PathLike[str] | None
+) -> list[float]:
+    """The value of ``plan[key]`` for each phase, after checking it (one number, or one per phase)."""
+    value = plan[key]
+    values = list(value) if _is_sequence(value) else [value] * n_phases
+    valid = _at_most(MAX_GREEN_S) if key == "max_green_s" else _is_intergreen
+    if len(values) != n_phases or not all(map(valid, values)):
+        low = "> 0" if key == "max_green_s" else ">= 0"
+        raise NetworkError(
+            f"{where}: {key!r} must be a finite number {low} and <= {MAX_GREEN_S:g} (s), or a list of one "
+            f"per phase ({n_phases}), got {excerpt(value)}",
+            source,
+        )
+    return values
 
 
 def _stranded_fringe(graph: nx.DiGraph, fringe: set[Hashable]) -> list[Hashable]:

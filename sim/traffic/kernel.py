@@ -47,23 +47,27 @@ from sim.traffic.layout import (
     F_STOP_SENT,
     LI_COUNT,
     LI_EDGE,
-    SF_ALL_RED,
+    PF_ALL_RED,
+    PF_MIN_GREEN,
+    PF_YELLOW,
     SF_ELAPSED,
-    SF_MIN_GREEN,
-    SF_YELLOW,
     SI_NEXT,
     SI_PHASE,
     SI_STAGE,
     SI_TARGET,
     VF_ARRIVE,
+    VF_DECEL,
     VF_DIST,
     VF_ENTER,
     VF_LEN,
     VF_LINK_WAIT,
     VF_MAX_LINK_WAIT,
     VF_MAX_SPEED,
+    VF_MIN_GAP,
     VF_POS,
     VF_SPEED,
+    VF_SPEED_FACTOR,
+    VF_TAU,
     VF_WAIT,
     VI_FLAGS,
     VI_HALTED,
@@ -83,7 +87,7 @@ from sim.traffic.layout import (
     compiled,
     inline,
 )
-from sim.traffic.speeds import safe_speed, set_speeds
+from sim.traffic.speeds import follow_speed, set_speeds
 
 __all__ = ["advance", "observe_connections"]
 
@@ -103,27 +107,30 @@ def _set_phase_state(phase: int, state: int, only_if: int, signals: Signals, con
 def _update_signals(signals: Signals, conn_state: np.ndarray) -> None:
     """Advance every signal's green -> yellow -> all-red -> green cycle by one step.
 
-    A requested phase change starts only after the minimum green; yellow and all-red
-    always run in full. Connections green in both the old and the new phase stay green.
+    A requested phase change starts only after the green phase's minimum green; the yellow
+    and all-red after it (that phase's own) always run in full. Connections green in both
+    the old and the new phase stay green.
     """
-    si, sf = signals.si, signals.sf
+    si, sf, pf = signals.si, signals.sf, signals.pf
     for s in range(si.shape[1]):
+        # the phase shown green, or ending during yellow and all-red: its timing applies
+        phase = si[SI_PHASE, s]
         if si[SI_STAGE, s] == STAGE_GREEN:
             target = si[SI_TARGET, s]
-            if target == si[SI_PHASE, s]:
+            if target == phase:
                 si[SI_TARGET, s] = -1
-            elif target >= 0 and sf[SF_ELAPSED, s] >= sf[SF_MIN_GREEN, s]:
-                _set_phase_state(si[SI_PHASE, s], YELLOW, -1, signals, conn_state)
+            elif target >= 0 and sf[SF_ELAPSED, s] >= pf[PF_MIN_GREEN, phase]:
+                _set_phase_state(phase, YELLOW, -1, signals, conn_state)
                 _set_phase_state(target, GREEN, YELLOW, signals, conn_state)
                 si[SI_NEXT, s] = target
                 si[SI_TARGET, s] = -1
                 si[SI_STAGE, s] = STAGE_YELLOW
                 sf[SF_ELAPSED, s] = 0.0
-        if si[SI_STAGE, s] == STAGE_YELLOW and sf[SF_ELAPSED, s] >= sf[SF_YELLOW, s] - 1e-9:
-            _set_phase_state(si[SI_PHASE, s], RED, YELLOW, signals, conn_state)
+        if si[SI_STAGE, s] == STAGE_YELLOW and sf[SF_ELAPSED, s] >= pf[PF_YELLOW, phase] - 1e-9:
+            _set_phase_state(phase, RED, YELLOW, signals, conn_state)
             si[SI_STAGE, s] = STAGE_ALL_RED
             sf[SF_ELAPSED, s] = 0.0
-        if si[SI_STAGE, s] == STAGE_ALL_RED and sf[SF_ELAPSED, s] >= sf[SF_ALL_RED, s] - 1e-9:
+        if si[SI_STAGE, s] == STAGE_ALL_RED and sf[SF_ELAPSED, s] >= pf[PF_ALL_RED, phase] - 1e-9:
             si[SI_PHASE, s] = si[SI_NEXT, s]
             si[SI_NEXT, s] = -1
             _set_phase_state(si[SI_PHASE, s], GREEN, -1, signals, conn_state)
@@ -135,15 +142,16 @@ def _update_signals(signals: Signals, conn_state: np.ndarray) -> None:
 @inline
 def _enter(vid: int, e: int, t: float, w: World) -> bool:
     """Put a waiting vehicle on the lane of edge ``e`` with the most room at ``t`` (s), if it has room."""
-    p, veh, lanes, edges, conns, routes = w.p, w.veh, w.lanes, w.edges, w.conns, w.routes
+    veh, lanes, edges, conns, routes = w.veh, w.lanes, w.edges, w.conns, w.routes
     vf, vi, li = veh.vf, veh.vi, lanes.li
-    lane, room = pick_lane(e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, p.min_gap_m)
+    lane, room = pick_lane(e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid])
     if room < 0.0:
         return False
-    v0 = min(edges.speed_mps[e], vf[VF_MAX_SPEED, vid])
+    v0 = min(vf[VF_SPEED_FACTOR, vid] * edges.speed_mps[e], vf[VF_MAX_SPEED, vid])
     if li[LI_COUNT, lane] > 0:
         tail = vid_at(lanes, lane, li[LI_COUNT, lane] - 1)
-        v0 = min(v0, safe_speed(room, vf[VF_SPEED, tail], p.decel_mps2, p.tau_s))
+        decel, tau = vf[VF_DECEL, vid], vf[VF_TAU, vid]
+        v0 = min(v0, follow_speed(room, vf[VF_SPEED, tail], vf[VF_DECEL, tail], decel, tau))
     push(lanes, lane, vid)
     vi[VI_LANE, vid] = lane
     vi[VI_STATUS, vid] = ST_ON_NETWORK
@@ -279,10 +287,10 @@ def _cross(lane: int, vid: int, e: int, over: float, w: World) -> None:
 
     Without room it waits at the stop line (its distance and speed corrected).
     """
-    p, veh, lanes, edges = w.p, w.veh, w.lanes, w.edges
+    veh, lanes, edges = w.veh, w.lanes, w.edges
     vf, vi = veh.vf, veh.vi
     tl = lanes.target[lane]
-    room = room_m(tl, lanes, vf, edges.length_m, p.min_gap_m)
+    room = room_m(tl, lanes, vf, edges.length_m, vf[VF_MIN_GAP, vid])
     if room < 0.0:
         vf[VF_DIST, vid] -= over
         vf[VF_POS, vid] = edges.length_m[e]

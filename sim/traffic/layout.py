@@ -8,8 +8,8 @@ The arrays come in a few named containers (``typing.NamedTuple``s, which numba p
 they are): :class:`Params`, :class:`Vehicles`, :class:`Lanes`, :class:`Edges`,
 :class:`Connections`, :class:`Signals`, :class:`Routes`, :class:`Departures` and
 :class:`Recorders`. Row layouts (constants below): ``vf`` float rows and ``vi`` int rows per
-vehicle, ``li`` int rows and ``lf`` float rows per lane, ``si``/``sf`` per signal, ``acc``
-per edge, ``counters`` the run's counts.
+vehicle, ``li`` int rows and ``lf`` float rows per lane, ``si``/``sf`` per signal, ``pf`` per
+signal phase, ``acc`` per edge, ``counters`` the run's counts.
 
 numba's cache keys each compiled function on its own file only, while the stages inline
 helpers and constants from the other files of this package: :func:`drop_stale_machine_code`
@@ -61,23 +61,29 @@ __all__ = [
     "LI_EDGE",
     "LI_HEAD",
     "LI_OFF",
-    "SF_ALL_RED",
+    "PF_ALL_RED",
+    "PF_MIN_GREEN",
+    "PF_YELLOW",
     "SF_ELAPSED",
-    "SF_MIN_GREEN",
-    "SF_YELLOW",
     "SI_NEXT",
     "SI_PHASE",
     "SI_STAGE",
     "SI_TARGET",
+    "VF_ACCEL",
     "VF_ARRIVE",
+    "VF_DECEL",
     "VF_DIST",
     "VF_ENTER",
     "VF_LEN",
     "VF_LINK_WAIT",
     "VF_MAX_LINK_WAIT",
     "VF_MAX_SPEED",
+    "VF_MIN_GAP",
     "VF_POS",
+    "VF_SIGMA",
     "VF_SPEED",
+    "VF_SPEED_FACTOR",
+    "VF_TAU",
     "VF_WAIT",
     "VI_FLAGS",
     "VI_HALTED",
@@ -91,19 +97,28 @@ __all__ = [
 ]
 
 # vehicle float rows
-# (VF_MAX_LINK_WAIT: the longest halted time on one link of the links it has left, s)
+# (VF_MAX_LINK_WAIT: the longest halted time on one link of the links it has left, s; from
+# VF_LEN on, the vehicle's type, set once when it is added: length, own speed cap, standstill
+# gap, acceleration, deceleration, reaction time, imperfection, and its desired-speed factor
+# on the speed limit)
 (
     VF_POS,
     VF_SPEED,
-    VF_LEN,
     VF_ENTER,
     VF_ARRIVE,
     VF_DIST,
     VF_WAIT,
     VF_LINK_WAIT,
-    VF_MAX_SPEED,
     VF_MAX_LINK_WAIT,
-) = range(10)
+    VF_LEN,
+    VF_MAX_SPEED,
+    VF_MIN_GAP,
+    VF_ACCEL,
+    VF_DECEL,
+    VF_TAU,
+    VF_SIGMA,
+    VF_SPEED_FACTOR,
+) = range(16)
 # vehicle int rows
 VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS = range(7)
 # vehicle flags: notify Python near and at the route end (instead of arriving); emergency
@@ -114,9 +129,11 @@ LI_OFF, LI_CAP, LI_HEAD, LI_COUNT, LI_EDGE = range(5)
 # LF_GREEN_WAIT_SINCE: since when the first vehicle has stood at the stop line without green
 # (-1: not waiting); LF_GREEN_WAIT_MAX: the longest such wait that ended since the last read
 LF_BLOCKED_SINCE, LF_GREEN_WAIT_SINCE, LF_GREEN_WAIT_MAX = range(3)
-# signal int rows and float rows
+# signal int rows and float rows; phase float rows: the yellow and all-red after the phase's
+# green and its minimum green
 SI_PHASE, SI_STAGE, SI_TARGET, SI_NEXT = range(4)
-SF_ELAPSED, SF_YELLOW, SF_ALL_RED, SF_MIN_GREEN = range(4)
+SF_ELAPSED = 0
+PF_YELLOW, PF_ALL_RED, PF_MIN_GREEN = range(3)
 # per-edge accumulators
 ACC_VEH_STEPS, ACC_SPEED_SUM, ACC_HALTED, ACC_EXITS = range(4)
 # counters
@@ -124,29 +141,19 @@ C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR, C_N_EVENTS, C_STEP
 
 
 class Params(NamedTuple):
-    """Car-following and junction parameters, shared by all vehicles.
+    """Junction parameters shared by all vehicles (car following is each vehicle's: ``VF_*`` rows).
 
     Attributes:
         dt_s: Step length (s).
-        min_gap_m: Standstill gap to the leader (m).
-        accel_mps2: Maximum acceleration (m/s^2).
-        decel_mps2: Comfortable deceleration (m/s^2).
-        tau_s: Reaction time / desired time headway (s).
         turn_speed_mps: Speed at the stop line for turns (m/s).
         critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
-        sigma: Driver imperfection in [0, 1].
         pass_speed_mps: Speed at which an emergency vehicle passes those making way (m/s).
         crawl_speed_mps: Speed at which an emergency vehicle crosses against the signal (m/s).
     """
 
     dt_s: float
-    min_gap_m: float
-    accel_mps2: float
-    decel_mps2: float
-    tau_s: float
     turn_speed_mps: float
     critical_gap_s: float
-    sigma: float
     pass_speed_mps: float
     crawl_speed_mps: float
 
@@ -155,7 +162,8 @@ class Vehicles(NamedTuple):
     """Per-vehicle state, one column per vehicle id.
 
     Attributes:
-        vf: ``(10, n)`` float rows ``VF_*`` (m, m/s, s).
+        vf: ``(16, n)`` float rows ``VF_*`` (m, m/s, m/s^2, s; the speed factor and
+            imperfection are ratios).
         vi: ``(7, n)`` int32 rows ``VI_*``.
         vnew: ``(n,)`` the speed each vehicle chose this step, before positions (m/s).
     """
@@ -224,15 +232,17 @@ class Signals(NamedTuple):
 
     Attributes:
         si: ``(4, n_signals)`` int32 rows ``SI_*``.
-        sf: ``(4, n_signals)`` float rows ``SF_*`` (s).
+        sf: ``(1, n_signals)`` float rows ``SF_*`` (s).
         phase_conn_ptr: Phase ``p`` gives green to ``phase_conns[phase_conn_ptr[p]:phase_conn_ptr[p + 1]]``.
         phase_conns: Connection indices of every phase, concatenated.
+        pf: ``(3, n_phases)`` float rows ``PF_*`` (s): each phase's own intergreen and minimum green.
     """
 
     si: np.ndarray
     sf: np.ndarray
     phase_conn_ptr: np.ndarray
     phase_conns: np.ndarray
+    pf: np.ndarray
 
 
 class Routes(NamedTuple):

@@ -14,10 +14,10 @@ import numpy as np
 from sim.traffic import kernel
 from sim.traffic.codes import STAGE_GREEN
 from sim.traffic.layout import (
-    SF_ALL_RED,
+    PF_ALL_RED,
+    PF_MIN_GREEN,
+    PF_YELLOW,
     SF_ELAPSED,
-    SF_MIN_GREEN,
-    SF_YELLOW,
     SI_NEXT,
     SI_PHASE,
     SI_STAGE,
@@ -36,7 +36,7 @@ class SignalStates(NamedTuple):
         stage: ``STAGE_GREEN``, ``STAGE_YELLOW`` or ``STAGE_ALL_RED`` of :mod:`sim.traffic.codes`.
         next_phase: The global phase it is changing to during yellow and all-red (-1 while green).
         elapsed_s: Time since the current stage began (s).
-        min_green_s: Its minimum green (s).
+        min_green_s: The minimum green of its phase (s).
     """
 
     phase: np.ndarray
@@ -51,9 +51,10 @@ class SignalReaders:
 
     Attributes:
         net: The compiled network (``signal_phase_ptr``).
-        signals: The kernel's signal container (``si``/``sf`` rows, phases).
+        signals: The kernel's signal container (``si``/``sf``/``pf`` rows, phases).
         si: ``(4, n_signals)`` int rows ``SI_*``.
-        sf: ``(4, n_signals)`` float rows ``SF_*`` (s).
+        sf: ``(1, n_signals)`` float rows ``SF_*`` (s).
+        pf: ``(3, n_phases)`` float rows ``PF_*`` (s).
         conn_state: ``RED``/``YELLOW``/``GREEN`` per connection.
         dt_s: Step length (s).
     """
@@ -62,18 +63,19 @@ class SignalReaders:
     signals: Signals
     si: np.ndarray
     sf: np.ndarray
+    pf: np.ndarray
     conn_state: np.ndarray
     dt_s: float
 
     def signal_states(self) -> SignalStates:
-        """Every signal's phase, stage, next phase, stage age (s) and minimum green (s) now (copies)."""
-        si, sf = self.si, self.sf
+        """Every signal's phase, stage, next phase, stage age (s) and phase min green (s) now (copies)."""
+        si = self.si
         return SignalStates(
             si[SI_PHASE].copy(),
             si[SI_STAGE].copy(),
             si[SI_NEXT].copy(),
-            sf[SF_ELAPSED].copy(),
-            sf[SF_MIN_GREEN].copy(),
+            self.sf[SF_ELAPSED].copy(),
+            self.pf[PF_MIN_GREEN, si[SI_PHASE]],
         )
 
     def green_phase(self, signal: int) -> int | None:
@@ -83,12 +85,13 @@ class SignalReaders:
         return int(self.si[SI_PHASE, signal])
 
     def intergreen_s(self, signal: int) -> float:
-        """Yellow plus all-red of ``signal`` (s): the clearance the kernel runs before any new green."""
-        return float(self.sf[SF_YELLOW, signal] + self.sf[SF_ALL_RED, signal])
+        """Yellow plus all-red after the phase ``signal`` shows (s): the clearance before its next green."""
+        phase = self.si[SI_PHASE, signal]
+        return float(self.pf[PF_YELLOW, phase] + self.pf[PF_ALL_RED, phase])
 
     def min_green_s(self, signal: int) -> float:
-        """Minimum green of ``signal`` (s): how long a green runs before a requested change starts."""
-        return float(self.sf[SF_MIN_GREEN, signal])
+        """Minimum green of the phase ``signal`` shows (s): how long it runs before a requested change."""
+        return float(self.pf[PF_MIN_GREEN, self.si[SI_PHASE, signal]])
 
     def next_phase(self, signal: int) -> int | None:
         """The global phase ``signal`` is changing to during its yellow and all-red, or None while green."""

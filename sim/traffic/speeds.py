@@ -2,13 +2,18 @@
 
 Car following is Krauss's safe-speed model (Krauss 1998, the default of SUMO): each
 step a vehicle takes the largest speed that is at most its previous speed plus
-``accel * dt``, at most the link's speed limit, and safe::
+``accel * dt``, at most its desired speed ``min(max speed, speed factor * speed limit)``,
+and safe::
 
     v_safe = -b*tau + sqrt((b*tau)^2 + v_leader^2 + 2*b*gap)
 
-so that it can always stop behind a leader braking at ``b``. Driver imperfection
-(``sigma``, SUMO's default 0.5) lowers each step's speed by ``sigma * accel * dt * u``,
-with ``u`` uniform in [0, 1) from a counter-based hash of (seed, vehicle, step).
+so that it can always stop behind a leader braking at ``b``; a leader of another type
+brakes at its own deceleration ``b_l``, and ``v_leader^2`` becomes ``b * v_leader^2 / b_l``
+(SUMO's form; :func:`follow_speed`). Driver imperfection (``sigma``, SUMO's default 0.5)
+lowers each step's speed by ``sigma * accel * dt * u``, with ``u`` uniform in [0, 1) from
+a counter-based hash of (seed, vehicle, step). Every parameter (length, standstill gap
+``min_gap``, ``accel``, ``b``, ``tau``, ``sigma``, max speed, speed factor) is the
+vehicle's own, a row of ``Vehicles.vf`` set once when the vehicle is added.
 
 With the defaults (length 5 m, min gap 2.5 m, accel 2.6, decel 4.5 m/s^2, tau 1 s,
 sigma 0.5, dt 1 s) a standing queue discharges at about 1,830-1,850 veh/h/lane
@@ -38,10 +43,16 @@ from sim.traffic.layout import (
     LF_GREEN_WAIT_SINCE,
     LI_COUNT,
     LI_EDGE,
+    VF_ACCEL,
+    VF_DECEL,
     VF_LEN,
     VF_MAX_SPEED,
+    VF_MIN_GAP,
     VF_POS,
+    VF_SIGMA,
     VF_SPEED,
+    VF_SPEED_FACTOR,
+    VF_TAU,
     VI_FLAGS,
     VI_REND,
     VI_RPTR,
@@ -56,7 +67,7 @@ from sim.traffic.layout import (
     inline,
 )
 
-__all__ = ["safe_speed", "set_speeds"]
+__all__ = ["follow_speed", "safe_speed", "set_speeds"]
 
 _OPPOSED_STANDING_M = 3.0
 
@@ -69,6 +80,20 @@ def safe_speed(gap: float, v_leader: float, decel: float, tau: float) -> float:
     """
     bt = decel * tau
     return -bt + math.sqrt(bt * bt + v_leader * v_leader + 2.0 * decel * max(gap, 0.0))
+
+
+@inline
+def follow_speed(gap: float, v_leader: float, decel_leader: float, decel: float, tau: float) -> float:
+    """Krauss's safe speed (m/s) ``gap`` (m) behind a leader at ``v_leader`` (m/s) braking at its own rate.
+
+    ``decel_leader`` is the leader's deceleration, ``decel`` and ``tau`` the follower's
+    (m/s^2, s). The follower can stop behind the point where the leader stops: ``gap`` plus
+    the leader's braking distance ``v_leader^2 / (2 * decel_leader)``. With equal
+    decelerations this is :func:`safe_speed`, computed as it computes it.
+    """
+    if decel_leader == decel:
+        return safe_speed(gap, v_leader, decel, tau)
+    return safe_speed(max(gap, 0.0) + v_leader * v_leader / (2.0 * decel_leader), 0.0, decel, tau)
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -126,14 +151,14 @@ def _hold_clocks(lane: int, t: float, blocked: bool, green: bool, v_new: float, 
 
 @inline
 def _speed_cap(vid: int, v: float, vmax: float, p: Params, vf: np.ndarray) -> float:
-    """The highest speed (m/s) reachable this step from ``v``, within ``vmax`` and the vehicle's own cap."""
-    return min(v + p.accel_mps2 * p.dt_s, vmax, vf[VF_MAX_SPEED, vid])
+    """The highest speed (m/s) reachable from ``v`` this step: within its share of ``vmax``, its own cap."""
+    return min(v + vf[VF_ACCEL, vid] * p.dt_s, vf[VF_SPEED_FACTOR, vid] * vmax, vf[VF_MAX_SPEED, vid])
 
 
 @inline
-def _dawdled(v: float, vid: int, step_no: int, seed: np.uint64, p: Params) -> float:
+def _dawdled(v: float, vid: int, step_no: int, seed: np.uint64, p: Params, vf: np.ndarray) -> float:
     """Speed ``v`` (m/s) lowered by driver imperfection: up to ``sigma * accel * dt``, never below 0."""
-    return max(0.0, v - p.sigma * p.accel_mps2 * p.dt_s * _uniform(seed, vid, step_no))
+    return max(0.0, v - vf[VF_SIGMA, vid] * vf[VF_ACCEL, vid] * p.dt_s * _uniform(seed, vid, step_no))
 
 
 @inline
@@ -142,7 +167,7 @@ def _opposed(
 ) -> bool:
     """Whether oncoming through or right-turning traffic on ``opp_edge`` leaves no gap."""
     vf, vi, li, lf = veh.vf, veh.vi, lanes.li, lanes.lf
-    decel, crit = p.decel_mps2, p.critical_gap_s
+    crit = p.critical_gap_s
     for j in range(edges.n_lanes[opp_edge]):
         lane = edges.lane0[opp_edge] + j
         if li[LI_COUNT, lane] == 0 or lf[LF_BLOCKED_SINCE, lane] >= 0.0:
@@ -157,7 +182,7 @@ def _opposed(
             continue
         d = edges.length_m[opp_edge] - vf[VF_POS, h]
         v = vf[VF_SPEED, h]
-        if st == YELLOW and v * v <= 2.0 * decel * d:
+        if st == YELLOW and v * v <= 2.0 * vf[VF_DECEL, h] * d:
             continue
         if d < _OPPOSED_STANDING_M or d < crit * v:
             return True
@@ -168,11 +193,12 @@ def _opposed(
 def _follower_speed(vid: int, lead: int, e: int, step_no: int, seed: np.uint64, w: World) -> None:
     """Speed of a vehicle behind ``lead`` on the same lane of edge ``e``: car following and yellow."""
     p, veh, edges, conns, routes = w.p, w.veh, w.edges, w.conns, w.routes
-    vf, vi, decel, tau = veh.vf, veh.vi, p.decel_mps2, p.tau_s
+    vf, vi = veh.vf, veh.vi
+    decel, tau = vf[VF_DECEL, vid], vf[VF_TAU, vid]
     v = vf[VF_SPEED, vid]
     vcap = _speed_cap(vid, v, edges.speed_mps[e], p, vf)
-    gap = vf[VF_POS, lead] - vf[VF_LEN, lead] - vf[VF_POS, vid] - p.min_gap_m
-    vs = safe_speed(gap, vf[VF_SPEED, lead], decel, tau)
+    gap = vf[VF_POS, lead] - vf[VF_LEN, lead] - vf[VF_POS, vid] - vf[VF_MIN_GAP, vid]
+    vs = follow_speed(gap, vf[VF_SPEED, lead], vf[VF_DECEL, lead], decel, tau)
     if vi[VI_FLAGS, vid] & F_EMERGENCY:
         # the vehicles ahead make way: pass them at a reduced speed
         vs = max(vs, min(vcap, p.pass_speed_mps))
@@ -184,7 +210,7 @@ def _follower_speed(vid: int, lead: int, e: int, step_no: int, seed: np.uint64, 
             d = edges.length_m[e] - vf[VF_POS, vid]
             if v * v <= 2.0 * decel * d:
                 vs = min(vs, safe_speed(d, 0.0, decel, tau))
-    veh.vnew[vid] = _dawdled(min(vcap, vs), vid, step_no, seed, p)
+    veh.vnew[vid] = _dawdled(min(vcap, vs), vid, step_no, seed, p, vf)
 
 
 @inline
@@ -198,7 +224,8 @@ def _junction_speed(
     of the lane it enters next. Sets the lane's ``go`` and ``target`` and its hold clocks.
     """
     p, veh, lanes, edges, conns, routes = w.p, w.veh, w.lanes, w.edges, w.conns, w.routes
-    vf, decel, tau = veh.vf, p.decel_mps2, p.tau_s
+    vf = veh.vf
+    decel, tau = vf[VF_DECEL, vid], vf[VF_TAU, vid]
     v, flags, rp = vf[VF_SPEED, vid], veh.vi[VI_FLAGS, vid], veh.vi[VI_RPTR, vid]
     c = routes.conn[rp]
     st = conns.state[c]
@@ -211,15 +238,16 @@ def _junction_speed(
     if go and conns.opposing[c] >= 0 and not flags & F_EMERGENCY:
         go = not _opposed(conns.opposing[c], p, veh, lanes, edges, conns, routes)
     e2 = routes.edge[rp + 1]
-    tl, room = pick_lane(e2, routes.conn[rp + 1], lanes, vf, edges, conns, p.min_gap_m)
-    v_lead = edges.speed_mps[e2]
+    tl, room = pick_lane(e2, routes.conn[rp + 1], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid])
+    v_lead, decel_lead = edges.speed_mps[e2], decel
     if lanes.li[LI_COUNT, tl] > 0:
-        v_lead = vf[VF_SPEED, vid_at(lanes, tl, lanes.li[LI_COUNT, tl] - 1)]
+        tail = vid_at(lanes, tl, lanes.li[LI_COUNT, tl] - 1)
+        v_lead, decel_lead = vf[VF_SPEED, tail], vf[VF_DECEL, tail]
     # no box-blocking: enter behind a standing tail only if the whole vehicle fits
     fits = room >= vf[VF_LEN, vid]
     lanes.target[lane] = tl
     if go and (fits or (room > -vf[VF_LEN, vid] and v_lead >= HALT_MPS)):
-        vs = safe_speed(d + room, v_lead, decel, tau)
+        vs = follow_speed(d + room, v_lead, decel_lead, decel, tau)
         if conns.turn[c] != TURN_THROUGH:
             vs = min(vs, math.sqrt(p.turn_speed_mps * p.turn_speed_mps + 2.0 * decel * max(d, 0.0)))
         if against:
@@ -228,7 +256,7 @@ def _junction_speed(
         go = False
         vs = safe_speed(d, 0.0, decel, tau)
     lanes.go[lane] = 1 if go else 0
-    v_new = _dawdled(min(vcap, vs), vid, step_no, seed, p)
+    v_new = _dawdled(min(vcap, vs), vid, step_no, seed, p, vf)
     veh.vnew[vid] = v_new
     _hold_clocks(lane, step_no * p.dt_s, not fits, st == GREEN, v_new, lanes.lf)
 
@@ -251,13 +279,14 @@ def _lead_speed(lane: int, step_no: int, seed: np.uint64, w: World) -> int:
     # far from the stop line, neither the signal nor the next lane can bind this step
     # (v_safe(d, 0) >= vcap whenever d >= vcap^2 / 2b + vcap * tau; the margin covers a
     # next-lane tail that still sticks out into the junction)
-    reach = vcap * (p.tau_s + p.dt_s) + vcap * vcap / (2.0 * p.decel_mps2)
-    far = d >= reach + 2.0 * (vf[VF_LEN, vid] + p.min_gap_m)
+    decel, tau = vf[VF_DECEL, vid], vf[VF_TAU, vid]
+    reach = vcap * (tau + p.dt_s) + vcap * vcap / (2.0 * decel)
+    far = d >= reach + 2.0 * (vf[VF_LEN, vid] + vf[VF_MIN_GAP, vid])
     at_end = vi[VI_RPTR, vid] == vi[VI_REND, vid]
     if far or (at_end and not flags & F_NOTIFY):
         lanes.go[lane] = 0 if far else 1
         _not_held(lane, t, lanes.lf)
-        veh.vnew[vid] = _dawdled(vcap, vid, step_no, seed, p)
+        veh.vnew[vid] = _dawdled(vcap, vid, step_no, seed, p, vf)
     elif at_end:
         # an agent's vehicle nearing the end of its route: tell Python once, and stop at the
         # end unless Python extends the route meanwhile
@@ -266,7 +295,7 @@ def _lead_speed(lane: int, step_no: int, seed: np.uint64, w: World) -> int:
             emit(vid, EV_APPROACH, w.rec)
         lanes.go[lane] = 0
         _not_held(lane, t, lanes.lf)
-        veh.vnew[vid] = max(0.0, min(vcap, safe_speed(d, 0.0, p.decel_mps2, p.tau_s)))
+        veh.vnew[vid] = max(0.0, min(vcap, safe_speed(d, 0.0, decel, tau)))
     else:
         _junction_speed(lane, vid, d, vcap, step_no, seed, w)
     return vid

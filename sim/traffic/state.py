@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba
@@ -36,10 +37,13 @@ from sim.traffic.layout import (
     LI_EDGE,
     LI_HEAD,
     LI_OFF,
+    PF_ALL_RED,
+    PF_MIN_GREEN,
+    PF_YELLOW,
+    SF_ELAPSED,
     SI_TARGET,
     VF_ARRIVE,
     VF_ENTER,
-    VF_LEN,
     VF_MAX_SPEED,
     VF_SPEED,
     VI_FLAGS,
@@ -61,13 +65,18 @@ from sim.traffic.layout import (
 )
 from sim.traffic.signal_state import SignalReaders
 from sim.traffic.vehicle_state import VehicleReaders
+from sim.traffic.vehicle_types import VehicleType, VehicleTypes
 
 __all__ = ["CarFollowing", "TrafficState"]
 
 
 @dataclass(frozen=True)
 class CarFollowing:
-    """Krauss car-following and junction parameters shared by all vehicles.
+    """Krauss car-following parameters of the default vehicle, and junction parameters shared by all.
+
+    Every vehicle starts with the default's length, gap, acceleration, deceleration,
+    reaction time and imperfection, no speed cap of its own and a speed factor of 1;
+    :meth:`~sim.traffic.vehicle_types.VehicleTypes.set_vehicle_type` gives it another type.
 
     Attributes:
         length_m: Vehicle length (m), default 5.0.
@@ -115,7 +124,7 @@ class _InContainer:
         setattr(state, self.container, box._replace(**{self.field: value}))
 
 
-class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
+class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
     """All simulation arrays plus the operations that change them between steps.
 
     The arrays live in the kernel's containers (``vehicles``, ``lanes``, ``edges``,
@@ -125,8 +134,11 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
     private to ``sim/traffic/``: everything else uses the named readers of the mixins
     (:class:`~sim.traffic.vehicle_state.VehicleReaders`,
     :class:`~sim.traffic.lane_state.LaneReaders`,
-    :class:`~sim.traffic.signal_state.SignalReaders`) and the writers below; ``conn_state``
-    holds each connection's ``RED``/``YELLOW``/``GREEN`` of :mod:`sim.traffic.codes`.
+    :class:`~sim.traffic.signal_state.SignalReaders`) and the writers below and of
+    :class:`~sim.traffic.vehicle_types.VehicleTypes`; ``conn_state`` holds each connection's
+    ``RED``/``YELLOW``/``GREEN`` of :mod:`sim.traffic.codes`. ``jam_spacing_m`` (m) is the
+    shortest front-to-front spacing of standing vehicles of any type that will be added,
+    which sizes the lanes' buffers (default: the default vehicle's length plus gap).
     """
 
     vf = _InContainer("vehicles", "vf")
@@ -141,6 +153,7 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
     conn_state = _InContainer("conns", "state")
     si = _InContainer("signals", "si")
     sf = _InContainer("signals", "sf")
+    pf = _InContainer("signals", "pf")
     r_edge = _InContainer("routes", "edge")
     r_conn = _InContainer("routes", "conn")
     sched_vid = _InContainer("departures", "vid")
@@ -152,7 +165,13 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
     acc = _InContainer("recorders", "acc")
 
     def __init__(
-        self, net, car_following: CarFollowing, dt_s: float, seed: int = 0, vehicle_capacity: int = 1024
+        self,
+        net,
+        car_following: CarFollowing,
+        dt_s: float,
+        seed: int = 0,
+        vehicle_capacity: int = 1024,
+        jam_spacing_m: float | None = None,
     ) -> None:
         drop_stale_machine_code()
         self.net = net
@@ -163,20 +182,16 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
         cf = car_following
         values = (
             dt_s,
-            cf.min_gap_m,
-            cf.accel_mps2,
-            cf.decel_mps2,
-            cf.tau_s,
             cf.turn_speed_mps,
             cf.critical_gap_s,
-            cf.sigma,
             cf.emergency_pass_speed_mps,
             cf.emergency_crawl_speed_mps,
         )
         self.params = Params(*map(float, values))
         n_lanes, n_edges = len(net.lane_edge), len(net.edge_keys)
         lane_len = net.edge_length_m[net.lane_edge]
-        cap = np.floor(lane_len / (cf.length_m + cf.min_gap_m)).astype(np.int32) + 2
+        spacing_m = cf.length_m + cf.min_gap_m if jam_spacing_m is None else jam_spacing_m
+        cap = np.floor(lane_len / spacing_m).astype(np.int32) + 2
         li = np.zeros((5, n_lanes), dtype=np.int32)
         li[LI_CAP] = cap
         li[LI_OFF, 1:] = np.cumsum(cap)[:-1]
@@ -192,11 +207,12 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
             conn_state, net.conn_turn, net.conn_lane_lo, net.conn_lane_hi, net.conn_opposing
         )
         n_sig = len(net.signal_nodes)
-        si, sf = np.full((4, n_sig), -1, dtype=np.int32), np.zeros((4, n_sig))
-        self.signals = Signals(si, sf, net.phase_conn_ptr, net.phase_conns)
+        si, sf = np.full((4, n_sig), -1, dtype=np.int32), np.zeros((1, n_sig))
+        pf = np.zeros((3, len(net.phase_conn_ptr) - 1))
+        self.signals = Signals(si, sf, net.phase_conn_ptr, net.phase_conns, pf)
         self.routes = Routes(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
         # the per-vehicle arrays start empty; _alloc_vehicles gives them their capacity
-        self.vehicles = Vehicles(np.zeros((10, 0)), np.zeros((7, 0), dtype=np.int32), np.zeros(0))
+        self.vehicles = Vehicles(np.zeros((16, 0)), np.zeros((7, 0), dtype=np.int32), np.zeros(0))
         no_vehicles = np.zeros(0, dtype=np.int32)
         self.departures = Departures(no_vehicles, np.zeros(0), no_vehicles)
         counters = np.zeros(7, dtype=np.int64)
@@ -208,10 +224,9 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
     def _alloc_vehicles(self, cap: int) -> None:
         """Give every per-vehicle array room for ``cap`` vehicles, keeping vehicles and entry queue."""
         n, n_wait = self.n_vehicles, self.n_waiting
-        vf = np.zeros((10, cap))
+        vf = np.zeros((16, cap))
         vf[VF_ENTER] = np.nan
         vf[VF_ARRIVE] = np.nan
-        vf[VF_MAX_SPEED] = np.inf
         vf[:, :n] = self.vf[:, :n]
         vi = np.zeros((7, cap), dtype=np.int32)
         vi[VI_LANE] = -1
@@ -243,16 +258,17 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
         self.r_conn = np.concatenate([self.r_conn, *conn_lists]).astype(np.int32)
         return np.stack([first, first + lengths - 1], axis=1)
 
-    def add_vehicles(
-        self, route_first: np.ndarray, route_last: np.ndarray, length_m: float | None = None
-    ) -> np.ndarray:
-        """Create scheduled vehicles on the given routes; returns their ids."""
+    def add_vehicles(self, route_first: np.ndarray, route_last: np.ndarray) -> np.ndarray:
+        """Create scheduled vehicles of the default type (``cf``) on the given routes; returns their ids."""
         m = len(route_first)
         n = self.n_vehicles
         if n + m > self.vf.shape[1]:
             self._alloc_vehicles(max(2 * self.vf.shape[1], n + m))
         ids = np.arange(n, n + m)
-        self.vf[VF_LEN, ids] = self.cf.length_m if length_m is None else length_m
+        cf = self.cf
+        self.set_vehicle_type(
+            ids, VehicleType(cf.length_m, cf.min_gap_m, cf.accel_mps2, cf.decel_mps2, cf.tau_s, cf.sigma)
+        )
         self.vi[VI_RPTR, ids] = route_first
         self.vi[VI_REND, ids] = route_last
         self.vi[VI_STATUS, ids] = ST_SCHEDULED
@@ -268,16 +284,30 @@ class TrafficState(VehicleReaders, LaneReaders, SignalReaders):
 
     # ----- signals ----------------------------------------------------------------
     def set_signal(
-        self, signal: int, phase: int, elapsed_s: float, yellow_s: float, all_red_s: float, min_green_s: float
+        self,
+        signal: int,
+        phase: int,
+        elapsed_s: float,
+        yellow_s: float | Sequence[float],
+        all_red_s: float | Sequence[float],
+        min_green_s: float | Sequence[float],
     ) -> None:
-        """Start ``signal`` in the green of ``phase`` that has already run ``elapsed_s``."""
+        """Start ``signal`` in the green of global ``phase`` that has already run ``elapsed_s`` (s).
+
+        ``yellow_s``, ``all_red_s`` and ``min_green_s`` give each of the signal's phases, in
+        phase order, its yellow, all-red (after its green) and minimum green (s), or one for all.
+        """
         net = self.net
-        for ph in range(net.signal_phase_ptr[signal], net.signal_phase_ptr[signal + 1]):
+        first, end = net.signal_phase_ptr[signal], net.signal_phase_ptr[signal + 1]
+        for ph in range(first, end):
             self.conn_state[net.phase_conns[net.phase_conn_ptr[ph] : net.phase_conn_ptr[ph + 1]]] = RED
         a, b = net.phase_conn_ptr[phase], net.phase_conn_ptr[phase + 1]
         self.conn_state[net.phase_conns[a:b]] = GREEN
         self.si[:, signal] = (phase, STAGE_GREEN, -1, -1)
-        self.sf[:, signal] = (elapsed_s, yellow_s, all_red_s, min_green_s)
+        self.sf[SF_ELAPSED, signal] = elapsed_s
+        self.pf[PF_YELLOW, first:end] = yellow_s
+        self.pf[PF_ALL_RED, first:end] = all_red_s
+        self.pf[PF_MIN_GREEN, first:end] = min_green_s
 
     def request_phases(self, signals: np.ndarray, phases: np.ndarray) -> None:
         """Ask each of ``signals`` to move to the matching global phase index, once safe."""

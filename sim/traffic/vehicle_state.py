@@ -54,7 +54,7 @@ class VehicleReaders:
     """Vehicle readers mixed into ``TrafficState``, which provides the attributes below.
 
     Attributes:
-        vf: ``(10, capacity)`` float rows ``VF_*`` (m, m/s, s).
+        vf: ``(16, capacity)`` float rows ``VF_*`` (m, m/s, s; from ``VF_LEN`` on, the vehicle type).
         vi: ``(7, capacity)`` int rows ``VI_*``.
         r_edge: Edge index per route position.
         r_conn: Connection index per route position (-1 at a route's end).

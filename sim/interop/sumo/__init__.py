@@ -13,21 +13,25 @@ from sim.lazy import lazy_attributes
 
 __all__ = [
     "JUNCTION_TYPES",
+    "DemandReport",
     "ExportOptions",
     "RouteTrip",
     "SignalTiming",
+    "SumoDemand",
     "SumoNetwork",
     "SumoReport",
     "SumoRun",
     "build_net",
     "net_connections",
     "read_sumo_net",
+    "read_sumo_routes",
     "run_sumo",
     "run_tool",
     "sumo_binary",
     "sumo_edge_ids",
     "write_plain_xml",
     "write_routes",
+    "write_trip_table",
 ]
 
 _LAZY = {
@@ -43,6 +47,10 @@ _LAZY = {
     "SumoNetwork": "sim.interop.sumo.net",
     "SumoReport": "sim.interop.sumo.net",
     "read_sumo_net": "sim.interop.sumo.net",
+    "DemandReport": "sim.interop.sumo.routes",
+    "SumoDemand": "sim.interop.sumo.routes",
+    "read_sumo_routes": "sim.interop.sumo.routes",
+    "write_trip_table": "sim.interop.sumo.routes",
     "SumoRun": "sim.interop.sumo.run",
     "run_sumo": "sim.interop.sumo.run",
     "run_tool": "sim.interop.sumo.binaries",

@@ -55,26 +55,48 @@ _SUMO_ID = re.compile(r"^[^\s|&\"'<>;,:]+$")
 _MPS_TO_KPH = 3.6
 
 
+_VTYPE_ATTRIBUTES = {
+    "length_m": "length",
+    "min_gap_m": "minGap",
+    "accel_mps2": "accel",
+    "decel_mps2": "decel",
+    "tau_s": "tau",
+    "sigma": "sigma",
+    "max_speed_mps": "maxSpeed",
+    "speed_factor": "speedFactor",
+    "speed_dev": "speedDev",
+}
+"""SUMO ``<vType>`` attribute of each key of a citysim vehicle type."""
+
+
 @dataclass(frozen=True)
 class SignalTiming:
     """The fixed-time plan of one signalized node (times in s).
 
     Attributes:
         greens_s: Green of each phase of the node in the compiled network, in phase order.
-        yellow_s: Yellow after each green.
-        all_red_s: All-red after each yellow.
+        yellow_s: Yellow after each green: one per phase, or one number for every phase.
+        all_red_s: All-red after each yellow, likewise.
         offset_s: Time in the common cycle at which the first phase's green starts.
     """
 
     greens_s: tuple[float, ...]
-    yellow_s: float
-    all_red_s: float
+    yellow_s: float | tuple[float, ...]
+    all_red_s: float | tuple[float, ...]
     offset_s: float = 0.0
+
+    def intergreen_s(self, phase: int) -> tuple[float, float]:
+        """Yellow and all-red after the green of ``phase`` (s)."""
+        yellow_s, all_red_s = self.yellow_s, self.all_red_s
+        return (
+            yellow_s[phase] if isinstance(yellow_s, Sequence) else yellow_s,
+            all_red_s[phase] if isinstance(all_red_s, Sequence) else all_red_s,
+        )
 
     @property
     def cycle_s(self) -> float:
         """Cycle length (s)."""
-        return sum(self.greens_s) + len(self.greens_s) * (self.yellow_s + self.all_red_s)
+        return sum(self.greens_s) + sum(sum(self.intergreen_s(p)) for p in range(len(self.greens_s)))
 
 
 @dataclass(frozen=True)
@@ -107,11 +129,14 @@ class RouteTrip:
         trip_id: Vehicle id.
         depart_s: Scheduled departure (s).
         edges: SUMO edge ids of its route, in order.
+        vtype: Its vehicle type, a key of the ``vtypes`` given to :func:`write_routes`;
+            ``None``: SUMO's default passenger type.
     """
 
     trip_id: str
     depart_s: float
     edges: tuple[str, ...]
+    vtype: str | None = None
 
 
 def sumo_edge_ids(graph: nx.DiGraph) -> dict[EdgeKey, str]:
@@ -232,17 +257,37 @@ def net_connections(net_path: str | Path) -> set[tuple[str, str]]:
     return pairs
 
 
-def write_routes(path: str | Path, trips: Iterable[RouteTrip]) -> None:
+def write_routes(
+    path: str | Path,
+    trips: Iterable[RouteTrip],
+    vtypes: Mapping[str, Mapping[str, float | None]] | None = None,
+) -> None:
     """Write one ``<vehicle>`` per trip with its explicit route, in the given (departure) order.
 
-    Vehicles use SUMO's default passenger type, ``departLane="best"`` and ``departSpeed="max"``.
+    Vehicles use their ``vtype``, or SUMO's default passenger type (``DEFAULT_VEHTYPE``),
+    ``departLane="best"`` and ``departSpeed="max"``.
+
+    Args:
+        path: The routes file to write.
+        trips: The vehicles, by departure.
+        vtypes: Vehicle types by name, as ``[vehicle_types.<name>]`` resolves them (keys
+            ``length_m``, ``min_gap_m``, ``accel_mps2``, ``decel_mps2``, ``tau_s``, ``sigma``,
+            ``max_speed_mps``, ``speed_factor``, ``speed_dev``; ``None`` values left to SUMO).
     """
     with Path(path).open("w", encoding="utf-8") as f:
-        f.write('<routes>\n  <vType id="car" vClass="passenger"/>\n')
+        f.write("<routes>\n")
+        for name, values in (vtypes or {}).items():
+            attributes = "".join(
+                f" {attribute}={_num(values[key])}"
+                for key, attribute in _VTYPE_ATTRIBUTES.items()
+                if values.get(key) is not None
+            )
+            f.write(f'  <vType id={quoteattr(name)} vClass="passenger"{attributes}/>\n')
         for trip in trips:
             route = quoteattr(" ".join(trip.edges))
+            vtype = f" type={quoteattr(trip.vtype)}" if trip.vtype is not None else ""
             f.write(
-                f'  <vehicle id={quoteattr(trip.trip_id)} type="car" depart="{trip.depart_s:.2f}"'
+                f'  <vehicle id={quoteattr(trip.trip_id)}{vtype} depart="{trip.depart_s:.2f}"'
                 f' departLane="best" departSpeed="max"><route edges={route}/></vehicle>\n'
             )
         f.write("</routes>\n")
@@ -332,8 +377,9 @@ def _program(
     program = []
     for phase, green_s in enumerate(timing.greens_s):
         program.append((green_s, "".join(letter if p == phase else "r" for p, letter in green_of)))
-        if timing.yellow_s > 0:
-            program.append((timing.yellow_s, "".join("y" if p == phase else "r" for p, _ in green_of)))
-        if timing.all_red_s > 0:
-            program.append((timing.all_red_s, "r" * len(green_of)))
+        yellow_s, all_red_s = timing.intergreen_s(phase)
+        if yellow_s > 0:
+            program.append((yellow_s, "".join("y" if p == phase else "r" for p, _ in green_of)))
+        if all_red_s > 0:
+            program.append((all_red_s, "r" * len(green_of)))
     return program

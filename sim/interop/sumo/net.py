@@ -4,34 +4,53 @@ Only the standard library is needed. The rules:
 
 * **Edges**: every normal edge (internal, crossing, walking-area and connector edges are
   skipped) with at least one lane open to the vehicle class (``passenger`` by default,
-  from the lanes' ``allow``/``disallow``). Its lanes are the open ones, its speed limit
-  their highest, its length their mean length. Two edges between the same junctions in the
-  same direction, or an edge that returns to its junction, are split at an interior point
-  of the lane shape (a node ``"{edge}#{i}"``), so the graph stays simple; :attr:`SumoNetwork.edges`
+  from the lanes' ``allow``/``disallow``); the others are counted by the classes their lanes
+  allow. Its lanes are the open ones, renumbered from the right (0 is the rightmost open
+  lane), its speed limit their highest. Two edges between the same junctions in the same
+  direction, or an edge that returns to its junction, are split at an interior point of the
+  lane shape (a node ``"{edge}#{i}"``), so the graph stays simple; :attr:`SumoNetwork.edges`
   maps each SUMO edge to its graph edges.
+* **Lengths**: a SUMO edge ends at the border of its junctions; the lanes inside a junction
+  (the ``via`` lanes of the connections) carry the rest of the way. An edge is as long as
+  its open lanes (their mean length) plus the mean internal length of its connections open
+  to the class (turnarounds aside), added to its last graph edge, so that a route is about as
+  long as in SUMO. One length per edge, not per turn: a right turn and a through movement
+  from the same edge count the same.
+* **Connected part**: the largest strongly connected part of the graph is kept with the
+  roads that lead into it or out of it, such as a motorway's one-way carriageways
+  (:func:`~sim.interop.simplify.keep_largest_strong_component_and_approaches`); the parts that
+  neither reach it nor are reached from it are dropped and counted. A road joins every kept
+  fringe node to every other, unless the origin only receives traffic (a sink) or the
+  destination only sends it (a source); banned turns can still leave a pair without a
+  drivable route.
+* **Turns**: SUMO's lane-to-lane connections between open lanes become the edges' ``turns``
+  (see :mod:`sim.network.graph`): from each edge onto each next edge, the lanes from the
+  lowest to the highest that SUMO connects to it. Turns SUMO does not connect are banned
+  (:attr:`SumoReport.banned_turns`); an edge without connections leads nowhere (``{}``); the
+  interior nodes of a split edge continue from every lane.
 * **Nodes**: the junctions those edges join, at the junction's position less the net's
   ``netOffset`` (so coordinates are the ones netconvert was given). **Fringe** nodes, the
   trip origins and destinations, are the ends of the road: SUMO's ``dead_end`` junctions,
   junctions that no connection crosses except by turning around, dead ends (one
   neighbour), sources (no way in) and sinks (no way out). A junction is **signalized**
-  when a traffic light controls at least one of its kept connections.
-* **Connections** are read at edge level. citysim's graph has no place for them: the
-  kernel allows every turn except U-turns; :attr:`SumoReport.turns_not_in_sumo` counts the
-  turns citysim allows that SUMO does not (turning back at a dead end aside).
-* **Traffic lights**: each ``tlLogic`` (the first program of each id; actuated programs
-  keep their nominal durations) becomes the ``signal_plan`` of the signalized nodes it
-  controls: SUMO's green phases with their movements and durations (see
-  :func:`sim.interop.sumo.programs.signal_plans`), so a saved network runs SUMO's own plans.
-  The match of the geometric phases to the programs is reported too.
+  when a traffic light controls at least one of its kept connections. Its ``junction``
+  control comes from its SUMO type (:data:`~sim.interop.sumo.junctions.SUMO_CONTROLS`;
+  ``roundabout`` for the nodes of a ``<roundabout>``); types citysim does not read run as
+  ``priority`` and are reported.
+* **Traffic lights**: each tl id runs the program SUMO runs by default, the last one loaded
+  (:func:`sim.interop.sumo.programs.read_programs`), which becomes the ``signal_plan`` of the
+  signalized nodes it controls (:func:`sim.interop.sumo.programs.signal_plans`: its phases,
+  per-phase intergreens and, for actuated programs, minimum and maximum greens), so a saved
+  network runs SUMO's own plans.
 """
 
 from __future__ import annotations
 
 import gzip
-import itertools
 import math
 import os
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,59 +60,93 @@ import networkx as nx
 from sim.interop.errors import InteropError
 from sim.interop.geometry import polyline_length_m
 from sim.interop.links import Course, Lanes, LinkGraph
-from sim.interop.sumo.export import SignalTiming
-from sim.interop.sumo.programs import PlanMatch, TlsPhase, TlsProgram, map_programs, signal_plans
-from sim.network.compile import compile_network
-from sim.network.graph import FRINGE, SIGNAL_PLAN, NetworkError
+from sim.interop.simplify import keep_largest_strong_component_and_approaches, neighbours
+from sim.interop.sumo.connections import (
+    UTURN,
+    add_internal_lengths,
+    allows,
+    read_connections,
+    set_turns,
+    tl_links,
+)
+from sim.interop.sumo.junctions import APPROXIMATED_TYPES, SUMO_CONTROLS, UNSUPPORTED_CONTROL
+from sim.interop.sumo.programs import TlsProgram, read_programs, signal_plans
+from sim.network.graph import FRINGE, JUNCTION, SIGNAL_PLAN, TRAFFIC_LIGHT, NetworkError
 from sim.network.validate import validate_network
 
 __all__ = ["SumoNetwork", "SumoReport", "read_sumo_net"]
 
 EdgeKey = tuple[str, str]
 _SKIPPED_FUNCTIONS = frozenset({"internal", "crossing", "walkingarea", "connector"})
-_SIGNAL_TYPES = frozenset({"traffic_light", "traffic_light_unregulated", "traffic_light_right_on_red"})
+_LISTED = 5
 
 
 @dataclass(frozen=True)
 class SumoReport:
-    """What the import read, skipped and built.
+    """What the import read, dropped and built.
 
     Attributes:
         edges_read: Normal edges in the file.
-        edges_closed: Of those, edges without a lane open to the vehicle class (skipped).
+        edges_closed: Of those, edges without a lane open to the vehicle class (skipped),
+            by the classes their lanes allow (``"all but ..."`` for lanes given by ``disallow``).
+        dropped_nodes, dropped_edges, dropped_length_m: Graph nodes and edges outside the
+            largest strongly connected part, and the edges' length (m).
         split_nodes: Interior shape points kept as nodes so that the graph stays simple.
         nodes, edges, fringe, signalized: Size of the result.
+        turns: Turns kept from SUMO's connections (from one edge onto the next, U-turns included).
+        banned_turns: Turns from an edge onto another road at its head that SUMO does not
+            connect (U-turns aside), which citysim does not allow either.
+        internal_m: Mean junction-internal length added to an edge (m).
+        junctions: SUMO junction types of the kept nodes, with their counts.
+        unsupported: What citysim does not run as SUMO does, with counts (junction types read
+            as another control, programs not run, ...).
         traffic_lights: Traffic-light programs that control a kept connection.
-        turns_not_in_sumo: Turns the citysim kernel allows that the SUMO net does not connect
-            (turning back at a dead end aside).
-        plan_match: Share of SUMO green link-seconds that the geometric citysim phases also
-            give green, over all signals (1.0 is a perfect mapping; NaN without signals).
     """
 
     edges_read: int
-    edges_closed: int
+    edges_closed: Mapping[str, int]
+    dropped_nodes: int
+    dropped_edges: int
+    dropped_length_m: float
     split_nodes: int
     nodes: int
     edges: int
     fringe: int
     signalized: int
+    turns: int
+    banned_turns: int
+    internal_m: float
+    junctions: Mapping[str, int]
+    unsupported: Mapping[str, int]
     traffic_lights: int
-    turns_not_in_sumo: int
-    plan_match: float
 
     def summary(self) -> str:
         """The report as a few lines of text."""
-        return "\n".join(
-            [
-                f"edges: {self.edges_read} read, {self.edges_closed} closed to the vehicle class (skipped)",
-                f"network: {self.nodes} nodes ({self.fringe} fringe, {self.signalized} signalized), "
-                f"{self.edges} edges; shape points kept as nodes: {self.split_nodes} to avoid parallel edges "
-                "and loops",
-                f"turns citysim allows that SUMO does not connect: {self.turns_not_in_sumo}",
-                f"traffic lights: {self.traffic_lights}; green time mapped onto citysim's phases: "
-                f"{self.plan_match:.0%}",
-            ]
-        )
+        closed = sum(self.edges_closed.values())
+        lines = [
+            f"edges: {self.edges_read} read, {closed} closed to the vehicle class (skipped)"
+            + (f": {_counts(self.edges_closed)}" if closed else ""),
+            f"disconnected parts dropped: {self.dropped_nodes} nodes, {self.dropped_edges} edges, "
+            f"{self.dropped_length_m / 1000:.2f} km",
+            f"network: {self.nodes} nodes ({self.fringe} fringe, {self.signalized} signalized), "
+            f"{self.edges} edges; shape points kept as nodes: {self.split_nodes} to avoid parallel edges "
+            "and loops",
+            f"turns: {self.turns} kept from SUMO's connections, {self.banned_turns} banned (not connected); "
+            f"junction-internal length added per edge: {self.internal_m:.1f} m on average",
+            f"junction types: {_counts(self.junctions)}",
+            f"traffic lights: {self.traffic_lights} (each signalized node runs its program's phases)",
+        ]
+        if self.unsupported:
+            lines.append(f"not run as in SUMO: {_counts(self.unsupported)}")
+        return "\n".join(lines)
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    """``"a 3, b 2, ..."``, the largest counts first, the rest summed up as ``"others"``."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    shown = [f"{name} {count}" for name, count in ranked[:_LISTED]]
+    rest = sum(count for _, count in ranked[_LISTED:])
+    return ", ".join(shown + ([f"others {rest}"] if rest else [])) or "none"
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,21 +156,41 @@ class SumoNetwork:
     Attributes:
         graph: The validated road graph.
         edges: Graph edges of each kept SUMO edge, in travel order.
-        connections: (from edge, to edge) SUMO ids of every connection between kept edges.
+        connections: (from edge, to edge) SUMO ids of every connection between kept edges
+            open to the vehicle class.
         programs: The traffic-light programs that control kept connections, by tl id.
-        plans: Fixed-time timing of every signalized node on its compiled phases (those of its
-            ``signal_plan`` where it has one, else the geometric ones), by node id.
-        matches: How well the geometric phases match each node's SUMO program, by node id.
-        report: What was read, skipped and built.
+        plans: The ``signal_plan`` of every signalized node that its program gives a green
+            (also on the graph), by node id.
+        report: What was read, dropped and built.
     """
 
     graph: nx.DiGraph
     edges: Mapping[str, tuple[EdgeKey, ...]]
     connections: frozenset[tuple[str, str]]
     programs: Mapping[str, TlsProgram]
-    plans: Mapping[str, SignalTiming]
-    matches: Mapping[str, PlanMatch]
+    plans: Mapping[str, dict]
     report: SumoReport
+
+
+@dataclass(frozen=True)
+class _Edges:
+    """The edges read from a SUMO net.
+
+    Attributes:
+        links: The graph of the edges open to the vehicle class.
+        edge_map: Graph edges of each of those SUMO edges, in travel order.
+        open_lanes: Per SUMO edge, the index among its open lanes of each open lane, by SUMO index.
+        internal: Length (m) of every internal lane and whether it is open to the class, by lane id.
+        edges_read: Normal edges in the file.
+        closed: Normal edges without an open lane, by the classes their lanes allow.
+    """
+
+    links: LinkGraph
+    edge_map: dict[str, tuple[EdgeKey, ...]]
+    open_lanes: dict[str, dict[str, int]]
+    internal: dict[str, tuple[float, bool]]
+    edges_read: int
+    closed: Counter
 
 
 def read_sumo_net(path: str | os.PathLike[str], vclass: str = "passenger") -> SumoNetwork:
@@ -156,16 +229,80 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
         for j in root.iter("junction")
         if j.get("type") != "internal"
     }
+    read = _read_edges(root, path, vclass, junctions, offset)
+    graph, dropped = keep_largest_strong_component_and_approaches(read.links.graph)
+    edge_map = {edge: keys for edge, keys in read.edge_map.items() if graph.has_edge(*keys[0])}
+    conns = read_connections(root, edge_map, read.open_lanes, read.internal)
+    turns, banned = set_turns(graph, edge_map, conns)
+    internal_m = add_internal_lengths(graph, edge_map, conns)
+    programs, not_run = read_programs(root.iter("tlLogic"), tl_links(conns))
+    split_nodes = sum(1 for n in graph if n not in junctions)
+    crossed = {edge_map[conn.from_edge][-1][1] for conn in conns if conn.direction != UTURN}
+    ends = {n for n, (_, _, kind) in junctions.items() if kind == "dead_end"} | (set(junctions) - crossed)
+    fringe = _mark_fringe(graph, ends)
+    controlled = {
+        edge_map[pair[0]][-1][1] for program in programs.values() for pair in program.links.values()
+    }
+    for node in controlled - fringe:
+        graph.nodes[node]["signalized"] = True
+    kinds, unsupported = _set_junctions(graph, junctions, _roundabout_nodes(root))
+    if not_run:
+        unsupported["other tlLogic programs (not run by default)"] = not_run
+    plans = signal_plans(graph, edge_map, programs)
+    for node, plan in plans.items():
+        graph.nodes[node][SIGNAL_PLAN] = plan
+    validate_network(graph, path)
+    report = SumoReport(
+        edges_read=read.edges_read,
+        edges_closed=dict(read.closed),
+        dropped_nodes=dropped.nodes,
+        dropped_edges=dropped.segments,
+        dropped_length_m=dropped.length_m,
+        split_nodes=split_nodes,
+        nodes=graph.number_of_nodes(),
+        edges=graph.number_of_edges(),
+        fringe=len(fringe),
+        signalized=len(plans),
+        turns=turns,
+        banned_turns=banned,
+        internal_m=internal_m,
+        junctions=dict(kinds),
+        unsupported=dict(unsupported),
+        traffic_lights=len(programs),
+    )
+    connections = frozenset((conn.from_edge, conn.to_edge) for conn in conns)
+    return SumoNetwork(graph, edge_map, connections, programs, plans, report)
+
+
+def _read_edges(
+    root: ET.Element,
+    path: Path,
+    vclass: str,
+    junctions: Mapping[str, tuple[float, float, str]],
+    offset: tuple[float, float],
+) -> _Edges:
+    """Read the edges open to ``vclass`` into a link graph (rules in the module docstring).
+
+    Raises:
+        InteropError: If an edge joins an unknown junction, or no edge has an open lane.
+    """
     links = LinkGraph(name=path.name.split(".")[0])
     edge_map: dict[str, tuple[EdgeKey, ...]] = {}
-    edges_read = edges_closed = 0
+    open_lanes: dict[str, dict[str, int]] = {}
+    internal: dict[str, tuple[float, bool]] = {}
+    edges_read, closed = 0, Counter()
     for edge in root.iter("edge"):
-        if edge.get("function", "normal") in _SKIPPED_FUNCTIONS:
+        function = edge.get("function", "normal")
+        if function == "internal":
+            for lane in edge.iter("lane"):
+                internal[lane.get("id")] = (float(lane.get("length")), allows(lane, vclass))
+        if function in _SKIPPED_FUNCTIONS:
             continue
         edges_read += 1
-        lanes = [lane for lane in edge.iter("lane") if _allows(lane, vclass)]
+        all_lanes = edge.findall("lane")
+        lanes = [lane for lane in all_lanes if allows(lane, vclass)]
         if not lanes:
-            edges_closed += 1
+            closed[_classes(all_lanes)] += 1
             continue
         u, v = edge.get("from"), edge.get("to")
         for node in (u, v):
@@ -175,39 +312,10 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
         speed_mps = max(float(lane.get("speed")) for lane in lanes)
         ahead, _ = links.add_course(course, Lanes(len(lanes), speed_mps), None)
         edge_map[edge.get("id")] = tuple(ahead)
-    graph = links.graph
-    if graph.number_of_edges() == 0:
+        open_lanes[edge.get("id")] = {lane.get("index"): k for k, lane in enumerate(lanes)}
+    if links.graph.number_of_edges() == 0:
         raise InteropError(f"no edge has a lane open to vehicle class {vclass!r}", path)
-    connections, tl_links, crossed = _connections(root, edge_map)
-    programs = _programs(root, tl_links)
-    split_nodes = sum(1 for n in graph if n not in junctions)
-    ends = {n for n, (_, _, kind) in junctions.items() if kind == "dead_end"} | (set(junctions) - crossed)
-    fringe = _mark_fringe(graph, ends)
-    controlled = {
-        edge_map[pair[0]][-1][1] for program in programs.values() for pair in program.links.values()
-    }
-    for node in controlled - fringe:
-        graph.nodes[node]["signalized"] = True
-    plans, matches = map_programs(graph, edge_map, programs)
-    for node, plan in signal_plans(graph, edge_map, programs).items():
-        graph.nodes[node][SIGNAL_PLAN] = plan
-        plans[node] = SignalTiming(
-            tuple(plan["greens_s"]), plan["yellow_s"], plan["all_red_s"], plan["offset_s"]
-        )
-    validate_network(graph, path)
-    report = SumoReport(
-        edges_read=edges_read,
-        edges_closed=edges_closed,
-        split_nodes=split_nodes,
-        nodes=graph.number_of_nodes(),
-        edges=graph.number_of_edges(),
-        fringe=len(fringe),
-        signalized=len(plans),
-        traffic_lights=len(programs),
-        turns_not_in_sumo=_turns_not_in_sumo(graph, edge_map, connections),
-        plan_match=_overall_match(matches),
-    )
-    return SumoNetwork(graph, edge_map, frozenset(connections), programs, plans, matches, report)
+    return _Edges(links, edge_map, open_lanes, internal, edges_read, closed)
 
 
 def _parse(path: Path) -> ET.Element:
@@ -229,15 +337,12 @@ def _parse(path: Path) -> ET.Element:
     return root
 
 
-def _allows(lane: ET.Element, vclass: str) -> bool:
-    allow, disallow = lane.get("allow"), lane.get("disallow")
-    if allow is not None:
-        classes = allow.split()
-        return vclass in classes or "all" in classes
-    if disallow is not None:
-        classes = disallow.split()
-        return vclass not in classes and "all" not in classes
-    return True
+def _classes(lanes: list[ET.Element]) -> str:
+    """The vehicle classes a closed edge's lanes allow, as one label."""
+    allowed = {c for lane in lanes for c in (lane.get("allow") or "").split()}
+    barred = {c for lane in lanes if lane.get("allow") is None for c in (lane.get("disallow") or "").split()}
+    label = " ".join(sorted(allowed))
+    return label if not barred else f"{label} all but {' '.join(sorted(barred))}".strip()
 
 
 def _course(
@@ -272,67 +377,44 @@ def _course(
     return Course(ids, tuple(xs), tuple(ys), tuple(a * length_m / total for a in along))
 
 
-def _connections(
-    root: ET.Element, edge_map: Mapping[str, tuple[EdgeKey, ...]]
-) -> tuple[set[tuple[str, str]], dict[str, dict[int, tuple[str, str]]], set[str]]:
-    """Connections between kept edges, each traffic light's links, and the nodes crossed.
-
-    Returns the edge-level connections, each traffic light's links by link index, and the
-    nodes that some connection crosses other than by turning around.
-    """
-    connections: set[tuple[str, str]] = set()
-    tl_links: dict[str, dict[int, tuple[str, str]]] = {}
-    crossed: set[str] = set()
-    for conn in root.iter("connection"):
-        pair = (conn.get("from"), conn.get("to"))
-        if pair[0] not in edge_map or pair[1] not in edge_map:
-            continue
-        connections.add(pair)
-        if conn.get("dir") != "t":
-            crossed.add(edge_map[pair[0]][-1][1])
-        if conn.get("tl") is not None and conn.get("linkIndex") is not None:
-            tl_links.setdefault(conn.get("tl"), {})[int(conn.get("linkIndex"))] = pair
-    return connections, tl_links, crossed
-
-
-def _programs(root: ET.Element, tl_links: Mapping[str, dict[int, tuple[str, str]]]) -> dict[str, TlsProgram]:
-    programs: dict[str, TlsProgram] = {}
-    for logic in root.iter("tlLogic"):
-        tl_id = logic.get("id")
-        if tl_id in programs or tl_id not in tl_links:
-            continue
-        phases = tuple(TlsPhase(float(p.get("duration")), p.get("state")) for p in logic.iter("phase"))
-        programs[tl_id] = TlsProgram(tl_id, float(logic.get("offset", "0")), phases, tl_links[tl_id])
-    return programs
-
-
 def _mark_fringe(graph: nx.DiGraph, ends: set[str]) -> set[str]:
     """Mark and return the road ends ``ends``, the dead ends, the sources and the sinks."""
     fringe = set()
     for node in graph:
-        near = (set(graph.predecessors(node)) | set(graph.successors(node))) - {node}
-        if node in ends or len(near) == 1 or graph.in_degree(node) == 0 or graph.out_degree(node) == 0:
+        dead_end = len(neighbours(graph, node)) == 1
+        if node in ends or dead_end or graph.in_degree(node) == 0 or graph.out_degree(node) == 0:
             fringe.add(node)
             graph.nodes[node]["kind"] = FRINGE
     return fringe
 
 
-def _turns_not_in_sumo(
-    graph: nx.DiGraph, edge_map: Mapping[str, tuple[EdgeKey, ...]], connections: set[tuple[str, str]]
-) -> int:
-    net = compile_network(graph)
-    allowed = set()
-    for sumo_from, sumo_to in connections:
-        allowed.add((net.edge_index[edge_map[sumo_from][-1]], net.edge_index[edge_map[sumo_to][0]]))
-    inner = {
-        (net.edge_index[a], net.edge_index[b])
-        for keys in edge_map.values()
-        for a, b in itertools.pairwise(keys)
-    }
-    turns = [(a, b) for a, b in net.conn_index if net.edge_to[b] != net.edge_from[a]]
-    return sum(1 for pair in turns if pair not in allowed and pair not in inner)
+def _roundabout_nodes(root: ET.Element) -> set[str]:
+    return {node for roundabout in root.iter("roundabout") for node in roundabout.get("nodes", "").split()}
 
 
-def _overall_match(matches: Mapping[str, PlanMatch]) -> float:
-    total = sum(m.green_link_s for m in matches.values())
-    return sum(m.matched_link_s for m in matches.values()) / total if total > 0 else math.nan
+def _set_junctions(
+    graph: nx.DiGraph, junctions: Mapping[str, tuple[float, float, str]], roundabout: set[str]
+) -> tuple[Counter, Counter]:
+    """Give every junction node its ``junction`` control (rules in the module docstring).
+
+    Returns:
+        The SUMO junction types of the nodes, and what is not run as in SUMO, with counts.
+    """
+    kinds, unsupported = Counter(), Counter()
+    for node, attrs in graph.nodes(data=True):
+        if node not in junctions:
+            continue
+        kind = junctions[node][2]
+        kinds[kind] += 1
+        control = SUMO_CONTROLS.get(kind, UNSUPPORTED_CONTROL)
+        if kind not in SUMO_CONTROLS or kind in APPROXIMATED_TYPES:
+            unsupported[f"junction type {kind} (run as {control})"] += 1
+        if node in roundabout:
+            control = "roundabout"
+        if attrs["signalized"]:
+            control = TRAFFIC_LIGHT
+        elif control == TRAFFIC_LIGHT:
+            control = UNSUPPORTED_CONTROL
+            unsupported[f"traffic light on a road end or without kept links (run as {control})"] += 1
+        attrs[JUNCTION] = control
+    return kinds, unsupported

@@ -1,56 +1,67 @@
-"""Map SUMO traffic-light programs onto citysim's phases, as fixed-time plans.
+"""Read SUMO traffic-light programs and turn them into citysim's own signal plans.
+
+:func:`read_programs` keeps, for each traffic light, the program SUMO runs by default: the
+one loaded last (SUMO: "when loaded, the last program will be used"; switching to another
+needs a WAUT or TraCI). A ``tlLogic`` that repeats a ``programID`` already loaded for its
+light is refused by SUMO and skipped here, and so is one without phases (SUMO's ``off``
+program, or an offset change to a loaded program).
 
 :func:`signal_plans` turns each program into the node's own ``signal_plan`` (see
-:mod:`sim.network.graph`), which the importer stores on the node:
+:mod:`sim.network.graph`), node by node (a light that controls several junctions gives
+each its own plan from its own links):
 
-1. every SUMO phase that gives some movement of the node a green (``G`` or ``g``) is a
-   phase of the plan, in SUMO's order, with SUMO's duration as its green and the movements
-   it gives green (those citysim connects). Phases with only yellow and red at the node are
-   transitions; their total, split evenly between the phases, becomes the yellow (time of
-   transitions with a yellow link) and all-red (the rest) after each green, so the cycle
-   keeps SUMO's length. The offset is the time at which the first green starts in SUMO's cycle;
-2. a turn that citysim allows but the program does not control (SUMO does not connect it,
-   or no link index controls it) gets green in every phase that gives its approach a green
-   (in every phase, if its approach never gets one), so that every route can be driven.
+1. a SUMO phase's **green set** is the node's connections whose links show ``G`` or ``g``
+   (``s``, ``u``, ``o`` and ``O`` count as red);
+2. a SUMO phase is a **transition** if it gives the node no green, or if it shows yellow
+   (``y``/``Y``) at the node and its green set is within that of the phase before it (a
+   yellow that keeps some links green, e.g. a left turn that continues into a protected
+   phase). Its duration joins the intergreen after the phase before it: its yellow if it
+   shows yellow at the node, else its all-red;
+3. every other SUMO phase serves its green set; consecutive phases with the same set are
+   one serving. The plan's **phases** are the distinct green sets in cycle order of their
+   first serving (from SUMO's phase 0), each with the total duration of its servings as its
+   green and the transitions after its first serving as its own ``yellow_s`` and
+   ``all_red_s``. A program that serves a set twice per cycle (e.g. NS, EW, NS, EW) has
+   it served once per cycle in citysim, for the time SUMO gives it in all; the transitions
+   after its later servings are added to its green too, so the cycle keeps SUMO's length
+   (and its coordination with its neighbours);
+4. an ``actuated`` or ``delay_based`` program also gives each phase ``min_green_s`` and
+   ``max_green_s``: the sum of its SUMO phases' ``minDur`` and ``maxDur``, with SUMO's
+   defaults (``minDur`` = ``duration``; ``maxDur`` = ``duration`` without ``minDur``, no
+   limit with it: then :data:`~sim.schema.MAX_GREEN_S`). Other types (``static``, ...)
+   keep their nominal durations and give none;
+5. the **offset** is the time at which the first phase's green starts in the common cycle:
+   SUMO's ``offset`` (when SUMO's phase 0 starts) plus the start of that green;
+6. a turn that citysim allows but the program does not control (no link index controls it)
+   gets green in every phase that gives its approach a green (in every phase, if its
+   approach never gets one), so that every route can be driven.
 
-:func:`map_programs` maps a program onto the geometric phases instead (the approaches of
-a node split by bearing into a north-south and an east-west phase, see
-:func:`sim.network.compile_network`), node by node, and measures how much of it they keep:
-
-1. every SUMO phase that gives some link of the node a green (``G`` or ``g``) is a green
-   phase; it is assigned to the citysim phase holding most of its green links. Phases with
-   only yellow and red at the node are transitions;
-2. a citysim phase's green is the total duration of the SUMO phases assigned to it, and
-   the transitions' total, split evenly between the phases, becomes the yellow (time of
-   transitions with a yellow link) and all-red (the rest) after each green, so the cycle
-   keeps SUMO's length;
-3. the offset is the time at which the first citysim phase's green starts in SUMO's cycle.
-
-Limits: protected turn phases, overlaps and split phases cannot be represented, so their
-time goes to the approach's phase; a program that serves an approach twice per cycle
-(e.g. NS, EW, NS, EW) is run once per cycle with the summed greens; a citysim phase that
-SUMO never serves gets a 1 s green. :class:`PlanMatch` measures the result: the share of
-SUMO's green link-seconds that the mapped citysim phase also gives green.
+So a fixed-time run of the plan repeats SUMO's cycle: same length, same order, each
+intergreen the program's own. Limits: during an intergreen citysim keeps green exactly the
+connections green in both phases, so a link that a transition keeps green but the next
+phase does not is yellow from the start of the intergreen; phase jumps (``next``) and
+detector parameters are not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from xml.etree.ElementTree import Element
 
 import networkx as nx
 import numpy as np
 
-from sim.interop.sumo.export import SignalTiming
 from sim.network.compile import CompiledNetwork, compile_network
+from sim.schema import MAX_GREEN_S
 
-__all__ = ["FILL_GREEN_S", "PlanMatch", "TlsPhase", "TlsProgram", "map_programs", "signal_plans"]
+__all__ = ["TlsPhase", "TlsProgram", "read_programs", "signal_plans"]
 
 EdgeKey = tuple[str, str]
-FILL_GREEN_S = 1.0
-"""Green (s) given to a citysim phase that the SUMO program never serves."""
 _GREEN = frozenset("Gg")
 _YELLOW = frozenset("yY")
+_TIMED_TYPES = frozenset({"actuated", "delay_based"})
+"""SUMO program types whose ``minDur`` and ``maxDur`` bound each green."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +71,26 @@ class TlsPhase:
     Attributes:
         duration_s: Duration (s).
         state: One letter per link index (``G``, ``g``, ``y``, ``r``, ...).
+        min_dur_s: SUMO's ``minDur`` (s), or None if not given.
+        max_dur_s: SUMO's ``maxDur`` (s), or None if not given.
     """
 
     duration_s: float
     state: str
+    min_dur_s: float | None = None
+    max_dur_s: float | None = None
+
+    @property
+    def min_green_s(self) -> float:
+        """Shortest green SUMO gives the phase in an actuated program (s)."""
+        return self.duration_s if self.min_dur_s is None else self.min_dur_s
+
+    @property
+    def max_green_s(self) -> float:
+        """Longest green SUMO gives the phase in an actuated program (s); :data:`MAX_GREEN_S` if unlimited."""
+        if self.max_dur_s is not None:
+            return self.max_dur_s
+        return self.duration_s if self.min_dur_s is None else MAX_GREEN_S
 
 
 @dataclass(frozen=True)
@@ -75,12 +102,16 @@ class TlsProgram:
         offset_s: SUMO's ``offset``: the time (s) at which its first phase starts.
         phases: The phases in cycle order.
         links: (from edge, to edge) SUMO ids of each controlled link, by link index.
+        kind: SUMO's ``type`` (``static``, ``actuated``, ``delay_based``, ...).
+        program_id: SUMO's ``programID``.
     """
 
     tl_id: str
     offset_s: float
     phases: tuple[TlsPhase, ...]
     links: Mapping[int, tuple[str, str]]
+    kind: str = "static"
+    program_id: str = "0"
 
     @property
     def cycle_s(self) -> float:
@@ -88,58 +119,45 @@ class TlsProgram:
         return sum(p.duration_s for p in self.phases)
 
 
-@dataclass(frozen=True)
-class PlanMatch:
-    """How well a node's citysim plan reproduces its SUMO program.
-
-    Attributes:
-        tl_id: The SUMO program mapped.
-        green_link_s: Green link-seconds SUMO gives the node's links over a cycle.
-        matched_link_s: Of those, the ones the mapped citysim phase also gives green.
-        unserved_phases: citysim phases SUMO never serves (given :data:`FILL_GREEN_S`).
-    """
-
-    tl_id: str
-    green_link_s: float
-    matched_link_s: float
-    unserved_phases: int
-
-    @property
-    def share(self) -> float:
-        """``matched_link_s / green_link_s`` (1.0 without green links)."""
-        return self.matched_link_s / self.green_link_s if self.green_link_s > 0 else 1.0
-
-
-def map_programs(
-    graph: nx.DiGraph, edge_map: Mapping[str, tuple[EdgeKey, ...]], programs: Mapping[str, TlsProgram]
-) -> tuple[dict[str, SignalTiming], dict[str, PlanMatch]]:
-    """Fixed-time plans on the geometric phases of the signalized nodes of ``graph`` from the SUMO programs.
+def read_programs(
+    logics: Iterable[Element], tl_links: Mapping[str, Mapping[int, tuple[str, str]]]
+) -> tuple[dict[str, TlsProgram], int]:
+    """The program SUMO runs by default for each traffic light that controls a kept link.
 
     Args:
-        graph: The imported graph, its signalized nodes marked, without signal plans.
-        edge_map: Graph edges of each SUMO edge, in travel order.
-        programs: The SUMO programs by tl id.
+        logics: ``tlLogic`` elements in the order SUMO loads them (the net's, then those of
+            additional files).
+        tl_links: Each traffic light's controlled links, (from edge, to edge) by link index.
 
     Returns:
-        The plan and the match of every signalized node that a program controls, by node id.
+        The default program by tl id (rules in the module docstring), and the number of
+        the other ``tlLogic`` elements of those lights (not run).
     """
-    net = compile_network(graph)
-    links = _node_links(net, edge_map, programs)
-    plans, matches = {}, {}
-    for s, node_index in enumerate(net.signal_nodes.tolist()):
-        node = net.node_ids[node_index]
-        if node not in links:
+    loaded: dict[str, set[str]] = {}
+    programs: dict[str, TlsProgram] = {}
+    read = 0
+    for logic in logics:
+        tl_id, program_id = logic.get("id"), logic.get("programID", "")
+        if tl_id not in tl_links:
             continue
-        tl_id, node_links = max(links[node].items(), key=lambda item: len(item[1]))
-        first = int(net.signal_phase_ptr[s])
-        n_phases = int(net.signal_phase_ptr[s + 1]) - first
-        phase_of = {
-            int(c): p - first
-            for p in range(first, first + n_phases)
-            for c in net.phase_conns[net.phase_conn_ptr[p] : net.phase_conn_ptr[p + 1]]
-        }
-        plans[node], matches[node] = _plan(programs[tl_id], node_links, phase_of, n_phases)
-    return plans, matches
+        read += 1
+        phases = tuple(_phase(p) for p in logic.iter("phase"))
+        if program_id in loaded.get(tl_id, ()) or not phases:
+            continue
+        loaded.setdefault(tl_id, set()).add(program_id)
+        offset_s, kind = float(logic.get("offset", "0")), logic.get("type", "static")
+        programs[tl_id] = TlsProgram(tl_id, offset_s, phases, tl_links[tl_id], kind, program_id)
+    return programs, read - len(programs)
+
+
+def _phase(element: Element) -> TlsPhase:
+    min_dur, max_dur = element.get("minDur"), element.get("maxDur")
+    return TlsPhase(
+        float(element.get("duration")),
+        element.get("state"),
+        None if min_dur is None else float(min_dur),
+        None if max_dur is None else float(max_dur),
+    )
 
 
 def signal_plans(
@@ -170,51 +188,111 @@ def signal_plans(
         if node not in links:
             continue
         tl_id, node_links = max(links[node].items(), key=lambda item: len(item[1]))
-        phases = _own_phases(programs[tl_id], node_links, node_conns[node], net.conn_from)
-        if phases is not None:
-            plans[node] = {
-                **phases,
-                "phases": [[list(movement[c]) for c in conns] for conns in phases["phases"]],
-            }
+        plan = _own_plan(programs[tl_id], node_links)
+        if plan is not None:
+            phases = plan.pop("phases")
+            _serve_uncontrolled(phases, node_conns[node], net.conn_from)
+            plans[node] = {"phases": [[list(movement[c]) for c in sorted(conns)] for conns in phases], **plan}
     return plans
 
 
-def _own_phases(
-    program: TlsProgram, links: list[tuple[int, int]], conns: list[int], conn_from: np.ndarray
-) -> dict | None:
-    """A node's plan with each phase as connection indices, or ``None`` if SUMO gives it no green."""
-    greens: list[tuple[float, set[int]]] = []
-    yellow_s = red_s = 0.0
-    start_s = offset_s = 0.0
+@dataclass
+class _Serving:
+    """Consecutive SUMO phases that give a node the same green set, and the transitions after them."""
+
+    green: frozenset[int]
+    first: int
+    start_s: float
+    green_s: float = 0.0
+    min_green_s: float = 0.0
+    max_green_s: float = 0.0
+    yellow_s: float = 0.0
+    all_red_s: float = 0.0
+
+    @property
+    def intergreen_s(self) -> float:
+        """Duration of the transitions after it (s)."""
+        return self.yellow_s + self.all_red_s
+
+    def add(self, green_s: float, min_green_s: float, max_green_s: float) -> None:
+        """Run on for another green (s), with its shortest and longest duration (s)."""
+        self.green_s += green_s
+        self.min_green_s += min_green_s
+        self.max_green_s += max_green_s
+
+
+def _servings(program: TlsProgram, links: list[tuple[int, int]]) -> list[_Serving]:
+    """The node's servings in SUMO's cycle, from a phase that surely starts one (none without greens)."""
+    greens, yellows, starts = [], [], []
+    start_s = 0.0
     for phase in program.phases:
         state = phase.state
-        green = {c for index, c in links if c >= 0 and index < len(state) and state[index] in _GREEN}
-        if green and phase.duration_s > 0:
-            if not greens:
-                offset_s = start_s
-            greens.append((phase.duration_s, green))
-        elif any(index < len(state) and state[index] in _YELLOW for index, _ in links):
-            yellow_s += phase.duration_s
-        else:
-            red_s += phase.duration_s
+        greens.append(frozenset(c for i, c in links if c >= 0 and i < len(state) and state[i] in _GREEN))
+        yellows.append(any(i < len(state) and state[i] in _YELLOW for i, _ in links))
+        starts.append(start_s)
         start_s += phase.duration_s
-    if not greens:
+    served = [i for i, phase in enumerate(program.phases) if greens[i] and phase.duration_s > 0]
+    if not served:
+        return []
+    first = next((i for i in served if not yellows[i]), served[0])
+    servings: list[_Serving] = []
+    n = len(program.phases)
+    for i in [(first + k) % n for k in range(n)]:
+        phase, last = program.phases[i], servings[-1] if servings else None
+        if phase.duration_s <= 0:
+            continue
+        if last is not None and (not greens[i] or (yellows[i] and greens[i] <= last.green)):
+            if yellows[i]:
+                last.yellow_s += phase.duration_s
+            else:
+                last.all_red_s += phase.duration_s
+            continue
+        if last is None or greens[i] != last.green or last.intergreen_s > 0:
+            last = _Serving(greens[i], i, starts[i])
+            servings.append(last)
+        last.add(phase.duration_s, phase.min_green_s, phase.max_green_s)
+    wrapped = servings[-1]
+    if len(servings) > 1 and wrapped.green == servings[0].green and wrapped.intergreen_s == 0:
+        # the cycle's last serving runs on into its first one: one serving, from the earlier start
+        servings.pop()
+        servings[0].add(wrapped.green_s, wrapped.min_green_s, wrapped.max_green_s)
+        servings[0].start_s = wrapped.start_s
+    return servings
+
+
+def _own_plan(program: TlsProgram, links: list[tuple[int, int]]) -> dict | None:
+    """A node's plan, each phase as a set of connection indices, or ``None`` if SUMO gives it no green."""
+    servings = _servings(program, links)
+    if not servings:
         return None
-    served = set().union(*(green for _, green in greens))
+    by_set: dict[frozenset[int], list[_Serving]] = {}
+    for serving in sorted(servings, key=lambda s: s.first):
+        by_set.setdefault(serving.green, []).append(serving)
+    phases = list(by_set.values())
+    greens = [sum(s.green_s for s in runs) + sum(s.intergreen_s for s in runs[1:]) for runs in phases]
+    cycle_s = program.cycle_s
+    plan = {
+        "phases": [set(green) for green in by_set],
+        "greens_s": greens,
+        "yellow_s": [runs[0].yellow_s for runs in phases],
+        "all_red_s": [runs[0].all_red_s for runs in phases],
+        "offset_s": (program.offset_s + phases[0][0].start_s) % cycle_s,
+    }
+    if program.kind in _TIMED_TYPES:
+        plan["min_green_s"] = [sum(s.min_green_s for s in runs) for runs in phases]
+        plan["max_green_s"] = [min(sum(s.max_green_s for s in runs), MAX_GREEN_S) for runs in phases]
+    return plan
+
+
+def _serve_uncontrolled(phases: list[set[int]], conns: list[int], conn_from: np.ndarray) -> None:
+    """Give each of ``conns`` that no phase serves green where its approach has green (else everywhere)."""
+    served = set().union(*phases)
     for c in conns:
         if c in served:
             continue
-        approach = [green for _, green in greens if any(conn_from[g] == conn_from[c] for g in green)]
-        for green in approach or [green for _, green in greens]:
+        approach = [green for green in phases if any(conn_from[g] == conn_from[c] for g in green)]
+        for green in approach or phases:
             green.add(c)
-    cycle_s = program.cycle_s
-    return {
-        "phases": [sorted(green) for _, green in greens],
-        "greens_s": [duration_s for duration_s, _ in greens],
-        "yellow_s": yellow_s / len(greens),
-        "all_red_s": red_s / len(greens),
-        "offset_s": (program.offset_s + offset_s) % cycle_s if cycle_s > 0 else 0.0,
-    }
 
 
 def _node_links(
@@ -228,48 +306,3 @@ def _node_links(
             c = net.conn_index.get((net.edge_index[a], net.edge_index[b]), -1)
             links.setdefault(a[1], {}).setdefault(tl_id, []).append((index, c))
     return links
-
-
-def _plan(
-    program: TlsProgram, links: list[tuple[int, int]], phase_of: Mapping[int, int], n_phases: int
-) -> tuple[SignalTiming, PlanMatch]:
-    assigned: list[int | None] = []
-    greens = [0.0] * n_phases
-    yellow_s = red_s = green_link_s = matched_link_s = 0.0
-    for phase in program.phases:
-        state = phase.state
-        green = [c for index, c in links if index < len(state) and state[index] in _GREEN]
-        if not green:
-            assigned.append(None)
-            if any(index < len(state) and state[index] in _YELLOW for index, _ in links):
-                yellow_s += phase.duration_s
-            else:
-                red_s += phase.duration_s
-            continue
-        votes = [sum(phase_of.get(c) == p for c in green) for p in range(n_phases)]
-        best = max(range(n_phases), key=lambda p: (votes[p], -p))
-        assigned.append(best)
-        greens[best] += phase.duration_s
-        green_link_s += phase.duration_s * len(green)
-        matched_link_s += phase.duration_s * votes[best]
-    unserved = sum(g == 0.0 for g in greens)
-    timing = SignalTiming(
-        greens_s=tuple(g if g > 0 else FILL_GREEN_S for g in greens),
-        yellow_s=yellow_s / n_phases,
-        all_red_s=red_s / n_phases,
-        offset_s=_offset(program, assigned),
-    )
-    return timing, PlanMatch(program.tl_id, green_link_s, matched_link_s, unserved)
-
-
-def _offset(program: TlsProgram, assigned: list[int | None]) -> float:
-    """Time in the cycle at which the first green assigned to citysim phase 0 starts a run."""
-    start_s = 0.0
-    starts = []
-    for i, phase in enumerate(program.phases):
-        if assigned[i] == 0 and assigned[i - 1] != 0:
-            starts.append(start_s)
-        start_s += phase.duration_s
-    cycle_s = program.cycle_s
-    first = starts[0] if starts else 0.0
-    return (program.offset_s + first) % cycle_s if cycle_s > 0 else 0.0

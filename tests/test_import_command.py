@@ -1,0 +1,123 @@
+"""``citysim import sumo|osm``: scenario folders that run as they are, and clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.interop.imports import import_sumo, read_sumocfg
+from sim.metrics.results import load_results
+from sim.scenario import load_scenario
+
+DATA = Path(__file__).parent / "data" / "sumo_small"
+NET = DATA / "small.net.xml"
+ROUTES = DATA / "small.rou.xml"
+
+
+def _trips(folder: Path) -> list[dict[str, str]]:
+    with (folder / "trips.csv").open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_import_sumo_writes_a_scenario_that_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "small"
+    assert main(["import", "sumo", str(NET), "--routes", str(ROUTES), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "network" in printed and "demand" in printed and "skipped" in printed
+    assert {"network.json", "trips.csv", "scenario.toml"} <= {p.name for p in out.iterdir()}
+    document = tomllib.loads((out / "scenario.toml").read_text(encoding="utf-8"))
+    assert document["imported"]["format"] == "sumo"
+    assert Path(document["imported"]["net"]) == NET.resolve()
+    assert [Path(p) for p in document["imported"]["routes"]] == [ROUTES.resolve()]
+    scenario = load_scenario(out / "scenario.toml")
+    trips = _trips(out)
+    assert trips and scenario.simulation.max_time_s >= max(float(t["depart_s"]) for t in trips)
+    results_dir = tmp_path / "run"
+    assert main(["run", str(out / "scenario.toml"), "--out", str(results_dir), "--no-plots"]) == 0
+    results = load_results(results_dir)
+    assert len(results.trips) == len(trips)
+    assert results.trips["arrive_s"].notna().all()
+
+
+def test_import_without_routes_writes_od_demand_over_drivable_pairs(tmp_path: Path) -> None:
+    imported = import_sumo(NET, tmp_path / "od", rate_vph=600.0)
+    with (imported.folder / "od.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and sum(float(r["rate_vph"]) for r in rows) == pytest.approx(600.0)
+    network = json.loads((imported.folder / "network.json").read_text(encoding="utf-8"))
+    fringe = {n["id"] for n in network["nodes"] if n["kind"] == "fringe"}
+    assert {r["origin"] for r in rows} <= fringe and {r["destination"] for r in rows} <= fringe
+    assert any("600 veh/h" in line for line in imported.report)
+    assert load_scenario(imported.scenario).demand.type == "matrix"
+
+
+def test_sumocfg_brings_its_files_and_end(tmp_path: Path) -> None:
+    config = tmp_path / "small.sumocfg"
+    config.write_text(
+        "<configuration><input>"
+        f'<net-file value="{NET}"/><route-files value="{ROUTES}"/>'
+        '</input><time><begin value="0"/><end value="120"/></time></configuration>',
+        encoding="utf-8",
+    )
+    read = read_sumocfg(config)
+    assert (read.net, read.routes, read.begin_s, read.end_s) == (NET, (ROUTES,), 0.0, 120.0)
+    imported = import_sumo(config, tmp_path / "cfg")
+    departs = [float(t["depart_s"]) for t in _trips(imported.folder)]
+    assert departs and max(departs) < 120.0
+    everything = import_sumo(NET, tmp_path / "all", [ROUTES])
+    assert len(_trips(everything.folder)) > len(departs)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["import", "sumo", "missing.net.xml"], "file not found"),
+        (["import", "sumo", str(DATA / "small.tll.xml")], "expected a SUMO network"),
+        (["import", "sumo", str(NET), "--routes", "missing.rou.xml"], "missing.rou.xml"),
+        (["import", "osm", "missing.osm.pbf"], "file not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("citysim: error:") and message in err and err.count("\n") == 1
+
+
+def test_import_into_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "file"
+    target.write_text("x", encoding="utf-8")
+    assert main(["import", "sumo", str(NET), "--out", str(target)]) == 2
+    assert "expected a folder" in capsys.readouterr().err
+
+
+def test_validate_runs_sumo_on_the_original_network(tmp_path: Path) -> None:
+    from sim.interop.validate import NET_FILE, validate_against_sumo
+
+    imported = import_sumo(NET, tmp_path / "small", [ROUTES])
+    validation = validate_against_sumo(load_scenario(imported.scenario), tmp_path / "validate")
+    assert not (tmp_path / "validate" / NET_FILE).exists()
+    assert set(validation.links["edge"]) <= {
+        "W2C",
+        "C2W",
+        "C2P",
+        "P2C",
+        "P2E",
+        "E2P",
+        "N2C",
+        "C2N",
+        "S2C",
+        "C2S",
+        "X2P",
+        "P2X",
+    }
+    trips = _trips(imported.folder)
+    assert validation.citysim.trips == validation.sumo.trips == len(trips)
+    assert validation.sumo.completed == len(trips)
+    assert validation.links["flow_sumo"].sum() > 0
