@@ -128,7 +128,8 @@ def one_crossing():
 
 def plan_of(phases, offset_s=0.0, kind="static"):
     graph, edge_map, links, _, _ = one_crossing()
-    (plan,) = signal_plans(graph, edge_map, {"J": TlsProgram("J", offset_s, phases, links, kind)}).values()
+    plans, _ = signal_plans(graph, edge_map, {"J": TlsProgram("J", offset_s, phases, links, kind)})
+    (plan,) = plans.values()
     n_movements = [len(movements) for movements in plan.pop("phases")]
     return plan, n_movements
 
@@ -303,3 +304,21 @@ def test_the_kernel_runs_each_phases_own_min_green_and_intergreen(small, tmp_pat
         (1, STAGE_ALL_RED, 2),
         (2, STAGE_GREEN, 13),
     ]
+
+
+def test_links_a_program_never_gives_green_are_counted_and_run_with_their_approach():
+    graph, edge_map, links, ns, ew = one_crossing()
+    never = next(i for i, (e_in, _) in links.items() if e_in.startswith("W0"))
+    ew_but_one = "".join("r" if i == never else letter for i, letter in enumerate(ew("G")))
+    phases = (
+        TlsPhase(20.0, ns("G")),
+        TlsPhase(3.0, ns("y")),
+        TlsPhase(20.0, ew_but_one),
+        TlsPhase(3.0, ew("y")),
+    )
+    plans, never_green = signal_plans(graph, edge_map, {"J": TlsProgram("J", 0.0, phases, links)})
+    assert never_green == 1
+    (plan,) = plans.values()
+    e_in, e_out = links[never]
+    movement = [e_in.split("-")[0], e_out.split("-")[1]]
+    assert [movement in phase for phase in plan["phases"]] == [False, True]

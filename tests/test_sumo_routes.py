@@ -117,21 +117,23 @@ def test_vehicle_types_take_sumo_defaults_for_what_they_leave_out(demand):
     }
     assert demand.types["small"] == SUMO_DEFAULTS | {"length_m": 4.0}
     assert demand.types["van"] == SUMO_DEFAULTS | {"length_m": 6.5, "accel_mps2": 2.0, "speed_dev": 0.0}
-    assert set(demand.types) == {"car", "truck", "small", "van", "DEFAULT_VEHTYPE"}
+    assert set(demand.types) == {"car", "truck", "bus", "small", "van", "DEFAULT_VEHTYPE"}
+    assert demand.types["bus"]["length_m"] == 12.0 and demand.types["bus"]["accel_mps2"] == 1.2
     assert demand.vtypes["bus"].vclass == "bus" and demand.vtypes["bus"].length_m == 12.0
 
 
 def test_the_report_counts_what_was_skipped_unsupported_and_approximated(demand):
     report = demand.report
-    assert report.skipped == {"vehicle class 'bus'": 1}
-    assert report.skipped_ids == {"vehicle class 'bus'": ("bus_1",)}
+    assert report.skipped == {"vehicle class 'bicycle'": 1}
+    assert report.skipped_ids == {"vehicle class 'bicycle'": ("bike_1",)}
+    assert "bus_1" in demand.trips.ids
     assert report.kept == len(demand.trips) and report.vehicles == report.kept + 1
     assert report.routed_by_citysim == 5 + 3 + 1 + 1
     assert report.unsupported == {"<stop> (driven through)": 1, "<person>": 1}
     assert report.approximated == {'departPos="last"': 1, "arrivalPos=<number>": 1}
     assert report.outside_period == 0
     text = report.summary()
-    assert "vehicle class 'bus': 1 (bus_1)" in text
+    assert "vehicle class 'bicycle': 1 (bike_1)" in text
     assert f"{report.kept} imported (" in text
 
 
@@ -139,7 +141,7 @@ def test_the_period_leaves_out_earlier_and_later_departures(network):
     demand = read_sumo_routes(ROUTES, network, seed=7, begin_s=10.0, end_s=30.0)
     assert all(10.0 <= t < 30.0 for t in demand.trips.depart_s)
     assert [t for t, *_ in trips_of(demand, "f_vph")] == [15.0]
-    # v_named (5 s), v_embedded (8 s), t_banned (30 s), t_via (35 s) and bus_1 (3 s) are outside
+    # v_named (5 s), v_embedded (8 s), t_banned (30 s), t_via (35 s), bus_1 (3 s) and bike_1 (4 s) are outside
     assert demand.report.outside_period >= 5
     assert demand.report.skipped == {}
 
@@ -327,7 +329,7 @@ def test_sumo_routes_the_small_demand_as_the_import_does(network, demand, tmp_pa
     compared = 0
     for vehicle in ET.parse(out).getroot().iter("vehicle"):
         vid = vehicle.get("id")
-        if vid.startswith(("f_prob", "f_poisson")) or vid == "bus_1":
+        if vid.startswith(("f_prob", "f_poisson")) or vid == "bike_1":
             continue  # drawn from another generator, or of another class (skipped)
         i = ours[vid]
         edges = vehicle.find("route").get("edges").split()
@@ -351,4 +353,4 @@ def test_a_large_sumo_demand_reads_in_well_under_a_second():
     demand = read_sumo_routes(files, network, end_s=1800.0)
     assert time.perf_counter() - t0 < 1.5
     assert demand.report.kept > 4000
-    assert set(demand.report.skipped) == {"vehicle class 'truck'"}
+    assert not demand.report.skipped and demand.types["truck_truck"]["length_m"] == 7.1

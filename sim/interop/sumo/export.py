@@ -36,6 +36,7 @@ import networkx as nx
 from sim.interop.errors import InteropError
 from sim.interop.sumo.binaries import run_tool
 from sim.interop.sumo.junctions import JUNCTION_TYPES
+from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.compile import CompiledNetwork, compile_network
 from sim.network.validate import validate_network
 
@@ -248,12 +249,13 @@ def build_net(
 
 
 def net_connections(net_path: str | Path) -> set[tuple[str, str]]:
-    """The (from edge, to edge) pairs that a built SUMO net connects (internal edges left out)."""
+    """The (from edge, to edge) pairs a SUMO net (plain or gzipped) connects, internal edges left out."""
     pairs = set()
-    for _, element in ET.iterparse(net_path):
-        if element.tag == "connection" and not element.get("from", "").startswith(":"):
-            pairs.add((element.get("from"), element.get("to")))
-        element.clear()
+    with open_bytes(net_path) as f:
+        for _, element in ET.iterparse(f):
+            if element.tag == "connection" and not element.get("from", "").startswith(":"):
+                pairs.add((element.get("from"), element.get("to")))
+            element.clear()
     return pairs
 
 

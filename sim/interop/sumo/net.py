@@ -46,7 +46,6 @@ Only the standard library is needed. The rules:
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import xml.etree.ElementTree as ET
@@ -71,6 +70,7 @@ from sim.interop.sumo.connections import (
 )
 from sim.interop.sumo.junctions import APPROXIMATED_TYPES, SUMO_CONTROLS, UNSUPPORTED_CONTROL
 from sim.interop.sumo.programs import TlsProgram, read_programs, signal_plans
+from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.graph import FRINGE, JUNCTION, SIGNAL_PLAN, TRAFFIC_LIGHT, NetworkError
 from sim.network.validate import validate_network
 
@@ -248,7 +248,11 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
     kinds, unsupported = _set_junctions(graph, junctions, _roundabout_nodes(root))
     if not_run:
         unsupported["other tlLogic programs (not run by default)"] = not_run
-    plans = signal_plans(graph, edge_map, programs)
+    plans, never_green = signal_plans(graph, edge_map, programs)
+    if never_green:
+        unsupported[
+            "links the default program never gives green (SUMO keeps them red; run with their approach)"
+        ] = never_green
     for node, plan in plans.items():
         graph.nodes[node][SIGNAL_PLAN] = plan
     validate_network(graph, path)
@@ -322,10 +326,7 @@ def _parse(path: Path) -> ET.Element:
     if not path.is_file():
         raise InteropError("file not found", path)
     try:
-        with path.open("rb") as raw:
-            gzipped = raw.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gzipped else open
-        with opener(path, "rb") as f:
+        with open_bytes(path) as f:
             root = ET.parse(f).getroot()
     except ET.ParseError as error:
         line, column = error.position

@@ -34,7 +34,9 @@ each its own plan from its own links):
    SUMO's ``offset`` (when SUMO's phase 0 starts) plus the start of that green;
 6. a turn that citysim allows but the program does not control (no link index controls it)
    gets green in every phase that gives its approach a green (in every phase, if its
-   approach never gets one), so that every route can be driven.
+   approach never gets one), so that every route can be driven. So does a link the program
+   controls but never gives green (SUMO keeps it red for good: a program meant to be
+   switched by hand, as the SUMO games' ones); :func:`signal_plans` counts those.
 
 So a fixed-time run of the plan repeats SUMO's cycle: same length, same order, each
 intergreen the program's own. Limits: during an intergreen citysim keeps green exactly the
@@ -162,7 +164,7 @@ def _phase(element: Element) -> TlsPhase:
 
 def signal_plans(
     graph: nx.DiGraph, edge_map: Mapping[str, tuple[EdgeKey, ...]], programs: Mapping[str, TlsProgram]
-) -> dict[str, dict]:
+) -> tuple[dict[str, dict], int]:
     """Each signalized node's own ``signal_plan`` from its SUMO program (rules in the module docstring).
 
     Args:
@@ -171,7 +173,8 @@ def signal_plans(
         programs: The SUMO programs by tl id.
 
     Returns:
-        The plan of every signalized node that a program gives a green, by node id.
+        The plan of every signalized node that a program gives a green, by node id, and the
+        number of links a program controls but never gives green (served with their approach).
     """
     net = compile_network(graph)
     links = _node_links(net, edge_map, programs)
@@ -183,6 +186,7 @@ def signal_plans(
     for c in range(len(net.conn_from)):
         node_conns.setdefault(net.node_ids[net.edge_to[net.conn_from[c]]], []).append(c)
     plans = {}
+    never_green = 0
     for node_index in net.signal_nodes.tolist():
         node = net.node_ids[node_index]
         if node not in links:
@@ -191,9 +195,10 @@ def signal_plans(
         plan = _own_plan(programs[tl_id], node_links)
         if plan is not None:
             phases = plan.pop("phases")
-            _serve_uncontrolled(phases, node_conns[node], net.conn_from)
+            added = _serve_uncontrolled(phases, node_conns[node], net.conn_from)
+            never_green += len(added & {c for _, c in node_links})
             plans[node] = {"phases": [[list(movement[c]) for c in sorted(conns)] for conns in phases], **plan}
-    return plans
+    return plans, never_green
 
 
 @dataclass
@@ -284,15 +289,22 @@ def _own_plan(program: TlsProgram, links: list[tuple[int, int]]) -> dict | None:
     return plan
 
 
-def _serve_uncontrolled(phases: list[set[int]], conns: list[int], conn_from: np.ndarray) -> None:
-    """Give each of ``conns`` that no phase serves green where its approach has green (else everywhere)."""
+def _serve_uncontrolled(phases: list[set[int]], conns: list[int], conn_from: np.ndarray) -> set[int]:
+    """Give each of ``conns`` that no phase serves green where its approach has green (else everywhere).
+
+    Returns:
+        The connections given green so.
+    """
     served = set().union(*phases)
+    added = set()
     for c in conns:
         if c in served:
             continue
+        added.add(c)
         approach = [green for green in phases if any(conn_from[g] == conn_from[c] for g in green)]
         for green in approach or phases:
             green.add(c)
+    return added
 
 
 def _node_links(

@@ -47,7 +47,7 @@ from sim.demand import Trips
 from sim.interop.sumo.definitions import Definitions, SumoRoute
 from sim.interop.sumo.flows import flow_departures_ms, time_ms, to_ms
 from sim.interop.sumo.net import SumoNetwork
-from sim.interop.sumo.vtypes import DEFAULT_VTYPE, VehicleType
+from sim.interop.sumo.vtypes import DEFAULT_VTYPE, ROAD_CLASSES, VehicleType
 from sim.interop.sumo.xmlfile import Element, element_error, read_xml
 from sim.network.compile import compile_network
 from sim.routing import BANNED_TURN, Router, RoutingError
@@ -193,7 +193,9 @@ def read_sumo_routes(
         paths: Route files (``.rou.xml``, additional files with routes, optionally gzipped).
         network: The network they run on, from :func:`~sim.interop.sumo.net.read_sumo_net`.
         seed: Seed or generator of the draws (route and type distributions, random flows).
-        vclass: The vehicle class imported; vehicles of other classes are skipped.
+        vclass: The vehicle class imported; vehicles of another class are skipped unless both
+            are road classes (:data:`~sim.interop.sumo.vtypes.ROAD_CLASSES`: trucks and buses
+            come along with passenger cars, on the same lanes, with their own vTypes).
         begin_s: The run's begin (SUMO's ``--begin``): earlier departures are left out, and
             flows begin here by default.
         end_s: The run's end (SUMO's ``--end``): no departure from here on, and flows end
@@ -350,7 +352,7 @@ class _Reader:
                 )
             self.first_line[vid] = (path, element.line)
             vclass = self.definitions.vtypes[vtype].vclass
-            mapped = f"vehicle class {vclass!r}" if vclass != self.vclass else self._mapped(spec)
+            mapped = f"vehicle class {vclass!r}" if not self._drives(vclass) else self._mapped(spec)
             if isinstance(mapped, str):
                 self._skip(vid, mapped)
                 continue
@@ -387,6 +389,10 @@ class _Reader:
         if a == "from":
             return [("edges", attrs[a], attrs[b], tuple(attrs.get("via", "").split()))] * n
         return [("junctions", attrs[a], attrs[b])] * n
+
+    def _drives(self, vclass: str) -> bool:
+        """Whether vehicles of ``vclass`` run on the imported lanes (the class, or both road classes)."""
+        return vclass == self.vclass or (vclass in ROAD_CLASSES and self.vclass in ROAD_CLASSES)
 
     def _mapped(self, spec: _Spec) -> _Trip | str:
         """``(origin, destination, node path or None)`` of a vehicle, or why it is skipped."""

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 from sim.schema import MAX_SPEED_MPS
 
-__all__ = ["BUILTIN_TYPES", "CLASS_DEFAULTS", "DEFAULT_VTYPE", "VehicleType", "vehicle_type"]
+__all__ = ["BUILTIN_TYPES", "CLASS_DEFAULTS", "DEFAULT_VTYPE", "ROAD_CLASSES", "VehicleType", "vehicle_type"]
 
 DEFAULT_VTYPE = "DEFAULT_VEHTYPE"
 """The type of a vehicle that names none (unless a file redefines it)."""
@@ -45,6 +45,15 @@ CLASS_DEFAULTS: Mapping[str, tuple[float, float, float, float, float]] = {
     "motorcycle": (2.2, 6.0, 10.0, 200 / 3.6, 0.1),
 }
 """Per vehicle class: SUMO 1.28's default length (m), accel and decel (m/s²), maxSpeed (m/s), speedDev."""
+ROAD_CLASSES = frozenset(
+    {
+        "passenger", "private", "evehicle", "taxi", "delivery", "emergency", "truck", "trailer", "bus",
+        "coach", "motorcycle", "moped", "army", "authority", "vip", "hov", "custom1", "custom2",
+    }
+)  # fmt: skip
+"""SUMO's motor-vehicle road classes: importing one of them brings the others' vehicles along
+(trucks and buses drive the imported lanes with their own vType); other classes (bicycles,
+pedestrians, rail, ships) are skipped."""
 _MIN_GAP_M, _SIGMA, _TAU_S, _SPEED_FACTOR = 2.5, 0.5, 1.0, 1.0
 _NORMAL = re.compile(r"^\s*normc?\(\s*([^,()]+)\s*,\s*([^,()]+)\s*(?:,[^()]*)?\)\s*$")
 

@@ -7,14 +7,16 @@ fraction of a second; a gzipped file is recognised by its first bytes.
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from xml.parsers import expat
 
 from sim.interop.errors import InteropError
 
-__all__ = ["Element", "element_error", "read_xml"]
+__all__ = ["Element", "element_error", "open_bytes", "read_xml"]
 
 
 @dataclass(eq=False)
@@ -37,6 +39,13 @@ class Element:
         """``<tag id='x'>`` (or ``<tag>``), for messages."""
         name = self.attrs.get("id")
         return f"<{self.tag} id={name!r}>" if name is not None else f"<{self.tag}>"
+
+
+def open_bytes(path: str | os.PathLike[str]) -> BinaryIO:
+    """The file opened for reading bytes, through gzip when its first two bytes are gzip's magic."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
 def element_error(path: Path, element: Element, problem: str) -> InteropError:
@@ -73,9 +82,7 @@ def read_xml(path: Path, refused: Mapping[str, str]) -> Element:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     try:
-        with path.open("rb") as raw:
-            gzipped = raw.read(2) == b"\x1f\x8b"
-        with (gzip.open if gzipped else open)(path, "rb") as f:
+        with open_bytes(path) as f:
             parser.ParseFile(f)
     except expat.ExpatError as error:
         raise InteropError(f"invalid XML at line {error.lineno}, column {error.offset}", path) from None
