@@ -14,8 +14,10 @@ departures are cut at ``END_S``. Scenarios without vehicle demand (DRT's is pers
 taxis, RiLSA has none) get the importer's OD demand. Then
 ``sim.interop.validate.validate_against_sumo`` (what ``citysim validate --against sumo``
 does) runs citysim and SUMO (step 1 s) on the *original* network with the same trips and
-routes. Prints per scenario what the import dropped, completions, mean travel time and the
-loop speed ratio, with the load average; SUMO files go to ``.bench_cache/sumo_scenarios``.
+routes, SUMO without teleporting by default (citysim never moves a stuck vehicle on; with
+``--teleport-after 300``, SUMO's default, SUMO counts vehicles it teleported as arrived).
+Prints per scenario what the import dropped, completions, mean travel time and the loop
+speed ratio, with the load average; SUMO files go to ``.bench_cache/sumo_scenarios``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=ROOT / ".bench_cache" / "sumo_scenarios")
     ap.add_argument("--json", type=Path, help="write every comparison to this file")
     ap.add_argument("--markdown", type=Path, help="write the table as Markdown to this file")
+    ap.add_argument(
+        "--teleport-after",
+        type=float,
+        default=-1.0,
+        help="SUMO's --time-to-teleport (s); default -1: never, as citysim (a stuck vehicle stays stuck)",
+    )
     args = ap.parse_args(argv)
     rows, failed = [], 0
     for name in [s for s in args.scenarios.split(",") if s]:
@@ -73,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work_dir / name
         try:
             imported = import_sumo(net, work / "scenario", routes, end_s=end_s)
-            validation = validate_against_sumo(load_scenario(imported.scenario), work / "sumo")
+            validation = validate_against_sumo(
+                load_scenario(imported.scenario), work / "sumo", time_to_teleport_s=args.teleport_after
+            )
         except ValueError as error:
             print(f"\n== {name}: FAILED: {error}")
             failed += 1

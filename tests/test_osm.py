@@ -245,3 +245,15 @@ def test_without_pyosmium_the_error_names_the_extra(tmp_path, monkeypatch):
         InteropError, match=r"needs the Python package 'osmium': pip install 'citysim\[osm\]'"
     ):
         read_osm(write_extract(tmp_path / "town.osm"))
+
+
+def test_citysim_import_osm_writes_a_scenario_that_runs(osm, tmp_path, capsys):
+    from sim.cli import main
+
+    extract = write_extract(tmp_path / "town.osm")
+    out = tmp_path / "town"
+    assert main(["import", "osm", str(extract), "--out", str(out), "--rate-vph", "300"]) == 0
+    printed = capsys.readouterr().out
+    assert "outside the largest strongly connected component" in printed and "300 veh/h" in printed
+    assert {"network.json", "od.csv", "scenario.toml"} <= {p.name for p in out.iterdir()}
+    assert main(["run", str(out / "scenario.toml"), "--out", str(tmp_path / "run"), "--no-plots"]) == 0

@@ -25,7 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "validate",
         help="run a scenario in citysim and in SUMO and compare them",
         description=(
-            "Export the scenario's network, fixed-time signal plans and routed trips to SUMO, run "
+            "Export the scenario's network, fixed-time signal plans and routed trips to SUMO (a "
+            "scenario made by 'citysim import sumo' runs in SUMO on its original network), run "
             "SUMO (step 1 s) and citysim, and print side by side vehicles completed, mean travel "
             "time, mean delay, mean speed and wall time with their ratios, and the per-link flow "
             "correlation. Then judge three metrics, each printed on its own line with both values, "
@@ -68,6 +69,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="priority",
         help="SUMO junction type of unsignalized intersections (default: priority)",
     )
+    validate.add_argument(
+        "--teleport-after",
+        type=float,
+        default=None,
+        metavar="S",
+        help="SUMO's --time-to-teleport: a vehicle stuck S seconds is moved on and counted; "
+        "-1: never, as in citysim (default: SUMO's 300)",
+    )
     validate.add_argument("--no-plots", dest="plots", action="store_false", help="do not draw the figure")
     validate.add_argument("--quiet", action="store_true", help="hide the progress bar")
     validate.set_defaults(handler=_validate)
@@ -100,6 +109,7 @@ def _validate(args: argparse.Namespace) -> int:
         options=options,
         progress=not args.quiet,
         tolerances=dict(args.tolerances),
+        **({} if args.teleport_after is None else {"time_to_teleport_s": args.teleport_after}),
     )
     print(validation.table())
     (folder / FIGURE).unlink(missing_ok=True)

@@ -62,6 +62,8 @@ SUMO_FOLDER = "sumo"
 LINKS_FILE = "links.csv"
 VALIDATION_FILE = "validation.json"
 AGREEMENT_FILE = "agreement.csv"
+DEFAULT_TELEPORT_S = 300.0
+"""SUMO's default ``--time-to-teleport`` (s)."""
 EdgeKey = tuple[str, str]
 
 _SUMMARY_KEYS = {
@@ -115,7 +117,7 @@ class Validation:
         scenario: Scenario name.
         seed: The seed of the run.
         citysim, sumo: Each simulator's headline figures.
-        teleports: Vehicles SUMO teleported after being stuck 300 s.
+        teleports: Vehicles SUMO teleported after being stuck (``time_to_teleport_s``).
         links: One row per edge: ``u``, ``v``, ``edge`` (SUMO id), ``flow_citysim``,
             ``flow_sumo`` (vehicles that left it), ``speed_citysim_mps``, ``speed_sumo_mps``
             (NaN where no vehicle used it).
@@ -227,6 +229,7 @@ def validate_against_sumo(
     options: ExportOptions | None = None,
     progress: bool = False,
     tolerances: Mapping[str, Tolerance] | None = None,
+    time_to_teleport_s: float = DEFAULT_TELEPORT_S,
 ) -> Validation:
     """Run ``scenario`` in citysim and in SUMO on the same network, plans and routes; compare.
 
@@ -238,6 +241,8 @@ def validate_against_sumo(
         progress: Show citysim's progress bar.
         tolerances: Tolerances of the judged metrics by name, overriding the defaults of
             :data:`sim.interop.agreement.DEFAULT_TOLERANCES`.
+        time_to_teleport_s: SUMO's ``--time-to-teleport``: a vehicle stuck this long is moved
+            on (and counted); negative: never (citysim never teleports). Default SUMO's, 300 s.
 
     Returns:
         The comparison.
@@ -265,7 +270,9 @@ def validate_against_sumo(
     write_routes(out / ROUTES_FILE, trips, _vtypes(scenario))
     results = model.run(progress=progress).results()
     horizon_s = scenario.simulation.max_time_s
-    sumo_run = run_sumo(net_path, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, edge_data=True)
+    sumo_run = run_sumo(
+        net_path, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, time_to_teleport_s, edge_data=True
+    )
     return Validation(
         scenario=scenario.name,
         seed=model.seed,

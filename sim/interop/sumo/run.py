@@ -5,7 +5,8 @@ vehicle stuck that long is moved on, and counted). SUMO cannot stop at "empty ne
 horizon, whichever comes first": with ``--end`` it steps an empty network on to the end,
 which inflates its loop time. So :func:`run_sumo` runs first without ``--end``, which stops
 once every vehicle has arrived, and only if that run outlasts the horizon runs again with
-``--end``; the second run is reported.
+``--end``; the second run is reported. Without teleporting (a negative
+``time_to_teleport_s``) a gridlock never clears, so the one run has ``--end``.
 """
 
 from __future__ import annotations
@@ -80,8 +81,10 @@ def run_sumo(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    run = _run_once(Path(net_path), Path(routes_path), out, None, time_to_teleport_s, edge_data)
-    if run.end_s > horizon_s:
+    # without teleporting a gridlock never clears, so only a run with --end is sure to stop
+    first_end_s = horizon_s if time_to_teleport_s < 0 else None
+    run = _run_once(Path(net_path), Path(routes_path), out, first_end_s, time_to_teleport_s, edge_data)
+    if first_end_s is None and run.end_s > horizon_s:
         run = _run_once(Path(net_path), Path(routes_path), out, horizon_s, time_to_teleport_s, edge_data)
     return run
 
