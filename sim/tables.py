@@ -435,10 +435,13 @@ class ImportedSpec:
         format: ``"sumo"`` or ``"osm"``.
         net: The original network file (``.net.xml[.gz]``, ``.osm.pbf``, ...).
         routes: The original SUMO route files the trips were read from (may be empty).
+        additional: SUMO additional files whose traffic-light programs were imported (SUMO
+            loads them after the net's, as a ``.sumocfg``'s ``additional-files``).
         vclass: The SUMO vehicle class whose lanes were imported.
     """
 
     format: str = _spec(_REQUIRED, partial(_choice, choices=IMPORT_FORMATS))
     net: Path = _spec(_REQUIRED, _path)
     routes: tuple[Path, ...] = _spec((), _paths)
+    additional: tuple[Path, ...] = _spec((), _paths)
     vclass: str = _spec("passenger", partial(_text, nonempty=True))

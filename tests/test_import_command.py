@@ -121,3 +121,42 @@ def test_validate_runs_sumo_on_the_original_network(tmp_path: Path) -> None:
     assert validation.citysim.trips == validation.sumo.trips == len(trips)
     assert validation.sumo.completed == len(trips)
     assert validation.links["flow_sumo"].sum() > 0
+
+
+EXTRA_PROGRAM = """<additional>
+    <tlLogic id="C" type="static" programID="extra" offset="0">
+        <phase duration="50" state="GGgGGGgGGgGGG"/>
+        <phase duration="4"  state="yyyyyyyyyyyyy"/>
+        <phase duration="1"  state="rrrrrrrrrrrrr"/>
+    </tlLogic>
+</additional>
+"""
+
+
+def test_additional_programs_load_after_the_nets_and_reach_sumo(tmp_path: Path) -> None:
+    from sim.interop.validate import PROGRAMS_FILE, validate_against_sumo
+
+    extra = tmp_path / "extra.add.xml"
+    extra.write_text(EXTRA_PROGRAM, encoding="utf-8")
+    imported = import_sumo(NET, tmp_path / "small", [ROUTES], additional=[extra])
+    network = json.loads((imported.folder / "network.json").read_text(encoding="utf-8"))
+    (plan,) = [n["signal_plan"] for n in network["nodes"] if n["id"] == "C"]
+    assert (plan["greens_s"], plan["yellow_s"], plan["all_red_s"]) == ([50.0], [4.0], [1.0])
+    scenario = load_scenario(imported.scenario)
+    assert scenario.imported.additional == (extra.resolve(),)
+    validation = validate_against_sumo(scenario, tmp_path / "validate")
+    written = (tmp_path / "validate" / PROGRAMS_FILE).read_text(encoding="utf-8")
+    assert 'programID="extra"' in written and "<vehicle" not in written
+    assert validation.sumo.completed == validation.citysim.completed == validation.citysim.trips
+
+
+def test_a_sumocfg_whose_vehicles_are_in_its_additional_files_gets_them(tmp_path: Path) -> None:
+    config = tmp_path / "small.sumocfg"
+    config.write_text(
+        f'<sumoConfiguration><input><net-file value="{NET}"/>'
+        f'<additional-files value="{ROUTES}"/></input></sumoConfiguration>',
+        encoding="utf-8",
+    )
+    imported = import_sumo(config, tmp_path / "cfg")
+    assert load_scenario(imported.scenario).demand.type == "trips"
+    assert len(_trips(imported.folder)) == len(_trips(import_sumo(NET, tmp_path / "all", [ROUTES]).folder))

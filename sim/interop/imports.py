@@ -7,8 +7,8 @@ there are none) and ``scenario.toml``, which ``citysim run`` runs as it is. The 
 SUMO on the original network. What was kept and dropped is returned as report lines.
 
 A ``.sumocfg`` may stand for the network: its ``net-file``, ``route-files``,
-``additional-files`` (read for the routes and vehicle types they hold) and ``begin``/``end``
-are used, relative to its folder, as SUMO reads them.
+``additional-files`` (read for the traffic-light programs, routes and vehicle types they
+hold) and ``begin``/``end`` are used, relative to its folder, as SUMO reads them.
 """
 
 from __future__ import annotations
@@ -57,12 +57,14 @@ class SumoConfig:
 
     Attributes:
         net: The network file.
-        routes: Route files, then the additional files (which may hold routes and vTypes).
+        routes: Route files.
+        additional: Additional files (they may hold traffic-light programs, routes and vTypes).
         begin_s, end_s: The simulated period (s); ``end_s`` is ``None`` when not set.
     """
 
     net: Path
     routes: tuple[Path, ...]
+    additional: tuple[Path, ...]
     begin_s: float
     end_s: float | None
 
@@ -113,7 +115,7 @@ def read_sumocfg(path: PathLike) -> SumoConfig:
         end_s = time_ms(values["end"], "end") / 1000.0 if values.get("end") else None
     except ValueError as error:
         raise InteropError(str(error), path) from None
-    return SumoConfig(files("net-file")[0], files("route-files") + files("additional-files"), begin_s, end_s)
+    return SumoConfig(files("net-file")[0], files("route-files"), files("additional-files"), begin_s, end_s)
 
 
 def import_sumo(
@@ -121,6 +123,7 @@ def import_sumo(
     out: PathLike,
     routes: Sequence[PathLike] = (),
     *,
+    additional: Sequence[PathLike] = (),
     name: str | None = None,
     vclass: str = "passenger",
     seed: int = 42,
@@ -134,6 +137,9 @@ def import_sumo(
         net: A ``.net.xml``, ``.net.xml.gz`` or ``.sumocfg``.
         out: The folder to write (created if missing).
         routes: SUMO route files, read after those of a ``.sumocfg``.
+        additional: SUMO additional files, read after those of a ``.sumocfg``: their
+            traffic-light programs load after the net's (SUMO runs the last one loaded for each
+            light), their routes and vTypes with the route files'.
         name: Scenario name; default the network file's name without suffixes.
         vclass: The SUMO vehicle class whose lanes and vehicles are imported.
         seed: The scenario's seed, also for the random draws of probabilistic flows and
@@ -157,31 +163,30 @@ def import_sumo(
     config = read_sumocfg(source) if source.suffix == ".sumocfg" else None
     net_path = config.net if config else source
     route_paths = (*(config.routes if config else ()), *(Path(r).resolve() for r in routes))
+    extra = (*(config.additional if config else ()), *(Path(a).resolve() for a in additional))
     begin_s = begin_s if begin_s is not None else (config.begin_s if config else 0.0)
     end_s = end_s if end_s is not None else (config.end_s if config else None)
     folder = _folder(out)
-    network = read_sumo_net(net_path, vclass=vclass)
+    network = read_sumo_net(net_path, vclass=vclass, additional=extra)
     name = name or net_path.name.split(".")[0]
     report = [f"network {net_path}:", *_indented(network.report.summary())]
     tables: dict[str, Any] = {}
-    if route_paths:
-        demand = read_sumo_routes(
-            route_paths, network, seed=seed, vclass=vclass, begin_s=begin_s, end_s=end_s
-        )
-        report += [f"demand {', '.join(str(p) for p in route_paths)}:", *_indented(demand.report.summary())]
-        if len(demand.trips) == 0:
-            raise InteropError(
-                "the route files give no trip that can be driven on the imported network", route_paths[0]
-            )
+    demand_files = (*route_paths, *extra)
+    demand = None
+    if demand_files:
+        period = {"begin_s": begin_s, "end_s": end_s}
+        demand = read_sumo_routes(demand_files, network, seed=seed, vclass=vclass, **period)
+        report += [f"demand {', '.join(str(p) for p in demand_files)}:", *_indented(demand.report.summary())]
+    if demand is not None and len(demand.trips) > 0:
         write_trip_table(demand, folder / TRIPS_FILE)
         tables["demand"] = {"type": "trips", "trips": TRIPS_FILE}
         tables["vehicle_types"] = dict(demand.types)
         last_s = float(demand.trips.depart_s[-1])
+    elif route_paths:
+        raise InteropError("the route files give no trip that can be driven on the imported network")
     else:
         pairs = write_od_matrix(network.graph, folder / OD_FILE, rate_vph)
-        report.append(
-            f"demand: no route files; {rate_vph:g} veh/h for 1 h over {pairs:,} drivable fringe pairs"
-        )
+        report.append(f"demand: no route files; {rate_vph:g} veh/h for 1 h over {pairs:,} drivable OD pairs")
         tables["demand"] = {"type": "matrix", "matrix": OD_FILE, "duration_s": _DEMAND_HOUR_S}
         last_s = _DEMAND_HOUR_S
     network.graph.graph["name"] = name
@@ -192,6 +197,8 @@ def import_sumo(
     imported = {"format": "sumo", "net": str(net_path.resolve()), "vclass": vclass}
     if route_paths:
         imported["routes"] = [str(p) for p in route_paths]
+    if extra:
+        imported["additional"] = [str(p) for p in extra]
     scenario = _write_scenario(folder, name, description, seed, tables, last_s, imported)
     return ImportedFolder(folder, scenario, tuple(report))
 

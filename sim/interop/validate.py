@@ -25,6 +25,7 @@ import importlib.metadata
 import itertools
 import json
 import math
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,16 +49,18 @@ from sim.interop.sumo import (
     sumo_edge_ids,
     write_routes,
 )
+from sim.interop.sumo.programs import additional_logics
 from sim.metrics.results import RunResults
 from sim.metrics.summary import summarize
 from sim.model import CityModel
 from sim.scenario import Scenario
-from sim.tables import DEFAULT_VEHICLE_TYPE
+from sim.tables import DEFAULT_VEHICLE_TYPE, ImportedSpec
 
 __all__ = ["SimulatorSummary", "Validation", "validate_against_sumo"]
 
 NET_FILE = "network.net.xml"
 ROUTES_FILE = "routes.rou.xml"
+PROGRAMS_FILE = "programs.add.xml"
 SUMO_FOLDER = "sumo"
 LINKS_FILE = "links.csv"
 VALIDATION_FILE = "validation.json"
@@ -270,8 +273,9 @@ def validate_against_sumo(
     write_routes(out / ROUTES_FILE, trips, _vtypes(scenario))
     results = model.run(progress=progress).results()
     horizon_s = scenario.simulation.max_time_s
+    programs = _programs_file(imported, out) if imported is not None and imported.format == "sumo" else ()
     sumo_run = run_sumo(
-        net_path, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, time_to_teleport_s, edge_data=True
+        net_path, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, time_to_teleport_s, True, programs
     )
     return Validation(
         scenario=scenario.name,
@@ -282,6 +286,21 @@ def validate_against_sumo(
         links=_links(results, sumo_run, pieces),
         tolerances=tolerances,
     )
+
+
+def _programs_file(imported: ImportedSpec, out: Path) -> tuple[Path, ...]:
+    """The traffic-light programs of the imported additional files, alone in one file for SUMO.
+
+    Only the programs: those files may hold routes and vehicles too, which the trips replace.
+    """
+    logics = additional_logics(imported.additional)
+    if not logics:
+        return ()
+    path = out / PROGRAMS_FILE
+    root = ET.Element("additional")
+    root.extend(logics)
+    ET.ElementTree(root).write(path, encoding="utf-8")
+    return (path,)
 
 
 def _original_edges(net_path: Path, vclass: str, graph: nx.DiGraph) -> dict[str, tuple[EdgeKey, ...]]:

@@ -38,7 +38,8 @@ Only the standard library is needed. The rules:
   ``roundabout`` for the nodes of a ``<roundabout>``); types citysim does not read run as
   ``priority`` and are reported.
 * **Traffic lights**: each tl id runs the program SUMO runs by default, the last one loaded
-  (:func:`sim.interop.sumo.programs.read_programs`), which becomes the ``signal_plan`` of the
+  (the net's, then those of the ``additional`` files, as a ``.sumocfg`` loads them;
+  :func:`sim.interop.sumo.programs.read_programs`), which becomes the ``signal_plan`` of the
   signalized nodes it controls (:func:`sim.interop.sumo.programs.signal_plans`: its phases,
   per-phase intergreens and, for actuated programs, minimum and maximum greens), so a saved
   network runs SUMO's own plans.
@@ -50,7 +51,7 @@ import math
 import os
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ from sim.interop.sumo.connections import (
     tl_links,
 )
 from sim.interop.sumo.junctions import APPROXIMATED_TYPES, SUMO_CONTROLS, UNSUPPORTED_CONTROL
-from sim.interop.sumo.programs import TlsProgram, read_programs, signal_plans
+from sim.interop.sumo.programs import TlsProgram, additional_logics, read_programs, signal_plans
 from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.graph import FRINGE, JUNCTION, SIGNAL_PLAN, TRAFFIC_LIGHT, NetworkError
 from sim.network.validate import validate_network
@@ -193,12 +194,16 @@ class _Edges:
     closed: Counter
 
 
-def read_sumo_net(path: str | os.PathLike[str], vclass: str = "passenger") -> SumoNetwork:
+def read_sumo_net(
+    path: str | os.PathLike[str], vclass: str = "passenger", additional: Sequence[str | os.PathLike[str]] = ()
+) -> SumoNetwork:
     """Import a SUMO network (see the module docstring for every rule).
 
     Args:
         path: A ``.net.xml`` or ``.net.xml.gz`` file.
         vclass: The SUMO vehicle class whose lanes are kept. Default ``"passenger"``.
+        additional: SUMO additional files whose traffic-light programs (``tlLogic``) SUMO
+            loads after the net's: the last program loaded for a light is the one it runs.
 
     Returns:
         The road graph, the edge mapping, connections, programs and plans, and the report.
@@ -210,15 +215,16 @@ def read_sumo_net(path: str | os.PathLike[str], vclass: str = "passenger") -> Su
     """
     path = Path(path)
     root = _parse(path)
+    logics = [*root.iter("tlLogic"), *additional_logics(additional)]
     try:
-        return _import(root, path, vclass)
+        return _import(root, path, vclass, logics)
     except (InteropError, NetworkError):
         raise
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
         raise InteropError(f"malformed SUMO network ({type(error).__name__}: {error})", path) from None
 
 
-def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
+def _import(root: ET.Element, path: Path, vclass: str, logics: list[ET.Element]) -> SumoNetwork:
     location = root.find("location")
     offset = (0.0, 0.0)
     if location is not None and location.get("netOffset"):
@@ -235,7 +241,7 @@ def _import(root: ET.Element, path: Path, vclass: str) -> SumoNetwork:
     conns = read_connections(root, edge_map, read.open_lanes, read.internal)
     turns, banned = set_turns(graph, edge_map, conns)
     internal_m = add_internal_lengths(graph, edge_map, conns)
-    programs, not_run = read_programs(root.iter("tlLogic"), tl_links(conns))
+    programs, not_run = read_programs(logics, tl_links(conns))
     split_nodes = sum(1 for n in graph if n not in junctions)
     crossed = {edge_map[conn.from_edge][-1][1] for conn in conns if conn.direction != UTURN}
     ends = {n for n, (_, _, kind) in junctions.items() if kind == "dead_end"} | (set(junctions) - crossed)

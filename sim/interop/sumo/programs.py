@@ -47,17 +47,22 @@ detector parameters are not read.
 
 from __future__ import annotations
 
+import os
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import networkx as nx
 import numpy as np
 
+from sim.interop.errors import InteropError
+from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.compile import CompiledNetwork, compile_network
 from sim.schema import MAX_GREEN_S
 
-__all__ = ["TlsPhase", "TlsProgram", "read_programs", "signal_plans"]
+__all__ = ["TlsPhase", "TlsProgram", "additional_logics", "read_programs", "signal_plans"]
 
 EdgeKey = tuple[str, str]
 _GREEN = frozenset("Gg")
@@ -150,6 +155,27 @@ def read_programs(
         offset_s, kind = float(logic.get("offset", "0")), logic.get("type", "static")
         programs[tl_id] = TlsProgram(tl_id, offset_s, phases, tl_links[tl_id], kind, program_id)
     return programs, read - len(programs)
+
+
+def additional_logics(paths: Iterable[str | os.PathLike[str]]) -> list[Element]:
+    """The ``tlLogic`` elements of SUMO additional files, in file order (as SUMO loads them).
+
+    Raises:
+        InteropError: If a file is missing, unreadable or not well-formed XML.
+    """
+    logics: list[Element] = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise InteropError("file not found", path)
+        try:
+            with open_bytes(path) as f:
+                logics.extend(ET.parse(f).getroot().iter("tlLogic"))
+        except ET.ParseError as error:
+            line, column = error.position
+            raise InteropError(f"invalid XML at line {line}, column {column}", path) from None
+        except (OSError, EOFError) as error:
+            raise InteropError(f"cannot read file: {error}", path) from None
+    return logics
 
 
 def _phase(element: Element) -> TlsPhase:

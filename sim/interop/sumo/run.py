@@ -62,6 +62,7 @@ def run_sumo(
     horizon_s: float,
     time_to_teleport_s: float = 300.0,
     edge_data: bool = False,
+    additional: tuple[Path, ...] = (),
 ) -> SumoRun:
     """Run ``sumo`` (step 1 s) until every vehicle has arrived or ``horizon_s``.
 
@@ -72,6 +73,7 @@ def run_sumo(
         horizon_s: Last simulated second (s).
         time_to_teleport_s: ``--time-to-teleport`` (s); negative disables teleporting.
         edge_data: Also record per-edge counts and speeds over the whole run.
+        additional: More additional files for SUMO (e.g. traffic-light programs).
 
     Returns:
         The run's measurements.
@@ -83,14 +85,21 @@ def run_sumo(
     out.mkdir(parents=True, exist_ok=True)
     # without teleporting a gridlock never clears, so only a run with --end is sure to stop
     first_end_s = horizon_s if time_to_teleport_s < 0 else None
-    run = _run_once(Path(net_path), Path(routes_path), out, first_end_s, time_to_teleport_s, edge_data)
+    inputs = (Path(net_path), Path(routes_path), tuple(Path(a) for a in additional), out)
+    run = _run_once(*inputs, first_end_s, time_to_teleport_s, edge_data)
     if first_end_s is None and run.end_s > horizon_s:
-        run = _run_once(Path(net_path), Path(routes_path), out, horizon_s, time_to_teleport_s, edge_data)
+        run = _run_once(*inputs, horizon_s, time_to_teleport_s, edge_data)
     return run
 
 
 def _run_once(
-    net_path: Path, routes_path: Path, out: Path, end_s: float | None, teleport_s: float, edge_data: bool
+    net_path: Path,
+    routes_path: Path,
+    additional: tuple[Path, ...],
+    out: Path,
+    end_s: float | None,
+    teleport_s: float,
+    edge_data: bool,
 ) -> SumoRun:
     args = [
         *("--net-file", str(net_path), "--route-files", str(routes_path)),
@@ -102,12 +111,14 @@ def _run_once(
         *("--duration-log.statistics", "true", "--no-step-log", "true", "--no-warnings", "true"),
     ]
     if edge_data:
-        additional = out / _ADDITIONAL
-        additional.write_text(
+        edge_file = out / _ADDITIONAL
+        edge_file.write_text(
             f'<additional>\n  <edgeData id="all" file="{EDGE_DATA}" excludeEmpty="true"/>\n</additional>\n',
             encoding="utf-8",
         )
-        args += ["--additional-files", str(additional)]
+        additional = (*additional, edge_file)
+    if additional:
+        args += ["--additional-files", ",".join(str(a) for a in additional)]
     run_tool("sumo", args)
     try:
         return _read_outputs(out, edge_data)
