@@ -17,7 +17,8 @@ import json
 import math
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from sim.interop.demand import write_od_matrix
 from sim.interop.errors import InteropError
 from sim.interop.sumo.flows import time_ms
+from sim.interop.sumo.programs import ACTUATED_TYPES, TlsProgram
 from sim.network.io import save_network_json
 from sim.schema import MAX_TIME_S
 
@@ -189,6 +191,9 @@ def import_sumo(
         report.append(f"demand: no route files; {rate_vph:g} veh/h for 1 h over {pairs:,} drivable OD pairs")
         tables["demand"] = {"type": "matrix", "matrix": OD_FILE, "duration_s": _DEMAND_HOUR_S}
         last_s = _DEMAND_HOUR_S
+    controller, line = _controller_of(network.programs.values())
+    tables["signals"] = {"controller": controller}
+    report.append(line)
     network.graph.graph["name"] = name
     save_network_json(network.graph, folder / NETWORK_FILE)
     description = f"Imported from SUMO: {net_path.name}" + (
@@ -201,6 +206,22 @@ def import_sumo(
         imported["additional"] = [str(p) for p in extra]
     scenario = _write_scenario(folder, name, description, seed, tables, last_s, imported)
     return ImportedFolder(folder, scenario, tuple(report))
+
+
+def _controller_of(programs: Iterable[TlsProgram]) -> tuple[str, str]:
+    """``actuated`` if every program is (SUMO's ``actuated`` or ``delay_based``), else ``fixed_time``.
+
+    Returns:
+        The controller and a report line saying why.
+    """
+    kinds = Counter(program.kind for program in programs)
+    actuated = sum(kinds[kind] for kind in ACTUATED_TYPES)
+    controller = "actuated" if kinds and actuated == kinds.total() else "fixed_time"
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items())) or "none"
+    line = f"signals: programs {counts}; signals.controller = {controller!r}"
+    if 0 < actuated < kinds.total():
+        line += " (the actuated programs run their nominal durations as fixed time)"
+    return controller, line
 
 
 def import_osm(
@@ -267,10 +288,10 @@ def _write_scenario(
     last_departure_s: float,
     imported: Mapping[str, Any],
 ) -> Path:
-    """Write ``scenario.toml``: the network file, ``tables``, fixed-time signals, a horizon, ``[imported]``.
+    """Write ``scenario.toml``: the network file, ``tables``, a horizon and ``[imported]``.
 
-    Signals run fixed time on each node's own plan (the imported programs); the horizon
-    leaves :data:`CLEARANCE_S` after the last departure.
+    Signals run each node's own plan (the imported programs) with fixed-time control unless
+    ``tables`` says otherwise; the horizon leaves :data:`CLEARANCE_S` after the last departure.
     """
     max_time_s = min(MAX_TIME_S, math.ceil(last_departure_s + CLEARANCE_S))
     document: dict[str, Any] = {
@@ -278,8 +299,8 @@ def _write_scenario(
         "description": description,
         "seed": seed,
         "network": {"type": "file", "path": NETWORK_FILE},
-        **{key: value for key, value in tables.items() if value},
         "signals": {"controller": "fixed_time"},
+        **{key: value for key, value in tables.items() if value},
         "simulation": {"max_time_s": float(max_time_s)},
         "imported": dict(imported),
     }

@@ -238,7 +238,7 @@ def build_net(
                 str(plain[2]),
             ),
             *("--output-file", str(out)),
-            *("--no-turnarounds", "true", "--offset.disable-normalization", "true"),
+            *("--no-turnarounds.except-deadend", "true", "--offset.disable-normalization", "true"),
             *("--tls.default-type", "static", "--tls.layout", "opposites"),
             *("--tls.left-green.time", "0", "--tls.allred.time", "0", "--no-warnings", "true"),
             *(("--no-internal-links", "true") if options.point_junctions else ()),
@@ -334,7 +334,7 @@ def _write_programs(
                 conn.get("from"),
                 conn.get("to"),
             )
-    phase_of = _phase_of_connection(net)
+    phases_of = _phases_of_connection(net)
     signal_of = {net.node_ids[node]: s for s, node in enumerate(net.signal_nodes.tolist())}
     for logic in root.iter("tlLogic"):
         tl_id = logic.get("id")
@@ -346,12 +346,12 @@ def _write_programs(
         first_phase = int(net.signal_phase_ptr[s])
         n_phases = int(net.signal_phase_ptr[s + 1]) - first_phase
         controlled = links.get(tl_id, {})
-        green_of: list[tuple[int, str]] = []
+        green_of: list[tuple[frozenset[int], str]] = []
         for index in range(len(controlled)):
             from_key, to_key = key_of[controlled[index][0]], key_of[controlled[index][1]]
             c = net.conn_index.get((net.edge_index[from_key], net.edge_index[to_key]))
-            phase = -1 if c is None else phase_of.get(c, first_phase - 1) - first_phase
-            green_of.append((phase, "g" if c is not None and net.conn_opposing[c] >= 0 else "G"))
+            phases = frozenset() if c is None else frozenset(p - first_phase for p in phases_of.get(c, ()))
+            green_of.append((phases, "g" if c is not None and net.conn_opposing[c] >= 0 else "G"))
         timing = timings[tl_id]
         for phase in logic.findall("phase"):
             logic.remove(phase)
@@ -362,26 +362,35 @@ def _write_programs(
     tree.write(net_path, encoding="UTF-8", xml_declaration=True)
 
 
-def _phase_of_connection(net: CompiledNetwork) -> dict[int, int]:
-    phase_of = {}
+def _phases_of_connection(net: CompiledNetwork) -> dict[int, set[int]]:
+    """The (global) phases that give each connection green."""
+    phases_of: dict[int, set[int]] = {}
     for phase in range(len(net.phase_axis)):
         for c in net.phase_conns[net.phase_conn_ptr[phase] : net.phase_conn_ptr[phase + 1]].tolist():
-            phase_of[c] = phase
-    return phase_of
+            phases_of.setdefault(c, set()).add(phase)
+    return phases_of
 
 
 def _program(
-    green_of: Sequence[tuple[int, str]], n_phases: int, timing: SignalTiming
+    green_of: Sequence[tuple[frozenset[int], str]], n_phases: int, timing: SignalTiming
 ) -> list[tuple[float, str]]:
-    """(duration, state) of each SUMO phase: per citysim phase its green, yellow and all-red."""
+    """(duration, state) of each SUMO phase: per citysim phase its green, yellow and all-red.
+
+    ``green_of`` gives each link the phases (of the node, from 0) that give it green and its
+    green letter. As in the kernel, a link green in a phase and in the next stays green
+    through the intergreen between them.
+    """
     if n_phases == 1:
-        return [(timing.cycle_s, "".join(letter if p == 0 else "r" for p, letter in green_of))]
+        return [(timing.cycle_s, "".join(letter if 0 in ps else "r" for ps, letter in green_of))]
     program = []
     for phase, green_s in enumerate(timing.greens_s):
-        program.append((green_s, "".join(letter if p == phase else "r" for p, letter in green_of)))
+        after = (phase + 1) % n_phases
+        program.append((green_s, "".join(letter if phase in ps else "r" for ps, letter in green_of)))
         yellow_s, all_red_s = timing.intergreen_s(phase)
         if yellow_s > 0:
-            program.append((yellow_s, "".join("y" if p == phase else "r" for p, _ in green_of)))
+            states = ((letter if after in ps else "y") if phase in ps else "r" for ps, letter in green_of)
+            program.append((yellow_s, "".join(states)))
         if all_red_s > 0:
-            program.append((all_red_s, "r" * len(green_of)))
+            states = (letter if phase in ps and after in ps else "r" for ps, letter in green_of)
+            program.append((all_red_s, "".join(states)))
     return program

@@ -62,12 +62,13 @@ from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.compile import CompiledNetwork, compile_network
 from sim.schema import MAX_GREEN_S
 
-__all__ = ["TlsPhase", "TlsProgram", "additional_logics", "read_programs", "signal_plans"]
+__all__ = ["ACTUATED_TYPES", "TlsPhase", "TlsProgram", "additional_logics", "read_programs", "signal_plans"]
 
 EdgeKey = tuple[str, str]
 _GREEN = frozenset("Gg")
 _YELLOW = frozenset("yY")
-_TIMED_TYPES = frozenset({"actuated", "delay_based"})
+ACTUATED_TYPES = frozenset({"actuated", "delay_based"})
+"""SUMO program types that time their phases between ``minDur`` and ``maxDur``."""
 """SUMO program types whose ``minDur`` and ``maxDur`` bound each green."""
 
 
@@ -309,7 +310,7 @@ def _own_plan(program: TlsProgram, links: list[tuple[int, int]]) -> dict | None:
         "all_red_s": [runs[0].all_red_s for runs in phases],
         "offset_s": (program.offset_s + phases[0][0].start_s) % cycle_s,
     }
-    if program.kind in _TIMED_TYPES:
+    if program.kind in ACTUATED_TYPES:
         plan["min_green_s"] = [sum(s.min_green_s for s in runs) for runs in phases]
         plan["max_green_s"] = [min(sum(s.max_green_s for s in runs), MAX_GREEN_S) for runs in phases]
     return plan
