@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sim.interop.demand import write_od_matrix
 from sim.interop.errors import InteropError
 from sim.interop.sumo.flows import time_ms
 from sim.interop.sumo.programs import ACTUATED_TYPES, TlsProgram
+from sim.interop.sumo.xmlfile import parse_tree
 from sim.network.io import save_network_json
 from sim.schema import MAX_TIME_S
 
@@ -94,13 +94,7 @@ def read_sumocfg(path: PathLike) -> SumoConfig:
             ``net-file``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InteropError("file not found", path)
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as error:
-        line, column = error.position
-        raise InteropError(f"invalid XML at line {line}, column {column}", path) from None
+    root = parse_tree(path)
     if root.tag not in _CONFIG_ROOTS:
         expected = "expected a SUMO configuration (root element <sumoConfiguration> or <configuration>)"
         raise InteropError(f"{expected}, got <{root.tag}>", path)

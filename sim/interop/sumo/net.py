@@ -71,7 +71,7 @@ from sim.interop.sumo.connections import (
 )
 from sim.interop.sumo.junctions import APPROXIMATED_TYPES, SUMO_CONTROLS, UNSUPPORTED_CONTROL
 from sim.interop.sumo.programs import TlsProgram, additional_logics, read_programs, signal_plans
-from sim.interop.sumo.xmlfile import open_bytes
+from sim.interop.sumo.xmlfile import parse_tree
 from sim.network.graph import FRINGE, JUNCTION, SIGNAL_PLAN, TRAFFIC_LIGHT, NetworkError
 from sim.network.validate import validate_network
 
@@ -329,16 +329,7 @@ def _read_edges(
 
 
 def _parse(path: Path) -> ET.Element:
-    if not path.is_file():
-        raise InteropError("file not found", path)
-    try:
-        with open_bytes(path) as f:
-            root = ET.parse(f).getroot()
-    except ET.ParseError as error:
-        line, column = error.position
-        raise InteropError(f"invalid XML at line {line}, column {column}", path) from None
-    except (OSError, EOFError) as error:
-        raise InteropError(f"cannot read file: {error}", path) from None
+    root = parse_tree(path)
     if root.tag != "net":
         raise InteropError(f"expected a SUMO network (root element <net>), got <{root.tag}>", path)
     return root

@@ -48,17 +48,14 @@ detector parameters are not read.
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import networkx as nx
 import numpy as np
 
-from sim.interop.errors import InteropError
-from sim.interop.sumo.xmlfile import open_bytes
+from sim.interop.sumo.xmlfile import parse_tree
 from sim.network.compile import CompiledNetwork, compile_network
 from sim.schema import MAX_GREEN_S
 
@@ -164,19 +161,7 @@ def additional_logics(paths: Iterable[str | os.PathLike[str]]) -> list[Element]:
     Raises:
         InteropError: If a file is missing, unreadable or not well-formed XML.
     """
-    logics: list[Element] = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise InteropError("file not found", path)
-        try:
-            with open_bytes(path) as f:
-                logics.extend(ET.parse(f).getroot().iter("tlLogic"))
-        except ET.ParseError as error:
-            line, column = error.position
-            raise InteropError(f"invalid XML at line {line}, column {column}", path) from None
-        except (OSError, EOFError) as error:
-            raise InteropError(f"cannot read file: {error}", path) from None
-    return logics
+    return [logic for path in paths for logic in parse_tree(path).iter("tlLogic")]
 
 
 def _phase(element: Element) -> TlsPhase:

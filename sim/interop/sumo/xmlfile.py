@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from xml.parsers import expat
 
 from sim.interop.errors import InteropError
 
-__all__ = ["Element", "element_error", "open_bytes", "read_xml"]
+__all__ = ["Element", "element_error", "open_bytes", "parse_tree", "read_xml"]
 
 
 @dataclass(eq=False)
@@ -46,6 +47,25 @@ def open_bytes(path: str | os.PathLike[str]) -> BinaryIO:
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
+
+
+def parse_tree(path: str | os.PathLike[str]) -> ET.Element:
+    """The root of a plain or gzipped XML file as an ``xml.etree`` element.
+
+    Raises:
+        InteropError: If the file is missing or unreadable, or not well-formed XML (with its
+            line and column).
+    """
+    if not Path(path).is_file():
+        raise InteropError("file not found", path)
+    try:
+        with open_bytes(path) as f:
+            return ET.parse(f).getroot()
+    except ET.ParseError as error:
+        line, column = error.position
+        raise InteropError(f"invalid XML at line {line}, column {column}", path) from None
+    except (OSError, EOFError) as error:
+        raise InteropError(f"cannot read file: {error}", path) from None
 
 
 def element_error(path: Path, element: Element, problem: str) -> InteropError:
