@@ -19,6 +19,7 @@ EXIT_DISAGREE = 1
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``validate`` to the subcommands."""
+    from sim.interop.sumo.binaries import DEFAULT_TELEPORT_S
     from sim.interop.sumo.junctions import JUNCTION_TYPES
 
     validate = commands.add_parser(
@@ -72,10 +73,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate.add_argument(
         "--teleport-after",
         type=float,
-        default=None,
+        default=DEFAULT_TELEPORT_S,
         metavar="S",
         help="SUMO's --time-to-teleport: a vehicle stuck S seconds is moved on and counted; "
-        "-1: never, as in citysim (default: SUMO's 300)",
+        f"-1: never, as in citysim (default: SUMO's {DEFAULT_TELEPORT_S:g})",
     )
     validate.add_argument("--no-plots", dest="plots", action="store_false", help="do not draw the figure")
     validate.add_argument("--quiet", action="store_true", help="hide the progress bar")
@@ -109,7 +110,7 @@ def _validate(args: argparse.Namespace) -> int:
         options=options,
         progress=not args.quiet,
         tolerances=dict(args.tolerances),
-        **({} if args.teleport_after is None else {"time_to_teleport_s": args.teleport_after}),
+        time_to_teleport_s=args.teleport_after,
     )
     print(validation.table())
     (folder / FIGURE).unlink(missing_ok=True)

@@ -107,6 +107,11 @@ class SignalPlan:
         intergreens = tuple(y + r for y, r in zip(self.yellow_s, self.all_red_s, strict=True))
         object.__setattr__(self, "intergreens_s", intergreens)
 
+    def maxed_out(self, phase: int, age_s: float) -> bool:
+        """Whether a green of ``phase`` that has run ``age_s`` seconds reached its maximum (if any)."""
+        max_green_s = self.max_green_s[phase]
+        return max_green_s is not None and age_s >= max_green_s - 1e-9
+
     @property
     def cycle_s(self) -> float:
         """Cycle length: every green and every intergreen (s)."""

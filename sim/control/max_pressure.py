@@ -92,7 +92,7 @@ class MaxPressureController(SignalController):
             return Decision(None, now + plan.min_green_s[current] - age_s)
         pressure = self.pressures(view)
         max_green_s = plan.max_green_s[current]
-        maxed_out = max_green_s is not None and age_s >= max_green_s - 1e-9
+        maxed_out = plan.maxed_out(current, age_s)
         if maxed_out:
             pressure[current] = -np.inf
         best = int(np.argmax(pressure))

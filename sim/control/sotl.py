@@ -88,8 +88,7 @@ class SotlController(SignalController):
         if view.stage_age_s < plan.min_green_s[current] - 1e-9:
             return scan
         best = int(np.argmax(self.kappa_veh_s))
-        max_green_s = plan.max_green_s[current]
-        maxed_out = max_green_s is not None and view.stage_age_s >= max_green_s - 1e-9
+        maxed_out = plan.maxed_out(current, view.stage_age_s)
         if not (maxed_out and self.kappa_veh_s[best] > 0.0):
             if self.kappa_veh_s[best] < settings.threshold_veh_s:
                 return scan

@@ -49,6 +49,7 @@ from sim.interop.sumo import (
     sumo_edge_ids,
     write_routes,
 )
+from sim.interop.sumo.binaries import DEFAULT_TELEPORT_S
 from sim.interop.sumo.programs import additional_logics
 from sim.metrics.results import RunResults
 from sim.metrics.summary import summarize
@@ -65,8 +66,6 @@ SUMO_FOLDER = "sumo"
 LINKS_FILE = "links.csv"
 VALIDATION_FILE = "validation.json"
 AGREEMENT_FILE = "agreement.csv"
-DEFAULT_TELEPORT_S = 300.0
-"""SUMO's default ``--time-to-teleport`` (s)."""
 EdgeKey = tuple[str, str]
 
 _SUMMARY_KEYS = {
@@ -260,7 +259,9 @@ def validate_against_sumo(
     out.mkdir(parents=True, exist_ok=True)
     model = CityModel(scenario, seed=seed)
     imported = scenario.imported
-    if imported is not None and imported.format == "sumo":
+    if imported is not None and imported.format != "sumo":
+        imported = None  # an OpenStreetMap import runs in SUMO as an export
+    if imported is not None:
         net_path, pieces = imported.net, _original_edges(imported.net, imported.vclass, model.graph)
     else:
         net_path, pieces = (
@@ -273,7 +274,7 @@ def validate_against_sumo(
     write_routes(out / ROUTES_FILE, trips, _vtypes(scenario))
     results = model.run(progress=progress).results()
     horizon_s = scenario.simulation.max_time_s
-    programs = _programs_file(imported, out) if imported is not None and imported.format == "sumo" else ()
+    programs = _programs_file(imported, out) if imported is not None else ()
     sumo_run = run_sumo(
         net_path, out / ROUTES_FILE, out / SUMO_FOLDER, horizon_s, time_to_teleport_s, True, programs
     )

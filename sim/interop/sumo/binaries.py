@@ -8,8 +8,10 @@ from pathlib import Path
 
 from sim.interop.errors import InteropError, require_extra
 
-__all__ = ["run_tool", "sumo_binary"]
+__all__ = ["DEFAULT_TELEPORT_S", "run_tool", "sumo_binary"]
 
+DEFAULT_TELEPORT_S = 300.0
+"""SUMO's default ``--time-to-teleport`` (s): a vehicle stuck this long is moved on."""
 _STDERR_TAIL = 2000
 
 

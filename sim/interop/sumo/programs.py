@@ -66,7 +66,6 @@ _GREEN = frozenset("Gg")
 _YELLOW = frozenset("yY")
 ACTUATED_TYPES = frozenset({"actuated", "delay_based"})
 """SUMO program types that time their phases between ``minDur`` and ``maxDur``."""
-"""SUMO program types whose ``minDur`` and ``maxDur`` bound each green."""
 
 
 @dataclass(frozen=True)

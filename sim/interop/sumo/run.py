@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.interop.errors import InteropError
-from sim.interop.sumo.binaries import run_tool
+from sim.interop.sumo.binaries import DEFAULT_TELEPORT_S, run_tool
 
 __all__ = ["SumoRun", "run_sumo"]
 
@@ -60,7 +60,7 @@ def run_sumo(
     routes_path: str | Path,
     out_dir: str | Path,
     horizon_s: float,
-    time_to_teleport_s: float = 300.0,
+    time_to_teleport_s: float = DEFAULT_TELEPORT_S,
     edge_data: bool = False,
     additional: tuple[Path, ...] = (),
 ) -> SumoRun:
