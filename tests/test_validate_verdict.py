@@ -150,7 +150,8 @@ def fake_run(tmp_path, monkeypatch):
     """``validate --against sumo`` on a tiny scenario whose comparison is DELAY_OFF's figures."""
     (tmp_path / "tiny.toml").write_text(SCENARIO, encoding="utf-8")
 
-    def fake_validate(scenario, out_dir, seed, options, progress, tolerances):
+    def fake_validate(scenario, out_dir, seed, options, progress, tolerances, time_to_teleport_s):
+        assert time_to_teleport_s == 300.0  # SUMO's default unless --teleport-after says otherwise
         return make_validation(DELAY_OFF.citysim, DELAY_OFF.sumo, tolerances)
 
     monkeypatch.setattr(validate, "validate_against_sumo", fake_validate)
