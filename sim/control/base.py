@@ -12,12 +12,13 @@ green, simply waits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
+
+from sim.network.graph import per_phase
 
 if TYPE_CHECKING:
     from sim.control.observe import Observation
@@ -100,10 +101,10 @@ class SignalPlan:
         n = len(self.greens_s)
         for name in ("yellow_s", "all_red_s", "min_green_s", "max_green_s"):
             value = getattr(self, name)
-            per_phase = tuple(value) if isinstance(value, Sequence) else (value,) * n
-            if len(per_phase) != n:
+            values = per_phase(value, n)
+            if len(values) != n:
                 raise ValueError(f"SignalPlan.{name}: expected one value per phase ({n}), got {value!r}")
-            object.__setattr__(self, name, per_phase)
+            object.__setattr__(self, name, values)
         intergreens = tuple(y + r for y, r in zip(self.yellow_s, self.all_red_s, strict=True))
         object.__setattr__(self, "intergreens_s", intergreens)
 

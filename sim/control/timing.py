@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.control.base import SignalPlan
-from sim.network.graph import SIGNAL_PLAN
+from sim.network.graph import SIGNAL_PLAN, per_phase
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -62,8 +62,8 @@ def webster_timing(
         longest green gives up what the minimums add, so greens and intergreens fill the cycle).
     """
     n = len(critical_flows_vphpl)
-    intergreens = _per_phase(intergreen_s, n)
-    min_greens = _per_phase(min_green_s, n)
+    intergreens = per_phase(intergreen_s, n)
+    min_greens = per_phase(min_green_s, n)
     ratios = [max(q, 0.0) / saturation_flow_vphpl for q in critical_flows_vphpl]
     total_ratio = sum(ratios)
     lost_s = n * lost_time_per_phase_s
@@ -80,11 +80,6 @@ def webster_timing(
     longest = greens.index(max(greens))
     greens[longest] -= sum(greens) + sum(intergreens) - cycle
     return cycle, tuple(greens)
-
-
-def _per_phase(value: float | Sequence[float], n: int) -> list[float]:
-    """``value`` for each of ``n`` phases: the sequence itself, or one number repeated."""
-    return list(value) if isinstance(value, Sequence) else [value] * n
 
 
 def webster_delay_s(cycle_s: float, effective_green_s: float, flow_vph: float, capacity_vph: float) -> float:

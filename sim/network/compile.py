@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim.network.graph import PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError
+from sim.network.graph import PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError, per_phase
 from sim.traffic.codes import TURN_LEFT, TURN_RIGHT, TURN_THROUGH, TURN_UTURN
 
 __all__ = ["CompiledNetwork", "compile_network"]
@@ -183,9 +183,7 @@ def _plan_values(plan: dict | None, n_phases: int) -> list[list[float]]:
     values = []
     for key in PLAN_PHASE_KEYS:
         value = math.nan if plan is None else plan.get(key, math.nan)
-        values.append(
-            [float(v) for v in value] if isinstance(value, list | tuple) else [float(value)] * n_phases
-        )
+        values.append([float(v) for v in per_phase(value, n_phases)])
     return values
 
 

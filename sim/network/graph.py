@@ -55,6 +55,7 @@ __all__ = [
     "NetworkError",
     "is_count",
     "is_positive_number",
+    "per_phase",
 ]
 
 INTERSECTION = "intersection"
@@ -110,3 +111,12 @@ def is_positive_number(value: object) -> bool:
 def is_count(value: object, minimum: int = 1) -> bool:
     """Return whether ``value`` is an integer >= ``minimum`` (bools excluded)."""
     return isinstance(value, Integral) and not isinstance(value, bool) and value >= minimum
+
+
+def per_phase(value: object, n_phases: int) -> tuple:
+    """``value`` for each of ``n_phases`` phases: a list or tuple as it is, one value repeated.
+
+    A ``signal_plan``'s ``yellow_s``, ``all_red_s``, ``min_green_s`` and ``max_green_s`` are one
+    number for every phase or one per phase; this reads either.
+    """
+    return tuple(value) if isinstance(value, list | tuple) else (value,) * n_phases

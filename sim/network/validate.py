@@ -26,6 +26,7 @@ from sim.network.graph import (
     NetworkError,
     is_count,
     is_positive_number,
+    per_phase,
 )
 from sim.schema import MAX_DISTANCE_M, MAX_GREEN_S, MAX_SPEED_MPS, MAX_TIME_S, excerpt
 
@@ -273,7 +274,7 @@ def _per_phase(
 ) -> list[float]:
     """The value of ``plan[key]`` for each phase, after checking it (one number, or one per phase)."""
     value = plan[key]
-    values = list(value) if _is_sequence(value) else [value] * n_phases
+    values = list(per_phase(value, n_phases))
     valid = _at_most(MAX_GREEN_S) if key == "max_green_s" else _is_intergreen
     if len(values) != n_phases or not all(map(valid, values)):
         low = "> 0" if key == "max_green_s" else ">= 0"

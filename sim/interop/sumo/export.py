@@ -38,6 +38,7 @@ from sim.interop.sumo.binaries import run_tool
 from sim.interop.sumo.junctions import JUNCTION_TYPES
 from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.compile import CompiledNetwork, compile_network
+from sim.network.graph import per_phase
 from sim.network.validate import validate_network
 
 __all__ = [
@@ -88,11 +89,8 @@ class SignalTiming:
 
     def intergreen_s(self, phase: int) -> tuple[float, float]:
         """Yellow and all-red after the green of ``phase`` (s)."""
-        yellow_s, all_red_s = self.yellow_s, self.all_red_s
-        return (
-            yellow_s[phase] if isinstance(yellow_s, Sequence) else yellow_s,
-            all_red_s[phase] if isinstance(all_red_s, Sequence) else all_red_s,
-        )
+        n = len(self.greens_s)
+        return per_phase(self.yellow_s, n)[phase], per_phase(self.all_red_s, n)[phase]
 
     @property
     def cycle_s(self) -> float:
