@@ -62,11 +62,9 @@ from sim.traffic.layout import (
     VF_LEN,
     VF_LINK_WAIT,
     VF_MAX_LINK_WAIT,
-    VF_MAX_SPEED,
     VF_MIN_GAP,
     VF_POS,
     VF_SPEED,
-    VF_SPEED_FACTOR,
     VF_TAU,
     VF_WAIT,
     VI_FLAGS,
@@ -87,7 +85,7 @@ from sim.traffic.layout import (
     compiled,
     inline,
 )
-from sim.traffic.speeds import follow_speed, set_speeds
+from sim.traffic.speeds import desired_speed, follow_speed, set_speeds
 
 __all__ = ["advance", "observe_connections"]
 
@@ -147,7 +145,7 @@ def _enter(vid: int, e: int, t: float, w: World) -> bool:
     lane, room = pick_lane(e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid])
     if room < 0.0:
         return False
-    v0 = min(vf[VF_SPEED_FACTOR, vid] * edges.speed_mps[e], vf[VF_MAX_SPEED, vid])
+    v0 = desired_speed(vid, edges.speed_mps[e], vf)
     if li[LI_COUNT, lane] > 0:
         tail = vid_at(lanes, lane, li[LI_COUNT, lane] - 1)
         decel, tau = vf[VF_DECEL, vid], vf[VF_TAU, vid]

@@ -67,7 +67,7 @@ from sim.traffic.layout import (
     inline,
 )
 
-__all__ = ["follow_speed", "safe_speed", "set_speeds"]
+__all__ = ["desired_speed", "follow_speed", "safe_speed", "set_speeds"]
 
 _OPPOSED_STANDING_M = 3.0
 
@@ -150,9 +150,15 @@ def _hold_clocks(lane: int, t: float, blocked: bool, green: bool, v_new: float, 
 
 
 @inline
+def desired_speed(vid: int, vmax: float, vf: np.ndarray) -> float:
+    """The speed (m/s) vehicle ``vid`` wants where the limit is ``vmax``: its share, within its own cap."""
+    return min(vf[VF_SPEED_FACTOR, vid] * vmax, vf[VF_MAX_SPEED, vid])
+
+
+@inline
 def _speed_cap(vid: int, v: float, vmax: float, p: Params, vf: np.ndarray) -> float:
-    """The highest speed (m/s) reachable from ``v`` this step: within its share of ``vmax``, its own cap."""
-    return min(v + vf[VF_ACCEL, vid] * p.dt_s, vf[VF_SPEED_FACTOR, vid] * vmax, vf[VF_MAX_SPEED, vid])
+    """The highest speed (m/s) reachable from ``v`` this step: at most the desired speed."""
+    return min(v + vf[VF_ACCEL, vid] * p.dt_s, desired_speed(vid, vmax, vf))
 
 
 @inline
