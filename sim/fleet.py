@@ -93,14 +93,5 @@ class Fleet:
                 chosen = np.asarray(ids)[names == name]
                 factors = draw_speed_factors(self._rng, spec.speed_factor, spec.speed_dev, chosen.size)
                 cap_mps = math.inf if spec.max_speed_mps is None else spec.max_speed_mps
-                kernel_type = VehicleType(
-                    spec.length_m,
-                    spec.min_gap_m,
-                    spec.accel_mps2,
-                    spec.decel_mps2,
-                    spec.tau_s,
-                    spec.sigma,
-                    cap_mps,
-                    factors,
-                )
+                kernel_type = VehicleType.of(spec, max_speed_mps=cap_mps, speed_factor=factors)
                 traffic.set_vehicle_type(chosen, kernel_type)

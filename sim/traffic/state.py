@@ -265,10 +265,7 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         if n + m > self.vf.shape[1]:
             self._alloc_vehicles(max(2 * self.vf.shape[1], n + m))
         ids = np.arange(n, n + m)
-        cf = self.cf
-        self.set_vehicle_type(
-            ids, VehicleType(cf.length_m, cf.min_gap_m, cf.accel_mps2, cf.decel_mps2, cf.tau_s, cf.sigma)
-        )
+        self.set_vehicle_type(ids, VehicleType.of(self.cf))
         self.vi[VI_RPTR, ids] = route_first
         self.vi[VI_REND, ids] = route_last
         self.vi[VI_STATUS, ids] = ST_SCHEDULED

@@ -51,6 +51,12 @@ class VehicleType(NamedTuple):
     max_speed_mps: float | np.ndarray = math.inf
     speed_factor: float | np.ndarray = 1.0
 
+    @classmethod
+    def of(cls, values: object, **given: float | np.ndarray) -> VehicleType:
+        """The type with the fields ``values`` has as attributes of the same names, then ``given``."""
+        read = {name: getattr(values, name) for name in cls._fields if hasattr(values, name)}
+        return cls(**(read | given))
+
 
 _ROWS = VehicleType(VF_LEN, VF_MIN_GAP, VF_ACCEL, VF_DECEL, VF_TAU, VF_SIGMA, VF_MAX_SPEED, VF_SPEED_FACTOR)
 
