@@ -262,15 +262,15 @@ def validate_against_sumo(
     if imported is not None and imported.format != "sumo":
         imported = None  # an OpenStreetMap import runs in SUMO as an export
     if imported is not None:
-        net_path, pieces = imported.net, _original_edges(imported.net, imported.vclass, model.graph)
+        net_path = imported.net
+        pieces, connections = _original_edges(imported.net, imported.vclass, model.graph)
     else:
-        net_path, pieces = (
-            out / NET_FILE,
-            {edge_id: (key,) for key, edge_id in sumo_edge_ids(model.graph).items()},
-        )
+        net_path = out / NET_FILE
+        pieces = {edge_id: (key,) for key, edge_id in sumo_edge_ids(model.graph).items()}
         build_net(model.graph, net_path, _timings(model), options)
+        connections = net_connections(net_path)
     trips = _route_trips(model, pieces)
-    _check_turns(trips, net_connections(net_path))
+    _check_turns(trips, connections)
     write_routes(out / ROUTES_FILE, trips, _vtypes(scenario))
     results = model.run(progress=progress).results()
     horizon_s = scenario.simulation.max_time_s
@@ -304,15 +304,20 @@ def _programs_file(imported: ImportedSpec, out: Path) -> tuple[Path, ...]:
     return (path,)
 
 
-def _original_edges(net_path: Path, vclass: str, graph: nx.DiGraph) -> dict[str, tuple[EdgeKey, ...]]:
-    """Graph edges of each edge of the original SUMO net, checked against the scenario's network.
+def _original_edges(
+    net_path: Path, vclass: str, graph: nx.DiGraph
+) -> tuple[dict[str, tuple[EdgeKey, ...]], frozenset[tuple[str, str]]]:
+    """Graph edges of each edge of the original SUMO net, and its connections between them.
+
+    The edges are checked against the scenario's network.
 
     Raises:
         InteropError: If the scenario's network is not the import of that net (edited since).
     """
     from sim.interop.sumo.net import read_sumo_net
 
-    pieces = dict(read_sumo_net(net_path, vclass=vclass).edges)
+    original = read_sumo_net(net_path, vclass=vclass)
+    pieces = dict(original.edges)
     ours, theirs = set(graph.edges), {key for keys in pieces.values() for key in keys}
     if ours != theirs:
         different = sorted(ours ^ theirs)[:3]
@@ -321,7 +326,7 @@ def _original_edges(net_path: Path, vclass: str, graph: nx.DiGraph) -> dict[str,
             "import it again with 'citysim import sumo', or remove [imported] to validate on an export",
             net_path,
         )
-    return pieces
+    return pieces, original.connections
 
 
 def _timings(model: CityModel) -> dict[str, SignalTiming]:
