@@ -8,6 +8,11 @@ Time-of-day profiles are handled by per-piece generation, not thinning: within e
 piecewise-constant profile the process runs at the constant rate ``rate * multiplier * scale``,
 restarting at the piece's start. Because the exponential distribution is memoryless this is an
 exact non-homogeneous Poisson process, and a piece with multiplier 0 draws nothing.
+
+Vehicle types: a trip table's ``type`` column names each trip's type. Trips without one
+(generated, or from a table without the column) are given types drawn by the declared
+types' shares (``[vehicle_types.<name>] share``; :func:`draw_types`), the default type
+taking the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +34,15 @@ from sim.tables import DEFAULT_VEHICLE_TYPE, MAX_TRIPS, DemandSpec, check_demand
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["DemandError", "Trips", "generate_trips", "read_od_matrix", "read_trip_table", "trips_for"]
+__all__ = [
+    "DemandError",
+    "Trips",
+    "draw_types",
+    "generate_trips",
+    "read_od_matrix",
+    "read_trip_table",
+    "trips_for",
+]
 
 _SECONDS_PER_HOUR = 3600.0
 _MAX_ROW_VPH = 1_000_000.0
@@ -229,13 +242,44 @@ def generate_trips(
     raise DemandError(f"expected a 'uniform' demand spec or a 'matrix' one with its file, got {spec!r}")
 
 
+def draw_types(trips: Trips, shares: Sequence[tuple[str, float]], rng: np.random.Generator) -> Trips:
+    """The trips, each given a vehicle type drawn independently by ``shares``.
+
+    Args:
+        trips: The trips (their types are replaced).
+        shares: ``(type name, share)`` of the declared types; the default type
+            (:data:`~sim.tables.DEFAULT_VEHICLE_TYPE`) gets ``1 - sum(shares)``.
+        rng: The demand's generator; not drawn from when every share is 0.
+
+    Returns:
+        The trips with their drawn types, or ``trips`` as they are when every share is 0.
+
+    Raises:
+        ValueError: If a share is negative or the shares sum to more than 1.
+    """
+    weights = np.array([share for _, share in shares], dtype=float)
+    if weights.size == 0 or not weights.any():
+        return trips
+    total = float(weights.sum())
+    if weights.min() < 0.0 or total > 1.0 + 1e-9:
+        raise ValueError(f"vehicle type shares must be >= 0 and sum to at most 1, got {list(shares)}")
+    names = [DEFAULT_VEHICLE_TYPE, *(name for name, _ in shares)]
+    p = np.concatenate([[max(0.0, 1.0 - total)], weights])
+    picks = rng.choice(len(names), size=len(trips), p=p / p.sum())
+    return replace(trips, types=tuple(names[i] for i in picks))
+
+
 def trips_for(scenario: Scenario, graph: nx.DiGraph, rng: np.random.Generator) -> Trips:
     """Return the departures of ``scenario``: its trip table, or trips generated with ``rng``.
+
+    Trips without a type (generated, or from a table without a ``type`` column) get types
+    drawn with ``rng`` by the shares of the scenario's types (:func:`draw_types`), after
+    every other draw, so a scenario without shares draws the same trips as before.
 
     Args:
         scenario: The validated scenario.
         graph: Its road network.
-        rng: The demand's random generator (unused for a trip table).
+        rng: The demand's random generator.
 
     Returns:
         The trips, sorted by departure time.
@@ -249,8 +293,11 @@ def trips_for(scenario: Scenario, graph: nx.DiGraph, rng: np.random.Generator) -
         trips = read_trip_table(scenario.demand.trips, graph, [name for name, _ in scenario.vehicle_types])
         if not trips:
             raise ScenarioError(scenario.source, "demand.trips", "the trip table has no trips")
-        return trips
-    return generate_trips(graph, scenario.demand, rng, scenario.source)
+        if "type" in _header(scenario.demand.trips):
+            return trips
+    else:
+        trips = generate_trips(graph, scenario.demand, rng, scenario.source)
+    return draw_types(trips, [(name, spec.share) for name, spec in scenario.vehicle_types], rng)
 
 
 def _arrivals(rng: np.random.Generator, spec: DemandSpec, rate_vph: float) -> np.ndarray:
@@ -282,6 +329,12 @@ def _generated(depart_s: np.ndarray, origins: Sequence[str], destinations: Seque
 
 def _fail(path: Path, line: int, column: str, what: str, value: object) -> DemandError:
     return DemandError(f"{path}: line {line}: {column}: expected {what}, got {excerpt(value)}")
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV file already read (see :func:`_read_csv`)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
 
 
 def _read_csv(

@@ -1,10 +1,11 @@
 """The scenario's vehicle types, given to each vehicle as it is added to the traffic state.
 
-A vehicle of the default type (:data:`~sim.tables.DEFAULT_VEHICLE_TYPE`, the ``[vehicles]``
-table) keeps what :meth:`~sim.traffic.state.TrafficState.add_vehicles` gave it; one of a
-declared type (``[vehicle_types.<name>]``) gets that type's parameters and its own speed
-factor, drawn from the fleet's seeded generator (SUMO's ``normc(mean, dev, 0.2, 2)``). This
-runs once per insertion event, over every vehicle it adds, never per step.
+Every vehicle, of the default type (:data:`~sim.tables.DEFAULT_VEHICLE_TYPE`, the
+``[vehicles]`` table) or of a declared one (``[vehicle_types.<name>]``), demand trip or a
+feature's own (``add_vehicle``), gets its type's parameters and its own speed factor, drawn
+from the fleet's seeded generator (SUMO's ``normc(mean, dev, 0.2, 2)``; SUMO's default car
+has deviation 0.1). This runs once per insertion event, over every vehicle it adds, never
+per step.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def draw_speed_factors(rng: np.random.Generator, mean: float, dev: float, n: int
 
 
 class Fleet:
-    """The default vehicle and the declared vehicle types of a scenario.
+    """The default vehicle type and the declared vehicle types of a scenario.
 
     Args:
         vehicles: The ``[vehicles]`` table (the default type, and what declared types leave out).
@@ -56,21 +57,23 @@ class Fleet:
     def __init__(
         self, vehicles: VehicleSpec, types: Sequence[tuple[str, VehicleTypeSpec]], rng: np.random.Generator
     ) -> None:
-        self._vehicles = vehicles
-        self._types = {name: spec.resolved(vehicles) for name, spec in types}
+        self._types = {
+            DEFAULT_VEHICLE_TYPE: VehicleTypeSpec().resolved(vehicles),
+            **{name: spec.resolved(vehicles) for name, spec in types},
+        }
         self._rng = rng
 
     @property
     def jam_spacing_m(self) -> float:
         """The shortest front-to-front spacing of standing vehicles of any type (m): length plus gap."""
-        specs = (self._vehicles, *self._types.values())
-        return min(spec.length_m + spec.min_gap_m for spec in specs)
+        return min(spec.length_m + spec.min_gap_m for spec in self._types.values())
 
     def assign(self, traffic: TrafficState, ids: np.ndarray, type_names: Sequence[str]) -> None:
         """Give vehicles just added to ``traffic`` their types, each with its own speed factor.
 
-        Types are drawn in the order they are declared, each over its vehicles in ``ids``
-        order, so a seed gives the same factors in any process.
+        Speed factors are drawn type by type, the default first and then the others in the
+        order they are declared, each over its vehicles in ``ids`` order, so a seed gives
+        the same factors in any process.
 
         Args:
             traffic: The traffic state the vehicles were added to.
@@ -81,12 +84,10 @@ class Fleet:
             ValueError: Naming a type that is not declared, and the declared ones.
         """
         named = set(type_names)
-        unknown = named - {DEFAULT_VEHICLE_TYPE, *self._types}
+        unknown = named - set(self._types)
         if unknown:
-            declared = ", ".join(map(repr, [DEFAULT_VEHICLE_TYPE, *self._types]))
+            declared = ", ".join(map(repr, self._types))
             raise ValueError(f"unknown vehicle type(s) {sorted(unknown)}; the scenario declares {declared}")
-        if named <= {DEFAULT_VEHICLE_TYPE}:
-            return  # add_vehicles gave them the default type
         names = np.asarray(type_names, dtype=object)
         for name, spec in self._types.items():
             if name in named:

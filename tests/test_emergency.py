@@ -41,6 +41,8 @@ def _scenario(tmp_path=None, incidents=None, emergency=None, cols=6, rate_vph=1.
             **signals,
         },
         "simulation": {"max_time_s": 900.0},
+        # every driver at the limit, so an emergency vehicle's free-flow time is its own
+        "vehicles": {"speed_dev": 0.0},
     }
     if emergency is not None or incidents is not None:
         table = {"stations": [{"name": "west", "node": "n0_0", "vehicles": 1}], **(emergency or {})}

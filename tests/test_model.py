@@ -55,7 +55,9 @@ def test_demo_run_results_follow_the_contract_and_are_sane(demo_scenario):
     assert len(trips) == n > 100
     assert trips["arrive_s"].notna().all(), "every trip arrives"
     assert (trips["enter_s"] >= trips["depart_s"]).all()
-    assert (trips["arrive_s"] - trips["depart_s"] >= trips["free_flow_s"] - 1.0).all()
+    # free flow is at the limits; a driver's own speed factor (SUMO's default spread, deviation
+    # 0.1) may exceed 1, though hardly by 5 deviations
+    assert (trips["arrive_s"] - trips["depart_s"] >= trips["free_flow_s"] / 1.5 - 1.0).all()
     # every trip drove exactly its route
     lengths = [
         sum(model.graph.edges[u, v]["length_m"] for u, v in zip(path[:-1], path[1:], strict=True))

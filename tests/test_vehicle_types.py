@@ -5,16 +5,19 @@ spread of desired speeds (SUMO's ``normc(mean, dev, 0.2, 2)``), determinism, and
 that name the key, file and line.
 """
 
+import json
 import math
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
-from sim.demand import DemandError, read_trip_table
+from sim.demand import DemandError, read_trip_table, trips_for
 from sim.fleet import draw_speed_factors
+from sim.metrics.results import write_results
 from sim.model import CityModel
-from sim.network import compile_network, grid, save_network_json
+from sim.network import build_network, compile_network, grid, save_network_json
 from sim.scenario import ScenarioError, scenario_from_dict
 from sim.tables import DEFAULT_VEHICLE_TYPE, SPEED_FACTOR_RANGE, VehicleSpec, VehicleTypeSpec
 from sim.traffic.codes import HALT_MPS
@@ -23,12 +26,21 @@ from sim.traffic.state import CarFollowing, TrafficState
 from sim.traffic.vehicle_types import VehicleType
 
 ROAD_M, LIMIT_MPS = 1000.0, 20.0
+NO_SPREAD = {"speed_dev": 0.0}
 
 
-def straight_road(folder, trip_rows: list[str], types: dict, with_type_column: bool = True, seed: int = 3):
+def straight_road(
+    folder,
+    trip_rows: list[str],
+    types: dict,
+    with_type_column: bool = True,
+    seed: int = 3,
+    vehicles=NO_SPREAD,
+):
     """A 1 km unsignalized road at 20 m/s (F0 -> a -> b -> F1), its trips and types; no dawdling.
 
-    Runs may last up to 40,000 s, for hundreds of lone vehicles.
+    ``vehicles`` holds the ``[vehicles]`` keys besides ``sigma = 0`` (default: no speed
+    spread). Runs may last up to 40,000 s, for hundreds of lone vehicles.
     """
     graph = nx.DiGraph(name="straight")
     for node, x_m, kind in (("F0", 0.0, "fringe"), ("a", 300.0, "intersection"), ("b", 700.0, "intersection"),
@@ -46,7 +58,7 @@ def straight_road(folder, trip_rows: list[str], types: dict, with_type_column: b
             "seed": seed,
             "network": {"type": "file", "path": str(folder / "network.json")},
             "demand": {"type": "trips", "trips": str(folder / "trips.csv")},
-            "vehicles": {"sigma": 0.0},
+            "vehicles": {"sigma": 0.0, **(NO_SPREAD if vehicles is None else vehicles)},
             "simulation": {"max_time_s": 40_000.0},
             "vehicle_types": types,
         }
@@ -206,6 +218,23 @@ def test_speed_dev_spreads_free_flow_speeds_the_same_way_for_the_same_seed(tmp_p
     assert not np.array_equal(other_seed, travel_s)
 
 
+def test_default_vehicles_each_drive_their_own_speed_as_sumos_default_car(tmp_path):
+    assert (VehicleSpec().speed_factor, VehicleSpec().speed_dev) == (1.0, 0.1), "SUMO's passenger car"
+    rows_ = [f"t{i},{100 * i},F0,F1" for i in range(200)]
+    model = CityModel(straight_road(tmp_path, rows_, {}, with_type_column=False, vehicles={}))
+    # and vehicles of the features (emergency, shuttles, parking) added one by one
+    for i in range(100):
+        model.schedule(20_000.0 + 100.0 * i, lambda: model.add_vehicle(["F0", "a", "b", "F1"]))
+    model.run()
+    recorded = model.traffic.trip_columns(model.traffic.n_vehicles)
+    factors = ROAD_M / (recorded["arrive_s"] - recorded["enter_s"]) / LIMIT_MPS
+    # lone vehicles at their own factor x limit (measured: trips mean 0.996, deviation 0.105;
+    # agents' vehicles, 100 of them, 1.012 and 0.087); without the spread every one takes 50 s
+    for drawn in (factors[:200], factors[200:]):
+        assert drawn.size > 0 and drawn.mean() == pytest.approx(1.0, abs=0.025)
+        assert drawn.std() == pytest.approx(0.1, abs=0.025)
+
+
 # ----- agents' vehicles --------------------------------------------------------------------
 def test_an_agents_vehicle_gets_the_type_it_names(tmp_path):
     model = CityModel(
@@ -243,7 +272,7 @@ def test_a_type_takes_what_it_leaves_out_from_vehicles_and_follows_overrides():
         1.5,
         2.5,
     )
-    assert (resolved.speed_factor, resolved.speed_dev, resolved.max_speed_mps) == (1.0, 0.0, None)
+    assert (resolved.speed_factor, resolved.speed_dev, resolved.max_speed_mps) == (1.0, 0.1, None)
     assert VehicleTypeSpec().resolved(VehicleSpec()).sigma == VehicleSpec().sigma
     overridden = scenario.with_overrides(["vehicles.tau_s=2.0", "vehicle_types.bus.speed_dev=0.1"])
     bus2 = dict(overridden.vehicle_types)["bus"]
@@ -251,6 +280,37 @@ def test_a_type_takes_what_it_leaves_out_from_vehicles_and_follows_overrides():
     assert scenario_from_dict(scenario.to_dict()) == scenario
     assert scenario.key() != scenario_with_types({}).key()
     assert "vehicle_types" not in scenario_with_types({}).to_dict()
+
+
+def test_a_vehicle_class_gives_sumos_defaults_and_given_keys_override_them():
+    scenario = scenario_with_types(
+        {
+            "bus": {"vclass": "bus"},
+            "short_bus": {"vclass": "bus", "length_m": 10.0, "speed_dev": 0.2},
+            "truck": {"vclass": "truck"},
+            "car": {},
+        },
+        {"length_m": 4.5, "tau_s": 1.5, "speed_dev": 0.05},
+    )
+    resolved = {name: spec.resolved(scenario.vehicles) for name, spec in scenario.vehicle_types}
+    keys = ("length_m", "min_gap_m", "accel_mps2", "decel_mps2", "tau_s", "max_speed_mps", "speed_dev")
+    got = {name: tuple(getattr(spec, key) for key in keys) for name, spec in resolved.items()}
+    # SUMO 1.28's bus and truck (Vehicle_Type_Parameter_Defaults); gap and tau from [vehicles]
+    assert got["bus"] == pytest.approx((12.0, 2.5, 1.2, 4.0, 1.5, 100 / 3.6, 0.0))
+    assert got["short_bus"] == pytest.approx((10.0, 2.5, 1.2, 4.0, 1.5, 100 / 3.6, 0.2))
+    assert got["truck"] == pytest.approx((7.1, 2.5, 1.3, 4.0, 1.5, 130 / 3.6, 0.05))
+    assert got["car"][:2] == (4.5, 2.5) and got["car"][-2:] == (None, 0.05), "passenger is [vehicles]"
+    assert scenario_from_dict(scenario.to_dict()) == scenario
+
+
+def test_a_vehicle_class_reaches_the_kernel(tmp_path):
+    rows_ = ["car,0,F0,F1,", "bus,100,F0,F1,bus"]
+    model = CityModel(straight_road(tmp_path, rows_, {"bus": {"vclass": "bus"}}))
+    np.testing.assert_allclose(model.traffic.lengths_m(np.array([0, 1])), [5.0, 12.0])
+    travel_s, _ = travel_times(
+        straight_road(tmp_path, rows_, {"bus": {"vclass": "bus", "max_speed_mps": 10.0}})
+    )
+    assert travel_s[1] == pytest.approx(ROAD_M / 10.0, abs=2.0)
 
 
 @pytest.mark.parametrize(
@@ -264,6 +324,13 @@ def test_a_type_takes_what_it_leaves_out_from_vehicles_and_follows_overrides():
         ({"bus": {"sigma": "high"}}, "vehicle_types.bus.sigma", "a number"),
         ({"bus": {"colour": "red"}}, "vehicle_types.bus.colour", "unknown key"),
         ({"bus": 3}, "vehicle_types.bus", "a table"),
+        ({"bus": {"vclass": "tram"}}, "vehicle_types.bus.vclass", "one of 'passenger', .*'bus'"),
+        ({"bus": {"share": 1.5}}, "vehicle_types.bus.share", "<= 1"),
+        (
+            {"bus": {"share": 0.6}, "car": {}, "truck": {"share": 0.5}},
+            "vehicle_types.truck.share",
+            r"expected vehicle_types\.bus\.share \+ vehicle_types\.truck\.share <= 1 .*, got 1\.1",
+        ),
         ({"my bus": {}}, "vehicle_types.my bus", "without white space"),
         ({"default": {}}, "vehicle_types.default", "other than 'default'"),
         ([1], "vehicle_types", "a table"),
@@ -288,3 +355,79 @@ def test_the_type_column_is_optional_and_empty_means_the_default(tmp_path):
     straight_road(tmp_path, ["t0,0,F0,F1,", "t1,1,F0,F1,default", "t2,2,F0,F1,bus"], {})
     trips = read_trip_table(tmp_path / "trips.csv", types=["bus"])
     assert trips.types == (DEFAULT_VEHICLE_TYPE, DEFAULT_VEHICLE_TYPE, "bus")
+
+
+# ----- shares in the demand ------------------------------------------------------------------
+SHARES = {"bus": {"vclass": "bus", "share": 0.1}, "truck": {"vclass": "truck", "share": 0.25}, "van": {}}
+
+
+def demand_scenario(folder, demand: dict, types: dict, seed: int = 7):
+    """A 1x1 grid (W0, E0, S0, N0 around n0_0) with ``demand`` and ``types``."""
+    (folder / "od.csv").write_text("origin,destination,rate_vph\nW0,E0,1200\nS0,N0,800\n", encoding="utf-8")
+    return scenario_from_dict(
+        {
+            "name": "shares",
+            "seed": seed,
+            "network": {"type": "grid", "rows": 1, "cols": 1},
+            "demand": demand | ({"matrix": str(folder / "od.csv")} if demand["type"] == "matrix" else {}),
+            "vehicle_types": types,
+        }
+    )
+
+
+@pytest.mark.parametrize("demand", [{"type": "uniform", "rate_vph": 2000.0}, {"type": "matrix"}])
+def test_generated_trips_take_types_by_their_shares(tmp_path, demand):
+    scenario = demand_scenario(tmp_path, demand | {"duration_s": 3600.0}, SHARES)
+    graph = build_network(scenario.network.type, scenario.network.kwargs())
+    trips = trips_for(scenario, graph, np.random.default_rng(1))
+    n = len(trips)
+    assert 1800 <= n <= 2200
+    counts = {name: trips.types.count(name) for name in (DEFAULT_VEHICLE_TYPE, "bus", "truck", "van")}
+    for name, share in ((DEFAULT_VEHICLE_TYPE, 0.65), ("bus", 0.1), ("truck", 0.25), ("van", 0.0)):
+        # within 4 standard errors of a binomial draw
+        assert abs(counts[name] / n - share) <= 4.0 * math.sqrt(share * (1 - share) / n) + 1e-12, counts
+    # the shares are drawn after the trips: the same departures, origins and destinations
+    untyped = trips_for(
+        demand_scenario(tmp_path, demand | {"duration_s": 3600.0}, {}), graph, np.random.default_rng(1)
+    )
+    np.testing.assert_array_equal(trips.depart_s, untyped.depart_s)
+    assert (trips.origin, trips.destination) == (untyped.origin, untyped.destination)
+    assert set(untyped.types) == {DEFAULT_VEHICLE_TYPE}
+
+
+def test_a_trip_tables_type_column_wins_over_shares_and_a_table_without_one_takes_them(tmp_path):
+    rows_ = [f"t{i},{i},F0,F1,{'bus' if i % 2 else ''}" for i in range(400)]
+    types = {"bus": {"share": 0.5}}
+    typed = trips_for(straight_road(tmp_path, rows_, types), None, np.random.default_rng(0))
+    assert typed.types == tuple("bus" if i % 2 else DEFAULT_VEHICLE_TYPE for i in range(400))
+    plain = [row.rpartition(",")[0] for row in rows_]
+    drawn = trips_for(
+        straight_road(tmp_path, plain, types, with_type_column=False), None, np.random.default_rng(0)
+    )
+    assert 150 <= drawn.types.count("bus") <= 250 and set(drawn.types) == {DEFAULT_VEHICLE_TYPE, "bus"}
+
+
+def run_folder(scenario, folder):
+    write_results(CityModel(scenario).run().results(), folder)
+    return (folder / "trips.csv").read_bytes(), json.loads((folder / "summary.json").read_text())
+
+
+def test_a_seed_gives_the_same_trips_and_a_summary_by_type(tmp_path):
+    demand = {"type": "uniform", "rate_vph": 1200.0, "duration_s": 600.0}
+    scenario = demand_scenario(tmp_path, demand, SHARES)
+    first, summary = run_folder(scenario, tmp_path / "a")
+    again, _ = run_folder(scenario, tmp_path / "b")
+    other, _ = run_folder(demand_scenario(tmp_path, demand, SHARES, seed=8), tmp_path / "c")
+    assert first == again and first != other
+    by_type = summary["by_type"]
+    assert set(by_type) == {DEFAULT_VEHICLE_TYPE, "bus", "truck"}
+    assert sum(part["trips"] for part in by_type.values()) == summary["metrics"]["trips"]
+    assert sum(part["completed"] for part in by_type.values()) == summary["metrics"]["completed"]
+    for part in by_type.values():
+        assert part["mean_travel_time_all_s"] > 0 and part["mean_delay_all_s"] is not None
+    trips = pd.read_csv(tmp_path / "a" / "trips.csv")
+    travel_s = (trips["arrive_s"] - trips["depart_s"]).groupby(trips["type"]).mean()
+    for name, mean_s in travel_s.items():
+        assert by_type[name]["mean_travel_time_completed_s"] == pytest.approx(mean_s)
+    _, untyped = run_folder(demand_scenario(tmp_path, demand, {}), tmp_path / "d")
+    assert "by_type" not in untyped

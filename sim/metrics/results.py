@@ -12,7 +12,9 @@ Every file is written atomically, so a folder with ``summary.json`` is complete.
      "files": [...], "info": {...}, "metrics": {...}}
 
 where ``info`` is the run's provenance and ``metrics`` the result of
-:func:`sim.metrics.summary.summarize`. Non-finite numbers are stored as ``null``.
+:func:`sim.metrics.summary.summarize`; a run with vehicle types (a ``type`` column in its
+trips) also has ``"by_type"``, the metrics of each type
+(:func:`sim.metrics.summary.summarize_by_type`). Non-finite numbers are stored as ``null``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.metrics.summary import summarize
+from sim.metrics.summary import summarize, summarize_by_type
 from sim.network.io import load_network_json, save_network_json
 from sim.network.validate import validate_network
 
@@ -193,6 +195,9 @@ def write_results(results: RunResults, out_dir: str | os.PathLike[str]) -> Path:
         "info": _jsonable(results.info, "info"),
         "metrics": _jsonable(summarize(frames | {"info": results.info}), "metrics"),
     }
+    by_type = summarize_by_type(frames | {"info": results.info})
+    if by_type:
+        summary["by_type"] = _jsonable(by_type, "by_type")
     summary_text = json.dumps(summary, indent=2, allow_nan=False) + "\n"
 
     folder = Path(out_dir)

@@ -23,6 +23,7 @@ __all__ = [
     "format_summary",
     "mean_ci",
     "summarize",
+    "summarize_by_type",
     "trip_metrics",
 ]
 
@@ -184,8 +185,7 @@ def summarize(results_or_parts: _RunParts | Mapping[str, Any]) -> dict[str, floa
     _require_columns(trips, _TRIP_INPUT_COLUMNS, "trips")
     _require_columns(series, _SERIES_INPUT_COLUMNS, "series")
     duration_s = _float(series["time_s"].max())
-    horizon_s = _float(info.get(HORIZON_INFO, duration_s))
-    every = all_trip_metrics(trips, horizon_s if math.isfinite(horizon_s) else 0.0)
+    every = all_trip_metrics(trips, _horizon_s(series, info))
     done = every[every["finished"]]
     travel_time_s = done["travel_time_s"].to_numpy(dtype=float)
     completed = int(trips["arrive_s"].notna().sum())
@@ -217,6 +217,54 @@ def summarize(results_or_parts: _RunParts | Mapping[str, Any]) -> dict[str, floa
         "vehicle_steps": int(series["vehicle_steps"].sum()),
         **section_values(info),
     }
+
+
+def _horizon_s(series: pd.DataFrame, info: Mapping[str, Any]) -> float:
+    """Until when unfinished trips count (s): the run's recorded horizon, else its last report."""
+    horizon_s = _float(info.get(HORIZON_INFO, _float(series["time_s"].max())))
+    return horizon_s if math.isfinite(horizon_s) else 0.0
+
+
+def summarize_by_type(results_or_parts: _RunParts | Mapping[str, Any]) -> dict[str, dict[str, float | int]]:
+    """The headline trip metrics of each vehicle type, for runs whose trips have a ``type`` column.
+
+    Trips have the column when the scenario declares vehicle types (``[vehicle_types]``).
+    Unfinished trips count as in :func:`summarize`, up to the same horizon.
+
+    Args:
+        results_or_parts: As for :func:`summarize`.
+
+    Returns:
+        Type name to ``trips``, ``completed``, ``completion_rate``,
+        ``mean_travel_time_all_s``, ``mean_delay_all_s`` (every due trip of the type),
+        ``mean_travel_time_completed_s`` and ``mean_delay_completed_s`` (s; NaN where no trip
+        of the type is due or completed), in order of the types' first trips; empty
+        without a ``type`` column.
+
+    Raises:
+        MetricsError: If a frame is missing or lacks a needed column.
+    """
+    trips, series, info = _parts(results_or_parts)
+    if "type" not in trips.columns:
+        return {}
+    _require_columns(trips, _TRIP_INPUT_COLUMNS, "trips")
+    _require_columns(series, ("time_s",), "series")
+    every = all_trip_metrics(trips, _horizon_s(series, info))
+    by_type = {}
+    for name, of_type in trips.groupby("type", sort=False):
+        due = every[every["type"] == name]
+        done = due[due["finished"]]
+        completed = int(of_type["arrive_s"].notna().sum())
+        by_type[str(name)] = {
+            "trips": len(of_type),
+            "completed": completed,
+            "completion_rate": _ratio(completed, len(of_type)),
+            "mean_travel_time_all_s": _float(due["travel_time_s"].mean()),
+            "mean_delay_all_s": _float(due["delay_s"].mean()),
+            "mean_travel_time_completed_s": _float(done["travel_time_s"].mean()),
+            "mean_delay_completed_s": _float(done["delay_s"].mean()),
+        }
+    return by_type
 
 
 def format_summary(summary: Mapping[str, Any], info: Mapping[str, Any] | None = None) -> str:
