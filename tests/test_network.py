@@ -9,7 +9,8 @@ import pytest
 
 import sim
 from sim.model import CityModel
-from sim.network.builders import arterial, grid, ring
+from sim.network import build_network
+from sim.network.builders import LATTICE_JUNCTIONS, arterial, grid, ring, roundabout
 from sim.network.compile import compile_network
 from sim.network.graph import EDGE_ATTRIBUTES, OPTIONAL_EDGE_ATTRIBUTES, NetworkError
 from sim.network.io import (
@@ -21,7 +22,7 @@ from sim.network.io import (
 )
 from sim.network.validate import validate_network
 from sim.scenario import scenario_from_dict
-from sim.traffic.codes import GREEN
+from sim.traffic.codes import GREEN, TURN_RIGHT
 
 BENCH = Path(sim.__file__).parent / "data" / "bench"
 
@@ -689,7 +690,7 @@ def test_edges_without_turns_compile_as_before():
     for u, v in listed.edges:
         listed.edges[u, v]["turns"] = {w: list(lanes) for w, lanes in conns_from(plain, (u, v)).items()}
     net = compile_network(listed)
-    for name in ("conn_from", "conn_to", "conn_turn", "conn_lane_lo", "conn_lane_hi", "conn_opposing"):
+    for name in ("conn_from", "conn_to", "conn_turn", "conn_lane_lo", "conn_lane_hi", "conn_rule"):
         assert getattr(net, name).tolist() == getattr(plain, name).tolist(), name
 
 
@@ -779,3 +780,174 @@ def test_bad_turns_and_junctions_name_the_element_and_what_is_wrong(change, expe
     with pytest.raises(NetworkError) as error:
         validate_network(graph, source="city.json")
     assert expected in str(error.value)
+
+
+# --- junction controls, road priorities and roundabouts ----------------------------------------
+
+
+def lattice_nodes(graph):
+    return [node for node in graph if node.startswith("n")]
+
+
+def test_the_default_junction_is_todays_signalized_grid():
+    for graph in (grid(3, 3, junction="traffic_light"), grid(3, 3, signalized=True)):
+        assert_same_network(graph, grid(3, 3))
+    assert not any("junction" in attrs for _, attrs in grid(3, 3).nodes(data=True))
+    assert not any("priority" in attrs for *_, attrs in arterial(3).edges(data=True))
+
+
+@pytest.mark.parametrize("junction", ["priority", "stop", "allway_stop", "right_before_left"])
+def test_the_junction_option_controls_every_intersection(junction):
+    for graph in (grid(3, 2, junction=junction), arterial(3, junction=junction)):
+        validate_network(graph)
+        assert {graph.nodes[n]["junction"] for n in lattice_nodes(graph)} == {junction}
+        assert not any(graph.nodes[n]["signalized"] for n in graph)
+        assert not any("junction" in graph.nodes[n] for n in fringe_nodes(graph))
+
+
+def test_unsignalized_without_junction_is_a_priority_grid_with_major_east_west_roads():
+    graph = grid(3, 3, signalized=False)
+    assert {graph.nodes[n]["junction"] for n in lattice_nodes(graph)} == {"priority"}
+    for u, v, priority in graph.edges(data="priority"):
+        east_west = graph.nodes[u]["y"] == graph.nodes[v]["y"]
+        assert priority == (2 if east_west else 1), (u, v)
+
+
+@pytest.mark.parametrize("junction", ["priority", "stop"])
+def test_the_arterial_corridor_is_the_major_road(junction):
+    graph = arterial(3, junction=junction)
+    assert graph.edges["n0_0", "n1_0"]["priority"] == graph.edges["E0", "n2_0"]["priority"] == 2
+    assert graph.edges["n1_0", "N1"]["priority"] == graph.edges["S1", "n1_0"]["priority"] == 1
+    assert not any("priority" in attrs for *_, attrs in arterial(3, junction="allway_stop").edges(data=True))
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: grid(2, 2, junction="yield"), "junction must be one of 'traffic_light', 'priority', 'stop'"),
+        (lambda: grid(2, 2, junction="stop", signalized=True), "junction='stop' contradicts signalized=True"),
+        (
+            lambda: arterial(2, junction="traffic_light", signalized=False),
+            "junction='traffic_light' contradicts signalized=False",
+        ),
+        (lambda: grid(2, 2, junction="roundabout", fringe=False), "needs the fringe stubs"),
+        (
+            lambda: grid(2, 2, junction="roundabout", block_m=25.0),
+            "block_m=25 leaves no room between roundabouts of radius 15 m",
+        ),
+        (
+            lambda: arterial(2, junction="roundabout", side_street_m=20.0, roundabout_radius_m=10.0),
+            "side_street_m=20 leaves no room",
+        ),
+        (lambda: roundabout(2), "n_legs must be an integer from 3 to 8, got 2"),
+        (lambda: roundabout(9), "n_legs must be an integer from 3 to 8, got 9"),
+        (lambda: roundabout(4, radius_m=0.0), "radius_m must be a finite number > 0"),
+        (lambda: roundabout(4, ring_speed_mps=-1.0), "ring_speed_mps must be a finite number > 0"),
+    ],
+)
+def test_bad_junction_options_name_the_problem(build, expected):
+    with pytest.raises(NetworkError, match=re.escape(expected)):
+        build()
+
+
+def ring_edges(graph):
+    return [
+        (u, v)
+        for u, v in graph.edges
+        if graph.nodes[u].get("junction") == graph.nodes[v].get("junction") == "roundabout"
+        and not graph.has_edge(v, u)
+    ]
+
+
+@pytest.mark.parametrize("n_legs", [3, 4, 5, 8])
+def test_a_roundabout_is_a_counter_clockwise_one_lane_ring_with_a_leg_per_node(n_legs):
+    graph = roundabout(n_legs, radius_m=20.0, leg_m=150.0)
+    validate_network(graph)
+    assert_fringe_strongly_connected(graph)
+    ring_nodes = [n for n, control in graph.nodes(data="junction") if control == "roundabout"]
+    assert len(ring_nodes) == len(fringe_nodes(graph)) == n_legs == graph.number_of_nodes() / 2
+    assert sorted(ring_nodes) == sorted("c" + fringe for fringe in fringe_nodes(graph))
+    loop = ring_edges(graph)
+    assert len(loop) == n_legs and nx.is_strongly_connected(graph.edge_subgraph(loop))
+    assert sum(graph.edges[e]["length_m"] for e in loop) == pytest.approx(2 * math.pi * 20.0)
+    for u, v in loop:
+        a, b = graph.nodes[u], graph.nodes[v]
+        assert math.hypot(a["x"], a["y"]) == pytest.approx(20.0)
+        assert a["x"] * b["y"] - a["y"] * b["x"] > 0  # counter-clockwise about the centre
+        assert (graph.edges[u, v]["lanes"], graph.edges[u, v]["speed_mps"]) == (1, 8.33)
+    for leg in fringe_nodes(graph):
+        assert graph.edges[leg, "c" + leg]["length_m"] == graph.edges["c" + leg, leg]["length_m"] == 150.0
+    assert graph.nodes["E"] == {"x": 170.0, "y": 0.0, "signalized": False, "kind": "fringe"}
+
+
+def test_entering_and_leaving_a_roundabout_are_right_turns():
+    net = compile_network(roundabout(4))
+    for c in range(len(net.conn_from)):
+        u, v = net.edge_keys[net.conn_from[c]]
+        w = net.edge_keys[net.conn_to[c]][1]
+        if u in "ENWS" or w in "ENWS":
+            assert net.conn_turn[c] == TURN_RIGHT, (u, v, w)
+
+
+def test_the_grid_roundabout_option_replaces_every_intersection():
+    graph = arterial(2, junction="roundabout", block_m=100.0, roundabout_radius_m=10.0)
+    validate_network(graph)
+    assert_fringe_strongly_connected(graph)
+    assert sorted(lattice_nodes(graph)) == sorted(f"n{i}_0{d}" for i in range(2) for d in "ENWS")
+    assert graph.edges["n0_0E", "n1_0W"]["length_m"] == 80.0  # a block less two radii
+    assert graph.edges["W0", "n0_0W"]["lanes"] == 2 and graph.edges["n0_0N", "N0"]["length_m"] == 190.0
+    assert len(ring_edges(graph)) == 8
+    assert graph.nodes["n1_0N"]["x"] == 200.0 and graph.nodes["n1_0N"]["y"] == 210.0
+
+
+@pytest.mark.parametrize("suffix", [".json", ".graphml"])
+def test_round_trips_keep_priorities_and_every_junction_control(tmp_path, suffix):
+    graph = grid(2, 2, junction="stop")
+    graph.nodes["n0_0"]["junction"] = "left_before_right"
+    graph.edges["n0_0", "n1_0"]["priority"] = -1
+    path = tmp_path / f"net{suffix}"
+    (save_network_json if suffix == ".json" else save_graphml)(graph, path)
+    loaded = load_network(path)
+    assert_same_network(loaded, graph)
+    assert all(type(p) is int for *_, p in loaded.edges(data="priority"))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(1.5, "1.5"), (True, "True"), (2_000_000, "2000000"), ("3", "'3'")]
+)
+def test_a_bad_priority_names_the_edge_and_the_range(value, shown):
+    graph = grid(2, 2, junction="priority")
+    graph.edges["n0_0", "n1_0"]["priority"] = value
+    with pytest.raises(NetworkError) as error:
+        validate_network(graph, source="city.json")
+    assert str(error.value) == (
+        "city.json: edge 'n0_0' -> 'n1_0': attribute 'priority' must be an integer from -1,000,000 to "
+        f"1,000,000 (higher: the more important road), got {shown}"
+    )
+
+
+def test_scenarios_choose_the_junction_and_build_roundabouts():
+    base = {"name": "x", "demand": {"rate_vph": 100.0}}
+    spec = scenario_from_dict({**base, "network": {"type": "grid", "rows": 2, "cols": 2, "junction": "stop"}})
+    graph = build_network(spec.network.type, spec.network.kwargs())
+    assert {graph.nodes[n]["junction"] for n in lattice_nodes(graph)} == {"stop"}
+    spec = scenario_from_dict({**base, "network": {"type": "roundabout", "n_legs": 3, "radius_m": 12.0}})
+    graph = build_network(spec.network.type, spec.network.kwargs())
+    assert sorted(graph) == ["E", "NW", "SW", "cE", "cNW", "cSW"]
+    assert graph.nodes["cE"]["x"] == 12.0
+
+
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        (
+            {"type": "arterial", "n_intersections": 2, "junction": "yield"},
+            "network.junction: expected one of " + ", ".join(map(repr, LATTICE_JUNCTIONS)) + ", got 'yield'",
+        ),
+        ({"type": "roundabout", "n_legs": 9}, "network.n_legs: expected"),
+        ({"type": "grid", "rows": 2, "cols": 2, "roundabout_radius_m": 1.0}, "network.roundabout_radius_m"),
+    ],
+)
+def test_bad_scenario_junction_keys_name_the_key(network, expected):
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        scenario_from_dict({"name": "x", "network": network})

@@ -11,7 +11,14 @@ import pytest
 import sim
 from sim.interop.errors import InteropError
 from sim.interop.geometry import haversine_m
-from sim.interop.osm_tags import motor_access, parse_lanes, parse_maxspeed_kph, way_directions
+from sim.interop.osm_tags import (
+    ROAD_CLASSES,
+    motor_access,
+    node_control,
+    parse_lanes,
+    parse_maxspeed_kph,
+    way_directions,
+)
 from sim.network import compile_network, load_network_json, validate_network
 
 HELSINKI = Path(sim.__file__).parent / "data" / "helsinki"
@@ -96,11 +103,12 @@ def lonlat(x, y):
     return 24.0 + x / (M_PER_DEG_LAT * math.cos(math.radians(60.0))), 60.0 + y / M_PER_DEG_LAT
 
 
-def write_extract(path, points=POINTS, ways=WAYS, signals=(2,)):
+def write_extract(path, points=POINTS, ways=WAYS, signals=(2,), node_tags=None):
     lines = ["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6" generator="test">']
     for node, (x, y) in points.items():
         lon, lat = lonlat(x, y)
-        tag = '<tag k="highway" v="traffic_signals"/>' if node in signals else ""
+        tags = {"highway": "traffic_signals"} if node in signals else (node_tags or {}).get(node, {})
+        tag = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
         lines.append(f'<node id="{node}" version="1" lat="{lat:.9f}" lon="{lon:.9f}">{tag}</node>')
     for i, (refs, tags) in enumerate(ways):
         nds = "".join(f'<nd ref="{r}"/>' for r in refs)
@@ -190,6 +198,101 @@ def test_an_extract_without_roads_is_rejected(osm, tmp_path):
     path = write_extract(tmp_path / "paths.osm", ways=[([1, 2, 3], {"highway": "footway"})])
     with pytest.raises(InteropError, match="no drivable roads"):
         osm.read_osm(path)
+
+
+# ----- signs, roundabouts and road classes ----------------------------------------------------
+# A primary road 1-2-3-31 crosses a residential street 5-7-2-6-20-21 at 2 (a give-way sign on 7,
+# 20 m before 2) and another, 8-3-9, at 3 (a stop sign on 3 itself); the residential street
+# crosses 22-20-23 at 20 (an all-way stop). The primary road ends at a one-way secondary
+# roundabout 31-32-33-30-31 (counter-clockwise, radius 20 m) with legs 33-40 (tertiary) and
+# 30-41 (residential).
+SIGN_POINTS = {
+    1: (0, 0), 2: (200, 0), 3: (400, 0), 5: (200, 150), 7: (200, 20), 6: (200, -100), 20: (200, -300),
+    21: (200, -400), 22: (100, -300), 23: (300, -300), 8: (400, 100), 9: (400, -100),
+    31: (580, 0), 32: (600, -20), 33: (620, 0), 30: (600, 20), 40: (800, 0), 41: (600, 200),
+}  # fmt: skip
+SIGN_WAYS = [
+    ([1, 2, 3, 31], {"highway": "primary"}),
+    ([5, 7, 2, 6, 20, 21], {"highway": "residential"}),
+    ([8, 3, 9], {"highway": "residential"}),
+    ([22, 20, 23], {"highway": "residential"}),
+    ([31, 32, 33, 30, 31], {"highway": "secondary", "junction": "roundabout"}),
+    ([33, 40], {"highway": "tertiary"}),
+    ([30, 41], {"highway": "residential"}),
+]
+SIGN_TAGS = {
+    7: {"highway": "give_way"},
+    3: {"highway": "stop"},
+    20: {"highway": "stop", "stop": "all"},
+}
+
+
+@pytest.mark.parametrize(
+    ("tags", "control"),
+    [
+        ({"highway": "stop"}, "stop"),
+        ({"highway": "stop", "stop": "minor"}, "stop"),
+        ({"highway": "stop", "stop": "all"}, "allway_stop"),
+        ({"highway": "give_way"}, "priority"),
+        ({"highway": "traffic_signals"}, None),
+        ({}, None),
+    ],
+)
+def test_signs_give_junction_controls(tags, control):
+    assert node_control(tags) == control
+
+
+def test_road_classes_rank_as_in_sumos_osm_type_map():
+    order = ["motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential"]
+    ranks = [ROAD_CLASSES[h].priority for h in order]
+    assert ranks == sorted(ranks, reverse=True) == [14, 13, 12, 11, 10, 4, 3]
+    assert ROAD_CLASSES["service"].priority < ROAD_CLASSES["living_street"].priority < ranks[-1]
+
+
+@pytest.fixture(scope="module")
+def signed(osm, tmp_path_factory):
+    path = tmp_path_factory.mktemp("osm") / "signs.osm"
+    return osm.read_osm(write_extract(path, SIGN_POINTS, SIGN_WAYS, signals=(), node_tags=SIGN_TAGS))
+
+
+def test_signs_and_roundabouts_set_the_junction_control(signed):
+    graph = signed.graph
+    validate_network(graph)
+    controls = dict(graph.nodes(data="junction"))
+    assert (controls["2"], controls["3"], controls["20"]) == ("priority", "stop", "allway_stop")
+    assert {controls[n] for n in ("30", "31", "33")} == {"roundabout"}
+    fringe = {n for n, kind in graph.nodes(data="kind") if kind == "fringe"}
+    assert fringe == {"1", "5", "8", "9", "21", "22", "23", "40", "41"}
+    assert all(controls[n] is None for n in fringe)
+    assert all(controls[n] is not None for n in graph if n not in fringe)
+    report = signed.report
+    assert (report.signs_tagged, report.signs_moved, report.signs_unplaced) == (3, 1, 0)
+    assert report.junctions["stop"] == report.junctions["allway_stop"] == 1
+    assert report.junctions["roundabout"] == sum(c == "roundabout" for c in controls.values()) >= 3
+    assert "stop and give-way signs: 3 tagged, 1 moved" in report.summary()
+
+
+def test_edges_take_the_priority_of_their_road_class(signed):
+    graph = signed.graph
+    assert graph.edges["2", "3"]["priority"] == graph.edges["3", "2"]["priority"] == 12
+    assert graph.edges["2", "20"]["priority"] == graph.edges["3", "8"]["priority"] == 3
+    assert graph.edges["33", "40"]["priority"] == 10
+    ring = [
+        (u, v)
+        for u, v in graph.edges
+        if graph.nodes[u].get("junction") == graph.nodes[v].get("junction") == "roundabout"
+    ]
+    assert ring and {graph.edges[e]["priority"] for e in ring} == {11}
+    assert not any(graph.has_edge(v, u) for u, v in ring)
+
+
+def test_a_signal_beats_a_sign_and_the_strictest_sign_wins(osm, tmp_path):
+    tags = {**SIGN_TAGS, 6: {"highway": "stop"}, 9: {"highway": "give_way"}}
+    path = write_extract(tmp_path / "both.osm", SIGN_POINTS, SIGN_WAYS, signals=(2,), node_tags=tags)
+    graph = osm.read_osm(path, osm.OsmOptions(signal_snap_m=150.0)).graph
+    assert graph.nodes["2"]["junction"] == "traffic_light" and graph.nodes["2"]["signalized"]
+    assert graph.nodes["3"]["junction"] == "stop"  # the give-way sign on 9 moves to 3 too
+    assert graph.nodes["20"]["junction"] == "allway_stop"  # the stop sign on 6 moves to 20 too
 
 
 # ----- Helsinki -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sim.interop.errors import InteropError
 from sim.interop.sumo.export import ExportOptions, SignalTiming
 from sim.interop.sumo.net import read_sumo_net
 from sim.model import CityModel
-from sim.network import compile_network, grid, load_network_json, save_network_json
+from sim.network import compile_network, grid, load_network_json, roundabout, save_network_json
 from sim.scenario import scenario_from_dict
 
 BENCH = Path(sim.__file__).parent / "data" / "bench"
@@ -184,11 +184,7 @@ def test_lanes_closed_to_the_class_are_left_out_and_the_others_renumbered(tmp_pa
 @pytest.mark.parametrize(
     ("edit", "control", "unsupported"),
     [
-        (
-            'type="left_before_right"',
-            "right_before_left",
-            "junction type left_before_right (run as right_before_left)",
-        ),
+        ('type="left_before_right"', "left_before_right", None),
         ('type="priority_stop"', "stop", None),
         ('type="allway_stop"', "allway_stop", None),
         ('type="rail_crossing"', "priority", "junction type rail_crossing (run as priority)"),
@@ -305,8 +301,11 @@ def test_an_exported_grid5_reimported_is_the_same_graph_and_plans(sumo_tools, tm
     } == {"traffic_light"}
     assert phase_movements(compile_network(back.graph)) == phase_movements(compile_network(graph))
     assert {
-        (u, v): {k: x for k, x in d.items() if k != "turns"} for u, v, d in back.graph.edges(data=True)
+        (u, v): {k: x for k, x in d.items() if k not in ("turns", "priority")}
+        for u, v, d in back.graph.edges(data=True)
     } == {(u, v): d for u, v, d in graph.edges(data=True)}
+    # a graph without priorities ranks its roads by speed, then lanes: 50 km/h and 1 lane
+    assert {d["priority"] for *_, d in back.graph.edges(data=True)} == {501}
     # the same turns from the same lanes, the U-turns at the dead ends included
     assert movements(compile_network(back.graph)) == movements(compile_network(graph))
     assert {node: tuple(plan[key] for key in TIMING_KEYS) for node, plan in back.plans.items()} == {
@@ -314,6 +313,81 @@ def test_an_exported_grid5_reimported_is_the_same_graph_and_plans(sumo_tools, tm
     }
     assert back.report.banned_turns == 0
     assert back.edges["n0_0-n1_0"] == (("n0_0", "n1_0"),)
+
+
+def test_the_edge_priority_of_a_sumo_net_is_kept(tmp_path):
+    assert read_sumo_net(SMALL).graph.edges["C", "P"]["priority"] == 3
+    path = edited_small_net(
+        tmp_path,
+        ('<edge id="W2C" from="W" to="C" priority="3">', '<edge id="W2C" from="W" to="C" priority="-7">'),
+    )
+    graph = read_sumo_net(path).graph
+    assert graph.edges["W", "C"]["priority"] == -7
+    assert all(type(p) is int for *_, p in graph.edges(data="priority"))
+
+
+def built_junctions(net_path):
+    """SUMO type of every junction of a built net (internal ones aside), and its roundabouts."""
+    root = ET.parse(net_path).getroot()
+    types = {j.get("id"): j.get("type") for j in root.iter("junction") if j.get("type") != "internal"}
+    rings = [(r.get("nodes").split(), r.get("edges").split()) for r in root.iter("roundabout")]
+    return types, rings
+
+
+def test_priorities_and_junction_controls_survive_export_and_import(sumo_tools, tmp_path):
+    graph = grid(3, 2, junction="stop")
+    graph.nodes["n1_0"]["junction"] = "left_before_right"
+    graph.nodes["n1_1"]["junction"] = "allway_stop"
+    sumo_tools.build_net(graph, tmp_path / "stop.net.xml", {})
+    types, rings = built_junctions(tmp_path / "stop.net.xml")
+    assert (types["n0_0"], types["n1_0"], types["n1_1"]) == (
+        "priority_stop",
+        "left_before_right",
+        "allway_stop",
+    )
+    assert rings == []
+    back = read_sumo_net(tmp_path / "stop.net.xml").graph
+    assert nx.get_edge_attributes(back, "priority") == nx.get_edge_attributes(graph, "priority")
+    assert set(nx.get_edge_attributes(graph, "priority").values()) == {1, 2}
+    assert {n: back.nodes[n]["junction"] for n, j in graph.nodes(data="junction") if j} == {
+        n: j for n, j in graph.nodes(data="junction") if j
+    }
+
+
+def test_an_edge_without_priority_ranks_0_beside_ranked_ones(sumo_tools, tmp_path):
+    graph = grid(2, 2, signalized=False)
+    del graph.edges["n0_0", "n1_0"]["priority"]
+    plain = [tmp_path / name for name in ("n.nod.xml", "e.edg.xml", "c.con.xml")]
+    sumo_tools.write_plain_xml(graph, *plain, ExportOptions())
+    priority = {e.get("id"): e.get("priority") for e in ET.parse(plain[1]).getroot().iter("edge")}
+    assert (priority["n0_0-n1_0"], priority["n1_0-n0_0"], priority["n0_0-n0_1"]) == ("0", "2", "1")
+
+
+def test_a_roundabout_exports_as_a_sumo_roundabout(sumo_tools, tmp_path):
+    graph = roundabout(4)
+    sumo_tools.build_net(graph, tmp_path / "rb.net.xml", {})
+    types, rings = built_junctions(tmp_path / "rb.net.xml")
+    assert {types[n] for n in ("cE", "cN", "cW", "cS")} == {"priority"}
+    assert rings == [(["cE", "cN", "cS", "cW"], ["cE-cN", "cN-cW", "cS-cE", "cW-cS"])]
+    root = ET.parse(tmp_path / "rb.net.xml").getroot()
+    state = {(c.get("from"), c.get("to")): c.get("state") for c in root.iter("connection")}
+    assert state["E-cE", "cE-cN"] == "m" and state["cS-cE", "cE-cN"] == "M"  # entries yield to the ring
+    back = read_sumo_net(tmp_path / "rb.net.xml")
+    assert {n: back.graph.nodes[n]["junction"] for n in ("cE", "cN", "cW", "cS")} == dict.fromkeys(
+        ("cE", "cN", "cW", "cS"), "roundabout"
+    )
+    assert back.report.banned_turns == 0
+    assert movements(compile_network(back.graph)) == movements(compile_network(graph))
+
+
+def test_a_grid_of_roundabouts_exports_one_sumo_roundabout_per_intersection(sumo_tools, tmp_path):
+    graph = grid(2, 2, junction="roundabout")
+    sumo_tools.build_net(graph, tmp_path / "rb.net.xml", {})
+    _, rings = built_junctions(tmp_path / "rb.net.xml")
+    assert [nodes for nodes, _ in rings] == [
+        [f"n{c}_{r}{d}" for d in "ENSW"] for c in range(2) for r in range(2)
+    ]
+    assert all(len(edges) == 4 for _, edges in rings)
 
 
 def test_a_gzipped_net_reads_the_same(sumo_tools, tmp_path):

@@ -20,7 +20,15 @@ libosmium; nothing is downloaded. The import:
    places them at the stop line, moves to the nearest intersection along the road within
    ``signal_snap_m``; other signals are counted as unplaced;
 6. marks **fringe** nodes, the trip origins and destinations: the boundary nodes and the
-   dead ends (a single neighbour) of the kept component. Fringe nodes are never signalized.
+   dead ends (a single neighbour) of the kept component. Fringe nodes are never signalized;
+7. gives every other node its ``junction`` control: ``"traffic_light"`` where signalized,
+   else ``"roundabout"`` on the ways tagged ``junction=roundabout``, else the signs
+   (:func:`~sim.interop.osm_tags.node_control`: ``highway=stop`` a ``"stop"``, with
+   ``stop=all`` an ``"allway_stop"``; ``highway=give_way`` a ``"priority"`` junction),
+   placed on intersections as signals are (the strictest sign wins), else ``"priority"``;
+8. ranks the roads: every edge's ``priority`` is its class's (SUMO's OSM type map, see
+   :data:`~sim.interop.osm_tags.ROAD_CLASSES`), the highest along a link merged from
+   several ways.
 
 Node ids are the OSM node ids as strings; x and y (m) come from a local projection about
 the centre of the kept nodes (x east, y north).
@@ -28,8 +36,10 @@ the centre of the kept nodes (x east, y north).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +53,13 @@ from sim.interop.osm_tags import (
     DEFAULT_HIGHWAYS,
     ROAD_CLASSES,
     motor_access,
+    node_control,
     parse_lanes,
     parse_maxspeed_kph,
     way_directions,
 )
 from sim.interop.simplify import chain_ends, keep_largest_strong_component, merge_chains, neighbours
-from sim.network.graph import FRINGE
+from sim.network.graph import FRINGE, JUNCTION, PRIORITY, TRAFFIC_LIGHT
 from sim.network.validate import validate_network
 
 __all__ = ["OsmNetwork", "OsmOptions", "OsmReport", "read_osm"]
@@ -107,6 +118,10 @@ class OsmReport:
         signals_tagged: Nodes tagged ``highway=traffic_signals`` in the kept component.
         signals_moved: Of those, signals moved along the road to an intersection.
         signals_unplaced: Of those, signals with no intersection within reach (ignored).
+        signs_tagged: Nodes tagged ``highway=stop`` or ``highway=give_way`` in the kept component.
+        signs_moved: Of those, signs moved along the road to an intersection.
+        signs_unplaced: Of those, signs with no intersection within reach (ignored).
+        junctions: The ``junction`` control of the nodes that are not fringe, with counts.
     """
 
     ways: int
@@ -128,6 +143,10 @@ class OsmReport:
     signals_tagged: int
     signals_moved: int
     signals_unplaced: int
+    signs_tagged: int
+    signs_moved: int
+    signs_unplaced: int
+    junctions: Mapping[str, int]
 
     def summary(self) -> str:
         """The report as a few lines of text."""
@@ -145,6 +164,12 @@ class OsmReport:
                 f"{self.edges} edges",
                 f"signals: {self.signals_tagged} tagged, {self.signals_moved} moved to an "
                 f"intersection, {self.signals_unplaced} unplaced",
+                f"stop and give-way signs: {self.signs_tagged} tagged, {self.signs_moved} moved to an "
+                f"intersection, {self.signs_unplaced} unplaced",
+                "junctions: "
+                + ", ".join(
+                    f"{control} {n}" for control, n in sorted(self.junctions.items(), key=lambda i: -i[1])
+                ),
             ]
         )
 
@@ -170,6 +195,8 @@ class _Raw:
 
     lonlat: dict[str, tuple[float, float]] = field(default_factory=dict)
     signals: set[str] = field(default_factory=set)
+    signs: dict[str, str] = field(default_factory=dict)
+    roundabout: set[str] = field(default_factory=set)
     boundary: set[str] = field(default_factory=set)
     segments: nx.DiGraph = field(default_factory=nx.DiGraph)
     ways: int = 0
@@ -219,10 +246,21 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
     for node in fringe:
         graph.nodes[node]["kind"] = FRINGE
     tagged = raw.signals & set(kept)
-    placed, moved, unplaced = _place_signals(kept, tagged, options.signal_snap_m)
+    placed, moved, unplaced = _snap_to_intersections(kept, tagged, options.signal_snap_m)
     signalized = (placed & set(graph)) - fringe
     for node in signalized:
         graph.nodes[node]["signalized"] = True
+    signs = {node: control for node, control in raw.signs.items() if node in kept}
+    controls, signs_moved, signs_unplaced = _place_signs(kept, signs, options.signal_snap_m)
+    for node, attrs in graph.nodes(data=True):
+        if node not in fringe:
+            roundabout = "roundabout" if node in raw.roundabout else None
+            control = roundabout or controls.get(node, "priority")
+            attrs[JUNCTION] = TRAFFIC_LIGHT if node in signalized else control
+    for (u, v), course in links.courses.items():
+        graph.edges[u, v][PRIORITY] = max(
+            kept.edges[a, b][PRIORITY] for a, b in itertools.pairwise(course.points)
+        )
     if len(fringe) < 2:
         raise InteropError(f"the kept network has {len(fringe)} fringe node(s); expected at least 2", path)
     validate_network(graph, path)
@@ -246,6 +284,10 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         signals_tagged=len(tagged),
         signals_moved=moved,
         signals_unplaced=unplaced,
+        signs_tagged=len(signs),
+        signs_moved=signs_moved,
+        signs_unplaced=signs_unplaced,
+        junctions=dict(Counter(control for _, control in graph.nodes(data=JUNCTION) if control is not None)),
     )
     courses = {key: course.points for key, course in links.courses.items()}
     return OsmNetwork(graph, courses, report)
@@ -258,14 +300,20 @@ def _read(path: Path, highways: set[str]) -> _Raw:
     try:
         for obj in osmium.FileProcessor(str(path)).with_locations():
             if obj.is_node():
-                if obj.tags.get("highway") == "traffic_signals":
+                tags = {tag.k: tag.v for tag in obj.tags}
+                if tags.get("highway") == "traffic_signals":
                     raw.signals.add(str(obj.id))
+                control = node_control(tags)
+                if control is not None:
+                    raw.signs[str(obj.id)] = control
             elif obj.is_way() and obj.tags.get("highway") in highways:
                 tags = {tag.k: tag.v for tag in obj.tags}
                 points = [
                     (str(n.ref), (n.location.lon, n.location.lat)) if n.location.valid() else None
                     for n in obj.nodes
                 ]
+                if tags.get("junction") == "roundabout":
+                    raw.roundabout.update(str(n.ref) for n in obj.nodes)
                 _add_way(raw, tags, points)
     except RuntimeError as error:
         raise InteropError(f"cannot read OpenStreetMap data: {error}", path) from None
@@ -283,6 +331,7 @@ def _add_way(raw: _Raw, tags: dict[str, str], points: list[tuple[str, tuple[floa
         raw.reversible += 1
         return
     forward, backward, defaults = _way_lanes(tags, directions.forward, directions.backward)
+    priority = ROAD_CLASSES[tags["highway"]].priority
     raw.default_lanes += "lanes" in defaults
     raw.default_speed += "speed" in defaults
     for i, point in enumerate(points):
@@ -299,7 +348,7 @@ def _add_way(raw: _Raw, tags: dict[str, str], points: list[tuple[str, tuple[floa
         length_m = haversine_m(*a[1], *b[1])
         for (u, v), lanes in (((a[0], b[0]), forward), ((b[0], a[0]), backward)):
             if lanes is not None and not raw.segments.has_edge(u, v):
-                raw.segments.add_edge(u, v, length_m=length_m, lanes_of=lanes)
+                raw.segments.add_edge(u, v, length_m=length_m, lanes_of=lanes, **{PRIORITY: priority})
 
 
 def _way_lanes(
@@ -338,10 +387,34 @@ def _way_lanes(
     return result[0], result[1], defaults
 
 
-def _place_signals(segments: nx.DiGraph, tagged: set[str], snap_m: float) -> tuple[set[str], int, int]:
-    """Intersections to signalize, how many tagged signals moved to one, how many found none.
+_SIGN_ORDER = ("priority", "stop", "allway_stop")
+"""Sign controls from the mildest to the strictest: where signs meet, the strictest wins."""
 
-    A tagged node with three or more neighbours is signalized itself. From any other
+
+def _place_signs(
+    segments: nx.DiGraph, signs: Mapping[str, str], snap_m: float
+) -> tuple[dict[str, str], int, int]:
+    """Each intersection's control from the signs placed on it, how many signs moved, how many found none.
+
+    Signs are placed as signals are (:func:`_snap_to_intersections`).
+    """
+    controls: dict[str, str] = {}
+    moved = unplaced = 0
+    for control in _SIGN_ORDER:
+        placed, n_moved, n_unplaced = _snap_to_intersections(
+            segments, {node for node, c in signs.items() if c == control}, snap_m
+        )
+        controls.update(dict.fromkeys(placed, control))
+        moved, unplaced = moved + n_moved, unplaced + n_unplaced
+    return controls, moved, unplaced
+
+
+def _snap_to_intersections(
+    segments: nx.DiGraph, tagged: set[str], snap_m: float
+) -> tuple[set[str], int, int]:
+    """Intersections the tagged nodes stand for, how many tags moved to one, how many found none.
+
+    A tagged node with three or more neighbours is an intersection itself. From any other
     tagged node the search follows the road both ways through nodes with two neighbours
     and takes the nearest intersection within ``snap_m`` metres along the road.
     """

@@ -1,7 +1,9 @@
-"""What an OpenStreetMap way tells about driving on it: road class, direction, lanes, speed limit.
+"""What OpenStreetMap tags tell about driving: road class and rank, direction, lanes, speed limit, signs.
 
 Defaults per ``highway`` class (lanes per direction, speed limit) apply where a way has no
-usable ``lanes`` or ``maxspeed`` tag. The speed defaults are urban: OSM extracts of cities
+usable ``lanes`` or ``maxspeed`` tag; each class also has its rank, SUMO's edge priority from
+its OSM type map (``data/typemap/osmNetconvert.typ.xml``), so that both simulators pick the
+same major road at an unsignalized junction. The speed defaults are urban: OSM extracts of cities
 rarely tag rural roads, and a wrong default on the few that lack ``maxspeed`` matters
 less than a consistent rule. Country zone codes (``FI:urban``, ``DE:zone30``, ...) are read
 by their category, not per country: urban 50, rural 80, motorway 120, living street 20 km/h.
@@ -19,6 +21,7 @@ __all__ = [
     "RoadClass",
     "WayDirections",
     "motor_access",
+    "node_control",
     "parse_lanes",
     "parse_maxspeed_kph",
     "way_directions",
@@ -34,31 +37,33 @@ class RoadClass:
     Attributes:
         lanes: Lanes per direction when the way does not say.
         speed_kph: Speed limit (km/h) when the way does not say.
+        priority: The class's rank, the graph edges' ``priority`` (SUMO's, higher is more important).
         oneway: Whether the class is one-way unless tagged otherwise (motorways).
     """
 
     lanes: int
     speed_kph: float
+    priority: int
     oneway: bool = False
 
 
 ROAD_CLASSES: Mapping[str, RoadClass] = {
-    "motorway": RoadClass(2, 100.0, oneway=True),
-    "motorway_link": RoadClass(1, 60.0, oneway=True),
-    "trunk": RoadClass(2, 80.0),
-    "trunk_link": RoadClass(1, 50.0),
-    "primary": RoadClass(1, 50.0),
-    "primary_link": RoadClass(1, 40.0),
-    "secondary": RoadClass(1, 50.0),
-    "secondary_link": RoadClass(1, 40.0),
-    "tertiary": RoadClass(1, 40.0),
-    "tertiary_link": RoadClass(1, 30.0),
-    "unclassified": RoadClass(1, 40.0),
-    "residential": RoadClass(1, 30.0),
-    "living_street": RoadClass(1, 20.0),
-    "service": RoadClass(1, 20.0),
+    "motorway": RoadClass(2, 100.0, 14, oneway=True),
+    "motorway_link": RoadClass(1, 60.0, 9, oneway=True),
+    "trunk": RoadClass(2, 80.0, 13),
+    "trunk_link": RoadClass(1, 50.0, 8),
+    "primary": RoadClass(1, 50.0, 12),
+    "primary_link": RoadClass(1, 40.0, 7),
+    "secondary": RoadClass(1, 50.0, 11),
+    "secondary_link": RoadClass(1, 40.0, 6),
+    "tertiary": RoadClass(1, 40.0, 10),
+    "tertiary_link": RoadClass(1, 30.0, 5),
+    "unclassified": RoadClass(1, 40.0, 4),
+    "residential": RoadClass(1, 30.0, 3),
+    "living_street": RoadClass(1, 20.0, 2),
+    "service": RoadClass(1, 20.0, 1),
 }
-"""Drivable ``highway`` values and their defaults."""
+"""Drivable ``highway`` values and their defaults; priorities as SUMO 1.28's OSM type map."""
 
 DEFAULT_HIGHWAYS: tuple[str, ...] = tuple(h for h in ROAD_CLASSES if h != "service")
 """The classes imported by default: every drivable class but ``service`` (driveways, parking aisles)."""
@@ -93,6 +98,19 @@ def motor_access(tags: Mapping[str, str]) -> bool:
         if key in tags:
             return tags[key].strip().lower() not in _DENIED
     return True
+
+
+def node_control(tags: Mapping[str, str]) -> str | None:
+    """The junction control a node's sign tags ask for, or ``None`` without a sign.
+
+    ``highway=stop`` is a ``"stop"`` (``"allway_stop"`` with ``stop=all``); ``highway=give_way``
+    a ``"priority"`` junction (its minor roads yield). The sign's direction is not read: it
+    controls the junction, whose major road the edges' priorities give.
+    """
+    highway = tags.get("highway")
+    if highway == "stop":
+        return "allway_stop" if tags.get("stop", "").strip().lower() == "all" else "stop"
+    return "priority" if highway == "give_way" else None
 
 
 def way_directions(tags: Mapping[str, str]) -> WayDirections | None:

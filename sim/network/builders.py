@@ -1,7 +1,15 @@
-"""Synthetic road networks: grid, arterial and ring.
+"""Synthetic road networks: grid, arterial, ring and roundabout.
 
 Every builder returns a ``networkx.DiGraph`` following the schema of :mod:`sim.network.graph`.
 Coordinates are in metres, with x pointing east and y pointing north.
+
+The grid and the arterial take a ``junction`` option, one of :data:`LATTICE_JUNCTIONS`, for
+all their intersections: ``"traffic_light"`` (the default), an unsignalized control
+(``"priority"``, ``"stop"``, ``"allway_stop"``, ``"right_before_left"``), or
+``"roundabout"``, which replaces every intersection by a one-lane roundabout
+(:func:`sim.network.roundabouts.make_roundabout`). With ``"priority"`` and ``"stop"`` the
+east-west roads are the major ones: their edges get ``priority`` :data:`MAJOR_PRIORITY`,
+the north-south roads (the arterial's side streets) :data:`MINOR_PRIORITY`.
 """
 
 from __future__ import annotations
@@ -10,9 +18,39 @@ import math
 
 import networkx as nx
 
-from sim.network.graph import FRINGE, INTERSECTION, NetworkError, is_count, is_positive_number
+from sim.network.graph import (
+    FRINGE,
+    INTERSECTION,
+    JUNCTION,
+    PRIORITY,
+    TRAFFIC_LIGHT,
+    NetworkError,
+    is_count,
+    is_positive_number,
+)
+from sim.network.roundabouts import compass_label, make_roundabout, on_grid
 
-__all__ = ["arterial", "grid", "ring"]
+__all__ = [
+    "COMPASS_LEGS",
+    "LATTICE_JUNCTIONS",
+    "MAJOR_PRIORITY",
+    "MINOR_PRIORITY",
+    "arterial",
+    "grid",
+    "ring",
+    "roundabout",
+]
+
+ROUNDABOUT = "roundabout"
+LATTICE_JUNCTIONS = (TRAFFIC_LIGHT, "priority", "stop", "allway_stop", "right_before_left", ROUNDABOUT)
+"""Values of the grid's and the arterial's ``junction`` option."""
+MAJOR_PRIORITY = 2
+"""Edge ``priority`` of the major (east-west) roads of a ``priority`` or ``stop`` grid or arterial."""
+MINOR_PRIORITY = 1
+"""Edge ``priority`` of their minor (north-south) roads."""
+_RANKED = ("priority", "stop")
+COMPASS_LEGS = 8
+"""Most legs of the standalone roundabout: one per compass direction."""
 
 
 def grid(
@@ -22,8 +60,11 @@ def grid(
     lanes: int = 1,
     speed_mps: float = 13.89,
     fringe: bool = True,
-    signalized: bool = True,
+    signalized: bool | None = None,
     name: str | None = None,
+    junction: str | None = None,
+    roundabout_radius_m: float = 15.0,
+    roundabout_speed_mps: float = 8.33,
 ) -> nx.DiGraph:
     """Build a rectangular grid of two-way streets: the benchmark ``gridN`` family.
 
@@ -42,21 +83,34 @@ def grid(
         speed_mps: Speed limit in metres per second on every link. Default 13.89 (50 km/h).
         fringe: Add the fringe stubs (default). Without them the boundary intersections
             themselves are the fringe nodes (trip origins and destinations).
-        signalized: Whether intersections are signalized (default); fringe stubs never are.
+        signalized: Whether intersections are signalized: ``True`` is ``junction="traffic_light"``,
+            ``False`` (without ``junction``) ``"priority"``. Default: as ``junction`` says.
+            Fringe stubs are never signalized.
         name: Graph name. Default ``"grid{rows}"`` for a square grid, else ``"grid{rows}x{cols}"``.
+        junction: Control of every intersection, one of :data:`LATTICE_JUNCTIONS` (see the
+            module docstring: the east-west roads are the major ones). Default
+            ``"traffic_light"``, or ``"priority"`` with ``signalized=False``.
+        roundabout_radius_m: Radius of each roundabout with ``junction="roundabout"``, metres
+            (less than half of block_m). Default 15.
+        roundabout_speed_mps: Speed limit on the roundabouts' ring, metres per second.
+            Default 8.33 (30 km/h).
 
     Returns:
         The road network.
 
     Raises:
-        NetworkError: If a parameter is out of range.
+        NetworkError: If a parameter is out of range, or ``junction`` and ``signalized``
+            contradict each other.
     """
     _check_counts(rows=rows, cols=cols, lanes=lanes)
     _check_positive(block_m=block_m, speed_mps=speed_mps)
     if not fringe and rows * cols < 2:
         raise NetworkError("grid without fringe stubs needs at least 2 intersections, got rows=1, cols=1")
+    control = _control(junction, signalized)
+    if control == ROUNDABOUT and not fringe:
+        raise NetworkError("junction='roundabout' needs the fringe stubs (fringe=True)")
     default_name = f"grid{rows}" if rows == cols else f"grid{rows}x{cols}"
-    return _lattice(
+    graph = _lattice(
         rows,
         cols,
         block_m,
@@ -64,9 +118,10 @@ def grid(
         ew=(lanes, speed_mps),
         ns=(lanes, speed_mps),
         fringe=fringe,
-        signalized=signalized,
+        control=control,
         name=default_name if name is None else name,
     )
+    return _with_roundabouts(graph, control, roundabout_radius_m, roundabout_speed_mps, block_m=block_m)
 
 
 def arterial(
@@ -77,8 +132,11 @@ def arterial(
     lanes_side: int = 1,
     speed_main_mps: float = 13.89,
     speed_side_mps: float = 11.11,
-    signalized: bool = True,
+    signalized: bool | None = None,
     name: str | None = None,
+    junction: str | None = None,
+    roundabout_radius_m: float = 15.0,
+    roundabout_speed_mps: float = 8.33,
 ) -> nx.DiGraph:
     """Build an east-west arterial crossed by a two-way side street at every intersection.
 
@@ -96,14 +154,21 @@ def arterial(
         lanes_side: Lanes per direction on the side streets. Default 1.
         speed_main_mps: Corridor speed limit, metres per second. Default 13.89 (50 km/h).
         speed_side_mps: Side-street speed limit, metres per second. Default 11.11 (40 km/h).
-        signalized: Whether the intersections are signalized (default).
+        signalized: Whether the intersections are signalized, as for :func:`grid`.
         name: Graph name. Default ``"arterial{n_intersections}"``.
+        junction: Control of every intersection, as for :func:`grid`; with ``"priority"`` and
+            ``"stop"`` the corridor is the major road. Default ``"traffic_light"``.
+        roundabout_radius_m: Radius of each roundabout with ``junction="roundabout"``, metres
+            (less than half of block_m and half of side_street_m). Default 15.
+        roundabout_speed_mps: Speed limit on the roundabouts' ring, metres per second.
+            Default 8.33 (30 km/h).
 
     Returns:
         The road network.
 
     Raises:
-        NetworkError: If a parameter is out of range.
+        NetworkError: If a parameter is out of range, or ``junction`` and ``signalized``
+            contradict each other.
     """
     _check_counts(n_intersections=n_intersections, lanes_main=lanes_main, lanes_side=lanes_side)
     _check_positive(
@@ -112,7 +177,8 @@ def arterial(
         speed_main_mps=speed_main_mps,
         speed_side_mps=speed_side_mps,
     )
-    return _lattice(
+    control = _control(junction, signalized)
+    graph = _lattice(
         1,
         n_intersections,
         block_m,
@@ -120,8 +186,16 @@ def arterial(
         ew=(lanes_main, speed_main_mps),
         ns=(lanes_side, speed_side_mps),
         fringe=True,
-        signalized=signalized,
+        control=control,
         name=f"arterial{n_intersections}" if name is None else name,
+    )
+    return _with_roundabouts(
+        graph,
+        control,
+        roundabout_radius_m,
+        roundabout_speed_mps,
+        block_m=block_m,
+        side_street_m=side_street_m,
     )
 
 
@@ -179,6 +253,57 @@ def ring(
     return graph
 
 
+def roundabout(
+    n_legs: int = 4,
+    radius_m: float = 15.0,
+    leg_m: float = 200.0,
+    lanes: int = 1,
+    speed_mps: float = 13.89,
+    ring_speed_mps: float = 8.33,
+    name: str | None = None,
+) -> nx.DiGraph:
+    """Build a single-lane roundabout centred on the origin, with ``n_legs`` two-way legs.
+
+    Leg ``i`` points at angle 2*pi*i/n_legs (counter-clockwise from east) and is named by its
+    compass direction ``D`` (``"E"``, ``"NE"``, ``"N"``, ...): its fringe node ``D`` (a trip
+    origin and destination) stands radius_m + leg_m from the centre and the leg, leg_m long,
+    meets the ring at node ``c{D}`` (``"cE"``, ...). The ring runs counter-clockwise, one lane
+    (see :func:`sim.network.roundabouts.make_roundabout`); its nodes have ``junction="roundabout"``.
+
+    Args:
+        n_legs: Number of legs (3 to 8).
+        radius_m: Ring radius, metres. Default 15.
+        leg_m: Length of each leg from the ring to its fringe node, metres. Default 200.
+        lanes: Lanes per direction on the legs. Default 1.
+        speed_mps: Speed limit on the legs, metres per second. Default 13.89 (50 km/h).
+        ring_speed_mps: Speed limit on the ring, metres per second. Default 8.33 (30 km/h).
+        name: Graph name. Default ``"roundabout{n_legs}"``.
+
+    Returns:
+        The road network.
+
+    Raises:
+        NetworkError: If a parameter is out of range.
+    """
+    if not is_count(n_legs, 3) or n_legs > COMPASS_LEGS:
+        raise NetworkError(f"n_legs must be an integer from 3 to {COMPASS_LEGS}, got {n_legs!r}")
+    _check_counts(lanes=lanes)
+    _check_positive(radius_m=radius_m, leg_m=leg_m, speed_mps=speed_mps, ring_speed_mps=ring_speed_mps)
+    graph = nx.DiGraph(name=f"roundabout{n_legs}" if name is None else name)
+    graph.add_node("c", x=0.0, y=0.0, signalized=False, kind=INTERSECTION)
+    reach_m = float(radius_m) + float(leg_m)
+    link = {"length_m": reach_m, "lanes": int(lanes), "speed_mps": float(speed_mps)}
+    for i in range(n_legs):
+        angle = 2.0 * math.pi * i / n_legs
+        leg = compass_label(angle)
+        x, y = on_grid(reach_m * math.cos(angle)), on_grid(reach_m * math.sin(angle))
+        graph.add_node(leg, x=x, y=y, signalized=False, kind=FRINGE)
+        graph.add_edge(leg, "c", **link)
+        graph.add_edge("c", leg, **link)
+    make_roundabout(graph, "c", float(radius_m), ring_speed_mps)
+    return graph
+
+
 def _lattice(
     rows: int,
     cols: int,
@@ -187,17 +312,31 @@ def _lattice(
     ew: tuple[int, float],
     ns: tuple[int, float],
     fringe: bool,
-    signalized: bool,
+    control: str,
     name: str,
 ) -> nx.DiGraph:
     """Grid of two-way links with east-west spacing dx_m and north-south spacing dy_m.
 
-    ``ew`` and ``ns`` are (lanes, speed_mps) of the east-west and north-south links. Nodes and
-    edges are added in the order of the benchmark generator so the graphs compare equal.
+    ``ew`` and ``ns`` are (lanes, speed_mps) of the east-west and north-south links; every
+    intersection gets ``control`` (as the ``junction`` attribute unless it is a traffic light,
+    whose graph is the benchmark's). Nodes and edges are added in the order of the benchmark
+    generator so the graphs compare equal.
     """
     dx_m, dy_m = float(dx_m), float(dy_m)
-    ew, ns = (int(ew[0]), float(ew[1])), (int(ns[0]), float(ns[1]))
+    ranked = control in _RANKED
+    road_ew = {
+        "lanes": int(ew[0]),
+        "speed_mps": float(ew[1]),
+        **({PRIORITY: MAJOR_PRIORITY} if ranked else {}),
+    }
+    road_ns = {
+        "lanes": int(ns[0]),
+        "speed_mps": float(ns[1]),
+        **({PRIORITY: MINOR_PRIORITY} if ranked else {}),
+    }
     graph = nx.DiGraph(name=name)
+    signalized = control == TRAFFIC_LIGHT
+    junction = {} if signalized else {JUNCTION: control}
     for r in range(rows):
         for c in range(cols):
             boundary = r in (0, rows - 1) or c in (0, cols - 1)
@@ -205,16 +344,17 @@ def _lattice(
                 f"n{c}_{r}",
                 x=dx_m * (c + 1),
                 y=dy_m * (r + 1),
-                signalized=bool(signalized),
+                signalized=signalized,
                 kind=FRINGE if boundary and not fringe else INTERSECTION,
+                **junction,
             )
-    pairs: list[tuple[str, str, tuple[int, float], float]] = []
+    pairs: list[tuple[str, str, dict[str, int | float], float]] = []
     for r in range(rows):
         for c in range(cols):
             if c + 1 < cols:
-                pairs.append((f"n{c}_{r}", f"n{c + 1}_{r}", ew, dx_m))
+                pairs.append((f"n{c}_{r}", f"n{c + 1}_{r}", road_ew, dx_m))
             if r + 1 < rows:
-                pairs.append((f"n{c}_{r}", f"n{c}_{r + 1}", ns, dy_m))
+                pairs.append((f"n{c}_{r}", f"n{c}_{r + 1}", road_ns, dy_m))
     if fringe:
         stub = {"signalized": False, "kind": FRINGE}
         for r in range(rows):
@@ -224,14 +364,52 @@ def _lattice(
             graph.add_node(f"S{c}", x=dx_m * (c + 1), y=0.0, **stub)
             graph.add_node(f"N{c}", x=dx_m * (c + 1), y=dy_m * (rows + 1), **stub)
         for r in range(rows):
-            pairs.append((f"W{r}", f"n0_{r}", ew, dx_m))
-            pairs.append((f"n{cols - 1}_{r}", f"E{r}", ew, dx_m))
+            pairs.append((f"W{r}", f"n0_{r}", road_ew, dx_m))
+            pairs.append((f"n{cols - 1}_{r}", f"E{r}", road_ew, dx_m))
         for c in range(cols):
-            pairs.append((f"S{c}", f"n{c}_0", ns, dy_m))
-            pairs.append((f"n{c}_{rows - 1}", f"N{c}", ns, dy_m))
-    for a, b, (lanes, speed_mps), length_m in pairs:
+            pairs.append((f"S{c}", f"n{c}_0", road_ns, dy_m))
+            pairs.append((f"n{c}_{rows - 1}", f"N{c}", road_ns, dy_m))
+    for a, b, road, length_m in pairs:
         for u, v in ((a, b), (b, a)):
-            graph.add_edge(u, v, length_m=length_m, lanes=lanes, speed_mps=speed_mps)
+            graph.add_edge(u, v, length_m=length_m, **road)
+    return graph
+
+
+def _control(junction: str | None, signalized: bool | None) -> str:
+    """The intersections' control from the ``junction`` and ``signalized`` options."""
+    if junction is None:
+        return "priority" if signalized is False else TRAFFIC_LIGHT
+    if junction not in LATTICE_JUNCTIONS:
+        raise NetworkError(
+            f"junction must be one of {', '.join(map(repr, LATTICE_JUNCTIONS))}, got {junction!r}"
+        )
+    if signalized is not None and signalized != (junction == TRAFFIC_LIGHT):
+        raise NetworkError(
+            f"junction={junction!r} contradicts signalized={signalized}; expected signalized=True only with "
+            f"junction={TRAFFIC_LIGHT!r} (or leave signalized out)"
+        )
+    return junction
+
+
+def _with_roundabouts(
+    graph: nx.DiGraph, control: str, radius_m: float, ring_speed_mps: float, **legs_m: float
+) -> nx.DiGraph:
+    """With ``control`` ``"roundabout"``, replace every intersection of ``graph`` by a roundabout.
+
+    ``legs_m`` names the builder's lengths that must exceed the ring: each at least twice
+    the radius (a link between two roundabouts loses one radius at each end).
+    """
+    if control != ROUNDABOUT:
+        return graph
+    _check_positive(roundabout_radius_m=radius_m, roundabout_speed_mps=ring_speed_mps)
+    for key, length_m in legs_m.items():
+        if length_m <= 2.0 * radius_m:
+            raise NetworkError(
+                f"{key}={length_m:g} leaves no room between roundabouts of radius {radius_m:g} m; "
+                f"expected {key} > 2 * roundabout_radius_m"
+            )
+    for node in [n for n, kind in graph.nodes(data="kind") if kind == INTERSECTION]:
+        make_roundabout(graph, node, float(radius_m), ring_speed_mps)
     return graph
 
 

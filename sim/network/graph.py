@@ -6,8 +6,10 @@ A network is a ``networkx.DiGraph`` with:
 * node attributes ``x``, ``y`` (float, metres), ``signalized`` (bool) and ``kind``
   (``"intersection"`` or ``"fringe"``; fringe nodes are trip origins and destinations);
 * optionally, node attribute ``junction``: how the node is controlled, one of
-  :data:`JUNCTION_CONTROLS` (``"traffic_light"`` exactly on signalized nodes). It is kept
-  for right-of-way rules; the kernel does not read it yet;
+  :data:`JUNCTION_CONTROLS` (``"traffic_light"`` exactly on signalized nodes). The kernel's
+  right-of-way rules read it; an unsignalized node without it is a ``"priority"`` junction
+  (SUMO's default). At a ``"roundabout"`` node the circulating edges are those that come
+  from another roundabout node;
 * optionally, on a signalized node, ``signal_plan``: its own plan, a mapping
   ``{"phases": [[[from_node, to_node], ...], ...], "greens_s": [...], "yellow_s": ...,
   "all_red_s": ..., "offset_s": float}`` and optionally ``"min_green_s"`` and
@@ -24,7 +26,10 @@ A network is a ``networkx.DiGraph`` with:
   rightmost, ``0 <= lane_lo <= lane_hi < lanes``) from which a vehicle may continue onto
   edge ``(v, next_node)``. An edge with ``turns`` allows exactly those turns (a U-turn only
   if listed; an empty mapping allows none); an edge without gets the geometric rule of
-  :func:`sim.network.compile.compile_network`.
+  :func:`sim.network.compile.compile_network`;
+* optionally, edge attribute ``priority`` (int, as SUMO's edge priority: the higher, the more
+  important the road; absent counts as 0). At ``priority`` and ``stop`` junctions the major
+  road is the one whose edges rank highest by priority, then speed limit, then lanes.
 
 No other node or edge attributes are allowed; the signal phases of a node without a
 ``signal_plan`` are derived from geometry.
@@ -48,6 +53,8 @@ __all__ = [
     "OPTIONAL_NODE_ATTRIBUTES",
     "OPTIONAL_PLAN_KEYS",
     "PLAN_KEYS",
+    "PRIORITY",
+    "PRIORITY_RANGE",
     "PLAN_PHASE_KEYS",
     "SIGNAL_PLAN",
     "TRAFFIC_LIGHT",
@@ -69,13 +76,15 @@ JUNCTION_CONTROLS = (
     "stop",
     "allway_stop",
     "right_before_left",
+    "left_before_right",
     "roundabout",
     "zipper",
     "unregulated",
 )
 """Values of the ``junction`` node attribute: a traffic light; a major road with the minor
 roads yielding (``priority``) or stopping (``stop``) first; an all-way stop; the vehicle
-from the right first; a roundabout (the circulating traffic first); a zipper merge; no rule."""
+from the right first (from the left, its counterpart for left-hand traffic); a roundabout
+(the circulating traffic first); a zipper merge; no rule."""
 
 NODE_ATTRIBUTES = ("x", "y", "signalized", "kind")
 SIGNAL_PLAN = "signal_plan"
@@ -88,7 +97,10 @@ PLAN_PHASE_KEYS = ("yellow_s", "all_red_s", *OPTIONAL_PLAN_KEYS)
 """``signal_plan`` keys that hold one number for every phase or a list with one per phase."""
 EDGE_ATTRIBUTES = ("length_m", "lanes", "speed_mps")
 TURNS = "turns"
-OPTIONAL_EDGE_ATTRIBUTES = ("capacity_vph", TURNS)
+PRIORITY = "priority"
+OPTIONAL_EDGE_ATTRIBUTES = ("capacity_vph", TURNS, PRIORITY)
+PRIORITY_RANGE = (-1_000_000, 1_000_000)
+"""Smallest and largest edge ``priority``: SUMO's own lie between -1 and a few hundred."""
 
 
 class NetworkError(ValueError):

@@ -6,8 +6,9 @@ The neutral JSON format (``sim/data/bench/*/network.json``) is an object with
 * ``nodes``: a list of ``{"id", "x", "y", "kind", "signalized"}`` (x and y in metres), plus an
   optional ``junction`` (str) and ``signal_plan`` object (see :mod:`sim.network.graph`);
 * ``edges``: a list of ``{"from", "to", "length", "lanes", "speed"}`` with length in metres and
-  speed in metres per second, plus an optional ``capacity`` (vehicles per hour) and ``turns``
-  object (``{"next node": [lane_lo, lane_hi]}``, see :mod:`sim.network.graph`). The optional
+  speed in metres per second, plus an optional ``capacity`` (vehicles per hour), ``priority``
+  (int, the road's rank) and ``turns`` object (``{"next node": [lane_lo, lane_hi]}``, see
+  :mod:`sim.network.graph`). The optional
   ``id`` and ``axis`` keys are accepted and dropped: ids are rewritten as ``"{from}-{to}"`` on
   saving, and signal phases come from the nodes (their ``signal_plan``, or geometry).
 
@@ -28,7 +29,15 @@ from typing import Any
 
 import networkx as nx
 
-from sim.network.graph import JUNCTION, OPTIONAL_PLAN_KEYS, PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError
+from sim.network.graph import (
+    JUNCTION,
+    OPTIONAL_PLAN_KEYS,
+    PLAN_PHASE_KEYS,
+    PRIORITY,
+    SIGNAL_PLAN,
+    TURNS,
+    NetworkError,
+)
 from sim.network.validate import validate_network
 from sim.schema import excerpt
 
@@ -37,7 +46,7 @@ __all__ = ["load_graphml", "load_network", "load_network_json", "save_graphml", 
 _NODE_KEYS = ("id", "x", "y", "kind", "signalized")
 _EDGE_KEYS = ("from", "to", "length", "lanes", "speed")
 _OPTIONAL_NODE_KEYS = (SIGNAL_PLAN, JUNCTION)
-_OPTIONAL_EDGE_KEYS = ("id", "capacity", TURNS, "axis")
+_OPTIONAL_EDGE_KEYS = ("id", "capacity", TURNS, PRIORITY, "axis")
 # JSON key -> graph attribute, for the attributes that are kept
 _NODE_ATTRIBUTES = {
     "x": "x",
@@ -53,6 +62,7 @@ _EDGE_ATTRIBUTES = {
     "speed": "speed_mps",
     "capacity": "capacity_vph",
     TURNS: TURNS,
+    PRIORITY: PRIORITY,
 }
 _FLOAT_ATTRIBUTES = frozenset({"x", "y", "length_m", "speed_mps", "capacity_vph"})
 
@@ -291,7 +301,7 @@ def _plain(graph: nx.DiGraph) -> nx.DiGraph:
 def _plain_edge_value(key: str, value: Any) -> Any:
     if key == TURNS:
         return {after: [int(lo), int(hi)] for after, (lo, hi) in value.items()}
-    return int(value) if key == "lanes" else float(value)
+    return int(value) if key in ("lanes", PRIORITY) else float(value)
 
 
 def _plain_plan(plan: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from sim.network.graph import (
     OPTIONAL_PLAN_KEYS,
     PLAN_KEYS,
     PLAN_PHASE_KEYS,
+    PRIORITY,
+    PRIORITY_RANGE,
     SIGNAL_PLAN,
     TRAFFIC_LIGHT,
     TURNS,
@@ -79,6 +81,10 @@ _EDGE_EXPECTED = {
     ),
     "capacity_vph": ("a finite number > 0 (vehicles per hour)", is_positive_number),
     TURNS: ("a mapping next node -> [lane_lo, lane_hi]", lambda value: isinstance(value, Mapping)),
+    PRIORITY: (
+        f"an integer from {PRIORITY_RANGE[0]:,} to {PRIORITY_RANGE[1]:,} (higher: the more important road)",
+        lambda value: is_count(value, PRIORITY_RANGE[0]) and value <= PRIORITY_RANGE[1],
+    ),
 }
 
 

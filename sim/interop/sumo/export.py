@@ -6,9 +6,9 @@ and built into a ``.net.xml`` with ``netconvert`` from the ``eclipse-sumo`` whee
 ``sumo``), which chooses the lanes of each turn and builds no U-turns. The signal programs
 netconvert guesses are then replaced by citysim's own: one green per phase of the
 compiled network (the phases that :func:`sim.network.compile_network` derives from
-approach bearings), each followed by its yellow and all-red. A left turn that the kernel
-makes yield to oncoming traffic is a minor green (``g``) in SUMO; every other movement of
-the phase is a major green (``G``).
+approach bearings), each followed by its yellow and all-red. A movement that the kernel
+makes give way (a permitted turn: its ``conn_rule`` is not ``RULE_FREE``) is a minor green
+(``g``) in SUMO; every other movement of the phase is a major green (``G``).
 
 With ``point_junctions`` (the default) every edge gets its citysim length and the net has
 no internal links, so SUMO's junctions are points as citysim's are and a route is exactly
@@ -16,8 +16,14 @@ as long in both simulators. Without it netconvert draws junctions with their rea
 and internal lanes, and edge lengths follow node coordinates (the engine benchmark's set-up).
 
 Junction types: signalized nodes are ``traffic_light``, nodes with one neighbour
-``dead_end``, other nodes ``ExportOptions.unsignalized``. Edge priorities, which decide the
-major road at ``priority`` junctions, grow with speed limit, then with lanes.
+``dead_end``, other nodes the SUMO type of their ``junction`` control
+(:data:`~sim.interop.sumo.junctions.EXPORT_TYPES`: ``stop`` is ``priority_stop``) or, without
+one, ``ExportOptions.unsignalized``. The nodes of each roundabout (``junction="roundabout"``
+nodes joined by one-way edges) are listed with their ring edges in a ``<roundabout>``
+element, so netconvert builds a SUMO roundabout. Edge priorities, which decide the major
+road at ``priority`` junctions, are the graph's ``priority`` (0 where an edge has none) when
+any edge has one; in a graph without any they grow with speed limit, then with lanes, the
+order in which citysim ranks roads of equal priority.
 """
 
 from __future__ import annotations
@@ -35,11 +41,12 @@ import networkx as nx
 
 from sim.interop.errors import InteropError
 from sim.interop.sumo.binaries import run_tool
-from sim.interop.sumo.junctions import JUNCTION_TYPES
+from sim.interop.sumo.junctions import EXPORT_TYPES, JUNCTION_TYPES
 from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.compile import CompiledNetwork, compile_network
-from sim.network.graph import per_phase
+from sim.network.graph import JUNCTION, PRIORITY, per_phase
 from sim.network.validate import validate_network
+from sim.traffic.codes import RULE_FREE
 
 __all__ = [
     "ExportOptions",
@@ -181,17 +188,25 @@ def write_plain_xml(
                 f'type="{_junction_type(graph, node, options)}"/>\n'
             )
         f.write("</nodes>\n")
+    ranked = any(PRIORITY in attrs for *_, attrs in graph.edges(data=True))
     with edges_path.open("w", encoding="utf-8") as f:
         f.write("<edges>\n")
         for (u, v), edge_id in edge_ids.items():
             attrs = graph.edges[u, v]
             length = f" length={_num(attrs['length_m'])}" if options.point_junctions else ""
-            priority = round(attrs["speed_mps"] * _MPS_TO_KPH) * 10 + attrs["lanes"]
+            priority = (
+                attrs.get(PRIORITY, 0)
+                if ranked
+                else round(attrs["speed_mps"] * _MPS_TO_KPH) * 10 + attrs["lanes"]
+            )
             f.write(
                 f"  <edge id={quoteattr(edge_id)} from={quoteattr(u)} to={quoteattr(v)} "
                 f'numLanes="{attrs["lanes"]}" speed={_num(attrs["speed_mps"])}{length} '
                 f'priority="{priority}"/>\n'
             )
+        for nodes, edges in _roundabouts(graph):
+            listed = " ".join(edge_ids[edge] for edge in edges)
+            f.write(f"  <roundabout nodes={quoteattr(' '.join(nodes))} edges={quoteattr(listed)}/>\n")
         f.write("</edges>\n")
 
 
@@ -298,10 +313,26 @@ def _num(value: float) -> str:
 
 
 def _junction_type(graph: nx.DiGraph, node: str, options: ExportOptions) -> str:
-    if graph.nodes[node]["signalized"]:
+    attrs = graph.nodes[node]
+    if attrs["signalized"]:
         return "traffic_light"
     near = (set(graph.predecessors(node)) | set(graph.successors(node))) - {node}
-    return "dead_end" if len(near) == 1 else options.unsignalized
+    if len(near) == 1:
+        return "dead_end"
+    return EXPORT_TYPES[attrs[JUNCTION]] if JUNCTION in attrs else options.unsignalized
+
+
+def _roundabouts(graph: nx.DiGraph) -> list[tuple[list[str], list[EdgeKey]]]:
+    """Each roundabout's nodes and ring edges, the ring being the one-way edges between roundabout nodes."""
+    nodes = {node for node, control in graph.nodes(data=JUNCTION) if control == "roundabout"}
+    ring = nx.DiGraph(
+        (u, v) for u, v in graph.edges if u in nodes and v in nodes and not graph.has_edge(v, u)
+    )
+    found = []
+    for component in nx.weakly_connected_components(ring):
+        members = [node for node in graph if node in component]
+        found.append((members, [(u, v) for u, v in ring.edges if u in component]))
+    return sorted(found)
 
 
 def _check_timings(net: CompiledNetwork, timings: Mapping[str, SignalTiming]) -> None:
@@ -349,7 +380,7 @@ def _write_programs(
             from_key, to_key = key_of[controlled[index][0]], key_of[controlled[index][1]]
             c = net.conn_index.get((net.edge_index[from_key], net.edge_index[to_key]))
             phases = frozenset() if c is None else frozenset(p - first_phase for p in phases_of.get(c, ()))
-            green_of.append((phases, "g" if c is not None and net.conn_opposing[c] >= 0 else "G"))
+            green_of.append((phases, "g" if c is not None and net.conn_rule[c] != RULE_FREE else "G"))
         timing = timings[tl_id]
         for phase in logic.findall("phase"):
             logic.remove(phase)

@@ -9,7 +9,8 @@ Only the standard library is needed. The rules:
   lane), its speed limit their highest. Two edges between the same junctions in the same
   direction, or an edge that returns to its junction, are split at an interior point of the
   lane shape (a node ``"{edge}#{i}"``), so the graph stays simple; :attr:`SumoNetwork.edges`
-  maps each SUMO edge to its graph edges.
+  maps each SUMO edge to its graph edges. Its ``priority`` (SUMO's rank of the road, which
+  decides the major road at ``priority`` junctions) is kept on each of its graph edges.
 * **Lengths**: a SUMO edge ends at the border of its junctions; the lanes inside a junction
   (the ``via`` lanes of the connections) carry the rest of the way. An edge is as long as
   its open lanes (their mean length) plus the mean internal length of its connections open
@@ -72,7 +73,7 @@ from sim.interop.sumo.connections import (
 from sim.interop.sumo.junctions import APPROXIMATED_TYPES, SUMO_CONTROLS, UNSUPPORTED_CONTROL
 from sim.interop.sumo.programs import TlsProgram, additional_logics, read_programs, signal_plans
 from sim.interop.sumo.xmlfile import parse_tree
-from sim.network.graph import FRINGE, JUNCTION, SIGNAL_PLAN, TRAFFIC_LIGHT, NetworkError
+from sim.network.graph import FRINGE, JUNCTION, PRIORITY, SIGNAL_PLAN, TRAFFIC_LIGHT, NetworkError
 from sim.network.validate import validate_network
 
 __all__ = ["SumoNetwork", "SumoReport", "read_sumo_net"]
@@ -182,6 +183,7 @@ class _Edges:
         edge_map: Graph edges of each of those SUMO edges, in travel order.
         open_lanes: Per SUMO edge, the index among its open lanes of each open lane, by SUMO index.
         internal: Length (m) of every internal lane and whether it is open to the class, by lane id.
+        priorities: The ``priority`` of every SUMO edge read that has one.
         edges_read: Normal edges in the file.
         closed: Normal edges without an open lane, by the classes their lanes allow.
     """
@@ -190,6 +192,7 @@ class _Edges:
     edge_map: dict[str, tuple[EdgeKey, ...]]
     open_lanes: dict[str, dict[str, int]]
     internal: dict[str, tuple[float, bool]]
+    priorities: dict[str, int]
     edges_read: int
     closed: Counter
 
@@ -238,6 +241,10 @@ def _import(root: ET.Element, path: Path, vclass: str, logics: list[ET.Element])
     read = _read_edges(root, path, vclass, junctions, offset)
     graph, dropped = keep_largest_strong_component_and_approaches(read.links.graph)
     edge_map = {edge: keys for edge, keys in read.edge_map.items() if graph.has_edge(*keys[0])}
+    for edge, keys in edge_map.items():
+        if edge in read.priorities:
+            for key in keys:
+                graph.edges[key][PRIORITY] = read.priorities[edge]
     conns = read_connections(root, edge_map, read.open_lanes, read.internal)
     turns, banned = set_turns(graph, edge_map, conns)
     internal_m = add_internal_lengths(graph, edge_map, conns)
@@ -300,6 +307,7 @@ def _read_edges(
     edge_map: dict[str, tuple[EdgeKey, ...]] = {}
     open_lanes: dict[str, dict[str, int]] = {}
     internal: dict[str, tuple[float, bool]] = {}
+    priorities: dict[str, int] = {}
     edges_read, closed = 0, Counter()
     for edge in root.iter("edge"):
         function = edge.get("function", "normal")
@@ -323,9 +331,11 @@ def _read_edges(
         ahead, _ = links.add_course(course, Lanes(len(lanes), speed_mps), None)
         edge_map[edge.get("id")] = tuple(ahead)
         open_lanes[edge.get("id")] = {lane.get("index"): k for k, lane in enumerate(lanes)}
+        if edge.get("priority") is not None:
+            priorities[edge.get("id")] = int(edge.get("priority"))
     if links.graph.number_of_edges() == 0:
         raise InteropError(f"no edge has a lane open to vehicle class {vclass!r}", path)
-    return _Edges(links, edge_map, open_lanes, internal, edges_read, closed)
+    return _Edges(links, edge_map, open_lanes, internal, priorities, edges_read, closed)
 
 
 def _parse(path: Path) -> ET.Element:
