@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Protocol
 
 import mesa
@@ -95,9 +95,14 @@ class CityModel(mesa.Model):
         if self.routed.skipped:
             _log.warning("%d trips skipped: %s", len(self.routed.skipped), self.routed.skipped[0].detail)
         self.fleet = Fleet(scenario.vehicles, scenario.vehicle_types, np.random.default_rng(fleet_ss))
+        # the [vehicles] keys the kernel takes; the speed factor distribution is the fleet's
+        taken = {f.name for f in fields(CarFollowing)}
         self.traffic = TrafficState(
             self.net,
-            CarFollowing(**asdict(scenario.vehicles)),
+            CarFollowing(
+                **{k: v for k, v in asdict(scenario.vehicles).items() if k in taken},
+                gaps_s=scenario.right_of_way.gaps_s(),
+            ),
             self.dt_s,
             seed=int(kernel_ss.generate_state(1)[0]),
             vehicle_capacity=len(self.trips),

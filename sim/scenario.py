@@ -46,6 +46,7 @@ from sim.tables import (
     DemandSpec,
     ImportedSpec,
     NetworkSpec,
+    RightOfWaySpec,
     SignalSpec,
     SimulationSpec,
     VehicleSpec,
@@ -78,7 +79,17 @@ dataclass declared with :func:`sim.schema.spec_field`, optionally with a ``valid
 method for checks across keys) and ``attach(model, spec)``, which adds the feature to a
 :class:`~sim.model.CityModel`."""
 
-_TABLES = ("network", "demand", "signals", "simulation", "vehicles", "vehicle_types", "imported", *SECTIONS)
+_TABLES = (
+    "network",
+    "demand",
+    "signals",
+    "simulation",
+    "vehicles",
+    "vehicle_types",
+    "right_of_way",
+    "imported",
+    *SECTIONS,
+)
 _TYPE_DEFAULTS = {"network.type": None, "demand.type": "uniform"}
 
 
@@ -89,6 +100,7 @@ class Scenario:
     Attributes:
         seed: Seed of the model's random generator (>= 0).
         vehicle_types: ``(name, type)`` of every ``[vehicle_types.<name>]`` table, in file order.
+        right_of_way: Gap acceptance at unsignalized junctions (``[right_of_way]``).
         imported: Where an imported scenario's network and demand came from (``[imported]``),
             or ``None``.
         source: The file it was read from, or ``"<dict>"``; not part of equality nor of ``key()``.
@@ -103,6 +115,7 @@ class Scenario:
     simulation: SimulationSpec
     vehicles: VehicleSpec
     vehicle_types: tuple[tuple[str, VehicleTypeSpec], ...] = ()
+    right_of_way: RightOfWaySpec = RightOfWaySpec()
     sections: tuple[tuple[str, Any], ...] = ()
     imported: ImportedSpec | None = None
     source: str = field(default="<dict>", compare=False)
@@ -129,6 +142,7 @@ class Scenario:
                 "simulation": asdict(self.simulation),
                 "vehicles": asdict(self.vehicles),
                 **({"vehicle_types": _type_tables(self.vehicle_types)} if self.vehicle_types else {}),
+                "right_of_way": asdict(self.right_of_way),
                 **{name: asdict(spec) for name, spec in self.sections},
                 **({"imported": asdict(self.imported)} if self.imported is not None else {}),
             }
@@ -307,6 +321,7 @@ def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
         simulation=SimulationSpec(**section("simulation", _schema(SimulationSpec))),
         vehicles=VehicleSpec(**section("vehicles", _schema(VehicleSpec))),
         vehicle_types=_vehicle_types(ctx, data),
+        right_of_way=RightOfWaySpec(**section("right_of_way", _schema(RightOfWaySpec))),
         sections=tuple((name, _optional_section(ctx, name, section)) for name in SECTIONS if name in data),
         imported=ImportedSpec(**section("imported", _schema(ImportedSpec))) if "imported" in data else None,
         source=ctx.source,
@@ -314,8 +329,13 @@ def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
 
 
 def _vehicle_types(ctx: _Context, data: Mapping[str, Any]) -> tuple[tuple[str, VehicleTypeSpec], ...]:
-    """Every ``[vehicle_types.<name>]`` table; the keys it leaves out stay None (``[vehicles]``'s)."""
+    """Every ``[vehicle_types.<name>]`` table; the keys it leaves out stay None (``[vehicles]``'s).
+
+    Their shares may sum to at most 1 (the default type gets the rest): an error names the
+    key of the share that passes 1 and lists the others.
+    """
     types = []
+    shares = []
     for name, table in _subtable(ctx, data, "vehicle_types").items():
         key = f"vehicle_types.{name}"
         vehicle_type_name(ctx, key, name)
@@ -323,6 +343,12 @@ def _vehicle_types(ctx: _Context, data: Mapping[str, Any]) -> tuple[tuple[str, V
             raise ctx.fail(key, f"a table [{key}] of the type's keys", table)
         values = _table(ctx, f"{key}.", table, _schema(VehicleTypeSpec), f" in [{key}]")
         types.append((name, VehicleTypeSpec(**values)))
+        shares += [f"{key}.share"] if values["share"] > 0.0 else []
+        total = sum(spec.share for _, spec in types)
+        if total > 1.0 + 1e-9:  # shares such as 0.7 + 0.2 + 0.1 sum to 1 only within rounding
+            raise ctx.fail(
+                f"{key}.share", f"{' + '.join(shares)} <= 1 (the default type gets the rest)", round(total, 9)
+            )
     return tuple(types)
 
 

@@ -9,12 +9,14 @@ the limit on the trips one demand may create and its checks.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sim.control.registry import controller_names
+from sim.network.builders import COMPASS_LEGS, LATTICE_JUNCTIONS
+from sim.network.graph import TRAFFIC_LIGHT
 from sim.schema import DURATION as _DURATION
 from sim.schema import MAX_DISTANCE_M as _MAX_DISTANCE_M
 from sim.schema import (
@@ -37,6 +39,15 @@ from sim.schema import paths as _paths
 from sim.schema import profile as _profile
 from sim.schema import spec_field as _spec
 from sim.schema import text as _text
+from sim.traffic.codes import HCM_GAPS_S
+from sim.vehicle_specs import (
+    DEFAULT_VEHICLE_TYPE,
+    SPEED_FACTOR_RANGE,
+    VCLASSES,
+    VehicleSpec,
+    VehicleTypeSpec,
+    vehicle_type_name,
+)
 
 __all__ = [
     "DEMAND",
@@ -49,9 +60,11 @@ __all__ = [
     "ImportedSpec",
     "NetworkSpec",
     "SignalSpec",
+    "RightOfWaySpec",
     "SimulationSpec",
     "DEFAULT_VEHICLE_TYPE",
     "SPEED_FACTOR_RANGE",
+    "VCLASSES",
     "VehicleSpec",
     "VehicleTypeSpec",
     "check_demand_size",
@@ -125,10 +138,10 @@ def _offset(ctx: _Context, key: str, value: Any) -> float | str:
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """The road network to build (type ``"grid"``, ``"arterial"``, ``"ring"``) or load (``"file"``).
+    """The road network to build (``"grid"``, ``"arterial"``, ``"ring"``, ``"roundabout"``) or load.
 
     Attributes:
-        type: The network type.
+        type: The network type (``"file"`` to load one).
         params: ``(name, value)`` pairs named as the keyword arguments of the builder of the same
             name in :mod:`sim.network.builders`; type ``"file"`` has one ``path``, an absolute Path.
     """
@@ -264,113 +277,56 @@ class SimulationSpec:
     gridlock_s: float = _spec(300.0, partial(_number, ge=10.0, le=MAX_TIME_S))
 
 
-_LENGTH = partial(_number, ge=1.0, le=30.0)
-_MIN_GAP = partial(_number, ge=0.0, le=20.0)
-_ACCEL = partial(_number, gt=0.0, le=10.0)
-_DECEL = partial(_number, gt=0.0, le=15.0)
-_TAU = partial(_number, gt=0.0, le=5.0)
-_SIGMA = partial(_number, ge=0.0, le=1.0)
+_GAP_S = partial(_number, ge=0.0, le=20.0)
 
 
 @dataclass(frozen=True)
-class VehicleSpec:
-    """Parameters of the Krauss safe-speed car-following model (m, s, m/s, m/s²).
+class RightOfWaySpec:
+    """Gap acceptance at unsignalized junctions, ``[right_of_way]`` (s).
 
-    Its length, gap, acceleration, deceleration, reaction time and imperfection are those of
-    the default vehicle type and of every key a ``[vehicle_types.<name>]`` table leaves out
-    (:class:`VehicleTypeSpec`); the other keys hold for every vehicle.
-
-    Attributes:
-        length_m: Vehicle length.
-        min_gap_m: Standstill gap to the leader.
-        accel_mps2: Maximum acceleration.
-        decel_mps2: Comfortable deceleration.
-        tau_s: Driver reaction time.
-        turn_speed_mps: Speed at the stop line for turns.
-        critical_gap_s: Gap in oncoming traffic that a left-turner accepts.
-        sigma: Driver imperfection in [0, 1] (SUMO's default 0.5): random slowing each step.
-        emergency_pass_speed_mps: Speed of an emergency vehicle passing the traffic that
-            makes way for it.
-        emergency_crawl_speed_mps: Speed of an emergency vehicle crossing against a red.
-
-    Ranges (checked at load): length in [1, 30] (a motorcycle to an articulated bus), gap in
-    [0, 20], acceleration in (0, 10] and deceleration in (0, 15] (beyond any road vehicle's
-    braking), reaction time in (0, 5], critical gap in [0, 20], speeds in (0, 70].
+    For each class of movement that gives way (:data:`sim.traffic.codes.GAP_CLASSES`), its
+    critical gap ``<class>_gap_s`` (the shortest time to the next conflicting vehicle a driver
+    accepts) and follow-up time ``<class>_follow_up_s`` (the shortest time between two
+    vehicles of one lane entering): a left turn from the major road; a minor road's right,
+    through and left movement at a ``priority`` or ``right_before_left`` junction, and behind a
+    ``stop`` sign; an entry into a roundabout. Defaults: the HCM 2010's
+    (:data:`sim.traffic.codes.HCM_GAPS_S`). A permitted turn at a signal takes
+    ``[vehicles] critical_gap_s``. Each value in [0, 20].
     """
 
-    length_m: float = _spec(5.0, _LENGTH)
-    min_gap_m: float = _spec(2.5, _MIN_GAP)
-    accel_mps2: float = _spec(2.6, _ACCEL)
-    decel_mps2: float = _spec(4.5, _DECEL)
-    tau_s: float = _spec(1.0, _TAU)
-    turn_speed_mps: float = _spec(8.0, _SPEED)
-    critical_gap_s: float = _spec(4.5, partial(_number, ge=0.0, le=20.0))
-    sigma: float = _spec(0.5, _SIGMA)
-    emergency_pass_speed_mps: float = _spec(5.0, _SPEED)
-    emergency_crawl_speed_mps: float = _spec(2.0, _SPEED)
+    major_left_gap_s: float = _spec(HCM_GAPS_S["major_left"][0], _GAP_S)
+    major_left_follow_up_s: float = _spec(HCM_GAPS_S["major_left"][1], _GAP_S)
+    minor_right_gap_s: float = _spec(HCM_GAPS_S["minor_right"][0], _GAP_S)
+    minor_right_follow_up_s: float = _spec(HCM_GAPS_S["minor_right"][1], _GAP_S)
+    minor_through_gap_s: float = _spec(HCM_GAPS_S["minor_through"][0], _GAP_S)
+    minor_through_follow_up_s: float = _spec(HCM_GAPS_S["minor_through"][1], _GAP_S)
+    minor_left_gap_s: float = _spec(HCM_GAPS_S["minor_left"][0], _GAP_S)
+    minor_left_follow_up_s: float = _spec(HCM_GAPS_S["minor_left"][1], _GAP_S)
+    stop_right_gap_s: float = _spec(HCM_GAPS_S["stop_right"][0], _GAP_S)
+    stop_right_follow_up_s: float = _spec(HCM_GAPS_S["stop_right"][1], _GAP_S)
+    stop_through_gap_s: float = _spec(HCM_GAPS_S["stop_through"][0], _GAP_S)
+    stop_through_follow_up_s: float = _spec(HCM_GAPS_S["stop_through"][1], _GAP_S)
+    stop_left_gap_s: float = _spec(HCM_GAPS_S["stop_left"][0], _GAP_S)
+    stop_left_follow_up_s: float = _spec(HCM_GAPS_S["stop_left"][1], _GAP_S)
+    roundabout_entry_gap_s: float = _spec(HCM_GAPS_S["roundabout_entry"][0], _GAP_S)
+    roundabout_entry_follow_up_s: float = _spec(HCM_GAPS_S["roundabout_entry"][1], _GAP_S)
 
-
-DEFAULT_VEHICLE_TYPE = "default"
-"""The name of the vehicle type of ``[vehicles]``: trips and vehicles that name no type have it."""
-SPEED_FACTOR_RANGE = (0.2, 2.0)
-"""Bounds of every vehicle's own speed factor (SUMO's ``normc(mean, dev, 0.2, 2)``)."""
-
-
-@dataclass(frozen=True)
-class VehicleTypeSpec:
-    """A vehicle type, ``[vehicle_types.<name>]`` (m, s, m/s, m/s²); trips name it in a ``type`` column.
-
-    A key left out (None) takes its value from ``[vehicles]`` (:meth:`resolved`), so a type
-    changes only what it gives. Vehicles that name no type have the type of ``[vehicles]``
-    (:data:`DEFAULT_VEHICLE_TYPE`: speed factor 1, no deviation, no speed cap of its own).
-
-    Attributes:
-        length_m: Vehicle length.
-        min_gap_m: Standstill gap to the leader.
-        accel_mps2: Maximum acceleration.
-        decel_mps2: Comfortable deceleration; followers expect it to brake at it.
-        tau_s: Driver reaction time.
-        sigma: Driver imperfection in [0, 1].
-        max_speed_mps: The vehicle's own speed cap; None: the links' limits only.
-        speed_factor: Mean desired speed as a share of the speed limit (SUMO's ``speedFactor``):
-            a vehicle drives at most ``min(max_speed_mps, its factor * limit)``.
-        speed_dev: Deviation of the factor (SUMO's ``speedDev``): each vehicle draws its own
-            from a normal distribution around ``speed_factor``, redrawn until it falls in
-            :data:`SPEED_FACTOR_RANGE` (SUMO's ``normc(speed_factor, speed_dev, 0.2, 2)``),
-            from the model's seeded generator; 0 gives every vehicle ``speed_factor``.
-
-    Ranges (checked at load): those of ``[vehicles]``; the speed factor in [0.2, 2], its
-    deviation in [0, 1].
-    """
-
-    length_m: float | None = _spec(None, _LENGTH)
-    min_gap_m: float | None = _spec(None, _MIN_GAP)
-    accel_mps2: float | None = _spec(None, _ACCEL)
-    decel_mps2: float | None = _spec(None, _DECEL)
-    tau_s: float | None = _spec(None, _TAU)
-    sigma: float | None = _spec(None, _SIGMA)
-    max_speed_mps: float | None = _spec(None, _SPEED)
-    speed_factor: float = _spec(1.0, partial(_number, ge=SPEED_FACTOR_RANGE[0], le=SPEED_FACTOR_RANGE[1]))
-    speed_dev: float = _spec(0.0, partial(_number, ge=0.0, le=1.0))
-
-    def resolved(self, vehicles: VehicleSpec) -> VehicleTypeSpec:
-        """This type with every key it leaves out taken from ``vehicles``."""
-        inherited = ("length_m", "min_gap_m", "accel_mps2", "decel_mps2", "tau_s", "sigma")
-        return replace(
-            self, **{name: getattr(vehicles, name) for name in inherited if getattr(self, name) is None}
-        )
-
-
-def vehicle_type_name(ctx: _Context, key: str, name: str) -> str:
-    """A name of ``[vehicle_types.<name>]``: no white space (trip tables name it), not ``"default"``."""
-    if not name or any(char.isspace() for char in name) or name == DEFAULT_VEHICLE_TYPE:
-        what = f"a type name without white space, other than {DEFAULT_VEHICLE_TYPE!r} (the [vehicles] type)"
-        raise ctx.fail(key, what, name)
-    return name
+    def gaps_s(self) -> dict[str, tuple[float, float]]:
+        """``{class: (critical gap, follow-up time)}`` for the kernel."""
+        return {
+            name: (getattr(self, f"{name}_gap_s"), getattr(self, f"{name}_follow_up_s"))
+            for name in HCM_GAPS_S
+        }
 
 
 _BLOCK = partial(_number, ge=10.0, le=5000.0)
 _LANES = partial(_integer, ge=1, le=8)
+_RADIUS = partial(_number, ge=5.0, le=100.0)
+_JUNCTION_KEYS: Schema = {
+    "junction": (TRAFFIC_LIGHT, partial(_choice, choices=LATTICE_JUNCTIONS)),
+    "roundabout_radius_m": (15.0, _RADIUS),
+    "roundabout_speed_mps": (8.33, _SPEED),
+}
 MAX_GRID_SIDE = 200
 """Most intersections along one side of a grid (and along an arterial): a 200x200 grid has
 40,000 intersections, more than any city's signalized network."""
@@ -391,6 +347,7 @@ NETWORK: Mapping[str, Schema] = {
         "block_m": (200.0, _BLOCK),
         "lanes": (1, _LANES),
         "speed_mps": (13.89, _SPEED),
+        **_JUNCTION_KEYS,
     },
     "arterial": {
         "n_intersections": (_REQUIRED, partial(_integer, ge=1, le=MAX_GRID_SIDE)),
@@ -400,6 +357,7 @@ NETWORK: Mapping[str, Schema] = {
         "lanes_side": (1, _LANES),
         "speed_main_mps": (13.89, _SPEED),
         "speed_side_mps": (11.11, _SPEED),
+        **_JUNCTION_KEYS,
     },
     "ring": {
         "n_nodes": (_REQUIRED, partial(_integer, ge=3, le=MAX_GRID_SIDE * 4)),
@@ -407,10 +365,24 @@ NETWORK: Mapping[str, Schema] = {
         "lanes": (1, _LANES),
         "speed_mps": (13.89, _SPEED),
     },
+    "roundabout": {
+        "n_legs": (4, partial(_integer, ge=3, le=COMPASS_LEGS)),
+        "radius_m": (15.0, _RADIUS),
+        "leg_m": (200.0, _BLOCK),
+        "lanes": (1, _LANES),
+        "speed_mps": (13.89, _SPEED),
+        "ring_speed_mps": (8.33, _SPEED),
+    },
     "file": {"path": (_REQUIRED, partial(_path, suffixes=(".json", ".graphml")))},
 }
 """Network keys: blocks in [10, 5000] m (two car lengths to 5 km), 1-8 lanes per direction,
-speeds in (0, 70] m/s, at most :data:`MAX_GRID_SIDE` intersections a side (a ring: 4 times that)."""
+speeds in (0, 70] m/s, at most :data:`MAX_GRID_SIDE` intersections a side (a ring: 4 times that).
+``junction`` (grid and arterial) controls every intersection: ``"traffic_light"`` (default),
+``"priority"`` and ``"stop"`` (the east-west roads, the arterial's corridor, are the major
+ones), ``"allway_stop"``, ``"right_before_left"`` or ``"roundabout"`` (each intersection a
+one-lane roundabout of ``roundabout_radius_m``, 5-100 m, less than half a block, its ring at
+``roundabout_speed_mps``). Type ``"roundabout"`` is one roundabout with ``n_legs`` (3-8) legs
+``leg_m`` long ending at fringe nodes (see :func:`sim.network.builders.roundabout`)."""
 DEMAND: Mapping[str, Schema] = {
     "uniform": {"rate_vph": (1000.0, partial(_number, gt=0.0, le=1_000_000.0)), **_RATES},
     "matrix": {"matrix": (_REQUIRED, _path), **_RATES},

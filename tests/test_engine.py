@@ -124,7 +124,7 @@ def straight_road_scenario(tmp_path, sigma: float, n_trips: int) -> Scenario:
     return small_scenario(
         {"type": "file", "path": str(tmp_path / "network.json")},
         {"type": "trips", "trips": str(tmp_path / "trips.csv")},
-        vehicles={"sigma": sigma},
+        vehicles={"sigma": sigma, "speed_dev": 0.0},  # identical drivers: each at the limit
     )
 
 
@@ -435,9 +435,10 @@ def left_turn(n_oncoming: int) -> dict:
     """A left-turner S0 -> W0 at a north-south green, with ``n_oncoming`` through vehicles N0 -> S0."""
     state = make_state(grid(1, 1), seed=5)
     left, edges, conns = add_vehicles(state, ["S0", "n0_0", "W0"], 1)
-    oncoming, opp_edges, _ = add_vehicles(state, ["N0", "n0_0", "S0"], n_oncoming)
+    oncoming, opp_edges, opp_conns = add_vehicles(state, ["N0", "n0_0", "S0"], n_oncoming)
     net, cf = state.net, state.cf
-    assert net.conn_turn[conns[0]] == 2 and net.conn_opposing[conns[0]] == opp_edges[0]
+    foes = net.conn_foes[net.conn_foe_ptr[conns[0]] : net.conn_foe_ptr[conns[0] + 1]]
+    assert net.conn_turn[conns[0]] == 2 and opp_conns[0] in foes
     state.set_signal(0, phase_of(state, 0, "NS"), 0.0, 3.0, 0.0, 5.0)  # green throughout
     state.release(oncoming)
     state.release(left)

@@ -3,7 +3,7 @@
 import dataclasses
 import json
 import textwrap
-from dataclasses import fields
+from dataclasses import asdict, fields
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from sim.scenario import (
     scenario_from_dict,
 )
 from sim.schema import integer, spec_field
+from sim.tables import RightOfWaySpec
 
 BENCH = Path(__file__).resolve().parents[1] / "sim" / "data" / "bench"
 
@@ -110,7 +111,17 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
         "name": "grid3",
         "description": "",
         "seed": 42,
-        "network": {"type": "grid", "rows": 3, "cols": 4, "block_m": 200.0, "lanes": 1, "speed_mps": 13.89},
+        "network": {
+            "type": "grid",
+            "rows": 3,
+            "cols": 4,
+            "block_m": 200.0,
+            "lanes": 1,
+            "speed_mps": 13.89,
+            "junction": "traffic_light",
+            "roundabout_radius_m": 15.0,
+            "roundabout_speed_mps": 8.33,
+        },
         "demand": {"type": "uniform", "rate_vph": 1000.0, "duration_s": 3600.0, "scale": 1.0, "profile": []},
         # every shared signal key at its declared default, and the controller's (empty) table
         "signals": {
@@ -129,7 +140,10 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
             "sigma": 0.5,
             "emergency_pass_speed_mps": 5.0,
             "emergency_crawl_speed_mps": 2.0,
+            "speed_factor": 1.0,
+            "speed_dev": 0.1,
         },
+        "right_of_way": asdict(RightOfWaySpec()),
     }
     assert scenario.network.kwargs() == {
         "rows": 3,
@@ -137,6 +151,9 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
         "block_m": 200.0,
         "lanes": 1,
         "speed_mps": 13.89,
+        "junction": "traffic_light",
+        "roundabout_radius_m": 15.0,
+        "roundabout_speed_mps": 8.33,
     }
     assert scenario.demand.matrix is None and scenario.demand.trips is None
 
@@ -236,7 +253,7 @@ def test_ring_and_dict_source() -> None:
         ('name = "x"\n', ["network.type: missing required key in [network]; one of 'grid', 'arterial'"]),
         (
             MINIMAL.replace('"grid"', '"hex"'),
-            ["network.type: expected one of 'grid', 'arterial', 'ring', 'file'"],
+            ["network.type: expected one of 'grid', 'arterial', 'ring', 'roundabout', 'file'"],
         ),
         (
             'name = "x"\n[network]\ntype = "ring"\nn_nodes = 2\n',

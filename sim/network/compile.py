@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from sim.network.conflicts import conflict_model
 from sim.network.graph import PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError, per_phase
 from sim.traffic.codes import TURN_LEFT, TURN_RIGHT, TURN_THROUGH, TURN_UTURN
 
@@ -38,8 +39,9 @@ class CompiledNetwork:
         conn_turn: Turn kind, ``TURN_THROUGH``, ``TURN_RIGHT``, ``TURN_LEFT`` or ``TURN_UTURN``
             (:mod:`sim.traffic.codes`).
         conn_lane_lo, conn_lane_hi: Range of in-edge lanes (within the edge) that serve it.
-        conn_opposing: For permitted left turns, the opposing in-edge whose through and
-            right-turning traffic the left turn yields to; -1 otherwise.
+        conn_rule, conn_gap_class, conn_zone_m: Each connection's right of way, critical-gap
+            class and conflict zone (m), and ``conn_foe_ptr``, ``conn_foes``,
+            ``conn_foe_kind`` its conflicting connections (:class:`~sim.network.conflicts.ConflictModel`).
         signal_nodes: Node index of each signalized intersection.
         signal_phase_ptr: Signal ``s`` owns phases ``signal_phase_ptr[s]:signal_phase_ptr[s+1]``.
         phase_conn_ptr, phase_conns: Phase ``p`` gives green to connections
@@ -70,7 +72,12 @@ class CompiledNetwork:
     conn_turn: np.ndarray
     conn_lane_lo: np.ndarray
     conn_lane_hi: np.ndarray
-    conn_opposing: np.ndarray
+    conn_rule: np.ndarray
+    conn_gap_class: np.ndarray
+    conn_zone_m: np.ndarray
+    conn_foe_ptr: np.ndarray
+    conn_foes: np.ndarray
+    conn_foe_kind: np.ndarray
     signal_nodes: np.ndarray
     signal_phase_ptr: np.ndarray
     phase_conn_ptr: np.ndarray
@@ -195,9 +202,9 @@ def _connections(
     outs: list[list[int]],
     lanes: np.ndarray,
 ) -> np.ndarray:
-    """Rows ``(in_edge, out_edge, turn, lane_lo, lane_hi, opposing)`` of every connection."""
+    """Rows ``(in_edge, out_edge, turn, lane_lo, lane_hi)`` of every connection."""
     edge_to = [edge_keys[e][1] for e in range(len(edge_keys))]
-    conns: list[tuple[int, int, int, int, int, int]] = []
+    conns: list[tuple[int, int, int, int, int]] = []
     for n, node_ins in enumerate(ins):
         for ei in node_ins:
             back = edge_keys[ei][0]
@@ -213,18 +220,8 @@ def _connections(
                 }
             else:
                 ranges = {eo: tuple(turns[edge_to[eo]]) for eo, _ in options if edge_to[eo] in turns}
-            for eo, turn in options:
-                if eo not in ranges:
-                    continue
-                opposing = -1
-                if turn == TURN_LEFT:
-                    best = -_THROUGH_COS
-                    for ej in node_ins:
-                        dot = heading[ei][0] * heading[ej][0] + heading[ei][1] * heading[ej][1]
-                        if ej != ei and dot < best:
-                            best, opposing = dot, ej
-                conns.append((ei, eo, turn, *ranges[eo], opposing))
-    return np.array(conns, dtype=np.int32).reshape(-1, 6)
+            conns.extend((ei, eo, turn, *ranges[eo]) for eo, turn in options if eo in ranges)
+    return np.array(conns, dtype=np.int32).reshape(-1, 5)
 
 
 def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
@@ -235,7 +232,8 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     (straight back to the node it came from) where the node offers another way out; a sharp
     turn onto another road is a left or right turn, so every path the router finds can be
     driven. Lanes per movement: left turns and U-turns use the leftmost lane, right turns the
-    rightmost, through traffic every lane. Signal phases: the
+    rightmost, through traffic every lane. Right of way between conflicting connections:
+    :mod:`sim.network.conflicts`. Signal phases: the
     in-edges of a signalized node are split by bearing into a north-south and an
     east-west phase (permitted turns from the shared lanes, no protected phase); a node
     whose approaches all share one bearing gets a single phase. A signalized node with a
@@ -275,6 +273,7 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
 
     carr = _connections(graph, edge_keys, heading, ins, outs, lanes)
     conn_index = {(int(r[0]), int(r[1])): i for i, r in enumerate(carr)}
+    conflicts = conflict_model(graph, node_ids, x, y, edge_keys, heading, lanes, speed, carr)
 
     signal_nodes, phase_ptr, phase_conn_ptr, phase_conns, phase_axis = [], [0], [0], [], []
     phase_values: list[list[float]] = [[] for _ in PLAN_PHASE_KEYS]
@@ -325,7 +324,12 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
         conn_turn=np.ascontiguousarray(carr[:, 2]),
         conn_lane_lo=np.ascontiguousarray(carr[:, 3]),
         conn_lane_hi=np.ascontiguousarray(carr[:, 4]),
-        conn_opposing=np.ascontiguousarray(carr[:, 5]),
+        conn_rule=conflicts.rule,
+        conn_gap_class=conflicts.gap_class,
+        conn_zone_m=conflicts.zone_m,
+        conn_foe_ptr=conflicts.foe_ptr,
+        conn_foes=conflicts.foes,
+        conn_foe_kind=conflicts.foe_kind,
         signal_nodes=np.array(signal_nodes, dtype=np.int32),
         signal_phase_ptr=np.array(phase_ptr, dtype=np.int32),
         phase_conn_ptr=np.array(phase_conn_ptr, dtype=np.int32),

@@ -45,6 +45,7 @@ from sim.traffic.layout import (
     F_EMERGENCY,
     F_NOTIFY,
     F_STOP_SENT,
+    LF_LINE_SINCE,
     LI_COUNT,
     LI_EDGE,
     PF_ALL_RED,
@@ -75,8 +76,6 @@ from sim.traffic.layout import (
     VI_STATUS,
     VI_STOPS,
     Departures,
-    Edges,
-    Lanes,
     Params,
     Recorders,
     Signals,
@@ -85,6 +84,7 @@ from sim.traffic.layout import (
     compiled,
     inline,
 )
+from sim.traffic.right_of_way import crossed, enter_zone, leave_zone, occupied
 from sim.traffic.speeds import desired_speed, follow_speed, set_speeds
 
 __all__ = ["advance", "observe_connections"]
@@ -214,11 +214,13 @@ def _record_move(
 
 
 @inline
-def _move_lane(lane: int, p: Params, veh: Vehicles, lanes: Lanes, edges: Edges, rec: Recorders) -> None:
+def _move_lane(lane: int, w: World) -> None:
     """Move a non-empty lane's vehicles front to back, so a follower never overlaps its moved leader.
 
-    An emergency vehicle may pass the vehicles ahead; it then takes their place in the lane.
+    An emergency vehicle may pass the vehicles ahead; it then takes their place in the lane. A
+    vehicle whose rear leaves the conflict zone of the junction behind it frees the zone.
     """
+    p, veh, lanes, edges, rec = w.p, w.veh, w.lanes, w.edges, w.rec
     vf, vi, dt = veh.vf, veh.vi, p.dt_s
     e = lanes.li[LI_EDGE, lane]
     length = edges.length_m[e]
@@ -235,6 +237,7 @@ def _move_lane(lane: int, p: Params, veh: Vehicles, lanes: Lanes, edges: Edges, 
         new = max(new, old)
         vf[VF_POS, vid] = new
         vf[VF_SPEED, vid] = (new - old) / dt
+        leave_zone(vid, new, w)
         _record_move(vid, i == 0, e, new - old, length, p, veh, rec)
         lead_rear = new - vf[VF_LEN, vid]
         if emergency and i > 0:
@@ -247,11 +250,12 @@ def _move_lane(lane: int, p: Params, veh: Vehicles, lanes: Lanes, edges: Edges, 
 
 
 @compiled
-def _positions(p: Params, veh: Vehicles, lanes: Lanes, edges: Edges, rec: Recorders) -> None:
+def _positions(w: World) -> None:
     """Advance every vehicle by its new speed (Euler: ``x += v_new * dt``)."""
-    for lane in range(lanes.li.shape[1]):
-        if lanes.li[LI_COUNT, lane] > 0:
-            _move_lane(lane, p, veh, lanes, edges, rec)
+    li = w.lanes.li
+    for lane in range(li.shape[1]):
+        if li[LI_COUNT, lane] > 0:
+            _move_lane(lane, w)
 
 
 # ----- stage 5: crossings and arrivals -------------------------------------------------------
@@ -262,12 +266,13 @@ def _leave_link(vid: int, e: int, vf: np.ndarray, acc: np.ndarray) -> None:
 
 
 @inline
-def _arrive(
-    lane: int, vid: int, e: int, over: float, t: float, p: Params, veh: Vehicles, lanes: Lanes, rec: Recorders
-) -> None:
+def _arrive(lane: int, vid: int, e: int, over: float, t: float, w: World) -> None:
     """The lane's first vehicle, ``over`` m past the end of its last link, arrives (time interpolated, s)."""
+    p, veh, rec = w.p, w.veh, w.rec
     vf, vi, counters = veh.vf, veh.vi, rec.counters
-    pop(lanes, lane)
+    pop(w.lanes, lane)
+    w.lanes.lf[LF_LINE_SINCE, lane] = -1.0
+    leave_zone(vid, -1.0, w)
     v = vf[VF_SPEED, vid]
     vf[VF_ARRIVE, vid] = t + p.dt_s - (over / v if v > 0.0 else 0.0)
     _leave_link(vid, e, vf, rec.acc)
@@ -280,16 +285,19 @@ def _arrive(
 
 
 @inline
-def _cross(lane: int, vid: int, e: int, over: float, w: World) -> None:
-    """The lane's first vehicle, ``over`` m past the stop line, enters its target lane if there is room.
+def _cross(lane: int, vid: int, e: int, over: float, t: float, step_no: int, w: World) -> None:
+    """The lane's first vehicle, ``over`` m past the stop line, enters its target lane if it may.
 
-    Without room it waits at the stop line (its distance and speed corrected).
+    It waits at the stop line (its distance and speed corrected) if the target lane has no room,
+    or if a vehicle crossed into a conflicting connection before it (this step or still in
+    its conflict zone).
     """
-    veh, lanes, edges = w.veh, w.lanes, w.edges
+    veh, lanes, edges, conns = w.veh, w.lanes, w.edges, w.conns
     vf, vi = veh.vf, veh.vi
     tl = lanes.target[lane]
+    c = w.routes.conn[vi[VI_RPTR, vid]]
     room = room_m(tl, lanes, vf, edges.length_m, vf[VF_MIN_GAP, vid])
-    if room < 0.0:
+    if room < 0.0 or (conns.zone_m[c] > 0.0 and occupied(c, step_no, w)):
         vf[VF_DIST, vid] -= over
         vf[VF_POS, vid] = edges.length_m[e]
         vf[VF_SPEED, vid] = 0.0
@@ -302,6 +310,9 @@ def _cross(lane: int, vid: int, e: int, over: float, w: World) -> None:
     vi[VI_RPTR, vid] += 1
     _leave_link(vid, e, vf, w.rec.acc)
     vf[VF_LINK_WAIT, vid] = 0.0
+    crossed(lane, c, t, w)
+    leave_zone(vid, -1.0, w)
+    enter_zone(vid, c, step_no, w)
 
 
 @compiled
@@ -320,9 +331,9 @@ def _crossings(step_no: int, w: World) -> None:
         if over < 0.0:
             continue
         if vi[VI_RPTR, vid] == vi[VI_REND, vid]:
-            _arrive(lane, vid, e, over, t, p, veh, lanes, rec)
+            _arrive(lane, vid, e, over, t, w)
         else:
-            _cross(lane, vid, e, over, w)
+            _cross(lane, vid, e, over, t, step_no, w)
     counters[C_ARRIVED] += counters[C_N_ARRIVED_OUT] - n_out0
 
 
@@ -346,7 +357,7 @@ def _step(step_no: int, seed: np.uint64, w: World) -> None:
     _update_signals(w.signals, w.conns.state)
     _insert(step_no, w)
     set_speeds(step_no, seed, w)
-    _positions(w.p, w.veh, w.lanes, w.edges, w.rec)
+    _positions(w)
     _crossings(step_no, w)
     _tick_signals(w.signals, w.p.dt_s)
 

@@ -51,6 +51,8 @@ __all__ = [
     "C_WAIT_N",
     "F_APPROACH_SENT",
     "F_EMERGENCY",
+    "LF_LAST_CROSS",
+    "LF_LINE_SINCE",
     "F_NOTIFY",
     "F_STOP_SENT",
     "LF_BLOCKED_SINCE",
@@ -87,6 +89,7 @@ __all__ = [
     "VF_WAIT",
     "VI_FLAGS",
     "VI_HALTED",
+    "VI_JCONN",
     "VI_LANE",
     "VI_REND",
     "VI_RPTR",
@@ -119,16 +122,18 @@ __all__ = [
     VF_SIGMA,
     VF_SPEED_FACTOR,
 ) = range(16)
-# vehicle int rows
-VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS = range(7)
+# vehicle int rows (VI_JCONN: the connection whose conflict zone the vehicle is in, -1 none)
+VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS, VI_JCONN = range(8)
 # vehicle flags: notify Python near and at the route end (instead of arriving); emergency
 # vehicle; events already sent for the current route
 F_NOTIFY, F_EMERGENCY, F_APPROACH_SENT, F_STOP_SENT = 1, 2, 4, 8
 # lane int rows and float rows
 LI_OFF, LI_CAP, LI_HEAD, LI_COUNT, LI_EDGE = range(5)
 # LF_GREEN_WAIT_SINCE: since when the first vehicle has stood at the stop line without green
-# (-1: not waiting); LF_GREEN_WAIT_MAX: the longest such wait that ended since the last read
-LF_BLOCKED_SINCE, LF_GREEN_WAIT_SINCE, LF_GREEN_WAIT_MAX = range(3)
+# (-1: not waiting); LF_GREEN_WAIT_MAX: the longest such wait that ended since the last read;
+# LF_LINE_SINCE: since when the first vehicle has stood at the stop line, whatever held it
+# (-1: not standing there); LF_LAST_CROSS: when a vehicle last crossed the lane's stop line
+LF_BLOCKED_SINCE, LF_GREEN_WAIT_SINCE, LF_GREEN_WAIT_MAX, LF_LINE_SINCE, LF_LAST_CROSS = range(5)
 # signal int rows and float rows; phase float rows: the yellow and all-red after the phase's
 # green and its minimum green
 SI_PHASE, SI_STAGE, SI_TARGET, SI_NEXT = range(4)
@@ -146,14 +151,12 @@ class Params(NamedTuple):
     Attributes:
         dt_s: Step length (s).
         turn_speed_mps: Speed at the stop line for turns (m/s).
-        critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
         pass_speed_mps: Speed at which an emergency vehicle passes those making way (m/s).
         crawl_speed_mps: Speed at which an emergency vehicle crosses against the signal (m/s).
     """
 
     dt_s: float
     turn_speed_mps: float
-    critical_gap_s: float
     pass_speed_mps: float
     crawl_speed_mps: float
 
@@ -164,7 +167,7 @@ class Vehicles(NamedTuple):
     Attributes:
         vf: ``(16, n)`` float rows ``VF_*`` (m, m/s, m/s^2, s; the speed factor and
             imperfection are ratios).
-        vi: ``(7, n)`` int32 rows ``VI_*``.
+        vi: ``(8, n)`` int32 rows ``VI_*``.
         vnew: ``(n,)`` the speed each vehicle chose this step, before positions (m/s).
     """
 
@@ -179,7 +182,7 @@ class Lanes(NamedTuple):
     Attributes:
         buf: Every lane's ring buffer, lane ``l`` at ``buf[li[LI_OFF, l]:][:li[LI_CAP, l]]``.
         li: ``(5, n_lanes)`` int32 rows ``LI_*``.
-        lf: ``(3, n_lanes)`` float rows ``LF_*`` (s; -1 when not held).
+        lf: ``(5, n_lanes)`` float rows ``LF_*`` (s; -1 when not held).
         go: ``(n_lanes,)`` int8, 1 if the first vehicle may cross the stop line this step.
         target: ``(n_lanes,)`` int32, the lane the first vehicle enters next (-1: none yet).
     """
@@ -210,21 +213,41 @@ class Edges(NamedTuple):
 
 
 class Connections(NamedTuple):
-    """Movements from an in-edge to an out-edge through a junction.
+    """Movements from an in-edge to an out-edge through a junction, and their right of way.
 
     Attributes:
         state: ``RED``, ``YELLOW`` or ``GREEN`` per connection (int8).
         turn: Turn kind per connection (``TURN_*`` of :mod:`sim.traffic.codes`).
         lane_lo: Lowest in-edge lane (within the edge) that serves it.
         lane_hi: Highest in-edge lane (within the edge) that serves it.
-        opposing: For permitted left turns, the opposing in-edge to yield to (-1: none).
+        frm, to: Its in-edge and out-edge.
+        rule: ``RULE_*`` (:mod:`sim.traffic.codes`): how it passes the junction.
+        tc, tf: Critical gap and follow-up time of a movement that gives way (s).
+        zone_m: Length of the out-edge it occupies after the stop line (m; 0: no zone).
+        foe_ptr, foes, foe_kind: The connections it conflicts with and their ``FOE_*`` kinds,
+            ``foes[foe_ptr[c]:foe_ptr[c + 1]]``.
+        into_ptr, into: The connections onto edge ``e``, ``into[into_ptr[e]:into_ptr[e + 1]]``.
+        inside: Vehicles in each connection's conflict zone now.
+        stamp: The last step in which a vehicle crossed into each connection.
     """
 
     state: np.ndarray
     turn: np.ndarray
     lane_lo: np.ndarray
     lane_hi: np.ndarray
-    opposing: np.ndarray
+    frm: np.ndarray
+    to: np.ndarray
+    rule: np.ndarray
+    tc: np.ndarray
+    tf: np.ndarray
+    zone_m: np.ndarray
+    foe_ptr: np.ndarray
+    foes: np.ndarray
+    foe_kind: np.ndarray
+    into_ptr: np.ndarray
+    into: np.ndarray
+    inside: np.ndarray
+    stamp: np.ndarray
 
 
 class Signals(NamedTuple):

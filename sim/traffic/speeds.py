@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from sim.traffic.buffers import emit, pick_lane, vid_at
-from sim.traffic.codes import EV_APPROACH, GREEN, HALT_MPS, RED, TURN_LEFT, TURN_THROUGH, YELLOW
+from sim.traffic.codes import EV_APPROACH, GREEN, HALT_MPS, TURN_THROUGH, YELLOW
 from sim.traffic.layout import (
     F_APPROACH_SENT,
     F_EMERGENCY,
@@ -41,6 +41,7 @@ from sim.traffic.layout import (
     LF_BLOCKED_SINCE,
     LF_GREEN_WAIT_MAX,
     LF_GREEN_WAIT_SINCE,
+    LF_LINE_SINCE,
     LI_COUNT,
     LI_EDGE,
     VF_ACCEL,
@@ -56,20 +57,14 @@ from sim.traffic.layout import (
     VI_FLAGS,
     VI_REND,
     VI_RPTR,
-    Connections,
-    Edges,
-    Lanes,
     Params,
-    Routes,
-    Vehicles,
     World,
     compiled,
     inline,
 )
+from sim.traffic.right_of_way import AT_LINE_M, may_enter
 
 __all__ = ["desired_speed", "follow_speed", "safe_speed", "set_speeds"]
-
-_OPPOSED_STANDING_M = 3.0
 
 
 @inline
@@ -127,14 +122,23 @@ def _end_green_wait(lane: int, t: float, lf: np.ndarray) -> None:
 
 @inline
 def _not_held(lane: int, t: float, lf: np.ndarray) -> None:
-    """The lane's first vehicle (if any) is held neither by spillback nor by the signal at ``t`` (s)."""
+    """The lane's first vehicle (if any) is held by no spillback, signal or line at ``t`` (s)."""
     lf[LF_BLOCKED_SINCE, lane] = -1.0
+    lf[LF_LINE_SINCE, lane] = -1.0
     _end_green_wait(lane, t, lf)
 
 
 @inline
-def _hold_clocks(lane: int, t: float, blocked: bool, green: bool, v_new: float, lf: np.ndarray) -> None:
-    """Start or end the lane's spillback and starvation clocks after its first vehicle chose ``v_new``."""
+def _hold_clocks(
+    lane: int, t: float, d: float, blocked: bool, green: bool, v_new: float, lf: np.ndarray
+) -> None:
+    """Start or end the lane's hold clocks once its first vehicle, ``d`` m from the line, chose ``v_new``."""
+    # standing at the stop line, whatever holds it
+    if v_new < HALT_MPS and d < AT_LINE_M:
+        if lf[LF_LINE_SINCE, lane] < 0.0:
+            lf[LF_LINE_SINCE, lane] = t
+    else:
+        lf[LF_LINE_SINCE, lane] = -1.0
     # spillback: held because the next lane is full, whatever the signal shows
     if blocked and v_new < HALT_MPS:
         if lf[LF_BLOCKED_SINCE, lane] < 0.0:
@@ -168,34 +172,6 @@ def _dawdled(v: float, vid: int, step_no: int, seed: np.uint64, p: Params, vf: n
 
 
 @inline
-def _opposed(
-    opp_edge: int, p: Params, veh: Vehicles, lanes: Lanes, edges: Edges, conns: Connections, routes: Routes
-) -> bool:
-    """Whether oncoming through or right-turning traffic on ``opp_edge`` leaves no gap."""
-    vf, vi, li, lf = veh.vf, veh.vi, lanes.li, lanes.lf
-    crit = p.critical_gap_s
-    for j in range(edges.n_lanes[opp_edge]):
-        lane = edges.lane0[opp_edge] + j
-        if li[LI_COUNT, lane] == 0 or lf[LF_BLOCKED_SINCE, lane] >= 0.0:
-            continue
-        h = vid_at(lanes, lane, 0)
-        rp = vi[VI_RPTR, h]
-        if rp == vi[VI_REND, h]:
-            continue
-        c = routes.conn[rp]
-        st = conns.state[c]
-        if conns.turn[c] == TURN_LEFT or st == RED:
-            continue
-        d = edges.length_m[opp_edge] - vf[VF_POS, h]
-        v = vf[VF_SPEED, h]
-        if st == YELLOW and v * v <= 2.0 * vf[VF_DECEL, h] * d:
-            continue
-        if d < _OPPOSED_STANDING_M or d < crit * v:
-            return True
-    return False
-
-
-@inline
 def _follower_speed(vid: int, lead: int, e: int, step_no: int, seed: np.uint64, w: World) -> None:
     """Speed of a vehicle behind ``lead`` on the same lane of edge ``e``: car following and yellow."""
     p, veh, edges, conns, routes = w.p, w.veh, w.edges, w.conns, w.routes
@@ -225,9 +201,10 @@ def _junction_speed(
 ) -> None:
     """Speed of a lane's first vehicle ``d`` m before the stop line of a junction it will cross.
 
-    Its leader is the stop line (red; yellow when it can stop comfortably; a permitted left
-    turn without an acceptable gap in oncoming traffic; no room on the next lane) or the tail
-    of the lane it enters next. Sets the lane's ``go`` and ``target`` and its hold clocks.
+    Its leader is the stop line (red; yellow when it can stop comfortably; no right of way,
+    :func:`~sim.traffic.right_of_way.may_enter`; no room on the next lane, beyond the
+    junction's conflict zone) or the tail of the lane it enters next. Sets the lane's ``go``
+    and ``target`` and its hold clocks.
     """
     p, veh, lanes, edges, conns, routes = w.p, w.veh, w.lanes, w.edges, w.conns, w.routes
     vf = veh.vf
@@ -241,8 +218,11 @@ def _junction_speed(
     against = not go and flags & F_EMERGENCY
     if against:
         go = v <= p.crawl_speed_mps + 1e-9
-    if go and conns.opposing[c] >= 0 and not flags & F_EMERGENCY:
-        go = not _opposed(conns.opposing[c], p, veh, lanes, edges, conns, routes)
+    t = step_no * p.dt_s
+    wait_s = 0.0
+    if go and not flags & F_EMERGENCY:
+        wait_s = may_enter(lane, vid, c, d, t, step_no, w)
+        go = wait_s < np.inf
     e2 = routes.edge[rp + 1]
     tl, room = pick_lane(e2, routes.conn[rp + 1], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid])
     v_lead, decel_lead = edges.speed_mps[e2], decel
@@ -250,7 +230,7 @@ def _junction_speed(
         tail = vid_at(lanes, tl, lanes.li[LI_COUNT, tl] - 1)
         v_lead, decel_lead = vf[VF_SPEED, tail], vf[VF_DECEL, tail]
     # no box-blocking: enter behind a standing tail only if the whole vehicle fits
-    fits = room >= vf[VF_LEN, vid]
+    fits = room >= vf[VF_LEN, vid] + conns.zone_m[c]
     lanes.target[lane] = tl
     if go and (fits or (room > -vf[VF_LEN, vid] and v_lead >= HALT_MPS)):
         vs = follow_speed(d + room, v_lead, decel_lead, decel, tau)
@@ -258,13 +238,15 @@ def _junction_speed(
             vs = min(vs, math.sqrt(p.turn_speed_mps * p.turn_speed_mps + 2.0 * decel * max(d, 0.0)))
         if against:
             vs = min(vs, p.crawl_speed_mps)
+        if wait_s > 0.0:
+            vs = min(vs, d / wait_s)  # not at the line before the vehicle ahead's follow-up time
     else:
         go = False
         vs = safe_speed(d, 0.0, decel, tau)
     lanes.go[lane] = 1 if go else 0
     v_new = _dawdled(min(vcap, vs), vid, step_no, seed, p, vf)
     veh.vnew[vid] = v_new
-    _hold_clocks(lane, step_no * p.dt_s, not fits, st == GREEN, v_new, lanes.lf)
+    _hold_clocks(lane, t, d, not fits, st == GREEN, v_new, lanes.lf)
 
 
 @inline

@@ -11,13 +11,20 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from sim.traffic import kernel
-from sim.traffic.codes import GREEN, RED, ST_ARRIVED, ST_ON_NETWORK, ST_SCHEDULED, ST_WAITING, STAGE_GREEN
+from sim.traffic.codes import (
+    GREEN,
+    RED,
+    ST_ARRIVED,
+    ST_ON_NETWORK,
+    ST_SCHEDULED,
+    ST_WAITING,
+    STAGE_GREEN,
+)
 from sim.traffic.lane_state import LaneReaders
 from sim.traffic.layout import (
     C_ARRIVED,
@@ -32,6 +39,7 @@ from sim.traffic.layout import (
     F_NOTIFY,
     F_STOP_SENT,
     LF_GREEN_WAIT_MAX,
+    LF_LAST_CROSS,
     LI_CAP,
     LI_COUNT,
     LI_EDGE,
@@ -47,11 +55,11 @@ from sim.traffic.layout import (
     VF_MAX_SPEED,
     VF_SPEED,
     VI_FLAGS,
+    VI_JCONN,
     VI_LANE,
     VI_REND,
     VI_RPTR,
     VI_STATUS,
-    Connections,
     Departures,
     Edges,
     Lanes,
@@ -63,46 +71,12 @@ from sim.traffic.layout import (
     World,
     drop_stale_machine_code,
 )
+from sim.traffic.right_of_way import connections, gap_table
 from sim.traffic.signal_state import SignalReaders
 from sim.traffic.vehicle_state import VehicleReaders
-from sim.traffic.vehicle_types import VehicleType, VehicleTypes
+from sim.traffic.vehicle_types import CarFollowing, VehicleType, VehicleTypes
 
 __all__ = ["CarFollowing", "TrafficState"]
-
-
-@dataclass(frozen=True)
-class CarFollowing:
-    """Krauss car-following parameters of the default vehicle, and junction parameters shared by all.
-
-    Every vehicle starts with the default's length, gap, acceleration, deceleration,
-    reaction time and imperfection, no speed cap of its own and a speed factor of 1;
-    :meth:`~sim.traffic.vehicle_types.VehicleTypes.set_vehicle_type` gives it another type.
-
-    Attributes:
-        length_m: Vehicle length (m), default 5.0.
-        min_gap_m: Standstill gap to the leader (m), default 2.5.
-        accel_mps2: Maximum acceleration (m/s^2), default 2.6.
-        decel_mps2: Comfortable deceleration (m/s^2), default 4.5.
-        tau_s: Reaction time / desired time headway (s).
-        turn_speed_mps: Speed at the stop line for left and right turns (m/s).
-        critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
-        sigma: Driver imperfection in [0, 1]: random slowing by up to ``sigma * accel * dt``.
-        emergency_pass_speed_mps: Speed at which an emergency vehicle passes the vehicles
-            that make way for it (m/s).
-        emergency_crawl_speed_mps: Speed at which an emergency vehicle crosses a stop line
-            against the signal (m/s).
-    """
-
-    length_m: float = 5.0
-    min_gap_m: float = 2.5
-    accel_mps2: float = 2.6
-    decel_mps2: float = 4.5
-    tau_s: float = 1.0
-    turn_speed_mps: float = 8.0
-    critical_gap_s: float = 4.5
-    sigma: float = 0.5
-    emergency_pass_speed_mps: float = 5.0
-    emergency_crawl_speed_mps: float = 2.0
 
 
 class _InContainer:
@@ -183,7 +157,6 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         values = (
             dt_s,
             cf.turn_speed_mps,
-            cf.critical_gap_s,
             cf.emergency_pass_speed_mps,
             cf.emergency_crawl_speed_mps,
         )
@@ -196,23 +169,21 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         li[LI_CAP] = cap
         li[LI_OFF, 1:] = np.cumsum(cap)[:-1]
         li[LI_EDGE] = net.lane_edge
-        lf = np.full((3, n_lanes), -1.0)
+        lf = np.full((5, n_lanes), -1.0)
         lf[LF_GREEN_WAIT_MAX] = 0.0
+        lf[LF_LAST_CROSS] = -math.inf
         go, target = np.zeros(n_lanes, dtype=np.int8), np.full(n_lanes, -1, dtype=np.int32)
         self.lanes = Lanes(np.full(int(cap.sum()), -1, dtype=np.int32), li, lf, go, target)
         mark = np.full(n_edges, -1.0)
         self.edges = Edges(net.edge_length_m, net.edge_speed_mps, net.edge_lanes, net.edge_lane0, mark)
-        conn_state = np.full(len(net.conn_from), GREEN, dtype=np.int8)
-        self.conns = Connections(
-            conn_state, net.conn_turn, net.conn_lane_lo, net.conn_lane_hi, net.conn_opposing
-        )
+        self.conns = connections(net, GREEN, gap_table(cf.gaps_s, cf.critical_gap_s))
         n_sig = len(net.signal_nodes)
         si, sf = np.full((4, n_sig), -1, dtype=np.int32), np.zeros((1, n_sig))
         pf = np.zeros((3, len(net.phase_conn_ptr) - 1))
         self.signals = Signals(si, sf, net.phase_conn_ptr, net.phase_conns, pf)
         self.routes = Routes(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
         # the per-vehicle arrays start empty; _alloc_vehicles gives them their capacity
-        self.vehicles = Vehicles(np.zeros((16, 0)), np.zeros((7, 0), dtype=np.int32), np.zeros(0))
+        self.vehicles = Vehicles(np.zeros((16, 0)), np.zeros((8, 0), dtype=np.int32), np.zeros(0))
         no_vehicles = np.zeros(0, dtype=np.int32)
         self.departures = Departures(no_vehicles, np.zeros(0), no_vehicles)
         counters = np.zeros(7, dtype=np.int64)
@@ -228,8 +199,9 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         vf[VF_ENTER] = np.nan
         vf[VF_ARRIVE] = np.nan
         vf[:, :n] = self.vf[:, :n]
-        vi = np.zeros((7, cap), dtype=np.int32)
+        vi = np.zeros((8, cap), dtype=np.int32)
         vi[VI_LANE] = -1
+        vi[VI_JCONN] = -1
         vi[:, :n] = self.vi[:, :n]
         self.vehicles = Vehicles(vf, vi, np.zeros(cap))
         wait = np.zeros(cap, dtype=np.int32)
@@ -412,6 +384,10 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         self.li[LI_HEAD, lane] = 0
         self.li[LI_COUNT, lane] = len(rest)
         self.vi[VI_LANE, vid] = -1
+        jconn = int(self.vi[VI_JCONN, vid])
+        if jconn >= 0:
+            self.conns.inside[jconn] -= 1
+            self.vi[VI_JCONN, vid] = -1
         self.vi[VI_STATUS, vid] = ST_ARRIVED
         self.vf[VF_ARRIVE, vid] = self.t_s
         self.counters[C_ARRIVED] += 1

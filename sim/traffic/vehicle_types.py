@@ -10,10 +10,13 @@ written once per vehicle, when it is added (never per step), through
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
+from sim.traffic.codes import HCM_GAPS_S
 from sim.traffic.layout import (
     VF_ACCEL,
     VF_DECEL,
@@ -25,7 +28,45 @@ from sim.traffic.layout import (
     VF_TAU,
 )
 
-__all__ = ["VehicleType", "VehicleTypes"]
+__all__ = ["CarFollowing", "VehicleType", "VehicleTypes"]
+
+
+@dataclass(frozen=True)
+class CarFollowing:
+    """Krauss car-following parameters of the default vehicle, and junction parameters shared by all.
+
+    Every vehicle starts with the default's length, gap, acceleration, deceleration,
+    reaction time and imperfection, no speed cap of its own and a speed factor of 1;
+    :meth:`~sim.traffic.vehicle_types.VehicleTypes.set_vehicle_type` gives it another type.
+
+    Attributes:
+        length_m: Vehicle length (m), default 5.0.
+        min_gap_m: Standstill gap to the leader (m), default 2.5.
+        accel_mps2: Maximum acceleration (m/s^2), default 2.6.
+        decel_mps2: Comfortable deceleration (m/s^2), default 4.5.
+        tau_s: Reaction time / desired time headway (s).
+        turn_speed_mps: Speed at the stop line for left and right turns (m/s).
+        critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
+        gaps_s: Critical gap and follow-up time (s) of each class of movement that gives way at
+            an unsignalized junction (:data:`~sim.traffic.codes.HCM_GAPS_S`, the default).
+        sigma: Driver imperfection in [0, 1]: random slowing by up to ``sigma * accel * dt``.
+        emergency_pass_speed_mps: Speed at which an emergency vehicle passes the vehicles
+            that make way for it (m/s).
+        emergency_crawl_speed_mps: Speed at which an emergency vehicle crosses a stop line
+            against the signal (m/s).
+    """
+
+    length_m: float = 5.0
+    min_gap_m: float = 2.5
+    accel_mps2: float = 2.6
+    decel_mps2: float = 4.5
+    tau_s: float = 1.0
+    turn_speed_mps: float = 8.0
+    critical_gap_s: float = 4.5
+    sigma: float = 0.5
+    emergency_pass_speed_mps: float = 5.0
+    emergency_crawl_speed_mps: float = 2.0
+    gaps_s: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(HCM_GAPS_S))
 
 
 class VehicleType(NamedTuple):
