@@ -357,8 +357,9 @@ def _route_trips(model: CityModel, pieces: Mapping[str, tuple[EdgeKey, ...]]) ->
 
 
 def _vtypes(scenario: Scenario) -> dict[str, dict[str, float | None]]:
-    """The scenario's declared vehicle types, their left-out keys taken from ``[vehicles]``."""
-    return {name: asdict(spec.resolved(scenario.vehicles)) for name, spec in scenario.vehicle_types}
+    """The scenario's vehicle types: ``[vehicles]`` as SUMO's default type, and the declared ones."""
+    declared = {name: asdict(spec.resolved(scenario.vehicles)) for name, spec in scenario.vehicle_types}
+    return {"DEFAULT_VEHTYPE": asdict(scenario.vehicles)} | declared
 
 
 def _check_turns(trips: list[RouteTrip], connections: set[tuple[str, str]]) -> None:

@@ -279,15 +279,16 @@ def write_routes(
 ) -> None:
     """Write one ``<vehicle>`` per trip with its explicit route, in the given (departure) order.
 
-    Vehicles use their ``vtype``, or SUMO's default passenger type (``DEFAULT_VEHTYPE``),
-    ``departLane="best"`` and ``departSpeed="max"``.
+    Vehicles use their ``vtype``, or SUMO's default passenger type (``DEFAULT_VEHTYPE``, which a
+    type of that name redefines), ``departLane="best"`` and ``departSpeed="max"``.
 
     Args:
         path: The routes file to write.
         trips: The vehicles, by departure.
         vtypes: Vehicle types by name, as ``[vehicle_types.<name>]`` resolves them (keys
             ``length_m``, ``min_gap_m``, ``accel_mps2``, ``decel_mps2``, ``tau_s``, ``sigma``,
-            ``max_speed_mps``, ``speed_factor``, ``speed_dev``; ``None`` values left to SUMO).
+            ``max_speed_mps``, ``speed_factor``, ``speed_dev``, ``vclass``; ``None`` values left to
+            SUMO).
     """
     with Path(path).open("w", encoding="utf-8") as f:
         f.write("<routes>\n")
@@ -297,7 +298,8 @@ def write_routes(
                 for key, attribute in _VTYPE_ATTRIBUTES.items()
                 if values.get(key) is not None
             )
-            f.write(f'  <vType id={quoteattr(name)} vClass="passenger"{attributes}/>\n')
+            vclass = quoteattr(str(values.get("vclass") or "passenger"))
+            f.write(f"  <vType id={quoteattr(name)} vClass={vclass}{attributes}/>\n")
         for trip in trips:
             route = quoteattr(" ".join(trip.edges))
             vtype = f" type={quoteattr(trip.vtype)}" if trip.vtype is not None else ""
