@@ -104,6 +104,19 @@ def error_of(path: Path, overrides=()) -> str:
     return str(info.value)
 
 
+GRID3_NETWORK = {
+    "rows": 3,
+    "cols": 4,
+    "block_m": 200.0,
+    "lanes": 1,
+    "speed_mps": 13.89,
+    "junction": "traffic_light",
+    "roundabout_radius_m": 15.0,
+    "roundabout_speed_mps": 8.33,
+}
+"""The minimal file's network keys, every default filled in."""
+
+
 def test_minimal_file_gets_every_default(minimal: Path) -> None:
     scenario = load_scenario(minimal)
     assert scenario.source == str(minimal.resolve())
@@ -111,17 +124,7 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
         "name": "grid3",
         "description": "",
         "seed": 42,
-        "network": {
-            "type": "grid",
-            "rows": 3,
-            "cols": 4,
-            "block_m": 200.0,
-            "lanes": 1,
-            "speed_mps": 13.89,
-            "junction": "traffic_light",
-            "roundabout_radius_m": 15.0,
-            "roundabout_speed_mps": 8.33,
-        },
+        "network": {"type": "grid", **GRID3_NETWORK},
         "demand": {"type": "uniform", "rate_vph": 1000.0, "duration_s": 3600.0, "scale": 1.0, "profile": []},
         # every shared signal key at its declared default, and the controller's (empty) table
         "signals": {
@@ -145,16 +148,7 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
         },
         "right_of_way": asdict(RightOfWaySpec()),
     }
-    assert scenario.network.kwargs() == {
-        "rows": 3,
-        "cols": 4,
-        "block_m": 200.0,
-        "lanes": 1,
-        "speed_mps": 13.89,
-        "junction": "traffic_light",
-        "roundabout_radius_m": 15.0,
-        "roundabout_speed_mps": 8.33,
-    }
+    assert scenario.network.kwargs() == GRID3_NETWORK
     assert scenario.demand.matrix is None and scenario.demand.trips is None
 
 
