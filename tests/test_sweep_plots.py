@@ -1,5 +1,6 @@
 """Sweep and congestion figures: the Python API on hand-made data, and every `citysim plot` kind."""
 
+import itertools
 import math
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from sim.scenario import load_scenario
 from sim.sweep import load_runs, parse_grid, plan_sweep, run_sweep, sweep_spec_for
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.toml"
+JUNCTION_CONTROL = DEMO.with_name("junction_control.toml")
 MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".svg": b"<?xml"}
 
 
@@ -229,6 +231,126 @@ def test_a_combination_leaving_trips_unfinished_is_drawn_hatched_and_ringed():
         assert [text.get_text() for text in ax.get_legend().get_texts()] == ["fixed_time", "max_pressure"]
         (ax,) = plot_metric_curves(calm, "mean_delay_all_s", "demand.scale", "signals.controller").axes
         assert ringed(ax) == []
+
+
+# ----- several hue parameters; runs a parameter did not change counted once ---------------------
+JUNCTION, CONTROLLER, DEMAND = "network.junction", "signals.controller", "demand.rate_vph"
+
+
+def junction_runs() -> pd.DataFrame:
+    """Priority roads and signals (two controllers) at 2 demands, 3 seeds, as a sweep's full product.
+
+    The controller does nothing at priority roads: those runs come twice with identical metrics.
+    Priority roads leave 5% of the trips unfinished at 1,200 veh/h, the signals none.
+    """
+    offset = {
+        ("priority", ""): 0.0,
+        ("traffic_light", "fixed_time"): 30.0,
+        ("traffic_light", "max_pressure"): 10.0,
+    }
+    rows = []
+    for junction, controller, demand, seed in itertools.product(
+        ("priority", "traffic_light"), ("fixed_time", "max_pressure"), (600.0, 1200.0), (1, 2, 3)
+    ):
+        key = (junction, controller if junction == "traffic_light" else "")
+        delay = offset[key] + demand / 100.0 + seed**2
+        share = 0.05 if junction == "priority" and demand == 1200.0 else 0.0
+        rows.append({"status": "ok", JUNCTION: junction, CONTROLLER: controller, DEMAND: demand,
+                     "seed": seed, "mean_delay_all_s": delay, "vehicle_steps": int(delay * 100),
+                     "unfinished_share": share})  # fmt: skip
+    runs = pd.DataFrame(rows)
+    runs.attrs.update(parameters=[JUNCTION, CONTROLLER, DEMAND], baseline=(JUNCTION, "traffic_light"))
+    return runs
+
+
+def curves(runs: pd.DataFrame, hue) -> tuple[dict, list, object]:
+    """The lines by label, their CI bands in the same order, and the axes."""
+    (ax,) = plot_metric_curves(runs, "mean_delay_all_s", DEMAND, hue).axes
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    return {line.get_label(): line for line in ax.get_lines()}, bands, ax
+
+
+def test_curves_of_several_parameters_count_identical_runs_once():
+    runs = junction_runs()
+    lines, bands, ax = curves(runs, [JUNCTION, CONTROLLER])
+    assert list(lines) == ["priority", "traffic_light, fixed_time", "traffic_light, max_pressure"]
+    assert ax.get_legend().get_title().get_text() == f"{JUNCTION}, {CONTROLLER}"
+    np.testing.assert_allclose(lines["priority"].get_ydata(), [6.0 + 14 / 3, 12.0 + 14 / 3])
+    np.testing.assert_allclose(
+        lines["traffic_light, max_pressure"].get_ydata(), [16.0 + 14 / 3, 22.0 + 14 / 3]
+    )
+    # the priority band is the interval over its 3 seeds, not over the 6 copies (which is narrower)
+    priority = runs[runs[JUNCTION] == "priority"]
+    once = group_summary(priority[priority[CONTROLLER] == "fixed_time"], [DEMAND], ["mean_delay_all_s"])
+    twice = group_summary(priority, [DEMAND], ["mean_delay_all_s"])
+    top = bands[0].get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(once["ci_high"].max())
+    assert top > twice["ci_high"].max() + 1.0
+    # the merged curve is compared with the signals of either controller: ringed at 1,200 veh/h
+    assert ringed(ax) == [(1200.0, pytest.approx(12.0 + 14 / 3))]
+    assert "unfinished share > network.junction=traffic_light's + 1 pt" in [
+        text.get_text() for text in ax.get_legend().get_texts()
+    ]
+
+
+def test_a_parameter_not_plotted_is_merged_where_it_changed_nothing():
+    lines, bands, _ = curves(junction_runs(), JUNCTION)
+    assert list(lines) == ["priority", "traffic_light"]
+    # priority: 3 distinct runs per demand; signals: both controllers' 6 runs, pooled
+    priority = group_summary(junction_runs().query("`signals.controller` == 'fixed_time'"),
+                             [JUNCTION, DEMAND], ["mean_delay_all_s"]).set_index(JUNCTION)  # fmt: skip
+    assert bands[0].get_paths()[0].vertices[:, 1].max() == pytest.approx(
+        priority.loc["priority", "ci_high"].max()
+    )
+    np.testing.assert_allclose(lines["traffic_light"].get_ydata(), [26.0 + 14 / 3, 32.0 + 14 / 3])
+
+
+def test_runs_are_merged_only_when_every_one_has_an_identical_twin():
+    split = ["priority, fixed_time", "priority, max_pressure", "traffic_light, fixed_time",
+             "traffic_light, max_pressure"]  # fmt: skip
+    runs = junction_runs()
+    one = (runs[JUNCTION] == "priority") & (runs[CONTROLLER] == "max_pressure") & (runs["seed"] == 2)
+    # one metric of one run differs (not the plotted one): the controller did change something
+    differs = runs.copy()
+    differs.loc[one & (differs[DEMAND] == 600.0), "vehicle_steps"] += 1
+    assert list(curves(differs, [JUNCTION, CONTROLLER])[0]) == split
+    # a twin is missing (its run failed): nothing shows the controller changed nothing there
+    failed = runs.copy()
+    failed.loc[one & (failed[DEMAND] == 600.0), "status"] = "failed"
+    assert list(curves(failed, [JUNCTION, CONTROLLER])[0]) == split
+    # without seeds, no run can be matched with its twin
+    assert list(curves(runs.drop(columns="seed"), [JUNCTION, CONTROLLER])[0]) == split
+
+
+def test_curves_with_several_hue_parameters_from_the_command_line(tmp_path, monkeypatch, capsys):
+    axes = (
+        f"{JUNCTION}=priority,traffic_light",
+        f"{CONTROLLER}=fixed_time,max_pressure",
+        f"{DEMAND}=600,1200",
+    )
+    grid = [parse_grid(axis) for axis in axes]
+    spec = sweep_spec_for(JUNCTION_CONTROL, grid=grid, overrides=[("simulation.max_time_s", 300.0)], seeds=2)
+    run_sweep(plan_sweep(spec), tmp_path / "sweep", jobs=1)
+    drawn = []
+    monkeypatch.setattr("sim.plots.save_figure", lambda figure, out: drawn.append(figure))
+    command = ["plot", str(tmp_path / "sweep"), "--kind", "curves", "--hue", f"{JUNCTION},{CONTROLLER}"]
+    assert main([*command, "--log-y"]) == 0
+    (ax,) = drawn[0].axes
+    # the simulated priority runs are the same for both controllers: one line, from 2 runs per demand
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "priority", "traffic_light, fixed_time", "traffic_light, max_pressure"
+    ]  # fmt: skip
+    assert ax.get_xlabel() == DEMAND and ax.get_yscale() == "log"
+    runs = load_runs(tmp_path / "sweep")
+    priority = runs[(runs[JUNCTION] == "priority")].sort_values(["seed", DEMAND])
+    by_controller = [rows["mean_delay_all_s"].to_numpy() for _, rows in priority.groupby(CONTROLLER)]
+    np.testing.assert_array_equal(*by_controller)
+    assert main([*command[:-1], f"{JUNCTION}, {JUNCTION}"]) == 2
+    assert "name each parameter once" in capsys.readouterr().err
+    assert main([*command[:-1], f"{JUNCTION},signals.timing"]) == 2
+    assert "--hue 'signals.timing' is not a parameter of the sweep" in capsys.readouterr().err
+    assert main([*command, "--x", JUNCTION]) == 2
+    assert "and not the --x one ('network.junction')" in capsys.readouterr().err
 
 
 def test_series_over_runs_average_each_time():

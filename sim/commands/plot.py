@@ -41,7 +41,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="draw a figure of a sweep folder or of one run's results folder",
         description=(
             "Figures of a sweep (citysim sweep) or of one run (citysim run). curves: a metric against "
-            "a parameter, one line per --hue, 95% CI bands; bars: the metric per combination with CIs; "
+            "a parameter, one line per --hue value (or combination of values), 95% CI bands over seeds; "
+            "runs that a parameter left unchanged (e.g. the signal controller at junctions without "
+            "signals: identical metrics for the same seed and other parameters) are counted once, and "
+            "lines that differ only in it become one, labelled without it; "
+            "bars: the metric per combination with CIs; "
             "series: a network series over time (mean over runs per combination); map: links coloured "
             "by delay, speed or vc (volume/capacity); timespace: vehicle trajectories along a corridor "
             "with signal states (re-simulates the run); mfd: network flow against density."
@@ -70,9 +74,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     plot.add_argument(
         "--hue",
         default=None,
-        metavar="PARAM",
-        help=f"curves/bars: one colour per value (default {_CONTROLLER})",
+        metavar="PARAM[,PARAM...]",
+        help=f"curves: one line per combination of these parameters' values, e.g. "
+        f"network.junction,{_CONTROLLER}; bars: the last one colours the bars, the others join the "
+        f"groups (default {_CONTROLLER}, else another parameter than --x)",
     )
+    plot.add_argument("--log-y", action="store_true", help="curves: the metric on a logarithmic axis")
     plot.add_argument(
         "--run",
         default=None,
@@ -140,14 +147,21 @@ def _check_parameter(name: str | None, parameters: list[str], option: str) -> No
         raise PlotError(f"{option} {name!r} is not a parameter of the sweep; its parameters: {parameters}")
 
 
-def _hue(parameters: list[str], hue: str | None, x: str | None = None) -> str | None:
-    _check_parameter(hue, parameters, "--hue")
+def _hue(parameters: list[str], hue: str | None, x: str | None = None) -> list[str]:
+    """The ``--hue`` parameters (comma-separated), else the controller or another than ``x``."""
+    from sim.plots import PlotError
+
     if hue is not None:
-        return hue
+        names = [name.strip() for name in hue.split(",")]
+        for name in names:
+            _check_parameter(name, parameters, "--hue")
+        if x in names or len(set(names)) < len(names):
+            raise PlotError(f"--hue {hue!r}: name each parameter once, and not the --x one ({x!r})")
+        return names
     if _CONTROLLER in parameters and x != _CONTROLLER:
-        return _CONTROLLER
+        return [_CONTROLLER]
     others = [name for name in parameters if name != x]
-    return others[0] if x is not None and others else None
+    return others[:1] if x is not None else []
 
 
 def _curves(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
@@ -162,10 +176,11 @@ def _curves(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
     _check_parameter(args.x, parameters, "--x")
     x = args.x
     if x is None:
-        preferred = [name for name in parameters if name not in (args.hue, _CONTROLLER)] or parameters
+        named = _hue(parameters, args.hue) if args.hue is not None else []
+        preferred = [name for name in parameters if name not in (*named, _CONTROLLER)] or parameters
         numeric = [name for name in preferred if is_numeric_dtype(runs[name])]
         x = (numeric or preferred)[0]
-    return plot_metric_curves(runs, metric, x, _hue(parameters, args.hue, x))
+    return plot_metric_curves(runs, metric, x, _hue(parameters, args.hue, x), log_y=args.log_y)
 
 
 def _bars(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
@@ -174,8 +189,7 @@ def _bars(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
     runs, _ = source.sweep()
     parameters = list(runs.attrs["parameters"])
     hue = _hue(parameters, args.hue)
-    by = [name for name in parameters if name != hue] + ([hue] if hue else [])
-    return plot_comparison_bars(runs, metric, by)
+    return plot_comparison_bars(runs, metric, [name for name in parameters if name not in hue] + hue)
 
 
 def _label(row: pd.Series, parameters: list[str]) -> str:

@@ -11,6 +11,11 @@ combination whose mean unfinished share exceeds its baseline's by more than
 :data:`~sim.metrics.catalog.UNFINISHED_MARGIN` (1 point): a red ring around the curve point, a
 hatched bar with a red edge, and a legend entry. Such a combination left trips unfinished that the
 baseline finished, so a metric over completed trips only would flatter it.
+
+The curves count identical runs once: where a parameter other than the x axis made no
+difference (a signal controller at junctions without signals gives the same run for every
+controller), its runs are merged, so a curve's interval is not narrowed by copies of one run and
+curves that differ only in that parameter become one.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.metrics.catalog import UNFINISHED_MARGIN
+from sim.metrics.catalog import CORE_METRICS, UNFINISHED_MARGIN
 from sim.metrics.stats import group_summary
 from sim.plots.figures import PlotError
 
@@ -57,18 +62,62 @@ def _ok_runs(table: pd.DataFrame, columns: Sequence[str], what: str) -> pd.DataF
 
 
 def _levels(summary: pd.DataFrame, hue: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
-    """``(legend label, rows)`` per combination of the hue columns, in sorted order."""
+    """``(legend label, rows)`` per combination of the hue columns, in sorted order.
+
+    A merged value (NaN, see :func:`_merge_identical_runs`) is left out of the label.
+    """
     if not hue:
         return [("", summary)]
-    groups = summary.groupby(list(hue), sort=True, dropna=False)
-    return [
-        (", ".join(f"{value}" for value in (key if isinstance(key, tuple) else (key,))), rows)
-        for key, rows in groups
-    ]
+    levels = []
+    for key, rows in summary.groupby(list(hue), sort=True, dropna=False):
+        values = key if isinstance(key, tuple) else (key,)
+        levels.append((", ".join(f"{value}" for value in values if not pd.isna(value)), rows))
+    return levels
+
+
+def _merge_identical_runs(ok: pd.DataFrame, metric: str, x: str, hue: Sequence[str]) -> pd.DataFrame:
+    """Count once the runs that a parameter other than ``x`` did not change.
+
+    For each parameter ``P`` (``ok.attrs["parameters"]``, else ``hue``) other than ``x``, and
+    within each combination of the other ``hue`` columns: when every run there has a twin for
+    every value of ``P`` (same seed and values of the other parameters) with identical metrics
+    (``metric`` and every :data:`~sim.metrics.catalog.CORE_METRICS` column the table has), ``P``
+    made no difference there. Its value becomes NaN in those rows (left out of the legend label,
+    matching any value when the baseline is looked up) and one run of each set of twins is kept.
+    Without a ``seed`` column nothing is merged.
+    """
+    if "seed" not in ok.columns:
+        return ok
+    parameters = [name for name in ok.attrs.get("parameters", hue) if name != x and name in ok.columns]
+    metrics = list(dict.fromkeys([metric, *(m.key for m in CORE_METRICS if m.key in ok.columns)]))
+    for name in parameters:
+        scope = [column for column in hue if column != name]
+        twins = [x, "seed", *(other for other in parameters if other != name)]
+        merged = []
+        for _, rows in ok.groupby(scope, sort=False, dropna=False) if scope else [((), ok)]:
+            values = rows[name].nunique(dropna=False)
+            sets = rows.groupby(twins, sort=False, dropna=False)
+            identical = (
+                values > 1
+                and bool((sets.size() == values).all())
+                and len(rows.drop_duplicates([*twins, *metrics])) == sets.ngroups
+            )
+            merged.append(rows.assign(**{name: np.nan}).drop_duplicates(twins) if identical else rows)
+        ok = pd.concat(merged).sort_index() if merged else ok
+    return ok
 
 
 def _is_numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _baseline_share(base: pd.DataFrame, values: dict[str, object]) -> float:
+    """Mean unfinished share of the ``base`` runs that match ``values`` (NaN, merged, matches any)."""
+    match = np.ones(len(base), dtype=bool)
+    for column, value in values.items():
+        if not pd.isna(value):
+            match &= ((base[column] == value) | base[column].isna()).to_numpy()
+    return float(base[_UNFINISHED][match].mean()) if match.any() else np.nan
 
 
 def _flag_unfinished(
@@ -79,9 +128,9 @@ def _flag_unfinished(
     A combination is flagged when its mean unfinished share exceeds the baseline's by more than
     :data:`UNFINISHED_MARGIN`. The baseline is ``runs.attrs["baseline"]`` (``(column, value)``):
     each combination is compared with the baseline runs that share its values of the plotted
-    columns other than the baseline's column. Without a baseline (or when the table lacks its
-    column) the margin is measured from zero: a combination is flagged when its mean unfinished
-    share exceeds :data:`UNFINISHED_MARGIN` itself.
+    columns other than the baseline's column (a merged value, NaN, matches any). Without a
+    baseline (or when the table lacks its column) the margin is measured from zero: a combination
+    is flagged when its mean unfinished share exceeds :data:`UNFINISHED_MARGIN` itself.
 
     Returns:
         ``(summary, note)``: the summary with ``flagged`` (all ``False`` when ``ok`` has no
@@ -96,13 +145,9 @@ def _flag_unfinished(
     if baseline is not None and baseline[0] in ok.columns:
         column, value = baseline
         others = [name for name in columns if name != column]
-        base = group_summary(ok[ok[column] == value], others, [_UNFINISHED])[[*others, "mean"]]
-        base = base.rename(columns={"mean": "base_mean"})
-        shares = (
-            shares.merge(base, on=others, how="left")
-            if others
-            else shares.assign(base_mean=base["base_mean"].iloc[0] if len(base) else np.nan)
-        )
+        base = ok[(ok[column] == value) | ok[column].isna()]
+        shares["base_mean"] = [_baseline_share(base, dict(zip(others, row, strict=True)))
+                               for row in shares[others].itertuples(index=False)]  # fmt: skip
         note = f"unfinished share > {column}={value}'s + {UNFINISHED_MARGIN * 100:g} pt"
     else:
         shares = shares.assign(base_mean=0.0)
@@ -141,35 +186,46 @@ def plot_metric_curves(
     runs: pd.DataFrame,
     metric: str,
     x: str,
-    hue: str | None = None,
+    hue: str | Sequence[str] | None = None,
     *,
     confidence: float = 0.95,
+    log_y: bool = False,
     ax: Axes | None = None,
 ) -> Figure:
-    """Plot the mean of a metric against a parameter, one line per ``hue`` level, with CI bands.
+    """Plot the mean of a metric against a parameter, one line per ``hue`` combination, with CI bands.
+
+    Runs that a parameter other than ``x`` did not change are counted once (module docstring):
+    with ``hue=["network.junction", "signals.controller"]`` on a sweep of both, the junction
+    types without signals get one line each (``"priority"``), each from one run per seed and
+    demand, and the signalized ones one line per controller (``"traffic_light, max_pressure"``).
 
     Args:
-        runs: One row per run: the parameter columns, ``metric`` and optionally ``status``.
+        runs: One row per run: the parameter columns, ``metric`` and optionally ``status`` and
+            ``seed``; ``attrs["parameters"]`` (as :func:`sim.sweep.store.load_runs` sets it)
+            names every parameter, so that runs identical across one not plotted are merged too.
         metric: The metric column, e.g. ``"mean_delay_all_s"``.
         x: The parameter on the x axis; numeric values are placed by value, others in order.
-        hue: A parameter with one line each (e.g. ``"signals.controller"``), or ``None``.
+        hue: A parameter, or several, with one line per combination of their values (e.g.
+            ``"signals.controller"``), or ``None``.
         confidence: Level of the shaded Student-t interval of the mean over seeds.
+        log_y: Draw the metric on a logarithmic axis (interval bands below zero are cut off).
         ax: Axes to draw on; ``None`` makes a new figure.
 
     Returns:
-        The figure; each line is labelled with its ``hue`` level. When ``runs`` has an
-        ``unfinished_share`` column, each point whose combination's mean unfinished share exceeds
-        its baseline's by more than 1 point gets a red ring and the legend says why. The baseline
-        is ``runs.attrs["baseline"]`` (``(column, value)``, as :func:`sim.sweep.store.load_runs`
-        sets it), compared within the same values of the other plotted parameters; without one,
-        a point is ringed when its mean unfinished share itself exceeds
-        :data:`~sim.metrics.catalog.UNFINISHED_MARGIN` (1%).
+        The figure; each line is labelled with its ``hue`` values, comma-separated, a merged
+        parameter left out. When ``runs`` has an ``unfinished_share`` column, each point whose
+        combination's mean unfinished share exceeds its baseline's by more than 1 point gets a
+        red ring and the legend says why. The baseline is ``runs.attrs["baseline"]``
+        (``(column, value)``, as :func:`sim.sweep.store.load_runs` sets it), compared within the
+        same values of the other plotted parameters; without one, a point is ringed when its mean
+        unfinished share itself exceeds :data:`~sim.metrics.catalog.UNFINISHED_MARGIN` (1%).
 
     Raises:
         PlotError: If a column is missing or no run finished.
     """
-    hue_columns = [hue] if hue else []
+    hue_columns = [hue] if isinstance(hue, str) else list(hue or [])
     ok = _ok_runs(runs, [x, *hue_columns, metric], "runs table")
+    ok = _merge_identical_runs(ok, metric, x, hue_columns)
     summary = group_summary(ok, [x, *hue_columns], [metric], confidence)
     summary, note = _flag_unfinished(summary, runs, ok, [x, *hue_columns])
     figure, ax = _axes(ax)
@@ -190,10 +246,12 @@ def plot_metric_curves(
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(value) for value in categories])
     ax.set(xlabel=x, ylabel=metric, title=f"{metric}: mean and {confidence:.0%} CI over seeds")
-    ax.grid(alpha=0.3)
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both" if log_y else "major")
     ring = Line2D([], [], linestyle="none", marker="o", markersize=12, markerfacecolor="none",
                   markeredgecolor=_FLAG_COLOUR, markeredgewidth=2.0)  # fmt: skip
-    _legend(ax, hue, note, ring)
+    _legend(ax, ", ".join(hue_columns) or None, note, ring)
     return figure
 
 
