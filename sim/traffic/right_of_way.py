@@ -188,10 +188,11 @@ def _lane_arrival(
     """When (s from now) the first vehicle of ``lane`` that will take connection ``f`` reaches its stop line.
 
     With ``nxt >= 0`` the lane is upstream: the vehicle must take ``f`` and then ``nxt``, whose
-    stop line is ``extra_m`` m further; one standing there waits for its own right of way and
-    does not count. Vehicles beyond ``horizon_m`` are not looked at (``inf``). A vehicle held
-    at its line counts only where the two movements ``merge`` into one link (it keeps its
-    right to the room there).
+    stop line is ``extra_m`` m further. Vehicles beyond ``horizon_m`` are not looked at
+    (``inf``). Where the two movements ``merge`` into one link, a vehicle held at its line, or
+    queued upstream on a movement that gives way to nobody (a roundabout's ring), counts: it
+    keeps its right to the room there. Elsewhere a vehicle held at its line longer than the
+    one deciding, or standing upstream (waiting for its own right of way), does not count.
     """
     veh, lanes, edges, conns, routes = w.veh, w.lanes, w.edges, w.conns, w.routes
     vf, vi, lf = veh.vf, veh.vi, lanes.lf
@@ -210,8 +211,8 @@ def _lane_arrival(
             if v < HALT_MPS:
                 break  # those behind it wait for it
             continue
-        if nxt >= 0 and v < HALT_MPS:
-            break
+        if nxt >= 0 and v < HALT_MPS and not (merge and conns.rule[f] == RULE_FREE):
+            break  # waiting upstream for its own right of way
         if i == 0 and nxt < 0:
             if conns.state[f] == YELLOW and v * v <= 2.0 * vf[VF_DECEL, h] * d:
                 break  # it stops for the yellow, and so do those behind it
