@@ -237,7 +237,8 @@ def _move_lane(lane: int, w: World) -> None:
         new = max(new, old)
         vf[VF_POS, vid] = new
         vf[VF_SPEED, vid] = (new - old) / dt
-        leave_zone(vid, new, w)
+        if old - vf[VF_LEN, vid] < p.zone_max_m:
+            leave_zone(vid, new, w)
         _record_move(vid, i == 0, e, new - old, length, p, veh, rec)
         lead_rear = new - vf[VF_LEN, vid]
         if emergency and i > 0:

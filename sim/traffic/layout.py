@@ -153,12 +153,15 @@ class Params(NamedTuple):
         turn_speed_mps: Speed at the stop line for turns (m/s).
         pass_speed_mps: Speed at which an emergency vehicle passes those making way (m/s).
         crawl_speed_mps: Speed at which an emergency vehicle crosses against the signal (m/s).
+        zone_max_m: The longest conflict zone of any connection (m): a vehicle whose rear is
+            further into its link is in none.
     """
 
     dt_s: float
     turn_speed_mps: float
     pass_speed_mps: float
     crawl_speed_mps: float
+    zone_max_m: float
 
 
 class Vehicles(NamedTuple):

@@ -293,6 +293,8 @@ def may_enter(lane: int, vid: int, c: int, d: float, t: float, step_no: int, w: 
     """
     conns, lf, vf = w.conns, w.lanes.lf, w.veh.vf
     rule = conns.rule[c]
+    if rule == RULE_FREE and conns.zone_m[c] == 0.0:
+        return 0.0
     since_me = lf[LF_LINE_SINCE, lane]
     v = vf[VF_SPEED, vid]
     if rule == RULE_STOP and since_me < 0.0:

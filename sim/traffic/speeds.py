@@ -122,9 +122,8 @@ def _end_green_wait(lane: int, t: float, lf: np.ndarray) -> None:
 
 @inline
 def _not_held(lane: int, t: float, lf: np.ndarray) -> None:
-    """The lane's first vehicle (if any) is held by no spillback, signal or line at ``t`` (s)."""
+    """The lane's first vehicle (if any) is held neither by spillback nor by the signal at ``t`` (s)."""
     lf[LF_BLOCKED_SINCE, lane] = -1.0
-    lf[LF_LINE_SINCE, lane] = -1.0
     _end_green_wait(lane, t, lf)
 
 

@@ -40,6 +40,7 @@ from sim.traffic.layout import (
     F_STOP_SENT,
     LF_GREEN_WAIT_MAX,
     LF_LAST_CROSS,
+    LF_LINE_SINCE,
     LI_CAP,
     LI_COUNT,
     LI_EDGE,
@@ -159,6 +160,7 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
             cf.turn_speed_mps,
             cf.emergency_pass_speed_mps,
             cf.emergency_crawl_speed_mps,
+            net.conn_zone_m.max(initial=0.0),
         )
         self.params = Params(*map(float, values))
         n_lanes, n_edges = len(net.lane_edge), len(net.edge_keys)
@@ -378,6 +380,8 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         if lane < 0:
             raise ValueError(f"vehicle {vid} is not on the network")
         rest = self.lane_vehicles(lane)
+        if rest[0] == vid:
+            self.lf[LF_LINE_SINCE, lane] = -1.0  # the next one has not stopped at the line
         rest = rest[rest != vid]
         off = int(self.li[LI_OFF, lane])
         self.lane_buf[off : off + len(rest)] = rest
