@@ -5,6 +5,8 @@ imperfection, speed cap and desired-speed factor are rows of ``Vehicles.vf``, re
 car-following stage (:mod:`sim.traffic.speeds`) in place of scenario-wide values. They are
 written once per vehicle, when it is added (never per step), through
 :meth:`VehicleTypes.set_vehicle_type`, a writer of :class:`~sim.traffic.state.TrafficState`.
+:class:`CarFollowing` holds the default vehicle's values, which every vehicle starts with,
+and the junction parameters shared by all (turn speed, critical gaps).
 """
 
 from __future__ import annotations
