@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -23,7 +24,7 @@ __all__ = ["main"]
 PROG = "citysim"
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("run", "compare", "sweep", "plot", "validate", "importer", "train", "viz")
+COMMANDS = ("run", "compare", "sweep", "plot", "validate", "importer", "train", "viz", "keys")
 """Modules of :mod:`sim.commands`, one per subcommand (``importer`` serves ``import``), in help order."""
 
 Handler = Callable[[argparse.Namespace], int]
@@ -52,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (``citysim keys | head``): not an error; keep the interpreter
+        # from complaining about the closed pipe at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         return _fail(_os_message(error))
     except ValueError as error:

@@ -3,14 +3,18 @@
 The scenario module and every optional scenario section (emergency, parking, shuttles)
 declare their tables as frozen dataclasses whose fields carry a default and a check
 (:func:`spec_field`); :func:`schema_of` turns such a class into the schema the scenario
-loader validates with. Errors name the file, the dotted key and what was expected.
+loader validates with. Errors name the file, the dotted key and what was expected, and
+suggest the closest allowed key or value for a typo. Each check describes what it accepts as
+a JSON Schema fragment (:func:`json_schema`), from which :mod:`sim.keys` writes the key
+reference and the JSON Schema of scenario files.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path, PurePath
@@ -41,12 +45,14 @@ __all__ = [
     "excerpt",
     "flag",
     "integer",
+    "json_schema",
     "number",
     "path",
     "paths",
     "profile",
     "schema_of",
     "spec_field",
+    "suggestion",
     "tables",
     "text",
 ]
@@ -70,6 +76,15 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     """
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def suggestion(word: str, candidates: Iterable[str]) -> str:
+    """``" did you mean 'x'?"`` for the candidate closest to a mistyped ``word``, or ``""``.
+
+    Closeness is :func:`difflib.get_close_matches`' (a similarity ratio of at least 0.6).
+    """
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" did you mean {close[0]!r}?" if close else ""
 
 
 class ScenarioError(ValueError):
@@ -99,7 +114,7 @@ class Context:
         hit = any(dotted == base or dotted.startswith(f"{base}.") for dotted in self.overridden)
         return " (set by override)" if hit else ""
 
-    def fail(self, key: str, what: str, value: object, allowed: str = "") -> ScenarioError:
+    def fail(self, key: str, what: str, value: object, allowed: str = "", hint: str = "") -> ScenarioError:
         """An error for ``key``: expected ``what``, got ``value`` (quoted as an :func:`excerpt`).
 
         Args:
@@ -107,15 +122,24 @@ class Context:
             what: What was expected.
             value: What was given.
             allowed: The whole allowed range, appended when ``what`` names only the broken bound.
+            hint: Appended last, e.g. a :func:`suggestion`.
         """
         tail = f"; allowed: {allowed}" if allowed else ""
         return ScenarioError(
-            self.source, key, f"expected {what}, got {excerpt(value)}{self._note(key)}{tail}"
+            self.source, key, f"expected {what}, got {excerpt(value)}{self._note(key)}{tail}{hint}"
         )
 
-    def unknown(self, key: str, allowed: str) -> ScenarioError:
-        """An error for an unknown ``key``, listing what is ``allowed``."""
-        return ScenarioError(self.source, key, f"unknown key{self._note(key)}; {allowed}")
+    def unknown(self, key: str, allowed: str, candidates: Iterable[str] = ()) -> ScenarioError:
+        """An error for an unknown ``key``: the closest of ``candidates`` (if one is close), then ``allowed``.
+
+        Args:
+            key: The dotted key; its last part is compared with ``candidates``.
+            allowed: What is allowed, e.g. ``"allowed keys in [demand]: ..."``.
+            candidates: The allowed key names.
+        """
+        hint = suggestion(key.rpartition(".")[2], candidates)
+        hint = f";{hint}" if hint else ";"
+        return ScenarioError(self.source, key, f"unknown key{self._note(key)}{hint} {allowed}")
 
     def missing(self, key: str, where: str) -> ScenarioError:
         """An error for a required ``key`` that is missing ``where``."""
@@ -202,7 +226,7 @@ def tables(
             raise ctx.fail(where, "a table with " + ", ".join(fields), item)
         for name in item:
             if name not in fields:
-                raise ctx.unknown(f"{where}.{name}", f"allowed keys: {', '.join(fields)}")
+                raise ctx.unknown(f"{where}.{name}", f"allowed keys: {', '.join(fields)}", fields)
         values = {}
         for name, (required, check) in fields.items():
             raw = item.get(name)
@@ -214,9 +238,10 @@ def tables(
 
 
 def choice(ctx: Context, key: str, value: Any, *, choices: tuple[str, ...]) -> str:
-    """One of ``choices``."""
+    """One of ``choices``; a close miss names the choice it resembles."""
     if not isinstance(value, str) or value not in choices:
-        raise ctx.fail(key, "one of " + ", ".join(map(repr, choices)), value)
+        hint = suggestion(value, choices) if isinstance(value, str) else ""
+        raise ctx.fail(key, "one of " + ", ".join(map(repr, choices)), value, hint=f";{hint}" if hint else "")
     return value
 
 
@@ -331,3 +356,65 @@ def schema_of(cls: type) -> Schema:
     return {
         item.name: (item.default, item.metadata["check"]) for item in fields(cls) if "check" in item.metadata
     }
+
+
+def json_schema(check: Check) -> dict[str, Any] | None:
+    """What ``check`` accepts, as a JSON Schema (draft-07) fragment; None for another module's check.
+
+    ``check`` is one of this module's checks, bare or with its keywords bound by
+    :func:`functools.partial` (``partial(number, gt=0.0, le=70.0)`` gives
+    ``{"type": "number", "exclusiveMinimum": 0.0, "maximum": 70.0}``). The fragment's
+    ``description``, if any, says in words what is accepted. What a fragment cannot express
+    (a file must exist, a profile's starts increase) is left to the loader: every value the
+    loader accepts matches the fragment of its check.
+    """
+    func, keywords = (check.func, check.keywords) if isinstance(check, partial) else (check, {})
+    describe = _DESCRIBERS.get(func)
+    if describe is None or (isinstance(check, partial) and check.args):
+        return None
+    return describe(**keywords)
+
+
+def _number_schema(gt: float | None = None, ge: float | None = None, le: float | None = None) -> dict:
+    bounds = {"exclusiveMinimum": gt, "minimum": ge, "maximum": le}
+    return {"type": "number", **{name: bound for name, bound in bounds.items() if bound is not None}}
+
+
+def _integer_schema(ge: int, le: int | None = None) -> dict:
+    return {"type": "integer", "minimum": ge, **({} if le is None else {"maximum": le})}
+
+
+def _path_schema(suffixes: tuple[str, ...] = ()) -> dict:
+    ending = f" ending in {' or '.join(suffixes)}" if suffixes else ""
+    return {
+        "type": "string",
+        "description": f"a file path{ending}: absolute, relative to the scenario's folder, or "
+        f"{BENCH_PREFIX}<name>/<file>",
+    }
+
+
+def _paths_schema(suffixes: tuple[str, ...] = ()) -> dict:
+    return {"type": "array", "items": _path_schema(suffixes), "description": "a list of file paths"}
+
+
+def _profile_schema() -> dict:
+    pair = [_number_schema(ge=0.0, le=MAX_TIME_S), _number_schema(ge=0.0, le=MAX_MULTIPLIER)]
+    return {
+        "type": "array",
+        "items": {"type": "array", "items": pair, "minItems": 2, "maxItems": 2},
+        "description": f"[start_s, multiplier] pairs, the first at 0, starts increasing; start_s in "
+        f"[0, {MAX_TIME_S:g}], multiplier in [0, {MAX_MULTIPLIER:g}]",
+    }
+
+
+_DESCRIBERS: Mapping[Callable[..., Any], Callable[..., dict]] = {
+    number: _number_schema,
+    integer: _integer_schema,
+    text: lambda nonempty=False: {"type": "string", **({"minLength": 1} if nonempty else {})},
+    flag: lambda: {"type": "boolean"},
+    choice: lambda choices: {"type": "string", "enum": list(choices)},
+    path: _path_schema,
+    paths: _paths_schema,
+    profile: _profile_schema,
+}
+"""Each check of this module and the function giving its fragment from the check's keywords."""
