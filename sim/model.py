@@ -6,6 +6,7 @@ import functools
 import importlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
@@ -32,7 +33,7 @@ from sim.metrics.summary import HORIZON_INFO
 from sim.network import build_network, compile_network
 from sim.recorders import Recorder
 from sim.routing import ROUTING_INFO, SKIPPED_TRIPS_METRIC, Router
-from sim.scenario import SECTIONS, Scenario
+from sim.scenario import SECTIONS, Overrides, Scenario, load_scenario
 from sim.tables import DEFAULT_VEHICLE_TYPE
 from sim.traffic.codes import ST_ARRIVED
 from sim.traffic.state import CarFollowing, TrafficState
@@ -69,12 +70,17 @@ class CityModel(mesa.Model):
     own experimental ``Scenario`` objects (SolaraViz reads it), so citysim's goes by another name.
 
     Args:
-        scenario: The validated scenario.
+        scenario: The validated scenario (a file is read by :meth:`from_file`).
         seed: Overrides ``scenario.seed``. Demand, routing and driver randomness use
             separate streams spawned from it, so adding a component does not shift another.
     """
 
     def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        if not isinstance(scenario, Scenario):
+            raise TypeError(
+                f"CityModel takes a validated Scenario, got {type(scenario).__name__} {scenario!r}; "
+                "for a scenario file use CityModel.from_file(path, overrides=..., seed=...)"
+            )
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         t0 = time.perf_counter()
@@ -132,6 +138,22 @@ class CityModel(mesa.Model):
         self.traffic.warm_up()
         self.sim_wall_s = 0.0
         self.setup_wall_s = time.perf_counter() - t0
+
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike[str], overrides: Overrides = (), seed: int | None = None
+    ) -> CityModel:
+        """The model of a scenario file, read and validated by :func:`sim.scenario.load_scenario`.
+
+        Args:
+            path: The scenario TOML file.
+            overrides: ``["demand.scale=1.5"]`` or ``{"demand.scale": 1.5}``, checked like the file's keys.
+            seed: Overrides the scenario's seed.
+
+        Raises:
+            ScenarioError: If the file cannot be read or the scenario or an override is invalid.
+        """
+        return cls(load_scenario(path, overrides), seed=seed)
 
     # ----- set-up -----------------------------------------------------------------
     def _make_controllers(self) -> tuple[list[SignalController], np.ndarray]:

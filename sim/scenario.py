@@ -247,7 +247,7 @@ def _table(
     allowed = sorted({*schema, *extra})
     for key in data:
         if key not in allowed:
-            raise ctx.unknown(f"{prefix}{key}", f"allowed keys{where}: {', '.join(allowed)}")
+            raise ctx.unknown(f"{prefix}{key}", f"allowed keys{where}: {', '.join(allowed)}", allowed)
     values = {}
     for key, (default, check) in schema.items():
         if key in data:
@@ -369,9 +369,10 @@ def _signals(ctx: _Context, data: Mapping[str, Any]) -> SignalSpec:
         raise ctx.fail(
             "signals.green_s", f"a green >= signals.min_green_s ({shared.min_green_s:g})", shared.green_s
         )
+    # names again: validating a "package.module:Class" controller registered it
     settings = tuple(
         (name, _controller_settings(ctx, table, name, shared))
-        for name in names
+        for name in controller_names()
         if name in table or name == shared.controller
     )
     return replace(shared, settings=settings)

@@ -14,7 +14,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sim.control.registry import controller_names
+from sim.control.registry import (
+    ControllerRegistryError,
+    controller_class,
+    controller_names,
+    is_controller_path,
+)
 from sim.network.builders import COMPASS_LEGS, LATTICE_JUNCTIONS
 from sim.network.graph import TRAFFIC_LIGHT
 from sim.schema import DURATION as _DURATION
@@ -74,7 +79,16 @@ __all__ = [
 
 
 def _controller(ctx: _Context, key: str, value: Any) -> str:
-    """A controller name from the registry as it is now (see ``register_controller``)."""
+    """A controller name from the registry as it is now (see ``register_controller``).
+
+    Or the ``"package.module:Class"`` path of a controller class, imported and registered here.
+    """
+    if is_controller_path(value):
+        try:
+            controller_class(value)
+        except ControllerRegistryError as error:
+            raise ScenarioError(ctx.source, key, str(error)) from None
+        return value
     return _choice(ctx, key, value, choices=controller_names())
 
 

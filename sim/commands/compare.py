@@ -32,11 +32,16 @@ def _names(text: str) -> list[str]:
 
 
 def _setting(text: str) -> tuple[str, str]:
-    """Argparse type of ``--set-for``: ``NAME:KEY=VALUE`` -> (name, ``KEY=VALUE``)."""
-    name, sep, override = text.partition(":")
-    if not sep or not name.strip() or "=" not in override:
+    """Argparse type of ``--set-for``: ``NAME:KEY=VALUE`` -> (name, ``KEY=VALUE``).
+
+    The controller name may itself hold a colon (``package.module:Class``): the split is at the
+    last colon before the ``=``.
+    """
+    head, equals, value = text.partition("=")
+    name, sep, key = head.rpartition(":")
+    if not equals or not sep or not name.strip() or not key.strip():
         raise argparse.ArgumentTypeError(f"expected CONTROLLER:KEY=VALUE, got {text!r}")
-    return name.strip(), override
+    return name.strip(), f"{key}={value}"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -47,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Run every controller on the same seeds (common random numbers: identical demand), "
             "print mean delay and travel time over all trips (unfinished ones with their time so "
-            "far), the unfinished share, the longest wait for green, throughput, queues, stops and "
+            "far), the unfinished share, the longest wait for green, halted vehicles, stops and "
             "the scenario's feature metrics with 95% confidence intervals and the paired change "
             "against fixed_time, flag controllers that leave more than 1 point more trips "
             "unfinished than fixed_time, and write "
@@ -123,7 +128,7 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {len(controllers)} controllers, seeds {seeds[0]}..{seeds[-1]}")
     for name, overrides in settings.items():
         print(f"  {name} only: {', '.join(overrides)}")
-    print(format_comparison(comparison.table, comparison.baseline))
+    print(format_comparison(comparison.table, comparison.baseline, comparison.metrics))
     warning = _incomplete_runs(comparison)
     if warning:
         print(warning)

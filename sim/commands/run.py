@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sim.commands.common import (
     EXIT_STALLED,
@@ -16,14 +16,8 @@ from sim.commands.common import (
     output_folder,
 )
 
-if TYPE_CHECKING:
-    from sim.metrics.results import RunResults
+__all__ = ["gridlock_report", "register"]
 
-__all__ = ["MAP_FIGURE", "SERIES_FIGURE", "gridlock_report", "register"]
-
-SERIES_FIGURE = "series.png"
-MAP_FIGURE = "map_speed.png"
-_MAP_METRIC = "mean_speed_mps"
 _MAX_GRIDLOCK_LINES = 10
 
 
@@ -34,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="run one scenario and write its results folder",
         description=(
             "Run one scenario, print its summary and write trips.csv, series.csv, links.csv, "
-            f"network.json, summary.json, {SERIES_FIGURE} and {MAP_FIGURE} to the results folder."
+            "network.json, summary.json and the figures series.png and map_speed.png to the results folder."
         ),
         epilog=(
             f"exit codes: 0 every trip arrived; 2 bad input (nothing is run); {EXIT_UNFINISHED} the run "
@@ -57,8 +51,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that --help and --version need not load mesa and numba.
-    from sim.metrics.results import write_results
-    from sim.metrics.summary import format_summary, summarize
+    from sim.metrics.summary import format_summary
     from sim.model import CityModel
     from sim.routing import ROUTING_INFO, skipped_text
     from sim.scenario import load_scenario
@@ -72,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         results = model.results()
 
         print(f"{scenario.name}, seed {seed}: simulated {model.time_s:,.0f} s")
-        print(format_summary(summarize(results) | _performance(results.info), results.info))
+        print(format_summary(results.summary() | _performance(results.info), results.info))
         print(_longest_green_wait(results.info))
         gridlock = gridlock_report(results.info)
         if gridlock:
@@ -80,13 +73,7 @@ def _run(args: argparse.Namespace) -> int:
         print(("" if model.status == "completed" else "warning: run ") + model.status_message())
         if ROUTING_INFO in results.info:
             print("warning: " + skipped_text(results.info[ROUTING_INFO]))
-
-        for name in (SERIES_FIGURE, MAP_FIGURE):
-            # A stale figure from an earlier run in the same folder would contradict these results.
-            (folder / name).unlink(missing_ok=True)
-        write_results(results, folder)
-        if args.plots:
-            _write_figures(results, folder)
+        results.save(folder, figures=args.plots)
     print(f"results written to {folder}")
     return RUN_EXIT_CODES.get(model.status, EXIT_UNFINISHED)
 
@@ -97,13 +84,6 @@ def _longest_green_wait(info: Mapping[str, Any]) -> str:
     if longest["approach"] is None:
         return "no vehicle waited at a red signal"
     return f"longest wait for green: {longest['wait_s']:,.0f} s on approach {longest['approach']}"
-
-
-def _write_figures(results: RunResults, folder: Path) -> None:
-    from sim.plots import plot_network_map, plot_series, save_figure
-
-    save_figure(plot_series(results), folder / SERIES_FIGURE)
-    save_figure(plot_network_map(results, metric=_MAP_METRIC), folder / MAP_FIGURE)
 
 
 def _performance(info: Mapping[str, Any]) -> dict[str, str]:

@@ -1,7 +1,12 @@
 """The one registry of signal controllers that scenarios name in ``signals.controller``.
 
 Built-in controllers are named by ``"module:Class"`` strings and imported on first use, so
-naming a controller (e.g. validating a scenario) loads no controller module.
+naming a controller (e.g. validating a scenario) loads no built-in controller module.
+
+A scenario may also name any :class:`~sim.control.base.SignalController` subclass by its
+path, ``signals.controller = "package.module:Class"`` (and so may ``--set`` and
+``citysim compare --controllers``): :func:`controller_class` imports it and registers it under
+that path, so no ``register_controller`` call is needed.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ __all__ = [
     "ControllerRegistryError",
     "controller_class",
     "controller_names",
+    "is_controller_path",
     "register_controller",
 ]
 
@@ -38,17 +44,56 @@ def controller_names() -> tuple[str, ...]:
     return tuple(CONTROLLERS)
 
 
+def is_controller_path(name: object) -> bool:
+    """Whether ``name`` names a controller class by its path, ``"package.module:Class"``."""
+    return isinstance(name, str) and ":" in name
+
+
 def controller_class(name: str) -> type[SignalController]:
     """The class registered as ``name``, imported if it is named by its path.
 
+    A ``"package.module:Class"`` name that is not registered yet is imported, checked and
+    registered under that name.
+
     Raises:
-        KeyError: If no controller is registered under ``name``.
+        KeyError: If ``name`` is not a path and no controller is registered under it.
+        ControllerRegistryError: If ``name`` is a path whose module does not import, lacks the
+            class, or holds something other than a SignalController subclass there.
     """
+    if name not in CONTROLLERS and is_controller_path(name):
+        CONTROLLERS[name] = _import_controller(name)
     entry = CONTROLLERS[name]
     if isinstance(entry, str):
         module, _, cls = entry.partition(":")
         entry = CONTROLLERS[name] = getattr(importlib.import_module(module), cls)
     return entry
+
+
+def _import_controller(path: str) -> type[SignalController]:
+    """The SignalController subclass at ``"package.module:Class"``, with errors that name the path."""
+    module_name, _, class_name = path.partition(":")
+    if not module_name or not class_name.isidentifier():
+        raise ControllerRegistryError(
+            f"controller {path!r}: expected 'package.module:Class', a module path and a class name"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except (ImportError, SyntaxError) as error:
+        raise ControllerRegistryError(
+            f"controller {path!r}: module {module_name!r} does not import "
+            f"({type(error).__name__}: {error}); is its folder on sys.path (PYTHONPATH)?"
+        ) from None
+    if not hasattr(module, class_name):
+        raise ControllerRegistryError(
+            f"controller {path!r}: module {module_name!r} ({module.__file__}) has no attribute {class_name!r}"
+        )
+    controller = getattr(module, class_name)
+    if not (isinstance(controller, type) and issubclass(controller, SignalController)):
+        raise ControllerRegistryError(
+            f"controller {path!r}: expected a subclass of sim.control.base.SignalController, "
+            f"got {controller!r}"
+        )
+    return controller
 
 
 def register_controller(

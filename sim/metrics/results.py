@@ -2,8 +2,8 @@
 
 A results folder holds ``network.json`` (the neutral network format of
 :mod:`sim.network.io`), ``trips.csv``, ``series.csv``, ``links.csv`` and, written last,
-``summary.json``; when pyarrow is installed each frame is also written as ``.parquet``
-for other tools (the CSV files stay the canonical copy that :func:`load_results` reads).
+``summary.json``; each frame is also written as ``.parquet`` (pyarrow, a dependency) for
+other tools (the CSV files stay the canonical copy that :func:`load_results` reads).
 Every file is written atomically, so a folder with ``summary.json`` is complete.
 
 ``summary.json`` is a JSON object::
@@ -15,11 +15,11 @@ where ``info`` is the run's provenance and ``metrics`` the result of
 :func:`sim.metrics.summary.summarize`; a run with vehicle types (a ``type`` column in its
 trips) also has ``"by_type"``, the metrics of each type
 (:func:`sim.metrics.summary.summarize_by_type`). Non-finite numbers are stored as ``null``.
+:meth:`RunResults.save` writes that folder and the run's two figures, as ``citysim run`` does.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -34,7 +34,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.metrics.summary import summarize, summarize_by_type
+from sim.metrics.summary import format_summary, summarize, summarize_by_type
 from sim.network.io import load_network_json, save_network_json
 from sim.network.validate import validate_network
 
@@ -42,12 +42,15 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "LINK_COLUMNS",
+    "MAP_FIGURE",
     "SERIES_COLUMNS",
     "SUMMARY_FILE",
     "TRIP_COLUMNS",
     "ResultsError",
     "RUN_STATUSES",
     "RunResults",
+    "RunSummary",
+    "SERIES_FIGURE",
     "load_results",
     "load_summary",
     "write_results",
@@ -64,6 +67,11 @@ RUN_STATUSES: dict[str, str] = {
 """How a run ended (``info["status"]``), with what each means."""
 SUMMARY_FILE = "summary.json"
 NETWORK_FILE = "network.json"
+SERIES_FIGURE = "series.png"
+"""The run's series over time (:func:`sim.plots.plot_series`) in its results folder."""
+MAP_FIGURE = "map_speed.png"
+"""The run's map of link speeds (:func:`sim.plots.plot_network_map`) in its results folder."""
+_MAP_METRIC = "mean_speed_mps"
 
 TRIP_COLUMNS: dict[str, str] = {
     "id": "str",
@@ -109,6 +117,27 @@ _FRAMES: dict[str, dict[str, str]] = {"trips": TRIP_COLUMNS, "series": SERIES_CO
 
 class ResultsError(ValueError):
     """Run results that cannot be written or read: bad frames, info, or an incomplete folder."""
+
+
+class RunSummary(dict):
+    """The headline metrics of a run (:func:`~sim.metrics.summary.summarize`), by key.
+
+    A plain dict of numbers (NaN where a metric is undefined), in display order; ``str()`` and
+    IPython show it as the table ``citysim run`` prints, with labels and units.
+
+    Attributes:
+        info: The run's info, which labels the metrics of its scenario's sections.
+    """
+
+    def __init__(self, metrics: Mapping[str, float | int], info: Mapping[str, Any]) -> None:
+        super().__init__(metrics)
+        self.info = info
+
+    def __str__(self) -> str:
+        return format_summary(self, self.info)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 @dataclass(eq=False)
@@ -158,6 +187,43 @@ class RunResults:
             f"{self.graph.number_of_edges()} edges, info keys={sorted(self.info)})"
         )
 
+    def summary(self) -> RunSummary:
+        """The run's headline metrics, the numbers ``citysim run`` prints and ``summary.json`` stores.
+
+        Wall-clock times are not metrics: they are in ``info`` (``sim_wall_s``, ``setup_wall_s``).
+
+        Raises:
+            MetricsError: If a frame lacks a column a metric needs.
+        """
+        return RunSummary(summarize(self), self.info)
+
+    def save(self, folder: str | os.PathLike[str], figures: bool = True) -> Path:
+        """Write the results folder ``citysim run`` writes: :func:`write_results`, then the figures.
+
+        Figures of an earlier run in the folder are removed first, so none contradicts these results.
+
+        Args:
+            folder: The results folder; created with its parents if missing.
+            figures: Also draw :data:`SERIES_FIGURE` and :data:`MAP_FIGURE` (as ``citysim run``
+                does unless given ``--no-plots``); needs matplotlib, a citysim dependency.
+
+        Returns:
+            The results folder, which :func:`load_results` reads back.
+
+        Raises:
+            ResultsError, NetworkError: As for :func:`write_results`.
+        """
+        folder = Path(folder)
+        for name in (SERIES_FIGURE, MAP_FIGURE):
+            (folder / name).unlink(missing_ok=True)
+        write_results(self, folder)
+        if figures:
+            from sim.plots import plot_network_map, plot_series, save_figure
+
+            save_figure(plot_series(self), folder / SERIES_FIGURE)
+            save_figure(plot_network_map(self, metric=_MAP_METRIC), folder / MAP_FIGURE)
+        return folder
+
 
 def write_results(results: RunResults, out_dir: str | os.PathLike[str]) -> Path:
     """Write a run's results to a folder, each file atomically and ``summary.json`` last.
@@ -183,10 +249,8 @@ def write_results(results: RunResults, out_dir: str | os.PathLike[str]) -> Path:
     if clash:
         raise ResultsError(f"RunResults.extras may not be named {clash}")
     validate_network(results.graph)
-    write_parquet = importlib.util.find_spec("pyarrow") is not None
     files = [NETWORK_FILE, *(f"{name}.csv" for name in [*frames, *results.extras])]
-    if write_parquet:
-        files += [f"{name}.parquet" for name in frames]
+    files += [f"{name}.parquet" for name in frames]
     summary = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -208,12 +272,8 @@ def write_results(results: RunResults, out_dir: str | os.PathLike[str]) -> Path:
     for name, frame in frames.items():
         with _atomic(folder / f"{name}.csv") as temp:
             frame.to_csv(temp, index=False)
-        parquet = folder / f"{name}.parquet"
-        if write_parquet:
-            with _atomic(parquet) as temp:
-                frame.to_parquet(temp, index=False)
-        else:
-            parquet.unlink(missing_ok=True)
+        with _atomic(folder / f"{name}.parquet") as temp:
+            frame.to_parquet(temp, index=False)
     for name, frame in results.extras.items():
         with _atomic(folder / f"{name}.csv") as temp:
             frame.to_csv(temp, index=False)
