@@ -253,6 +253,56 @@ def test_paired_differences_against_the_baseline(tmp_path):
     assert len(written) == 2 * len(SUMMARY_KEYS) and written["flagged"].dtype == bool
 
 
+def test_runs_table_round_trips_through_parquet_and_is_rebuilt_when_records_change(tmp_path, monkeypatch):
+    def plan(seeds, baseline=("signals.timing", "fixed")):
+        grid = [parse_grid("signals.timing=fixed,webster")]
+        return plan_sweep(sweep_spec_for(DEMO, grid=grid, overrides=[SHORT], seeds=seeds, baseline=baseline))
+
+    report = run_sweep(plan(1), tmp_path, jobs=2)
+    for name in ("runs", "summary", "differences"):
+        assert (tmp_path / f"{name}.parquet").is_file() and (tmp_path / f"{name}.csv").is_file()
+    # the stored table is the built one: same values, column types and attrs
+    stored = pd.read_parquet(tmp_path / "runs.parquet")
+    pd.testing.assert_frame_equal(stored, report.runs)
+    assert stored.attrs["parameters"] == ["signals.timing"] and stored.attrs["metrics"] == list(SUMMARY_KEYS)
+    assert stored["seed"].dtype == np.int64 and stored["mean_delay_all_s"].dtype == np.float64
+    # while current, load_runs reads it (the records are not read again)
+    built = ResultStore(tmp_path).runs_table()
+    with monkeypatch.context() as patch:
+        patch.setattr(ResultStore, "runs_table", lambda self: pytest.fail("rebuilt a current table"))
+        loaded = load_runs(tmp_path)
+    pd.testing.assert_frame_equal(loaded, built)
+    assert loaded.attrs == built.attrs and loaded.attrs["baseline"] == ("signals.timing", "fixed")
+    # a bigger plan saved but not run yet (a sweep killed before its first run ended): the stored
+    # table is stale, so load_runs builds the current one from the records
+    bigger = plan(2)
+    ResultStore(tmp_path).save_plan(bigger)
+    assert sorted(load_runs(tmp_path)["status"]) == ["ok", "ok", "pending", "pending"]
+    # resuming skips the finished runs, runs the rest, and stores the whole table again
+    before = {path: path.stat().st_mtime_ns for path in record_files(tmp_path)}
+    resumed = run_sweep(bigger, tmp_path, jobs=2)
+    assert (resumed.counts.skipped, resumed.counts.done) == (2, 2)
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in before.items())
+    stored = pd.read_parquet(tmp_path / "runs.parquet")
+    assert len(stored) == 4 and set(stored["status"]) == {"ok"}
+    assert stored.attrs["records_stamp"] == ResultStore(tmp_path).runs_table().attrs["records_stamp"]
+    # the same runs without a baseline: nothing runs, and the differences tables go
+    assert run_sweep(plan(2, baseline=None), tmp_path, jobs=2).counts.skipped == 4
+    assert not (tmp_path / "differences.parquet").exists() and not (tmp_path / "differences.csv").exists()
+
+
+def test_tables_keep_columns_of_mixed_kinds_as_text_and_need_pyarrow(tmp_path, monkeypatch):
+    store = ResultStore(tmp_path)
+    store.write_table(pd.DataFrame({"value": [1, "auto", None], "n": [1, 2, 3]}), "mixed")
+    stored = pd.read_parquet(tmp_path / "mixed.parquet")
+    assert list(stored["value"][:2]) == ["1", "auto"] and pd.isna(stored["value"][2])
+    assert list(stored["n"]) == [1, 2, 3]
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if it were not installed
+    with pytest.raises(SweepError, match=r"runs.parquet: .*pyarrow.* pip install pyarrow"):
+        store.save_plan(demo_plan())
+    assert not (tmp_path / "sweep.json").exists()
+
+
 def test_runs_table_lists_unfinished_runs_as_pending(tmp_path):
     plan = demo_plan()
     store = ResultStore(tmp_path)

@@ -1,4 +1,9 @@
-"""``citysim plot RESULTS --kind KIND``: draw a figure of a sweep folder or of one run's results."""
+"""``citysim plot RESULTS --kind KIND``: draw a figure of a sweep, a compare or one run's folder.
+
+The figure goes to ``RESULTS/plot-KIND[-METRIC].png`` unless ``--out`` names a file: the ``plot-``
+prefix keeps it apart from the figures that ``citysim run``, ``compare`` and ``sweep`` wrote into
+the same folder, which are never overwritten unless ``--out`` names them.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,16 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
     from sim.sweep.store import ResultStore
 
-__all__ = ["DEFAULT_METRICS", "KINDS", "register"]
+__all__ = ["COMPARE_KINDS", "DEFAULT_METRICS", "KINDS", "OUT_PREFIX", "register"]
 
 KINDS = ("curves", "bars", "series", "map", "timespace", "mfd")
 """Figure kinds: curves and bars need a sweep folder; the others take a sweep or a run folder."""
+
+COMPARE_KINDS = ("bars", "series")
+"""The kinds a compare folder supports: the metrics per controller, and the delay over time."""
+
+OUT_PREFIX = "plot-"
+"""Prefix of the default figure name in RESULTS, apart from the figures the other commands write."""
 
 DEFAULT_METRICS = {
     "curves": "mean_delay_all_s",
@@ -32,41 +43,52 @@ DEFAULT_METRICS = {
 """``--metric`` when none is given, per kind (timespace and mfd have no metric)."""
 
 _CONTROLLER = "signals.controller"
+_COMPARE_TABLE = "comparison.csv"
+_COMPARE_DELAY = "delay_over_time.csv"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``plot`` to the subcommands."""
     plot = commands.add_parser(
         "plot",
-        help="draw a figure of a sweep folder or of one run's results folder",
+        help="draw a figure of a sweep folder, a compare folder or one run's results folder",
         description=(
-            "Figures of a sweep (citysim sweep) or of one run (citysim run). curves: a metric against "
+            "Figures of a sweep (citysim sweep), of a controller comparison (citysim compare: bars and "
+            "series only) or of one run (citysim run). curves: a metric against "
             "a parameter, one line per --hue value (or combination of values), 95% CI bands over seeds; "
             "runs that a parameter left unchanged (e.g. the signal controller at junctions without "
             "signals: identical metrics for the same seed and other parameters) are counted once, and "
             "lines that differ only in it become one, labelled without it; "
-            "bars: the metric per combination with CIs; "
-            "series: a network series over time (mean over runs per combination); map: links coloured "
+            "bars: the metric per combination with CIs (of a compare folder: every metric per "
+            "controller, or --metric); "
+            "series: a network series over time (mean over runs per combination; of a compare folder: "
+            "the mean delay over time per controller); map: links coloured "
             "by delay, speed or vc (volume/capacity); timespace: vehicle trajectories along a corridor "
-            "with signal states (re-simulates the run); mfd: network flow against density."
+            "with signal states (re-simulates the run); mfd: network flow against density. "
+            f"The figure is written to RESULTS/{OUT_PREFIX}KIND[-METRIC].png unless --out names a file, "
+            "so the figures citysim run and compare wrote stay as they are."
         ),
     )
     plot.add_argument(
-        "results", metavar="RESULTS", type=Path, help="a sweep folder or a run's results folder"
+        "results",
+        metavar="RESULTS",
+        type=Path,
+        help="a sweep folder, a compare folder or a run's results folder",
     )
     plot.add_argument("--kind", required=True, choices=KINDS, help="the figure")
     plot.add_argument(
         "--metric",
         default=None,
-        help="curves/bars: a runs-table metric (default mean_delay_all_s); series: a series column "
-        "(default vehicles_on_network); map: delay, speed or vc (default delay)",
+        help="curves/bars: a runs-table metric (default mean_delay_all_s; of a compare folder: every "
+        "metric); series: a series column (default vehicles_on_network); map: delay, speed or vc "
+        "(default delay)",
     )
     plot.add_argument(
         "--out",
         type=Path,
         default=None,
         metavar="FILE",
-        help="figure file, .png, .svg or .pdf (default: in RESULTS)",
+        help=f"figure file, .png, .svg or .pdf (default: RESULTS/{OUT_PREFIX}KIND[-METRIC].png)",
     )
     plot.add_argument(
         "--x", default=None, metavar="PARAM", help="curves: the parameter across (default: a numeric one)"
@@ -114,7 +136,7 @@ class _Source:
 
         if self.store is None:
             raise PlotError(f"{self.folder}: this figure needs a sweep folder (made by citysim sweep)")
-        return self.store.runs_table(), self.store
+        return self.store.read_runs(), self.store
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -122,21 +144,64 @@ def _plot(args: argparse.Namespace) -> int:
     from sim.sweep.store import ResultStore
 
     folder: Path = args.results
+    metric = args.metric if args.metric is not None else DEFAULT_METRICS.get(args.kind)
     if (folder / "sweep.json").is_file():
-        source = _Source(folder, ResultStore(folder))
+        figure = _FIGURES[args.kind](_Source(folder, ResultStore(folder)), args, metric)
     elif (folder / "summary.json").is_file():
-        source = _Source(folder, None)
+        figure = _FIGURES[args.kind](_Source(folder, None), args, metric)
+    elif (folder / _COMPARE_TABLE).is_file():
+        figure = _compare_figure(folder, args)
     else:
         raise PlotError(
-            f"{folder}: neither a sweep folder (sweep.json) nor a run's results folder (summary.json)"
+            f"{folder}: neither a sweep folder (sweep.json) nor a run's results folder (summary.json) "
+            f"nor a compare folder ({_COMPARE_TABLE})"
         )
-    metric = args.metric if args.metric is not None else DEFAULT_METRICS.get(args.kind)
-    figure = _FIGURES[args.kind](source, args, metric)
-    suffix = f"-{metric}" if args.metric is not None else ""
-    out = args.out if args.out is not None else folder / f"{args.kind}{suffix}.png"
+    suffix = f"-{args.metric}" if args.metric is not None else ""
+    out = args.out if args.out is not None else folder / f"{OUT_PREFIX}{args.kind}{suffix}.png"
+    replaced = out.exists()
     save_figure(figure, out)
-    print(f"written {out}")
+    print(f"replaced {out} (a file of that name was there)" if replaced else f"wrote {out}")
     return EXIT_OK
+
+
+# ----- compare figures -------------------------------------------------------------------
+def _compare_figure(folder: Path, args: argparse.Namespace) -> Figure:
+    """Bars of the metrics per controller, or the delay over time, from a compare folder."""
+    from sim.plots import PlotError
+    from sim.plots.compare_figures import plot_comparison_bars, plot_delay_over_time
+
+    if args.kind not in COMPARE_KINDS:
+        sources = "a sweep folder" if args.kind == "curves" else "a sweep folder or a run's results folder"
+        raise PlotError(
+            f"{folder}: --kind {args.kind} does not apply to a compare folder, which holds each "
+            f"controller's means over seeds and the delay over time: draw {' or '.join(COMPARE_KINDS)} "
+            f"from it, or --kind {args.kind} from {sources} (e.g. citysim sweep --grid {_CONTROLLER}=A,B)"
+        )
+    if args.kind == "bars":
+        table = _compare_table(folder / _COMPARE_TABLE)
+        metrics = list(dict.fromkeys(table["metric"]))
+        if args.metric is not None and args.metric not in metrics:
+            raise PlotError(
+                f"--metric {args.metric!r} is not in {folder / _COMPARE_TABLE}; its metrics: "
+                f"{', '.join(metrics)}"
+            )
+        return plot_comparison_bars(table, None if args.metric is None else [args.metric])
+    if args.metric is not None:
+        raise PlotError(
+            f"--metric {args.metric!r}: a compare folder has one series, the mean delay over time "
+            f"({_COMPARE_DELAY}); leave out --metric"
+        )
+    return plot_delay_over_time(_compare_table(folder / _COMPARE_DELAY))
+
+
+def _compare_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from sim.plots import PlotError
+
+    if not path.is_file():
+        raise PlotError(f"{path} is missing: run citysim compare into this folder again")
+    return pd.read_csv(path)
 
 
 # ----- sweep figures -------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from statistics import NormalDist
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,10 +32,6 @@ _SERIES_INPUT_COLUMNS = ("time_s", "entry_backlog", "queued_vehicles", "vehicle_
 HORIZON_INFO = "horizon_s"
 """Key of a run's info: the time (s) until which unfinished trips count (see :func:`all_trip_metrics`)."""
 
-# Above this many degrees of freedom the t quantile comes from the Cornish-Fisher
-# expansion (error < 1e-7), because the exact series below costs O(df) per evaluation.
-_EXACT_T_MAX_DF = 100
-_BISECTION_STEPS = 80
 _SECONDS_PER_HOUR = 3600.0
 
 # shown inside the completion row of the text table
@@ -300,46 +295,13 @@ def format_summary(summary: Mapping[str, Any], info: Mapping[str, Any] | None = 
     return "\n".join(f"{label:<{label_width}}  {value:>{value_width}}" for label, value in rows)
 
 
-def _t_central_probability(t: float, df: int) -> float:
-    """P(|T| <= t) for Student's t with integer ``df``: Abramowitz & Stegun 26.7.3-4."""
-    theta = math.atan(t / math.sqrt(df))
-    cos2 = math.cos(theta) ** 2
-    if df % 2 == 1:
-        series, term = 0.0, math.cos(theta)
-        for k in range(1, (df - 1) // 2 + 1):
-            series += term
-            term *= cos2 * (2 * k) / (2 * k + 1)
-        return 2.0 / math.pi * (theta + math.sin(theta) * series)
-    series, term = 0.0, 1.0
-    for k in range(1, df // 2 + 1):
-        series += term
-        term *= cos2 * (2 * k - 1) / (2 * k)
-    return math.sin(theta) * series
-
-
-def _t_cornish_fisher(z: float, df: int) -> float:
-    """Student t quantile from the normal quantile ``z``: Abramowitz & Stegun 26.7.5."""
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
-
-
 def _t_two_sided(confidence: float, df: int) -> float:
     """The t with P(|T| <= t) = confidence for Student's t with ``df`` degrees of freedom."""
-    if df > _EXACT_T_MAX_DF:
-        return _t_cornish_fisher(NormalDist().inv_cdf((1 + confidence) / 2), df)
-    # The central probability rises monotonically in theta = atan(t / sqrt(df)) over
-    # (0, pi/2), so bisection on theta converges for any confidence level.
-    low, high = 0.0, math.pi / 2
-    for _ in range(_BISECTION_STEPS):
-        mid = (low + high) / 2
-        if _t_central_probability(math.sqrt(df) * math.tan(mid), df) < confidence:
-            low = mid
-        else:
-            high = mid
-    return math.sqrt(df) * math.tan((low + high) / 2)
+    # Imported here, not at the top: scipy.stats takes ~0.4 s to import, and a single run (which
+    # imports this module) never needs a quantile.
+    from scipy import stats
+
+    return float(stats.t.ppf((1 + confidence) / 2, df))
 
 
 def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float]:
@@ -347,10 +309,8 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, f
 
     The half-width is ``t * s / sqrt(n)`` with ``s`` the sample standard deviation
     (``ddof=1``) and ``t`` the two-sided quantile of Student's t with ``n - 1`` degrees of
-    freedom. The quantile is computed with numpy and the standard library only: for up to
-    100 degrees of freedom by inverting the exact closed-form t distribution for integer
-    degrees of freedom (Abramowitz & Stegun 26.7.3-4), above that from the Cornish-Fisher
-    expansion around the normal quantile (A&S 26.7.5, error below 1e-7).
+    freedom (``scipy.stats.t.ppf``). Every confidence interval in citysim (sweep summaries,
+    paired differences, ``compare``, the benchmarks) is computed here.
 
     Args:
         values: The sample, e.g. one metric over replications with different seeds.

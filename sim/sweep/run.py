@@ -33,7 +33,7 @@ class SweepReport:
         wall_s: Wall time of this invocation (s).
         runs: The runs table (:func:`sim.sweep.store.load_runs`).
         summary: Mean and CI of every metric per combination (``summary.csv``).
-        differences: Paired differences against the baseline (``differences.csv``), or ``None``.
+        differences: Paired differences against the baseline (``differences.parquet``), or ``None``.
     """
 
     folder: Path
@@ -58,8 +58,8 @@ def run_sweep(
     """Run every run of ``plan`` whose record is not in ``out`` yet, then write the tables.
 
     A sweep killed at any moment loses at most its runs in flight: running it again into the
-    same folder skips every finished run. The folder then holds ``runs.csv`` (and
-    ``runs.parquet`` with pyarrow), ``summary.csv`` and, with a baseline, ``differences.csv``.
+    same folder skips every finished run. The folder then holds ``runs.parquet``,
+    ``summary.parquet`` and, with a baseline, ``differences.parquet``, each also as ``.csv``.
 
     Args:
         plan: The validated sweep (:func:`sim.sweep.definition.plan_sweep`).
@@ -106,9 +106,8 @@ def run_sweep(
     store.write_table(runs)
     summary, differences = summarize_runs(runs)
     store.write_table(summary, "summary")
-    stale = store.root / "differences.csv"
     if differences is not None:
         store.write_table(differences, "differences")
     else:
-        stale.unlink(missing_ok=True)
+        store.remove_table("differences")
     return SweepReport(store.root, counts, time.perf_counter() - t0, runs, summary, differences)

@@ -5,13 +5,17 @@ A sweep folder holds::
     sweep.json          the plan: base scenario, parameters, seeds, baseline and every run
     runs/<key>.json     one record per finished run (ok or failed), written atomically
     runs/<key>/         the run's results folder (sim.metrics.results), unless records are off
-    runs.csv            the consolidated tidy table, one row per run (also runs.parquet with pyarrow)
-    summary.csv         mean and confidence interval of every metric per combination
-    differences.csv     paired differences against the baseline (when the sweep names one)
+    runs.parquet        the consolidated tidy table, one row per run, with its column types
+    runs.csv            the same table as text, for people and spreadsheets
+    summary.parquet     mean and confidence interval of every metric per combination (and .csv)
+    differences.parquet paired differences against the baseline, when the sweep names one (and .csv)
 
 A run counts as finished once its record exists: the record is written last, to a temporary file
 that is then renamed over the target (``os.replace``), so a sweep killed at any moment leaves
-either a whole record or none, and re-running it skips exactly the finished keys.
+either a whole record or none, and re-running it skips exactly the finished keys. The records are
+the truth; ``runs.parquet`` is read back (:func:`load_runs`) only while it is current: it carries
+a stamp of the plan and record files it was built from, and a table whose stamp no longer matches
+(a sweep still running, killed, or resumed) is rebuilt from the records instead.
 
 A record is a JSON object::
 
@@ -26,7 +30,7 @@ where ``scenario`` is the run's full validated scenario (so the run can be rebui
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import json
 import math
 import os
@@ -56,6 +60,11 @@ _PLAN_FORMAT = "citysim-sweep"
 _FORMAT_VERSION = 1
 _RUNS_DIR = "runs"
 _TABLE = "runs"
+_STAMP_KEY = "records_stamp"
+_PYARROW_MISSING = (
+    "sweeps store their tables as Parquet through pyarrow, a citysim dependency that is not "
+    "installed here: pip install pyarrow (or reinstall citysim)"
+)
 
 STATUSES = ("ok", "failed", "pending")
 """Status of a run in the runs table: finished, failed (its error recorded), or not run yet."""
@@ -104,7 +113,11 @@ class ResultStore:
         """Create the folder and write ``sweep.json`` for ``plan``, replacing an earlier plan.
 
         Records of runs the new plan does not contain stay on disk, but leave the runs table.
+
+        Raises:
+            SweepError: If pyarrow is missing: the tables could not be written after the runs.
         """
+        _require_pyarrow(self.root / f"{_TABLE}.parquet")
         (self.root / _RUNS_DIR).mkdir(parents=True, exist_ok=True)
         content = {
             "format": _PLAN_FORMAT,
@@ -205,11 +218,14 @@ class ResultStore:
 
         Built from ``sweep.json`` and the records, so it is exact and current even while a sweep
         runs or after it was killed (unfinished runs are ``pending``). The frame's ``attrs`` hold
-        ``parameters`` (the parameter columns) and ``baseline`` (``(column, value)`` or ``None``).
+        ``parameters`` (the parameter columns), ``metrics``, ``baseline`` (``(column, value)`` or
+        ``None``) and ``records_stamp`` (what :meth:`read_runs` checks a stored table against).
 
         Raises:
             SweepError: If the folder is not a sweep folder.
         """
+        # Stamped before reading: a record that lands meanwhile makes the stamp stale, never wrong.
+        stamp = self._stamp()
         plan = self.plan()
         parameters = list(plan["parameters"])
         rows = []
@@ -236,21 +252,59 @@ class ResultStore:
         table.attrs["metrics"] = [*SUMMARY_KEYS, *sections]
         baseline = plan.get("baseline")
         table.attrs["baseline"] = tuple(baseline) if baseline is not None else None
+        table.attrs[_STAMP_KEY] = stamp
         return table
 
+    def read_runs(self) -> pd.DataFrame:
+        """The runs table: ``runs.parquet`` while it is current, else rebuilt from the records.
+
+        Returns:
+            The frame :meth:`runs_table` builds, with the same columns, types and ``attrs``.
+
+        Raises:
+            SweepError: If the folder is not a sweep folder, or pyarrow is missing.
+        """
+        path = self.root / f"{_TABLE}.parquet"
+        if path.is_file():
+            table = _read_parquet(path)
+            if table.attrs.get(_STAMP_KEY) == self._stamp():
+                baseline = table.attrs.get("baseline")
+                table.attrs["baseline"] = tuple(baseline) if baseline is not None else None
+                return table
+        return self.runs_table()
+
     def write_table(self, table: pd.DataFrame, name: str = _TABLE) -> list[Path]:
-        """Write a table as ``<name>.csv`` (and ``<name>.parquet`` when pyarrow is installed), atomically."""
-        written = [_write_frame(table, self.root / f"{name}.csv", "csv")]
-        parquet = self.root / f"{name}.parquet"
-        if importlib.util.find_spec("pyarrow") is not None:
-            written.append(_write_frame(table, parquet, "parquet"))
-        else:
-            parquet.unlink(missing_ok=True)
-        return written
+        """Write a table as ``<name>.parquet`` (types and ``attrs`` kept) and ``<name>.csv``, atomically.
+
+        Raises:
+            SweepError: If pyarrow is missing (the records stay; the tables can be written later).
+        """
+        return [
+            _write_frame(table, self.root / f"{name}.parquet", "parquet"),
+            _write_frame(table, self.root / f"{name}.csv", "csv"),
+        ]
+
+    def remove_table(self, name: str) -> None:
+        """Remove ``<name>.parquet`` and ``<name>.csv`` if present (a table the sweep no longer has)."""
+        for suffix in (".parquet", ".csv"):
+            (self.root / f"{name}{suffix}").unlink(missing_ok=True)
+
+    def _stamp(self) -> str:
+        """A digest of the name, size and modification time of ``sweep.json`` and every record."""
+        files = [self.root / PLAN_FILE, *sorted((self.root / _RUNS_DIR).glob("*.json"))]
+        digest = hashlib.sha256()
+        for path in files:
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        return digest.hexdigest()
 
 
 def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load the runs table of a sweep folder into a DataFrame, one row per run.
+
+    Reads ``runs.parquet`` while it matches the records, else builds the table from them
+    (:meth:`ResultStore.read_runs`), so the table is current even while a sweep runs.
 
     Columns: ``key``, ``status`` (one of :data:`STATUSES`), one column per grid parameter named by
     its dotted key (e.g. ``"demand.scale"``), ``seed``, every summary metric, then
@@ -259,9 +313,9 @@ def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
     ``attrs["baseline"]`` is the baseline ``(column, value)`` or ``None``.
 
     Raises:
-        SweepError: If the folder is not a sweep folder.
+        SweepError: If the folder is not a sweep folder, or pyarrow is missing.
     """
-    return ResultStore(path).runs_table()
+    return ResultStore(path).read_runs()
 
 
 def _cell(value: Any) -> Any:
@@ -321,7 +375,40 @@ def _write_frame(frame: pd.DataFrame, target: Path, kind: str) -> Path:
         if kind == "csv":
             frame.to_csv(temp, index=False)
         else:
-            frame.to_parquet(temp, index=False)
+            _require_pyarrow(target)
+            _arrow_safe(frame).to_parquet(temp, index=False, engine="pyarrow")
         return _commit(temp, target)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _require_pyarrow(path: Path) -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise SweepError(str(path), "", _PYARROW_MISSING) from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    _require_pyarrow(path)
+    return pd.read_parquet(path, engine="pyarrow")
+
+
+def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column Arrow cannot type (values of mixed kinds) stored as text."""
+    import pyarrow as pa
+
+    objects = [name for name, dtype in frame.dtypes.items() if pd.api.types.is_object_dtype(dtype)]
+    mixed = []
+    for name in objects:
+        try:
+            pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            mixed.append(name)
+    if not mixed:
+        return frame
+    return frame.assign(**{name: frame[name].map(_text) for name in mixed})
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
