@@ -14,15 +14,20 @@ The metrics of one run (:data:`COMPARE_METRICS`), every trip counted:
   the demand, unfinished ones with their time so far (:func:`sim.metrics.summary.all_trip_metrics`);
 - ``unfinished_share`` and ``never_entered``: what the run left unfinished;
 - ``max_green_wait_s``: the longest any approach waited for green (starvation);
-- ``throughput_vph``, ``mean_stops`` and ``mean_delay_completed_s`` (completed trips only,
-  labelled so): from :func:`sim.metrics.summary.summarize`;
+- ``mean_stops`` and ``mean_delay_completed_s`` (completed trips only, labelled so): from
+  :func:`sim.metrics.summary.summarize`;
 - ``mean_queue_veh`` and ``max_queue_veh``: the network-wide number of halted vehicles
   (speed < 0.1 m/s, on links; the entry backlog is not included), averaged within each
-  reporting interval (the ``queued_vehicles`` series); its mean and its maximum over the
-  run's intervals;
+  reporting interval (the ``queued_vehicles`` series); its mean over the run and its highest
+  interval mean. Neither is a queue length: the second is the worst interval of the network;
 - the headline metrics of the scenario's optional sections (emergency response times,
   parking search times, shuttle waits), as they declare them.
 
+``throughput_vph`` (completed trips per hour of simulated time) is in the runs table but not
+compared: the simulated time ends when the last trip arrives, so a controller that empties the
+network sooner scores a higher "throughput" for the very same trips.
+
+- the headline metrics of the scenario's optional sections (emergency response times,
 A controller whose mean unfinished share exceeds the baseline's by more than
 :data:`UNFINISHED_MARGIN` is flagged: its delay may look better only because the trips it
 starved are missing from the finished ones. Delay over time is the mean delay of the trips
@@ -34,6 +39,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -42,7 +48,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.metrics.catalog import SECTION_METRICS_INFO, UNFINISHED_MARGIN, Metric, catalog_of
+from sim.metrics.catalog import SECTION_METRICS_INFO, UNFINISHED_MARGIN, Metric, catalog_of, metric_for
 from sim.metrics.stats import group_summary, paired_differences
 from sim.metrics.summary import summarize, trip_metrics
 from sim.model import CityModel
@@ -51,9 +57,10 @@ from sim.scenario import Overrides, Scenario
 __all__ = [
     "BASELINE",
     "COMPARE_METRICS",
-    "QUEUE_METRICS",
+    "HALTED_METRICS",
     "CompareError",
     "Comparison",
+    "TEXT_WIDTH",
     "RunOutcome",
     "compare_controllers",
     "comparison_table",
@@ -73,7 +80,6 @@ COMPARE_METRICS: tuple[str, ...] = (
     "unfinished_share",
     "never_entered",
     "max_green_wait_s",
-    "throughput_vph",
     "mean_queue_veh",
     "max_queue_veh",
     "mean_stops",
@@ -81,11 +87,18 @@ COMPARE_METRICS: tuple[str, ...] = (
 )
 """Metric columns of every comparison, in table order (the scenario's sections add theirs)."""
 
-QUEUE_METRICS = (
-    Metric("mean_queue_veh", "mean queue (veh)"),
-    Metric("max_queue_veh", "max queue (veh)"),
+HALTED_METRICS = (
+    Metric("mean_queue_veh", "halted vehicles on the network, run mean (veh)"),
+    Metric("max_queue_veh", "halted vehicles on the network, worst interval's mean (veh)"),
 )
-"""The two queue metrics that only comparisons compute."""
+"""The two metrics of halted vehicles that only comparisons compute."""
+
+
+TEXT_WIDTH = 100
+"""Columns the printed comparison fits in."""
+
+# a change whose CI half-width reaches this (%) is printed without decimals
+_COARSE_CHANGE_PCT = 10.0
 
 
 class CompareError(ValueError):
@@ -259,7 +272,7 @@ def compare_controllers(
         [o.delay.assign(controller=o.controller, seed=o.seed) for o in outcomes], ignore_index=True
     )[["controller", "seed", "time_s", "arrived", "mean_delay_s"]]
     baseline = BASELINE if BASELINE in controllers else controllers[0]
-    catalog = catalog_of({SECTION_METRICS_INFO: outcomes[0].declared}) | {m.key: m for m in QUEUE_METRICS}
+    catalog = catalog_of({SECTION_METRICS_INFO: outcomes[0].declared}) | {m.key: m for m in HALTED_METRICS}
     sections = [entry["key"] for entry in outcomes[0].declared]
     metrics = {key: catalog[key] for key in (*COMPARE_METRICS, *sections)}
     table = comparison_table(runs, controllers, baseline, metrics)
@@ -307,49 +320,45 @@ def comparison_table(
     return table[columns]
 
 
-def _decimals(value: float) -> int:
-    """Decimals that show about three significant digits of a table value."""
-    size = abs(value) if math.isfinite(value) else 0.0
-    return 2 if size < 10 else 1 if size < 1000 else 0
-
-
-def _number(value: float, decimals: int) -> str:
-    return f"{value:,.{decimals}f}" if math.isfinite(value) else "n/a"
-
-
-def _change(row: tuple, baseline: str) -> str:
+def _change(row: tuple, baseline: str, metric: Metric) -> str:
+    """``-53% [-56, -50]``: the paired change and its 95% CI, cut off at -100% for a non-negative metric."""
     if row.controller == baseline:
         return "baseline"
     if not math.isfinite(row.change_pct):
         return "n/a"
-    return f"{row.change_pct:+.1f}% ± {_number(row.change_ci_pct, 1)}%"
+    if not math.isfinite(row.change_ci_pct):
+        return f"{row.change_pct:+.1f}%"
+    low, high = metric.change_bounds_pct(row.change_pct, row.change_ci_pct)
+    decimals = 1 if row.change_ci_pct < _COARSE_CHANGE_PCT else 0
+    return f"{row.change_pct:+.{decimals}f}% [{low:+.{decimals}f}, {high:+.{decimals}f}]"
 
 
-def format_comparison(table: pd.DataFrame, baseline: str) -> str:
-    """Render a comparison table as text: per metric, one line per controller.
+def format_comparison(table: pd.DataFrame, baseline: str, metrics: Mapping[str, Metric] | None = None) -> str:
+    """Render a comparison table as text: per metric, one line per controller, within 100 columns.
 
-    Each line shows the mean with its 95% CI half-width, the paired change against the
-    baseline in percent with its CI half-width (``n/a`` where undefined, e.g. one seed) and
-    the controller's unfinished share; a flagged controller is marked ``!`` and a closing
-    line says why.
+    Each line shows the mean with its 95% CI half-width (precision from the half-width, see
+    :meth:`~sim.metrics.catalog.Metric.format_estimate`), the paired change against the
+    baseline in percent with its 95% CI (never below -100% for a quantity that cannot be
+    negative; ``n/a`` where undefined, e.g. one seed) and the controller's unfinished share; a
+    flagged controller is marked ``!`` and a closing line says why.
+
+    Args:
+        table: A :func:`comparison_table`.
+        baseline: The baseline controller.
+        metrics: The metrics by key (:attr:`Comparison.metrics`); ``None`` looks them up by key.
     """
+    catalog = {**catalog_of(), **{m.key: m for m in HALTED_METRICS}, **dict(metrics or {})}
     rows = list(table.itertuples())
-    largest = table.groupby("metric")["mean"].agg(lambda v: np.nanmax(np.abs(v)) if v.notna().any() else 0.0)
-    means = []
-    for row in rows:
-        decimals = _decimals(float(largest[row.metric]))
-        if row.metric == "unfinished_share":
-            means.append(f"{row.mean:.2%} ± {row.half_width:.2%}" if math.isfinite(row.half_width)
-                         else f"{row.mean:.2%}")  # fmt: skip
-        else:
-            means.append(f"{_number(row.mean, decimals)} ± {_number(row.half_width, decimals)}")
+    described = [metric_for(str(row.metric), catalog) for row in rows]
+    means = [
+        metric.format_estimate(row.mean, row.half_width) for row, metric in zip(rows, described, strict=True)
+    ]
+    changes = [_change(row, baseline, metric) for row, metric in zip(rows, described, strict=True)]
     name_width = max(len(str(row.controller)) for row in rows) + 4
     value_width = max(len("mean ± 95% CI"), *(len(mean) for mean in means))
-    changes = [_change(row, baseline) for row in rows]
-    change_width = max(len(f"change vs {baseline} (95% CI)"), *(len(change) for change in changes))
-    header = (
-        f"{'mean ± 95% CI':>{value_width}}   {f'change vs {baseline} (95% CI)':<{change_width}}   unfinished"
-    )
+    change_head = f"change vs {baseline} [95% CI]"
+    change_width = max(len(change_head), *(len(change) for change in changes))
+    header = f"{'mean ± 95% CI':>{value_width}}   {change_head:<{change_width}}   unfinished"
     lines = [f"{'':<{name_width + 2}}{header}"]
     previous = None
     for row, mean, change in zip(rows, means, changes, strict=True):
@@ -365,7 +374,11 @@ def format_comparison(table: pd.DataFrame, baseline: str) -> str:
         shares = table.drop_duplicates("controller").set_index("controller")["unfinished_share"]
         listed = ", ".join(f"{name} {shares[name]:.2%}" for name in flagged)
         lines.append(
-            f"! unfinished share more than {UNFINISHED_MARGIN:.0%} point above {baseline}'s {base:.2%}: "
-            f"{listed}. Its all-trips delay counts those trips' waits; completed-only means would flatter it."
+            textwrap.fill(
+                f"! unfinished share more than {UNFINISHED_MARGIN:.0%} point above {baseline}'s {base:.2%}: "
+                f"{listed}. Its all-trips delay counts those trips' waits; completed-only means would "
+                "flatter it.",
+                width=TEXT_WIDTH,
+            )
         )
     return "\n".join(lines)

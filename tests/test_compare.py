@@ -7,7 +7,7 @@ import pytest
 from sim.cli import main
 from sim.compare import (
     COMPARE_METRICS,
-    QUEUE_METRICS,
+    HALTED_METRICS,
     CompareError,
     compare_controllers,
     comparison_table,
@@ -106,12 +106,33 @@ def test_without_fixed_time_the_first_controller_is_the_baseline():
         for s in range(3)
     ]
     runs = pd.DataFrame(rows)
-    metrics = catalog_of() | {m.key: m for m in QUEUE_METRICS}
+    metrics = catalog_of() | {m.key: m for m in HALTED_METRICS}
     table = comparison_table(runs, ["b", "a"], "b", {key: metrics[key] for key in COMPARE_METRICS})
     assert list(table["controller"].unique()) == ["b", "a"]
     assert table[table["controller"] == "a"]["change_pct"].iloc[0] == pytest.approx(100.0 * 5.0 / 6.0)
     text = format_comparison(table, "b")
     assert "change vs b" in text and "baseline" in text and "+83.3%" in text
+
+
+def test_printed_table_fits_100_columns_and_no_change_passes_minus_100_percent():
+    # b's delay drops 80% on average with a wide spread over seeds: the symmetric CI passes -100%
+    rows = [
+        {"controller": c, "seed": s, **dict.fromkeys(COMPARE_METRICS, 1.0), "mean_delay_all_s": v,
+         "unfinished_share": 0.0}
+        for c, values in (("a", (100.0, 100.0, 100.0)), ("b", (0.0, 10.0, 50.0)))
+        for s, v in enumerate(values)
+    ]  # fmt: skip
+    metrics = catalog_of() | {m.key: m for m in HALTED_METRICS}
+    table = comparison_table(pd.DataFrame(rows), ["a", "b"], "a", {k: metrics[k] for k in COMPARE_METRICS})
+    b = table[(table["metric"] == "mean_delay_all_s") & (table["controller"] == "b")].iloc[0]
+    assert b["change_pct"] - b["change_ci_pct"] < -100.0
+    text = format_comparison(table, "a")
+    line = next(line for line in text.splitlines() if line.startswith("  b ") and "-80" in line)
+    assert "-80% [-100, -14]" in line  # not [-146, -14]
+    assert " 20 ± 66 " in line  # precision from the half-width, not "20.00 ± 66.10"
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "halted vehicles on the network, worst interval's mean (veh)" in text
+    assert "max queue" not in text and "throughput" not in text
 
 
 def test_settings_apply_to_their_controller_only(comparison):

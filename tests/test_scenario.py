@@ -431,7 +431,10 @@ def test_override_that_changes_a_type_starts_the_table_afresh(minimal: Path) -> 
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (["demand.rat_vph=3"], "demand.rat_vph: unknown key (set by override); allowed keys for [demand]"),
+        (
+            ["demand.rat_vph=3"],
+            "demand.rat_vph: unknown key (set by override); did you mean 'rate_vph'? allowed keys for",
+        ),
         (["foo.bar=1"], "foo: unknown key (set by override)"),
         (["demand.rate_vph=fast"], "demand.rate_vph: expected a number > 0, got 'fast' (set by override)"),
         (["demand.scale=-1"], "demand.scale: expected a number > 0, got -1 (set by override)"),

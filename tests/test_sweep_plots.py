@@ -29,6 +29,8 @@ from sim.plots import (
     plot_series_over_runs,
     plot_time_space,
 )
+from sim.plots.network_figures import _SIGNAL_COLOURS, DELAY_BINS_S, green_shares
+from sim.plots.palette import FLAG_COLOUR
 from sim.probes.trajectories import TrajectoryError, corridor_nodes, sample_corridor
 from sim.scenario import load_scenario
 from sim.sweep import load_runs, parse_grid, plan_sweep, run_sweep, sweep_spec_for
@@ -88,7 +90,7 @@ def test_figures_save_as_svg_and_pdf(sweep_folder, tmp_path, suffix):
 
 def test_default_output_names_and_clear_errors(sweep_folder, run_folder, tmp_path, capsys):
     assert main(["plot", str(sweep_folder), "--kind", "map", "--metric", "vc"]) == 0
-    assert (sweep_folder / "map-vc.png").is_file()
+    assert (sweep_folder / "plot-map-vc.png").is_file()
     assert main(["plot", str(run_folder), "--kind", "curves"]) == 2
     assert "this figure needs a sweep folder" in capsys.readouterr().err
     assert main(["plot", str(tmp_path), "--kind", "mfd"]) == 2
@@ -182,7 +184,7 @@ def flag_runs(baseline: tuple[str, object] | None) -> pd.DataFrame:
 
 def ringed(ax) -> list[tuple[float, float]]:
     """The (x, y) points drawn with a red ring."""
-    red = to_rgba("#d62728")
+    red = to_rgba(FLAG_COLOUR)
     return sorted(
         (float(x), float(y))
         for c in ax.collections
@@ -196,8 +198,8 @@ def test_a_combination_leaving_trips_unfinished_is_drawn_hatched_and_ringed():
     # bars: fixed_time at 1.0, 2.0, then max_pressure at 1.0, 2.0; only max_pressure at 2.0 is flagged
     (ax,) = plot_comparison_bars(runs, "mean_delay_all_s", ["demand.scale", "signals.controller"]).axes
     assert [patch.get_hatch() for patch in ax.patches] == [None, None, None, "//"]
-    assert np.allclose(ax.patches[3].get_edgecolor(), to_rgba("#d62728"))
-    assert not np.allclose(ax.patches[2].get_edgecolor(), to_rgba("#d62728"))
+    assert np.allclose(ax.patches[3].get_edgecolor(), to_rgba(FLAG_COLOUR))
+    assert not np.allclose(ax.patches[2].get_edgecolor(), to_rgba(FLAG_COLOUR))
     legend = ax.get_legend()
     texts = [text.get_text() for text in legend.get_texts()]
     assert texts == [
@@ -374,15 +376,45 @@ def test_link_congestion_by_hand():
     edges = list(results.graph.edges())
     ab, bc, ca = edges.index(("a", "b")), edges.index(("b", "c")), edges.index(("c", "a"))
     speed = link_congestion(results, "speed")
-    # a -> b: equal densities, speeds 4 and 5; b -> c: only the second interval had vehicles
-    assert speed[ab] == pytest.approx(4.5) and speed[bc] == pytest.approx(11.0) and math.isnan(speed[ca])
+    # a -> b: equal densities, speeds 4 and 5; b -> c: only the second interval had vehicles; as
+    # shares of the 13.9 m/s limit
+    assert speed[ab] == pytest.approx(4.5 / 13.9) and speed[bc] == pytest.approx(11.0 / 13.9)
+    assert math.isnan(speed[ca])
     delay = link_congestion(results, "delay")
     assert delay[ab] == pytest.approx(200.0 / 4.5 - 200.0 / 13.9)
     vc = link_congestion(results, "vc")
-    assert vc[ab] == pytest.approx(120.0 / (2 * 1900.0))
+    # b is signalized, without a plan: its two approaches share two phases, green half the time
+    assert vc[ab] == pytest.approx(120.0 / (2 * 1900.0 * 0.5))
     assert vc[bc] == pytest.approx((0.0 + 360.0) / 2 / 1900.0)  # the empty interval counts as zero flow
     with pytest.raises(PlotError, match="choose one of delay, speed, vc"):
         link_congestion(results, "queue")
+
+
+def test_green_share_comes_from_the_signal_plan_or_the_approaches():
+    graph = make_results().graph
+    edges = list(graph.edges())
+    assert green_shares(graph)[edges.index(("a", "b"))] == pytest.approx(0.5)
+    assert green_shares(graph)[edges.index(("b", "c"))] == 1.0  # c has no signal
+    # a plan: a's movements green 20 of a 60 s cycle (greens 20 + 30, yellows 3 + 3, all-red 2 + 2)
+    graph.nodes["b"]["signal_plan"] = {
+        "phases": [[["a", "c"]], [["c", "a"]]], "greens_s": [20.0, 30.0], "yellow_s": 3.0, "all_red_s": 2.0,
+    }  # fmt: skip
+    shares = green_shares(graph)
+    assert shares[edges.index(("a", "b"))] == pytest.approx(20.0 / 60.0)
+    assert shares[edges.index(("c", "b"))] == pytest.approx(30.0 / 60.0)
+
+
+def test_congestion_maps_have_fixed_scales_whatever_the_run():
+    results = make_results()
+    for metric, limits in (("speed", (0.0, 1.0)), ("vc", (0.0, 1.0)), ("delay", (0.0, 80.0))):
+        (lines,) = [c for c in plot_congestion_map(results, metric).axes[0].collections
+                    if isinstance(c, LineCollection)]  # fmt: skip
+        assert (lines.norm.vmin, lines.norm.vmax) == limits
+    # the delay map's bins are the same in every run
+    (lines,) = [
+        c for c in plot_congestion_map(results, "delay").axes[0].collections if isinstance(c, LineCollection)
+    ]
+    np.testing.assert_array_equal(lines.norm.boundaries, DELAY_BINS_S)
 
 
 def test_congestion_map_colours_each_link(tmp_path):
@@ -390,7 +422,7 @@ def test_congestion_map_colours_each_link(tmp_path):
     (lines,) = [c for c in figure.axes[0].collections if isinstance(c, LineCollection)]
     assert len(lines.get_segments()) == 5
     np.testing.assert_allclose(lines.get_array().filled(np.nan), link_congestion(make_results(), "delay"))
-    assert any(ax.get_ylabel() == "mean delay per vehicle (s)" for ax in figure.axes)
+    assert any(ax.get_ylabel() == "mean delay per vehicle (s/veh)" for ax in figure.axes)
 
 
 def test_mfd_points_are_lane_length_weighted():
@@ -431,9 +463,9 @@ def test_time_space_draws_trajectories_and_signal_phases():
     (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
     assert len(lines.get_segments()) == 5  # 4 steps of vehicle 0, 1 of vehicle 1
     # red 0-2 s and 5-6 s, green 2-4 s, yellow 4-5 s: a state sampled at t held during (t - 1, t]
-    assert bar_spans(ax, "#d62728") == [(0.0, 2.0), (5.0, 6.0)]
-    assert bar_spans(ax, "#2ca02c") == [(2.0, 4.0)]
-    assert bar_spans(ax, "#f0b429") == [(4.0, 5.0)]
+    assert bar_spans(ax, _SIGNAL_COLOURS["red"]) == [(0.0, 2.0), (5.0, 6.0)]
+    assert bar_spans(ax, _SIGNAL_COLOURS["green"]) == [(2.0, 4.0)]
+    assert bar_spans(ax, _SIGNAL_COLOURS["yellow"]) == [(4.0, 5.0)]
 
 
 def bar_spans(ax, colour: str) -> list[tuple[float, float]]:
@@ -463,3 +495,26 @@ def test_sample_corridor_follows_vehicles_along_the_main_straight(demo_scenario)
         corridor_nodes(model.net, ["W0", "E0"])
     with pytest.raises(TrajectoryError, match="must start at or after the model's time"):
         sample_corridor(model, start_s=10.0, end_s=300.0)
+
+
+def test_sweep_tables_fit_100_columns_with_labels_and_sensible_digits():
+    from sim.sweep.summaries import format_differences, format_summary_table, summarize_runs
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"signals.controller": c, "demand.rate_vph": r, "seed": s, "status": "ok",
+         "mean_delay_all_s": 1400.0 + 100 * rng.random() + (50 if c == "b" else 0), "unfinished_share": 0.0,
+         "never_entered": 1.0, "mean_travel_time_all_s": 90.0 + rng.random(), "max_green_wait_s": 30.0}
+        for c in ("a", "b") for r in (600, 1200, 1800, 2400) for s in range(3)
+    ]  # fmt: skip
+    runs = pd.DataFrame(rows)
+    parameters = ["signals.controller", "demand.rate_vph"]
+    summary, differences = summarize_runs(runs, parameters, ("signals.controller", "a"), list(rows[0])[4:])
+    texts = (format_summary_table(summary, parameters), format_differences(differences, "signals.controller"))
+    for text in texts:
+        assert max(len(line) for line in text.splitlines()) <= 100
+        assert "mean delay, all trips (s)" in text and "mean_delay_all_s" not in text
+        assert "e+0" not in text
+    table = format_summary_table(summary, parameters)
+    assert "1 ± 0" in table  # identical runs: exact
+    assert "0.00% ± 0" in table

@@ -24,7 +24,7 @@ class CityFrame:
     """The drawable state of a model at ``time_s``.
 
     Vehicles are positions along links (edge index and fraction of the link), not coordinates:
-    the drawing (:func:`sim.plots.live_figures.plot_city`) places them on the same link
+    the drawing (:func:`sim.plots.city_map.plot_city`) places them on the same link
     geometry as the roads.
 
     Attributes:

@@ -7,6 +7,7 @@ the per-run delay series) and never run a simulation.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,13 +15,16 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.metrics.catalog import metric_for
 from sim.plots.figures import PlotError
+from sim.plots.palette import FLAG_COLOUR, controller_colour
 
 __all__ = ["plot_comparison_bars", "plot_delay_over_time"]
 
 _TABLE_COLUMNS = ("metric", "label", "controller", "mean", "half_width", "change_pct")
 _DELAY_COLUMNS = ("controller", "time_s", "arrived", "mean_delay_s")
 _PANEL_COLUMNS = 3
+_TITLE_CHARS = 36  # a panel title longer than this wraps, so neighbours' titles never overlap
 _SECONDS_PER_MINUTE = 60.0
 
 
@@ -58,23 +62,25 @@ def plot_comparison_bars(table: pd.DataFrame, metrics: Sequence[str] | None = No
     n_cols = min(len(names), _PANEL_COLUMNS)
     figure = Figure(figsize=(4.2 * n_cols, 3.6 * n_rows), layout="constrained")
     axes = np.atleast_1d(figure.subplots(n_rows, n_cols, squeeze=False).ravel())
-    controllers = list(dict.fromkeys(table["controller"]))
-    colors = {c: f"C{i}" for i, c in enumerate(controllers)}
     for ax, metric in zip(axes, names, strict=False):
         rows = table[table["metric"] == metric]
         x = np.arange(len(rows))
-        errors = rows["half_width"].fillna(0.0).to_numpy(dtype=float)
+        mean = rows["mean"].to_numpy(dtype=float)
+        half = rows["half_width"].fillna(0.0).to_numpy(dtype=float)
+        # the interval's part past the metric's physical bounds (below zero vehicles) is cut off
+        bounds = metric_for(metric)
+        errors = np.stack([mean - bounds.clip(mean - half), bounds.clip(mean + half) - mean])
         flagged = rows["flagged"].to_numpy(dtype=bool) if "flagged" in rows else np.zeros(len(rows), bool)
         bars = ax.bar(
             x,
-            rows["mean"],
+            mean,
             yerr=errors,
             capsize=4,
-            color=[colors[c] for c in rows["controller"]],
+            color=[controller_colour(str(c)) for c in rows["controller"]],
             hatch=["//" if flag else "" for flag in flagged],
-            edgecolor=["#d7191c" if flag else "none" for flag in flagged],
+            edgecolor=[FLAG_COLOUR if flag else "none" for flag in flagged],
         )
-        for bar, error, change in zip(bars, errors, rows["change_pct"], strict=True):
+        for bar, error, change in zip(bars, errors[1], rows["change_pct"], strict=True):
             if math.isfinite(change):
                 ax.annotate(
                     f"{change:+.0f}%",
@@ -87,7 +93,7 @@ def plot_comparison_bars(table: pd.DataFrame, metrics: Sequence[str] | None = No
                 )
         names_shown = [f"{c} !" if flag else c for c, flag in zip(rows["controller"], flagged, strict=True)]
         ax.set_xticks(x, names_shown, rotation=30, ha="right")
-        ax.set_title(str(rows["label"].iloc[0]))
+        ax.set_title(textwrap.fill(str(rows["label"].iloc[0]), _TITLE_CHARS), fontsize="medium")
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[len(names) :]:
@@ -126,11 +132,12 @@ def plot_delay_over_time(delay: pd.DataFrame, ax: Axes | None = None) -> Figure:
         per_time = runs.groupby("time_s")[["total_s", "arrived"]].sum()
         mean = per_time["total_s"] / per_time["arrived"].where(per_time["arrived"] > 0)
         minutes = per_time.index.to_numpy() / _SECONDS_PER_MINUTE
-        ax.plot(minutes, mean, marker=".", markersize=3, label=str(controller))
+        ax.plot(minutes, mean, marker=".", markersize=3, color=controller_colour(str(controller)),
+                label=str(controller))  # fmt: skip
     ax.set(
         title="Delay over time (trips arriving in each interval)",
         xlabel="time (min)",
-        ylabel="mean delay (s)",
+        ylabel="mean delay of the trips arriving (s)",
     )
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)

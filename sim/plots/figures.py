@@ -10,17 +10,20 @@ import logging
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib as mpl
 import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
-from matplotlib.colors import Colormap, LinearSegmentedColormap, Normalize
+from matplotlib.colors import BoundaryNorm, Colormap, Normalize
 from matplotlib.figure import Figure
+
+from sim.metrics.catalog import SERIES_METRICS
+from sim.plots.palette import CATEGORY_COLOURS, CONGESTION_CMAP, NO_DATA_COLOUR
 
 if TYPE_CHECKING:
     from sim.metrics.results import RunResults
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = [
     "FIGURE_FORMATS",
     "MAP_METRICS",
+    "SPEED_SHARE_SCALE",
+    "LinkScale",
     "PlotError",
     "draw_link_values",
     "plot_network_map",
@@ -37,19 +42,46 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Red (congested) through amber to green (free-flowing), with no pale middle: every link
-# stays visible on a white background, which RdYlGn's near-white yellow does not.
-_CONGESTION = LinearSegmentedColormap.from_list(
-    "citysim_congestion", ["#b2182b", "#ef6a32", "#f0b429", "#8fbc3b", "#1a7f37"]
-)
 
-MAP_METRICS: dict[str, tuple[str, str, Colormap]] = {
-    "mean_speed_mps": ("mean speed", "m/s", _CONGESTION),
-    "queue_veh": ("mean queue", "veh", _CONGESTION.reversed()),
-    "density_vpkm": ("mean density", "veh/km/lane", _CONGESTION.reversed()),
-    "flow_vph": ("mean flow", "veh/h", mpl.colormaps["viridis"]),
+@dataclass(frozen=True)
+class LinkScale:
+    """The colour scale of a link map, anchored in absolute values so that maps of runs compare.
+
+    Attributes:
+        label: Colorbar label, with the unit.
+        colormap: Colours; dark is congested.
+        bounds: Bin edges of a stepped scale, or ``(low, high)`` of a continuous one; values
+            past the last edge take the end colour and the colorbar shows an arrow.
+        stepped: Whether the scale has one colour per bin (``bounds`` are the bin edges).
+    """
+
+    label: str
+    colormap: Colormap
+    bounds: tuple[float, ...]
+    stepped: bool = False
+
+    def norm(self) -> Normalize:
+        """The matplotlib normalization of the scale."""
+        if self.stepped:
+            return BoundaryNorm(self.bounds, self.colormap.N, extend="max")
+        return Normalize(self.bounds[0], self.bounds[-1])
+
+
+SPEED_SHARE_SCALE = LinkScale("mean speed / speed limit", CONGESTION_CMAP, (0.0, 1.0))
+"""Speed as a share of each link's limit, 0 (standing) to 1 (free flow), whatever the run."""
+
+MAP_METRICS: dict[str, LinkScale] = {
+    "mean_speed_mps": SPEED_SHARE_SCALE,
+    "queue_veh": LinkScale(
+        "mean halted vehicles (veh)", CONGESTION_CMAP.reversed(), (0, 1, 2, 5, 10, 20, 50), stepped=True
+    ),
+    "density_vpkm": LinkScale("mean density (veh/km/lane)", CONGESTION_CMAP.reversed(), (0.0, 120.0)),
+    "flow_vph": LinkScale(
+        "mean flow (veh/h)", CONGESTION_CMAP, (0, 100, 200, 400, 800, 1600, 3200), stepped=True
+    ),
 }
-"""Link metrics a network map can show: column -> (label, unit, colormap); congestion shows red."""
+"""Link metrics a network map can show: column -> fixed colour scale. Speed is mapped as a share
+of the link's speed limit; the others in their own units, on fixed bins or ranges."""
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 """File suffixes :func:`save_figure` writes."""
@@ -72,8 +104,14 @@ _TWO_WAY_OFFSET = 0.1
 _WIDTH_PER_OFFSET = 1.4
 _MIN_WIDTH_PT = 0.5
 _POINTS_PER_INCH = 72.0
-_NO_DATA_COLOR = "0.75"
 _PNG_DPI = 150
+# A map figure: the longer side of the network this many inches, its aspect held within these
+# limits, plus room for the colorbar and title; the axes leave this margin around the network.
+_MAP_SIZE_IN = 8.0
+_MAP_ASPECT = (0.4, 2.5)
+_COLORBAR_IN = 1.6
+_TITLE_IN = 0.8
+_MAP_MARGIN = 0.02
 
 
 class PlotError(ValueError):
@@ -133,18 +171,20 @@ def plot_series(
     _require_columns(series, _SERIES_COLUMNS, "series")
     figure, (ax_count, ax_speed, ax_flow, ax_queue) = _series_axes(axes)
     minutes = series["time_s"].to_numpy(dtype=float) / _SECONDS_PER_MINUTE
+    first, second = CATEGORY_COLOURS[:2]
+    label = {metric.key: metric.label for metric in SERIES_METRICS}
 
-    ax_count.plot(minutes, series["vehicles_on_network"], label="on network")
-    ax_count.plot(minutes, series["entry_backlog"], label="waiting to enter")
-    ax_count.set(title="Vehicles", ylabel="vehicles")
-    ax_speed.plot(minutes, series["mean_speed_mps"])
-    ax_speed.set(title="Space-mean speed", ylabel="speed (m/s)")
+    ax_count.plot(minutes, series["vehicles_on_network"], color=first, label="on the network")
+    ax_count.plot(minutes, series["entry_backlog"], color=second, label="waiting to enter")
+    ax_count.set(title="Vehicles", ylabel="vehicles (veh)")
+    ax_speed.plot(minutes, series["mean_speed_mps"], color=first)
+    ax_speed.set(title="Space-mean speed of the vehicles on the network", ylabel=label["mean_speed_mps"])
     # Counts are per interval ending at time_s, so each step spans the interval before it.
-    ax_flow.plot(minutes, series["departed"], drawstyle="steps-pre", label="departed")
-    ax_flow.plot(minutes, series["arrived"], drawstyle="steps-pre", label="arrived")
-    ax_flow.set(title="Departures and arrivals", ylabel="vehicles per interval")
-    ax_queue.plot(minutes, series["queued_vehicles"])
-    ax_queue.set(title="Halted vehicles (speed < 0.1 m/s)", ylabel="vehicles (interval mean)")
+    ax_flow.plot(minutes, series["departed"], drawstyle="steps-pre", color=first, label="departed")
+    ax_flow.plot(minutes, series["arrived"], drawstyle="steps-pre", color=second, label="arrived")
+    ax_flow.set(title="Departures and arrivals", ylabel="vehicles per interval (veh)")
+    ax_queue.plot(minutes, series["queued_vehicles"], color=first)
+    ax_queue.set(title="Halted vehicles (speed < 0.1 m/s) on the links", ylabel=label["queued_vehicles"])
     for ax in (ax_count, ax_speed, ax_flow, ax_queue):
         ax.set_xlabel("time (min)")
         ax.set_ylim(bottom=0)
@@ -223,6 +263,11 @@ def _time_means(links: pd.DataFrame, metric: str, edges: list[tuple[Any, Any]]) 
     return np.array([means.get(key, math.nan) for key in keys], dtype=float)
 
 
+def _speed_limits(graph: nx.DiGraph) -> np.ndarray:
+    """Speed limit of each edge in ``graph.edges()`` order (m/s)."""
+    return np.array([float(limit) for _, _, limit in graph.edges(data="speed_mps")], dtype=float)
+
+
 def plot_network_map(results: RunResults, metric: str = "mean_speed_mps", ax: Axes | None = None) -> Figure:
     """Draw the road network with each link coloured by the time mean of a link metric.
 
@@ -230,16 +275,17 @@ def plot_network_map(results: RunResults, metric: str = "mean_speed_mps", ax: Ax
     reverse link exists is drawn offset to the right of its direction of travel, so both
     directions show. Line width grows with the number of lanes. The time mean is over the
     run's reporting intervals, skipping intervals where the metric is NaN (e.g. speed on an
-    empty link); links without any value are drawn grey.
+    empty link); links without any value are drawn grey. Speed is mapped as a share of the
+    link's speed limit; every scale is fixed (:data:`MAP_METRICS`), so maps of runs compare.
 
     Args:
         results: The run's results; ``graph`` and ``links`` are read.
         metric: A column of ``links`` listed in :data:`MAP_METRICS`: ``"mean_speed_mps"``
             (default), ``"queue_veh"``, ``"density_vpkm"`` or ``"flow_vph"``.
-        ax: Axes to draw on; ``None`` makes a new figure.
+        ax: Axes to draw on; ``None`` makes a new figure shaped like the network.
 
     Returns:
-        The figure holding the axes, with a colorbar labelled with the metric's unit.
+        The figure holding the axes, with a colorbar labelled with the metric and its unit.
 
     Raises:
         PlotError: If the metric is not a map metric, a links column is missing, or a node
@@ -248,42 +294,41 @@ def plot_network_map(results: RunResults, metric: str = "mean_speed_mps", ax: Ax
     if metric not in MAP_METRICS:
         raise PlotError(f"metric {metric!r} cannot be mapped; choose one of {', '.join(MAP_METRICS)}")
     _require_columns(results.links, ("u", "v", metric), "links")
-    label, unit, colormap = MAP_METRICS[metric]
+    scale = MAP_METRICS[metric]
     values = _time_means(results.links, metric, list(results.graph.edges()))
-    return draw_link_values(
-        results.graph,
-        values,
-        Normalize(),
-        colormap,
-        f"{label} ({unit})",
-        f"{label.capitalize()} per link (time mean)",
-        ax,
-    )
+    if metric == "mean_speed_mps":
+        values = values / _speed_limits(results.graph)
+    title = f"{scale.label[:1].upper()}{scale.label[1:]} per link (time mean)"
+    return draw_link_values(results.graph, values, scale, title, ax)
+
+
+def _map_figure(coordinates: dict[Any, tuple[float, float]]) -> Figure:
+    """A figure shaped like the network's extent, room for a colorbar at the side."""
+    spans = np.ptp(np.array(list(coordinates.values()), dtype=float).reshape(-1, 2), axis=0)
+    aspect = float(np.clip(spans[1] / spans[0], *_MAP_ASPECT)) if spans[0] > 0 else 1.0
+    width_in = _MAP_SIZE_IN if aspect <= 1 else _MAP_SIZE_IN / aspect
+    return Figure(figsize=(width_in + _COLORBAR_IN, width_in * aspect + _TITLE_IN), layout="constrained")
 
 
 def draw_link_values(
     graph: nx.DiGraph,
     values: np.ndarray,
-    norm: Normalize,
-    colormap: Colormap,
-    colorbar_label: str,
+    scale: LinkScale,
     title: str,
     ax: Axes | None = None,
 ) -> Figure:
     """Draw the network with each link coloured by its value (the map of every link metric).
 
     Links are straight segments between their nodes, two-way links side by side, line width
-    growing with the lanes; links whose value is NaN are grey.
+    growing with the lanes; links whose value is NaN are grey. The axes are cropped to the
+    network's extent.
 
     Args:
         graph: The road graph, with node ``x``, ``y`` (m).
         values: One value per edge, in ``graph.edges()`` order.
-        norm: Colour scale; limits it leaves open are set from the finite values
-            (0 to 1 if there are none).
-        colormap: Colours of the scale.
-        colorbar_label: Label of the colorbar, with the unit.
+        scale: The fixed colour scale and its label.
         title: Title of the axes.
-        ax: Axes to draw on; ``None`` makes a new figure.
+        ax: Axes to draw on; ``None`` makes a new figure shaped like the network.
 
     Returns:
         The figure holding the axes, with the colorbar.
@@ -293,31 +338,30 @@ def draw_link_values(
     """
     coordinates = _node_coordinates(graph)
     segments, offset_m = _link_segments(graph, coordinates)
-    finite = values[np.isfinite(values)]
-    if finite.size:
-        norm.autoscale_None(finite)
-    else:
-        norm = Normalize(0.0, 1.0)
     if ax is None:
-        figure = Figure(figsize=(8, 7), layout="constrained")
+        figure = _map_figure(coordinates)
         ax = figure.add_subplot()
     else:
         figure = ax.get_figure(root=True)
     lines = LineCollection(
         segments,
-        cmap=colormap.with_extremes(bad=_NO_DATA_COLOR),
-        norm=norm,
+        cmap=scale.colormap.with_extremes(bad=NO_DATA_COLOUR),
+        norm=scale.norm(),
         linewidths=_line_widths_pt(graph, segments, offset_m, ax),
         capstyle="butt",
     )
     lines.set_array(np.ma.masked_invalid(values))
     ax.add_collection(lines)
     node_x, node_y = np.array(list(coordinates.values()), dtype=float).reshape(-1, 2).T
-    ax.scatter(node_x, node_y, s=6, color="0.2", zorder=3)
+    ax.scatter(node_x, node_y, s=4, color="0.35", zorder=3)
     ax.set_aspect("equal")
     ax.autoscale_view()
+    ax.margins(_MAP_MARGIN)
     ax.set(title=title, xlabel="x (m)", ylabel="y (m)")
-    ax.get_figure(root=False).colorbar(lines, ax=ax, label=colorbar_label, shrink=0.8)
+    above = np.nanmax(values, initial=-np.inf) > scale.bounds[-1]
+    ax.get_figure(root=False).colorbar(
+        lines, ax=ax, label=scale.label, shrink=0.8, extend="max" if above or scale.stepped else "neither"
+    )
     return figure
 
 

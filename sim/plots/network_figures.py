@@ -14,18 +14,30 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
-from matplotlib.colors import Colormap, Normalize
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from sim.plots.figures import _CONGESTION, PlotError, _require_columns, draw_link_values
+from sim.plots.figures import (
+    SPEED_SHARE_SCALE,
+    LinkScale,
+    PlotError,
+    _require_columns,
+    _speed_limits,
+    draw_link_values,
+)
+from sim.plots.palette import CONGESTION_CMAP, category_colours
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from sim.metrics.frames import CorridorTrajectories
     from sim.metrics.results import RunResults
 
 __all__ = [
     "CONGESTION_METRICS",
+    "DELAY_BINS_S",
     "SATURATION_FLOW_VPHPL",
+    "green_shares",
     "link_congestion",
     "mfd_points",
     "plot_congestion_map",
@@ -33,18 +45,25 @@ __all__ = [
     "plot_time_space",
 ]
 
-CONGESTION_METRICS: dict[str, tuple[str, str, Colormap]] = {
-    "delay": ("mean delay per vehicle", "s", _CONGESTION.reversed()),
-    "speed": ("space-mean speed", "m/s", _CONGESTION),
-    "vc": ("volume / capacity", "-", _CONGESTION.reversed()),
+DELAY_BINS_S = (0.0, 5.0, 10.0, 20.0, 35.0, 55.0, 80.0)
+"""Bin edges of the delay map (s/veh): above 10, the HCM's level-of-service limits for signals."""
+
+CONGESTION_METRICS: dict[str, LinkScale] = {
+    "delay": LinkScale(
+        "mean delay per vehicle (s/veh)", CONGESTION_CMAP.reversed(), DELAY_BINS_S, stepped=True
+    ),
+    "speed": SPEED_SHARE_SCALE,
+    "vc": LinkScale("volume / (capacity x green share)", CONGESTION_CMAP.reversed(), (0.0, 1.0)),
 }
-"""Map metrics: name -> (label, unit, colormap); congestion shows red. See :func:`link_congestion`."""
+"""Map metrics: name -> fixed colour scale, dark = congested. See :func:`link_congestion`."""
 
 SATURATION_FLOW_VPHPL = 1900.0
 """Capacity per lane of a link without a ``capacity_vph`` attribute (veh/h/lane)."""
 
-_SIGNAL_COLOURS = {"red": "#d62728", "yellow": "#f0b429", "green": "#2ca02c"}
+# the lights' own colours, in Okabe-Ito shades that stay apart under colour-vision deficiencies
+_SIGNAL_COLOURS = {"red": "#D55E00", "yellow": "#F0E442", "green": "#009E73"}
 _SIGNAL_BAR_M = 12.0
+_TRAJECTORY_CMAP = "cividis"
 _SECONDS_PER_HOUR = 3600.0
 _M_PER_KM = 1000.0
 
@@ -56,15 +75,50 @@ def _interval_spans_s(links: pd.DataFrame) -> pd.Series:
     return links["time_s"].map(spans)
 
 
+def _per_phase(value: float | list[float], phases: int) -> list[float]:
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)] * phases
+
+
+def green_shares(graph: nx.DiGraph) -> np.ndarray:
+    """Per edge (``graph.edges()`` order), the share of the time its vehicles can have green.
+
+    1 into a node without signals. Into a signalized node with a ``signal_plan``: the greens of
+    the phases that serve a movement from the edge over the plan's cycle (greens, yellows and
+    all-reds). Without a plan the phases come from geometry at run time; the estimate is then
+    ``1 / phases`` with one phase per pair of opposing approaches (at least two), an upper bound
+    that leaves out the intergreen.
+    """
+    shares = []
+    for u, v in graph.edges():
+        attrs = graph.nodes[v]
+        plan = attrs.get("signal_plan")
+        if not attrs.get("signalized"):
+            shares.append(1.0)
+        elif plan:
+            phases = plan["phases"]
+            greens = [float(g) for g in plan["greens_s"]]
+            cycle_s = sum(greens)
+            cycle_s += sum(_per_phase(plan.get("yellow_s", 0.0), len(phases)))
+            cycle_s += sum(_per_phase(plan.get("all_red_s", 0.0), len(phases)))
+            served = sum(
+                g for g, moves in zip(greens, phases, strict=True) if any(str(m[0]) == str(u) for m in moves)
+            )
+            shares.append(served / cycle_s if cycle_s > 0 else 1.0)
+        else:
+            shares.append(1.0 / max(2, math.ceil(graph.in_degree(v) / 2)))
+    return np.array(shares, dtype=float)
+
+
 def link_congestion(results: RunResults, metric: str = "delay") -> np.ndarray:
     """Per edge of ``results.graph`` (in ``graph.edges()`` order), a run-mean congestion metric.
 
-    - ``"speed"``: space-mean speed over the run, m/s: interval speeds weighted by the
-      vehicles present (density x interval length).
-    - ``"delay"``: mean delay of a vehicle crossing the link, s: ``length / speed - length /
+    - ``"speed"``: space-mean speed over the run as a share of the link's speed limit (0-1):
+      interval speeds weighted by the vehicles present (density x interval length).
+    - ``"delay"``: mean delay of a vehicle crossing the link, s/veh: ``length / speed - length /
       speed limit`` with that speed, at least 0.
-    - ``"vc"``: volume / capacity: the time-mean flow over the link's ``capacity_vph``, or over
-      ``lanes x`` :data:`SATURATION_FLOW_VPHPL` (an upper bound; a signal's green share lowers it).
+    - ``"vc"``: volume / capacity: the time-mean flow over the link's ``capacity_vph`` (or
+      ``lanes x`` :data:`SATURATION_FLOW_VPHPL`) times its green share (:func:`green_shares`),
+      so that a link into a signal is measured against what the signal lets through.
 
     NaN where the link never held a vehicle (speed, delay) or has no records.
 
@@ -91,13 +145,13 @@ def link_congestion(results: RunResults, metric: str = "delay") -> np.ndarray:
     edges = list(results.graph.edges(data=True))
     keys = pd.MultiIndex.from_tuples([(str(u), str(v)) for u, v, _ in edges], names=["u", "v"])
     sums = sums.reindex(keys)
+    limit = _speed_limits(results.graph)
     with np.errstate(invalid="ignore", divide="ignore"):
         speed = np.where(sums["weight"] > 0, sums["speed_weighted"] / sums["weight"], np.nan)
         if metric == "speed":
-            return speed
+            return speed / limit
         if metric == "delay":
             length = np.array([float(attrs["length_m"]) for _, _, attrs in edges])
-            limit = np.array([float(attrs["speed_mps"]) for _, _, attrs in edges])
             return np.maximum(length / speed - length / limit, 0.0)
         capacity = np.array(
             [
@@ -105,19 +159,22 @@ def link_congestion(results: RunResults, metric: str = "delay") -> np.ndarray:
                 for _, _, attrs in edges
             ]
         )
-        return (sums["flow_span"] / sums["span"]).to_numpy(dtype=float) / capacity
+        flow = (sums["flow_span"] / sums["span"]).to_numpy(dtype=float)
+        return flow / (capacity * green_shares(results.graph))
 
 
 def plot_congestion_map(results: RunResults, metric: str = "delay", ax: Axes | None = None) -> Figure:
-    """Draw the network with each link coloured by :func:`link_congestion` (red = congested).
+    """Draw the network with each link coloured by :func:`link_congestion` (dark = congested).
 
+    The colour scales are fixed, so maps of different runs compare: delay in bins of s/veh
+    (:data:`DELAY_BINS_S`), speed as 0-1 of the limit, v/c from 0 to 1 (above 1 darkest).
     Two-way links are drawn side by side, line width grows with the lanes, links without a
     value are grey, as in :func:`sim.plots.figures.plot_network_map`.
 
     Args:
         results: The run's results; ``graph`` and ``links`` are read.
         metric: ``"delay"`` (default), ``"speed"`` or ``"vc"``.
-        ax: Axes to draw on; ``None`` makes a new figure.
+        ax: Axes to draw on; ``None`` makes a new figure shaped like the network.
 
     Returns:
         The figure, with a colorbar labelled with the metric and its unit.
@@ -126,12 +183,9 @@ def plot_congestion_map(results: RunResults, metric: str = "delay", ax: Axes | N
         PlotError: If the metric is unknown, a links column is missing or a node lacks coordinates.
     """
     values = link_congestion(results, metric)
-    label, unit, colormap = CONGESTION_METRICS[metric]
-    finite = values[np.isfinite(values)]
-    high = max(float(finite.max()), 1.0) if metric == "vc" and finite.size else None
-    norm = Normalize(vmin=0.0 if metric == "vc" else None, vmax=high)
-    title = f"{label.capitalize()} per link (run mean)"
-    return draw_link_values(results.graph, values, norm, colormap, f"{label} ({unit})", title, ax)
+    scale = CONGESTION_METRICS[metric]
+    title = f"{scale.label[:1].upper()}{scale.label[1:]} per link (run mean)"
+    return draw_link_values(results.graph, values, scale, title, ax)
 
 
 def mfd_points(results: RunResults) -> pd.DataFrame:
@@ -192,21 +246,31 @@ def plot_mfd(points: pd.DataFrame, hue: str | None = None, ax: Axes | None = Non
         raise PlotError(f"MFD points lack column(s) {missing}; make them with mfd_points()")
     if points.empty:
         raise PlotError("no MFD points to plot: the run(s) have no link records")
-    figure = Figure(figsize=(7, 5.5), layout="constrained") if ax is None else ax.get_figure(root=True)
+    size = (11.5, 5.5) if hue else (7, 5.5)  # the legend goes beside the axes
+    figure = Figure(figsize=size, layout="constrained") if ax is None else ax.get_figure(root=True)
     ax = figure.add_subplot() if ax is None else ax
-    groups = points.groupby(hue, sort=True) if hue else [("", points)]
+    groups = list(points.groupby(hue, sort=True)) if hue else [("", points)]
+    colours = category_colours(level for level, _ in groups)
     for level, rows in groups:
-        ax.scatter(rows["density_vpkmpl"], rows["flow_vphpl"], s=12, alpha=0.7, label=str(level) or None)
+        ax.scatter(
+            rows["density_vpkmpl"],
+            rows["flow_vphpl"],
+            s=12,
+            alpha=0.7,
+            color=colours[level],
+            label=str(level) or None,
+        )
     ax.set(
         xlabel="network density (veh/km/lane)",
         ylabel="network flow (veh/h/lane)",
-        title="Macroscopic fundamental diagram (one point per reporting interval)",
+        title="Macroscopic fundamental diagram\n(one point per reporting interval)",
     )
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     if hue:
-        ax.legend(title=hue)
+        # beside the axes, never over the points
+        ax.legend(title=hue, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
     return figure
 
 
@@ -273,7 +337,8 @@ def plot_time_space(trajectories: CorridorTrajectories, ax: Axes | None = None) 
         figure = ax.get_figure(root=True)
     segments, speeds = _trajectory_segments(vehicles, trajectories.dt_s)
     limit = max(float(vehicles["speed_mps"].max()) if len(vehicles) else 1.0, 1.0)
-    lines = LineCollection(segments, cmap=_CONGESTION, norm=Normalize(0.0, limit), linewidths=0.8)
+    # cividis: no green or red, so trajectories never read as the signal bands
+    lines = LineCollection(segments, cmap=_TRAJECTORY_CMAP, norm=Normalize(0.0, limit), linewidths=0.8)
     lines.set_array(speeds)
     ax.add_collection(lines)
     for (node, distance_m), rows in signals.groupby(["node", "distance_m"], sort=False):

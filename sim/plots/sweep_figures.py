@@ -30,21 +30,23 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.metrics.catalog import CORE_METRICS, UNFINISHED_MARGIN
+from sim.metrics.catalog import CORE_METRICS, UNFINISHED_MARGIN, metric_for
 from sim.metrics.stats import group_summary
 from sim.plots.figures import PlotError
+from sim.plots.palette import FLAG_COLOUR, category_colours
 
 __all__ = ["plot_comparison_bars", "plot_metric_curves", "plot_series_over_runs"]
 
 _BAND_ALPHA = 0.2
 _SECONDS_PER_MINUTE = 60.0
 _UNFINISHED = "unfinished_share"
-_FLAG_COLOUR = "#d62728"
 _FLAG_HATCH = "//"
-_RING = {"s": 160, "facecolors": "none", "edgecolors": _FLAG_COLOUR, "linewidths": 2.0, "zorder": 3}
+_RING = {"s": 160, "facecolors": "none", "edgecolors": FLAG_COLOUR, "linewidths": 2.0, "zorder": 3}
+_CONTROLLER = "signals.controller"
+_LINESTYLES = ("-", "--", ":", "-.")
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (8, 5)) -> tuple[Figure, Axes]:
+def _axes(ax: Axes | None, size: tuple[float, float] = (10.5, 5)) -> tuple[Figure, Axes]:
     if ax is None:
         figure = Figure(figsize=size, layout="constrained")
         return figure, figure.add_subplot()
@@ -73,6 +75,34 @@ def _levels(summary: pd.DataFrame, hue: Sequence[str]) -> list[tuple[str, pd.Dat
         values = key if isinstance(key, tuple) else (key,)
         levels.append((", ".join(f"{value}" for value in values if not pd.isna(value)), rows))
     return levels
+
+
+def _styles(levels: list[tuple[str, pd.DataFrame]], hue: Sequence[str]) -> list[dict[str, str]]:
+    """Line colour (and style) per level: a controller alone keeps its colour of every figure.
+
+    With the controller among several hue parameters, each combination gets a palette colour
+    and the controller a line style.
+    """
+    if list(hue) == [_CONTROLLER]:
+        colours = category_colours((str(rows[_CONTROLLER].iloc[0]) for _, rows in levels), controllers=True)
+        return [{"color": colours[str(rows[_CONTROLLER].iloc[0])]} for _, rows in levels]
+    colours = category_colours(label for label, _ in levels)
+    styles = [{"color": colours[label]} for label, _ in levels]
+    if _CONTROLLER in hue:
+        names = sorted({str(value) for _, rows in levels for value in rows[_CONTROLLER].dropna()})
+        for style, (_, rows) in zip(styles, levels, strict=True):
+            value = rows[_CONTROLLER].iloc[0]
+            if not pd.isna(value):
+                style["linestyle"] = _LINESTYLES[names.index(str(value)) % len(_LINESTYLES)]
+    return styles
+
+
+def _band(ax: Axes, x: np.ndarray, rows: pd.DataFrame, metric: str, colour: str) -> None:
+    """The shaded interval, cut off at the metric's physical bounds (no band below zero vehicles)."""
+    bounds = metric_for(metric)
+    low = bounds.clip(rows["ci_low"].to_numpy(dtype=float))
+    high = bounds.clip(rows["ci_high"].to_numpy(dtype=float))
+    ax.fill_between(x, low, high, color=colour, alpha=_BAND_ALPHA, linewidth=0)
 
 
 def _merge_identical_runs(ok: pd.DataFrame, metric: str, x: str, hue: Sequence[str]) -> pd.DataFrame:
@@ -179,7 +209,8 @@ def _legend(
         handles, labels = list(handles), [str(handle.get_label()) for handle in handles]
     if note is not None:
         handles, labels = [*handles, mark], [*labels, note]
-    ax.legend(handles, labels, title=title)
+    # beside the axes, so that it never covers a curve or its band
+    ax.legend(handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
 
 
 def plot_metric_curves(
@@ -231,26 +262,34 @@ def plot_metric_curves(
     figure, ax = _axes(ax)
     numeric = _is_numeric(ok[x])
     categories = sorted(ok[x].unique(), key=str) if not numeric else []
-    for label, rows in _levels(summary, hue_columns):
+    levels = _levels(summary, hue_columns)
+    for (label, rows), style in zip(levels, _styles(levels, hue_columns), strict=True):
         rows = (
             rows.sort_values(x)
             if numeric
             else rows.assign(_pos=rows[x].map(categories.index)).sort_values("_pos")
         )
         positions = rows[x].to_numpy(dtype=float) if numeric else rows["_pos"].to_numpy(dtype=float)
-        (line,) = ax.plot(positions, rows["mean"], marker="o", label=label or metric)
-        ax.fill_between(positions, rows["ci_low"], rows["ci_high"], color=line.get_color(), alpha=_BAND_ALPHA)
+        (line,) = ax.plot(
+            positions, rows["mean"], marker="o", label=label or metric_for(metric).label, **style
+        )
+        _band(ax, positions, rows, metric, line.get_color())
         flagged = rows["flagged"].to_numpy(dtype=bool)
         if flagged.any():
             ax.scatter(positions[flagged], rows["mean"].to_numpy(dtype=float)[flagged], **_RING)
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(value) for value in categories])
-    ax.set(xlabel=x, ylabel=metric, title=f"{metric}: mean and {confidence:.0%} CI over seeds")
+    label = metric_for(metric).label
+    ax.set(
+        xlabel=x,
+        ylabel=label,
+        title=f"{label[:1].upper()}{label[1:]}: mean and {confidence:.0%} CI over seeds",
+    )
     if log_y:
         ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both" if log_y else "major")
     ring = Line2D([], [], linestyle="none", marker="o", markersize=12, markerfacecolor="none",
-                  markeredgecolor=_FLAG_COLOUR, markeredgewidth=2.0)  # fmt: skip
+                  markeredgecolor=FLAG_COLOUR, markeredgewidth=2.0)  # fmt: skip
     _legend(ax, ", ".join(hue_columns) or None, note, ring)
     return figure
 
@@ -294,6 +333,8 @@ def plot_comparison_bars(
     figure, ax = _axes(ax)
     groups = _levels(summary, by[:-1])
     colours = sorted(summary[by[-1]].unique(), key=str) if by else [None]
+    fills = category_colours(colours, controllers=bool(by) and by[-1] == _CONTROLLER)
+    bounds = metric_for(metric)
     width = 0.8 / len(colours)
     keys: list[Artist] = []
     for index, colour in enumerate(colours):
@@ -305,16 +346,20 @@ def plot_comparison_bars(
             flagged.append(bool(match["flagged"].iloc[0]) if len(match) else False)
         positions = np.arange(len(groups)) + (index - (len(colours) - 1) / 2) * width
         label = None if colour is None else str(colour)
-        bars = ax.bar(positions, heights, width, yerr=np.nan_to_num(errors), capsize=3, label=label)
-        keys.append(Patch(facecolor=bars.patches[0].get_facecolor(), label=label))
+        mean, half = np.array(heights), np.nan_to_num(errors)
+        # the interval's part past the metric's physical bounds is cut off
+        yerr = np.nan_to_num(np.stack([mean - bounds.clip(mean - half), bounds.clip(mean + half) - mean]))
+        bars = ax.bar(positions, heights, width, yerr=yerr, capsize=3, label=label, color=fills[colour])
+        keys.append(Patch(facecolor=fills[colour], label=label))
         for bar, flag in zip(bars, flagged, strict=True):
             if flag:
-                bar.set(hatch=_FLAG_HATCH, edgecolor=_FLAG_COLOUR, linewidth=1.5)
+                bar.set(hatch=_FLAG_HATCH, edgecolor=FLAG_COLOUR, linewidth=1.5)
     ax.set_xticks(range(len(groups)), [label or "all runs" for label, _ in groups])
-    ax.set(ylabel=metric, title=f"{metric}: mean and {confidence:.0%} CI over seeds")
+    label = bounds.label
+    ax.set(ylabel=label, title=f"{label[:1].upper()}{label[1:]}: mean and {confidence:.0%} CI over seeds")
     if by[:-1]:
         ax.set_xlabel(", ".join(by[:-1]))
-    hatched = Patch(facecolor="none", edgecolor=_FLAG_COLOUR, hatch=_FLAG_HATCH, linewidth=1.5)
+    hatched = Patch(facecolor="none", edgecolor=FLAG_COLOUR, hatch=_FLAG_HATCH, linewidth=1.5)
     _legend(ax, by[-1] if by else None, note, hatched, keys if by else [])
     ax.grid(alpha=0.3, axis="y")
     return figure
@@ -347,14 +392,20 @@ def plot_series_over_runs(
     hue = list(hue)
     rows = _ok_runs(series, ["time_s", metric, *hue], "series table")
     summary = group_summary(rows, [*hue, "time_s"], [metric], confidence)
-    figure, ax = _axes(ax, (9, 5))
-    for label, level in _levels(summary, hue):
+    figure, ax = _axes(ax, (11, 5) if hue else (9, 5))
+    levels = _levels(summary, hue)
+    name = metric_for(metric).label
+    for (label, level), style in zip(levels, _styles(levels, hue), strict=True):
         level = level.sort_values("time_s")
         minutes = level["time_s"].to_numpy(dtype=float) / _SECONDS_PER_MINUTE
-        (line,) = ax.plot(minutes, level["mean"], label=label or metric)
-        ax.fill_between(minutes, level["ci_low"], level["ci_high"], color=line.get_color(), alpha=_BAND_ALPHA)
-    ax.set(xlabel="time (min)", ylabel=metric, title=f"{metric}: mean and {confidence:.0%} CI over runs")
+        (line,) = ax.plot(minutes, level["mean"], label=label or name, **style)
+        _band(ax, minutes, level, metric, line.get_color())
+    title = f"{name[:1].upper()}{name[1:]}: mean and {confidence:.0%} CI over runs"
+    ax.set(xlabel="time (min)", ylabel=name, title=title)
+    if metric_for(metric).low is not None:
+        ax.set_ylim(bottom=metric_for(metric).low)
     ax.grid(alpha=0.3)
     if hue:
-        ax.legend(title=", ".join(hue))
+        # beside the axes: the bands fill most of the plot
+        ax.legend(title=", ".join(hue), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
     return figure

@@ -9,17 +9,18 @@ other parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from sim.metrics.catalog import UNFINISHED_MARGIN, Metric, catalog_of
+from sim.metrics.catalog import UNFINISHED_MARGIN, Metric, catalog_of, metric_for
 from sim.metrics.stats import group_summary, paired_differences
 from sim.metrics.summary import SUMMARY_KEYS
 
 __all__ = [
     "HEADLINE_METRICS",
+    "TEXT_WIDTH",
     "format_differences",
     "format_summary_table",
     "printed_metrics",
@@ -32,9 +33,14 @@ HEADLINE_METRICS = (
     "unfinished_share",
     "never_entered",
     "max_green_wait_s",
-    "throughput_vph",
 )
-"""The core metrics the command line prints, before the sections' own; the CSV files hold every metric."""
+"""The core metrics the command line prints, before the sections' own; the CSV files hold every metric.
+
+``throughput_vph`` is not among them: it counts completed trips per hour of simulated time, which
+ends when the last trip arrives, so it rises for a run that merely empties the network sooner."""
+
+TEXT_WIDTH = 100
+"""Columns the printed tables fit in."""
 
 _DIFFERENCE_VALUES = (
     "n", "baseline_mean", "mean_diff", "ci_low", "ci_high", "change_pct", "change_ci_pct", "flagged",
@@ -88,31 +94,37 @@ def printed_metrics(runs: pd.DataFrame) -> list[str]:
     return [*HEADLINE_METRICS, *(name for name in runs.attrs.get("metrics", ()) if name not in SUMMARY_KEYS)]
 
 
-def _estimate(metric: Metric | None, mean: float, half_width: float) -> str:
-    """``mean ± half-width`` in the metric's own format (4 significant digits if not a core metric)."""
-    if math.isnan(mean):
-        return "n/a"
-    shown = metric.format if metric is not None else "{:.4g}".format
-    return shown(mean) if math.isnan(half_width) else f"{shown(mean)} ± {shown(half_width)}"
+def _fit(table: pd.DataFrame) -> str:
+    """The table as text within :data:`TEXT_WIDTH` columns: combinations that do not fit go below."""
+    return table.to_string(line_width=TEXT_WIDTH)
 
 
 def format_summary_table(
-    summary: pd.DataFrame, parameters: Sequence[str], metrics: Sequence[str] = HEADLINE_METRICS
+    summary: pd.DataFrame,
+    parameters: Sequence[str],
+    metrics: Sequence[str] = HEADLINE_METRICS,
+    catalog: Mapping[str, Metric] | None = None,
 ) -> str:
     """A text table: one column per combination, one line per metric (``mean ± CI half-width``) and the runs.
+
+    Each metric is named by its label (with its unit); means and half-widths are shown to the
+    precision two significant digits of the half-width need
+    (:meth:`~sim.metrics.catalog.Metric.format_estimate`); combinations that do not fit in
+    :data:`TEXT_WIDTH` columns continue in a block below.
 
     Args:
         summary: A :func:`summarize_runs` summary.
         parameters: Its parameter columns.
         metrics: The metric columns to show.
+        catalog: Metrics by key (labels, formats); ``None`` takes the core metrics.
     """
     shown = summary[summary["metric"].isin(metrics)]
     if shown.empty:
         return "no finished runs to summarize"
-    catalog = catalog_of()
+    catalog = dict(catalog or catalog_of())
     cells = shown.assign(
         cell=[
-            _estimate(catalog.get(key), m, h)
+            metric_for(key, catalog).format_estimate(m, h)
             for key, m, h in zip(shown["metric"], shown["mean"], shown["half_width"], strict=True)
         ]
     )
@@ -122,31 +134,54 @@ def format_summary_table(
     runs = shown.groupby(index, sort=False)["n"].max() if index else shown["n"].max()
     table.insert(0, "runs", runs)
     # one metric per line: the sections add many metrics, combinations are few
-    return table.T.to_string()
+    return _fit(_labelled(table.T, catalog))
+
+
+def _labelled(table: pd.DataFrame, catalog: Mapping[str, Metric]) -> pd.DataFrame:
+    """``table`` with its metric rows named by label instead of key."""
+    return table.rename(index=lambda key: metric_for(key, catalog).label if key in catalog else key)
+
+
+def _difference(metric: Metric, diff: float, low: float, high: float, change_pct: float) -> str:
+    """``-21.9 [-23.2, -20.6] (-53%)``: the paired difference, its CI and the relative change."""
+    text = metric.format_difference(diff, low, high)
+    return f"{text} ({change_pct:+.0f}%)" if math.isfinite(change_pct) and not metric.percent else text
 
 
 def format_differences(
-    differences: pd.DataFrame, treatment: str, metrics: Sequence[str] = HEADLINE_METRICS
+    differences: pd.DataFrame,
+    treatment: str,
+    metrics: Sequence[str] = HEADLINE_METRICS,
+    catalog: Mapping[str, Metric] | None = None,
 ) -> str:
     """A text table of paired differences, one column per combination, one line per metric.
 
-    Each cell is ``mean difference [CI] (relative change)``; the ``flag`` line marks an
-    unfinished share more than 1 point above the baseline's.
+    Each cell is ``mean difference [CI] (relative change)`` (a share's difference in percentage
+    points, without a relative change), to the precision of the interval; the ``flag`` line
+    marks an unfinished share more than 1 point above the baseline's. Combinations that do not
+    fit in :data:`TEXT_WIDTH` columns continue in a block below.
 
     Args:
         differences: A :func:`summarize_runs` differences frame.
         treatment: The baseline's parameter column.
         metrics: The metric columns to show.
+        catalog: Metrics by key (labels, formats); ``None`` takes the core metrics.
     """
     shown = differences[differences["metric"].isin(metrics)]
     if shown.empty:
         return "no paired runs"
     index = [column for column in shown.columns if column not in _DIFFERENCE_VALUES and column != "metric"]
     index = [treatment, *[column for column in index if column != treatment]]
+    catalog = dict(catalog or catalog_of())
     cells = [
-        "n/a" if math.isnan(diff) else f"{diff:+.4g} [{low:+.3g}, {high:+.3g}] ({pct:+.1f}%)"
-        for diff, low, high, pct in zip(
-            shown["mean_diff"], shown["ci_low"], shown["ci_high"], shown["change_pct"], strict=True
+        _difference(metric_for(key, catalog), diff, low, high, pct)
+        for key, diff, low, high, pct in zip(
+            shown["metric"],
+            shown["mean_diff"],
+            shown["ci_low"],
+            shown["ci_high"],
+            shown["change_pct"],
+            strict=True,
         )
     ]
     table = shown.assign(cell=cells).pivot_table(
@@ -155,7 +190,7 @@ def format_differences(
     table = table[[metric for metric in metrics if metric in table.columns]]
     flags = shown.groupby(index, sort=False)["flagged"].any()
     table.insert(0, "flag", flags.map({True: "!", False: ""}))
-    text = table.T.to_string()
+    text = _fit(_labelled(table.T, catalog))
     if flags.any():
         text += (
             f"\n! unfinished share more than {UNFINISHED_MARGIN:.0%} point above the baseline's: its "
