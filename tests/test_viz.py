@@ -5,16 +5,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from test_cli import assert_one_line_error
 
 from sim.cli import main
 from sim.metrics.frames import CAR, EMERGENCY, SHUTTLE
-from sim.plots.live_figures import LIGHT_ZORDER, VEHICLE_ZORDER, plot_city, plot_live_charts
+from sim.plots.city_map import LIGHT_ZORDER, VEHICLE_ZORDER, plot_city
+from sim.plots.live_figures import clock_text, plot_live_charts
 from sim.schema import ScenarioError
 from sim.traffic.codes import GREEN, HALT_MPS, ST_ON_NETWORK, YELLOW
 from sim.viz import ExplorerModel
+from sim.viz.page import ExplorerSession, Knobs
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 DEMO = SCENARIOS / "demo.toml"
@@ -74,14 +76,77 @@ def test_frame_carries_parking_occupancy_now(busy_model):
     assert (parking["occupied"] <= parking["capacity"]).all()
 
 
-def test_city_figure_draws_every_vehicle_and_light(busy_model):
+def _vehicle_layers(figure: Figure, frame) -> dict[str, PathCollection]:
+    """The map's vehicle scatters by drawing order: moving, stopped, shuttle, emergency, incidents."""
+    layers = sorted(
+        (
+            c
+            for c in figure.axes[0].collections
+            if isinstance(c, PathCollection) and c.get_zorder() >= VEHICLE_ZORDER
+        ),
+        key=lambda c: c.get_zorder(),
+    )
+    return dict(zip(("moving", "stopped", "shuttle", "emergency", "incident"), layers, strict=True))
+
+
+def test_city_map_draws_every_vehicle_by_kind_and_state(busy_model):
     frame = busy_model.frame()
-    figure = plot_city(frame, busy_model.graph, busy_model.net.edge_keys)
-    collections = figure.axes[0].collections
-    vehicles = [c for c in collections if isinstance(c, PathCollection) and c.get_zorder() >= VEHICLE_ZORDER]
-    assert sum(len(c.get_offsets()) for c in vehicles) == frame.n_vehicles
-    lights = [c for c in collections if isinstance(c, LineCollection) and c.get_zorder() == LIGHT_ZORDER]
-    assert len(lights) == 1 and len(lights[0].get_segments()) == len(frame.approach_edge)
+    incidents = busy_model.open_incident_nodes()
+    figure = plot_city(frame, busy_model.graph, busy_model.net.edge_keys, incidents)
+    layers = _vehicle_layers(figure, frame)
+    count = {name: len(layer.get_offsets()) for name, layer in layers.items()}
+    car = frame.vehicle_kind == CAR
+    assert count["moving"] == (car & ~frame.vehicle_halted).sum() > 0
+    assert count["stopped"] == (car & frame.vehicle_halted).sum() > 0
+    assert count["shuttle"] == (frame.vehicle_kind == SHUTTLE).sum()
+    assert count["emergency"] == (frame.vehicle_kind == EMERGENCY).sum() >= 1
+    assert count["incident"] == len(incidents) >= 1
+    markers = [layer.get_paths()[0].vertices.shape for layer in layers.values() if len(layer.get_offsets())]
+    assert len(set(markers)) >= 4, "moving, stopped, shuttle and emergency markers must differ in shape"
+    lights = [c for c in figure.axes[0].collections if c.get_zorder() == LIGHT_ZORDER]
+    assert len(lights) == 1 and len(lights[0].get_offsets()) == len(frame.approach_edge)
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert {"stopped car (< 0.1 m/s)", "emergency vehicle", "open emergency call", "red light"} <= set(labels)
+
+
+def test_moving_cars_are_coloured_by_their_share_of_the_speed_limit(busy_model):
+    frame = busy_model.frame()
+    moving = _vehicle_layers(plot_city(frame, busy_model.graph, busy_model.net.edge_keys), frame)["moving"]
+    mask = (frame.vehicle_kind == CAR) & ~frame.vehicle_halted
+    limits = busy_model.net.edge_speed_mps[frame.vehicle_edge[mask]]
+    np.testing.assert_allclose(moving.get_array(), frame.vehicle_speed_mps[mask] / limits)
+    assert (moving.norm.vmin, moving.norm.vmax) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("scenario", ["grid10", "helsinki"])
+def test_city_map_keeps_the_network_aspect_and_marker_sizes(scenario):
+    model = ExplorerModel(SCENARIOS / f"{scenario}.toml")
+    figure = plot_city(model.frame(), model.graph, model.net.edge_keys)
+    ax = figure.axes[0]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    xs, ys = zip(*((d["x"], d["y"]) for _, d in model.graph.nodes(data=True)), strict=True)
+    assert x0 <= min(xs) and max(xs) <= x1 and y0 <= min(ys) and max(ys) <= y1
+    # cropped: the network spans most of the axes along its longer side
+    assert max((max(xs) - min(xs)) / (x1 - x0), (max(ys) - min(ys)) / (y1 - y0)) > 0.85
+    box = ax.get_position().transformed(figure.transFigure).transformed(figure.dpi_scale_trans.inverted())
+    assert box.width / box.height == pytest.approx((x1 - x0) / (y1 - y0), rel=0.02)
+
+
+def test_clock_reads_hours_minutes_seconds():
+    assert clock_text(0) == "00:00:00"
+    assert clock_text(3725.4) == "01:02:05"
+
+
+def test_sessions_hold_independent_models():
+    knobs = Knobs(scenario=str(DEMO), demand_scale=1.0, controller="fixed_time", seed=1, step_s=30.0)
+    first, second = ExplorerSession(knobs), ExplorerSession(knobs)
+    assert first.model is not second.model
+    view = first.step(first.model)
+    assert view.time_s == 30.0 and "simulated time 00:00:30" in view.status
+    assert second.view.time_s == 0.0 and second.model.time_s == 0.0
+    stale = first.model
+    first.reset(knobs)
+    assert first.step(stale).time_s == 0.0, "a step meant for the replaced model must not advance the new one"
 
 
 def test_live_charts_follow_the_steps():

@@ -1,9 +1,11 @@
 """End to end: ``citysim viz`` serves the explorer, headless Chromium steps and plays it.
 
 Uses Debian's Chromium (``/usr/bin/chromium``) through Playwright's Python client; no browser is
-downloaded. The same page is also opened inside JupyterLab. Without a browser (or JupyterLab)
-the tests are skipped, unless ``CITYSIM_REQUIRE_BROWSER=1`` (CI sets it), where they fail. The
-last screenshots are kept in ``results/browser/``.
+downloaded. At a 1280x800 window the map spans at least half the page; two browser sessions
+run two models; grid10 and Helsinki are drawn at city scale. The same page is also opened
+inside JupyterLab. Without a browser (or JupyterLab) the tests are skipped, unless
+``CITYSIM_REQUIRE_BROWSER=1`` (CI sets it), where they fail. The last screenshots are kept in
+``results/browser/`` (``docs/images/explorer*.png`` are copies of them).
 """
 
 import contextlib
@@ -21,7 +23,8 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIO = REPO / "scenarios" / "explorer.toml"
+SCENARIOS = REPO / "scenarios"
+SCENARIO = SCENARIOS / "explorer.toml"
 SCREENSHOTS = REPO / "results" / "browser"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium as root in a container, with no network beyond localhost.
@@ -35,7 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STEP_S = 10
-STATUS = re.compile(r"simulated time (\d+) s .* (\d+) vehicles drawn")
+STATUS = re.compile(r"simulated time (\d\d):(\d\d):(\d\d) · (\d+) vehicles on the network")
+VIEWPORT = {"width": 1280, "height": 800}
 
 
 def _browser_or_skip():
@@ -87,11 +91,16 @@ def _serving(command: list[str], port: int, log: Path, **popen):
                 server.kill()
 
 
+def _explorer(scenario: Path, step_s: int, log: Path):
+    """``citysim viz`` serving ``scenario`` until the block ends."""
+    port = _free_port()
+    command = [sys.executable, "-m", "sim", "viz", str(scenario), "--no-browser", "--port", str(port)]
+    return _serving([*command, "--step-s", str(step_s)], port, log)
+
+
 @pytest.fixture
 def explorer_url(tmp_path):
-    port = _free_port()
-    command = [sys.executable, "-m", "sim", "viz", str(SCENARIO), "--no-browser", "--port", str(port)]
-    with _serving([*command, "--step-s", str(STEP_S)], port, tmp_path / "viz.log") as url:
+    with _explorer(SCENARIO, STEP_S, tmp_path / "viz.log") as url:
         yield url
 
 
@@ -127,10 +136,27 @@ def jupyterlab_url(tmp_path):
 
 
 def _status(page) -> tuple[int, int]:
+    """Simulated time (s) and vehicles on the network, read from the line under the map."""
     text = page.locator(".citysim-status").inner_text()
     match = STATUS.search(text)
     assert match, text
-    return int(match[1]), int(match[2])
+    hours, minutes, seconds, vehicles = (int(group) for group in match.groups())
+    return 3600 * hours + 60 * minutes + seconds, vehicles
+
+
+def _open(browser, url: str):
+    """A page of its own browser context (its own Solara session) at 1280x800, once the map shows."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(url)
+    page.locator(".citysim-status").wait_for(timeout=90_000)
+    return page
+
+
+def _step(page, times: int = 1) -> None:
+    for _ in range(times):
+        before = _status(page)[0]
+        page.get_by_role("button", name="Step").click()
+        _wait_until(lambda before=before: _status(page)[0] > before, 60, "one step")
 
 
 def _still(page, quiet_s: float) -> bool:
@@ -148,28 +174,40 @@ def _wait_until(condition, timeout_s: float, what: str) -> None:
 
 
 @contextlib.contextmanager
-def _page():
-    """A page of headless Chromium (skips or fails as the module docstring says)."""
+def _browser():
+    """Headless Chromium (skips or fails as the module docstring says)."""
     sync_playwright = _browser_or_skip()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+            yield browser
         finally:
             browser.close()
 
 
+@contextlib.contextmanager
+def _page():
+    """A page of headless Chromium at 1280x800."""
+    with _browser() as browser:
+        yield browser.new_page(viewport=VIEWPORT)
+
+
 def test_step_and_play_advance_the_city_in_headless_chromium(explorer_url):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with _page() as page:
-        page.goto(explorer_url)
-        page.locator(".citysim-status").wait_for(timeout=90_000)
+    with _browser() as browser:
+        page = _open(browser, explorer_url)
         assert _status(page) == (0, 0)
-        city_map = page.locator("img").first
+        assert page.locator(".citysim-clock").inner_text() == "00:00:00"
+        city_map = page.locator(".citysim-map")
+        box = city_map.bounding_box()
+        assert box["width"] >= VIEWPORT["width"] / 2, f"the map is {box['width']:.0f} px wide"
+        assert box["y"] + box["height"] <= VIEWPORT["height"], "the map runs below the window"
         before = city_map.screenshot()
 
         page.get_by_role("button", name="Step").click()
         _wait_until(lambda: _status(page)[0] == STEP_S, 30, "one step")
+        assert page.locator(".citysim-clock").inner_text() == f"00:00:{STEP_S:02d}"
+        assert page.get_by_text(f"step: {STEP_S} simulated s").count() == 1
 
         page.get_by_role("button", name="▶").click()
         _wait_until(lambda: _status(page)[0] >= 6 * STEP_S, 60, "six steps of play")
@@ -180,7 +218,31 @@ def test_step_and_play_advance_the_city_in_headless_chromium(explorer_url):
 
         assert vehicles > 0
         assert city_map.screenshot() != before, "the map did not change"
-        page.screenshot(path=str(SCREENSHOTS / "explorer.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "explorer.png"))
+
+
+def test_each_browser_session_runs_its_own_model(explorer_url):
+    with _browser() as browser:
+        first, second = _open(browser, explorer_url), _open(browser, explorer_url)
+        _step(first, 2)
+        assert _status(first)[0] == 2 * STEP_S
+        assert _still(second, 1.0) and _status(second) == (0, 0)
+        _step(second)
+        latecomer = _open(browser, explorer_url)
+        assert _status(latecomer) == (0, 0)
+        assert (_status(first)[0], _status(second)[0]) == (2 * STEP_S, STEP_S)
+
+
+@pytest.mark.parametrize(("scenario", "steps"), [("grid10", 6), ("helsinki", 5)])
+def test_a_city_fits_the_window_at_city_scale(tmp_path, scenario, steps):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with _explorer(SCENARIOS / f"{scenario}.toml", 60, tmp_path / "viz.log") as url, _browser() as browser:
+        page = _open(browser, url)
+        _step(page, steps)
+        assert _status(page)[1] > 50
+        box = page.locator(".citysim-map").bounding_box()
+        assert box["y"] + box["height"] <= VIEWPORT["height"], "the map runs below the window"
+        page.screenshot(path=str(SCREENSHOTS / f"explorer_{scenario}.png"))
 
 
 def test_the_explorer_runs_inside_jupyterlab(jupyterlab_url):
@@ -200,7 +262,7 @@ def test_the_explorer_runs_inside_jupyterlab(jupyterlab_url):
         page.keyboard.press("Shift+Enter")
         page.locator(".citysim-status").wait_for(timeout=90_000)
         assert _status(page) == (0, 0)
-        # In a notebook, SolaraViz's controls sit in a drawer opened from the page's title bar.
+        # In a notebook, the controls sit in a drawer opened from the page's title bar.
         page.locator(".v-app-bar .v-btn").first.click()
         page.get_by_role("button", name="Step").click()
         _wait_until(lambda: _status(page)[0] == STEP_S, 60, "one step")

@@ -1,4 +1,4 @@
-"""``citysim viz SCENARIO``: serve the interactive explorer (Mesa's SolaraViz) in the browser."""
+"""``citysim viz SCENARIO``: serve the interactive explorer (a Solara app) in the browser."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "viz",
         help="explore a scenario live in the browser",
         description=(
-            "Serve the explorer: the network with vehicles coloured by speed, signal lights, shuttles, "
-            "emergency vehicles and parking occupancy; play, pause, step and reset; knobs for the demand "
-            "level, the signal controller and the seed (applied on reset); live charts of delay and "
-            "queues. Needs the 'viz' extra: pip install 'citysim[viz]'. In Jupyter, display "
-            "sim.viz.explorer(SCENARIO) instead."
+            "Serve the explorer: the city map filling the window, with moving vehicles coloured by "
+            "their speed as a share of the limit, stopped vehicles, shuttles, emergency vehicles, open "
+            "emergency calls, signal lights and parking occupancy; the simulated clock; play, pause, step "
+            "and reset; knobs for the demand level, the signal controller and the seed (applied on "
+            "reset); live charts of delay and queues. Each browser tab runs its own model. Needs the "
+            "'viz' extra: pip install 'citysim[viz]'. In Jupyter, display sim.viz.explorer(SCENARIO) "
+            "instead."
         ),
     )
     parser.add_argument("scenario", metavar="SCENARIO", type=Path, help="scenario TOML file")

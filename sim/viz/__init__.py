@@ -1,6 +1,6 @@
-"""The interactive explorer: Mesa's SolaraViz over a running scenario, in the browser or in Jupyter.
+"""The interactive explorer: a Solara page over a running scenario, in the browser or in Jupyter.
 
-``explorer(scenario)`` returns the SolaraViz page (display it in a notebook cell);
+``explorer(scenario)`` returns the page (display it in a notebook cell; each session builds its own model);
 ``citysim viz SCENARIO`` serves the same page. It needs the ``viz`` extra (Solara).
 """
 

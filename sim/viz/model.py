@@ -39,8 +39,8 @@ def explorer_scenario(
 class ExplorerModel(CityModel):
     """A :class:`~sim.model.CityModel` for the explorer: keyword knobs; a step is ``step_s`` simulated s.
 
-    Mesa's SolaraViz rebuilds the model from keyword arguments when the user presses Reset,
-    so the knobs are plain keywords applied as scenario overrides (validated like ``--set``).
+    The explorer rebuilds the model from keyword arguments when the user presses Reset, so the
+    knobs are plain keywords applied as scenario overrides (validated like ``--set``).
 
     Args:
         scenario: The scenario TOML file.
@@ -85,6 +85,14 @@ class ExplorerModel(CityModel):
     def frame(self) -> CityFrame:
         """What to draw now."""
         return city_frame(self, self._parking_facilities)
+
+    def open_incident_nodes(self) -> list[str]:
+        """Scene node of each emergency call made and not yet cleared (none without ``[emergency]``)."""
+        emergency = self.features.get("emergency")
+        if emergency is None:
+            return []
+        calls = emergency.log.incident_frame()
+        return list(calls.loc[calls["clear_s"].isna(), "scene_node"])
 
     @property
     def history(self) -> pd.DataFrame:
