@@ -90,17 +90,21 @@ def _rows(text: str) -> set[str]:
     return {" ".join(line.split()) for line in text.splitlines()}
 
 
+RUN_ARGS = [
+    "run",
+    DEMO,
+    "--seed",
+    "3",
+    "--set",
+    "demand.scale=1.5",
+    "--set",
+    f"simulation.max_time_s={SHORT_S}",
+]
+"""``citysim run`` as the short runs of these tests: the demo at 1.5 times its demand, seed 3."""
+
+
 def test_summary_prints_the_numbers_citysim_run_prints(tmp_path, capsys):
-    args = [
-        "run",
-        DEMO,
-        "--seed",
-        "3",
-        "--set",
-        "demand.scale=1.5",
-        "--set",
-        f"simulation.max_time_s={SHORT_S}",
-    ]
+    args = RUN_ARGS
     assert main([*args, "--out", str(tmp_path), "--quiet", "--no-plots"]) == EXIT_UNFINISHED
     printed = _rows(capsys.readouterr().out)
     results = sim.run(DEMO, seed=3, demand__scale=1.5, simulation__max_time_s=SHORT_S)
@@ -120,16 +124,7 @@ def _same_metrics(stored: dict, summary: dict) -> None:
 
 def test_save_writes_the_folder_citysim_run_writes(short_run, tmp_path):
     cli = tmp_path / "cli"
-    args = [
-        "run",
-        DEMO,
-        "--seed",
-        "3",
-        "--set",
-        "demand.scale=1.5",
-        "--set",
-        f"simulation.max_time_s={SHORT_S}",
-    ]
+    args = RUN_ARGS
     assert main([*args, "--out", str(cli), "--quiet"]) == EXIT_UNFINISHED
     folder = short_run.save(tmp_path / "saved" / "run")
     assert folder == tmp_path / "saved" / "run"
