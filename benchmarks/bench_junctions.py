@@ -62,6 +62,10 @@ from sim.network.io import save_network_json
 from sim.scenario import load_scenario
 from sim.traffic.codes import HCM_GAPS_S
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import test_gap_acceptance_hcm as hcm  # noqa: E402  (the Harders formula the tests check against)
+
 ROOT = Path(__file__).resolve().parent.parent
 MINOR_HEADWAY_S = 1.0
 """Scheduled headway of the saturated movement (s): 3,600 veh/h, above any capacity measured."""
@@ -114,12 +118,6 @@ GAP_CASES = (
 westbound one, against eastbound traffic. At the roundabout (counter-clockwise ring), the
 south entry against circulating traffic from the west leg."""
 QUICK_CLASSES = ("minor_right", "minor_left", "stop_right", "roundabout_entry")
-
-
-def harders_vph(v_vph: np.ndarray | float, tc_s: float, tf_s: float) -> np.ndarray | float:
-    """Harders' (HCM 2010 eq. 19-31) capacity (veh/h) against ``v_vph`` veh/h of Poisson traffic."""
-    v = np.asarray(v_vph, dtype=float)
-    return v * np.exp(-v * tc_s / 3600.0) / (1.0 - np.exp(-v * tf_s / 3600.0))
 
 
 def _poisson_s(rng: np.random.Generator, rate_vph: float, end_s: float) -> np.ndarray:
@@ -234,9 +232,11 @@ class GapFit:
 def fit_gaps(simulator: str, gap_class: str, points: Sequence[tuple[float, float]]) -> GapFit:
     """Least-squares fit of Harders' (tc, tf) to measured (flow, capacity) points, relative errors."""
     v, c = (np.array(column, dtype=float) for column in zip(*points, strict=True))
-    params, cov = curve_fit(harders_vph, v, c, p0=FIT_START, bounds=FIT_BOUNDS, sigma=c, absolute_sigma=False)
+    params, cov = curve_fit(
+        hcm.harders_capacity_vph, v, c, p0=FIT_START, bounds=FIT_BOUNDS, sigma=c, absolute_sigma=False
+    )
     (tc_s, tf_s), (tc_se_s, tf_se_s) = params.tolist(), np.sqrt(np.diag(cov)).tolist()
-    rms_rel = float(np.sqrt(np.mean((harders_vph(v, *params) / c - 1.0) ** 2)))
+    rms_rel = float(np.sqrt(np.mean((hcm.harders_capacity_vph(v, *params) / c - 1.0) ** 2)))
     return GapFit(simulator, gap_class, tuple(points), tc_s, tf_s, tc_se_s, tf_se_s, rms_rel)
 
 

@@ -141,9 +141,12 @@ def _roundabout_entry(control: str) -> nx.DiGraph:
 
 
 # ----- theory -------------------------------------------------------------------------
-def harders_capacity_vph(v_c: float, t_c: float, t_f: float) -> float:
-    """Harders' (HCM 2010 eq. 19-31) minor capacity (veh/h) against ``v_c`` veh/h of Poisson traffic."""
-    return v_c * math.exp(-v_c * t_c / 3600.0) / (1.0 - math.exp(-v_c * t_f / 3600.0))
+def harders_capacity_vph(v_c: float | np.ndarray, t_c: float, t_f: float) -> float | np.ndarray:
+    """Harders' (HCM 2010 eq. 19-31) minor capacity (veh/h) against ``v_c`` veh/h of Poisson traffic.
+
+    ``v_c`` may be an array (``benchmarks/bench_junctions.py`` fits ``t_c``, ``t_f`` with it).
+    """
+    return v_c * np.exp(-v_c * t_c / 3600.0) / (1.0 - np.exp(-v_c * t_f / 3600.0))
 
 
 def siegloch_capacity_vph(v_c: float, t_c: float, t_f: float) -> float:
