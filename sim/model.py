@@ -24,7 +24,7 @@ from sim.control.base import Intersection, IntersectionView, SignalController
 from sim.control.holds import SignalHolds
 from sim.control.observe import Observation
 from sim.control.registry import controller_class
-from sim.control.timing import signal_plans
+from sim.control.timing import DemandFlows, signal_plans
 from sim.demand import Trips, trips_for
 from sim.fleet import Fleet
 from sim.metrics.catalog import SECTION_METRICS_INFO, Metric, section_declarations
@@ -90,7 +90,7 @@ class CityModel(mesa.Model):
         self.dt_s = sim_spec.dt_s
         demand_ss, kernel_ss, fleet_ss = np.random.SeedSequence(seed).spawn(3)
         self.graph = build_network(scenario.network.type, scenario.network.kwargs())
-        self.net = compile_network(self.graph)
+        self.net = compile_network(self.graph, scenario.signals.phasing())
         self.router = Router(self.graph, self.net)
         # trips that cannot be driven are left out of the run and reported with it
         demand = trips_for(scenario, self.graph, np.random.default_rng(demand_ss))
@@ -108,6 +108,8 @@ class CityModel(mesa.Model):
             CarFollowing(
                 **{k: v for k, v in asdict(scenario.vehicles).items() if k in taken},
                 gaps_s=scenario.right_of_way.gaps_s(),
+                signal_left_follow_up_s=scenario.right_of_way.signal_left_follow_up_s,
+                left_wait_vehicles=scenario.right_of_way.left_wait_vehicles,
             ),
             self.dt_s,
             seed=int(kernel_ss.generate_state(1)[0]),
@@ -168,7 +170,7 @@ class CityModel(mesa.Model):
             The controllers in signal order, and the time of each one's first decision (s).
         """
         spec, vehicles = self.config.signals, self.config.vehicles
-        flows = self.router.edge_flows_vph(self.trips) if spec.timing == "webster" else None
+        flows = DemandFlows.of(self.router, self.trips) if spec.timing == "webster" else None
         jam_spacing_m = vehicles.length_m + vehicles.min_gap_m
         controller, settings = controller_class(spec.controller), spec.settings_of(spec.controller)
         controllers: list[SignalController] = []

@@ -242,10 +242,23 @@ class Router:
         Raises:
             RoutingError: If a trip cannot be driven (pass the trips :meth:`route_trips` kept).
         """
-        counts = np.zeros(self.net.n_edges)
+        return self._flows_vph(trips, self.route_edges, self.net.n_edges)
+
+    def connection_flows_vph(self, trips: Trips) -> np.ndarray:
+        """Hourly flow per connection (turning movement), as :meth:`edge_flows_vph` per edge.
+
+        Raises:
+            RoutingError: If a trip cannot be driven (pass the trips :meth:`route_trips` kept).
+        """
+        return self._flows_vph(trips, self.route_conns, len(self.net.conn_from))
+
+    def _flows_vph(self, trips: Trips, per_route: list[np.ndarray], n: int) -> np.ndarray:
+        """Trips per hour on each of ``n`` items, ``per_route[route]`` the items of a route (-1: none)."""
+        counts = np.zeros(n)
         for i in range(len(trips)):
             path = trips.routes[i] or self.shortest_path(trips.origin[i], trips.destination[i])
-            np.add.at(counts, self.route_edges[self.route_id(tuple(path))], 1.0)
+            items = per_route[self.route_id(tuple(path))]
+            np.add.at(counts, items[items >= 0], 1.0)
         span_h = max(float(trips.depart_s[-1]) if len(trips) else 0.0, 60.0) / 3600.0
         return counts / span_h
 

@@ -22,6 +22,7 @@ from sim.control.registry import (
 )
 from sim.network.builders import COMPASS_LEGS, LATTICE_JUNCTIONS
 from sim.network.graph import TRAFFIC_LIGHT
+from sim.network.phasing import LEFT_PHASES, LEFT_TURNS, LeftTurnPhasing
 from sim.schema import DURATION as _DURATION
 from sim.schema import MAX_DISTANCE_M as _MAX_DISTANCE_M
 from sim.schema import (
@@ -219,6 +220,13 @@ class SignalSpec:
             the built-in controllers and any added with ``register_controller``).
         timing: ``"fixed"`` (``green_s`` per phase, >= ``min_green_s``) or ``"webster"`` (green
             split from flows, ``lost_time_s`` per phase and ``saturation_flow_vphpl``).
+        left_turns: How the plans derived from geometry serve left turns: ``"permitted"``
+            (two phases, left turns give way to oncoming traffic), ``"protected"`` (each axis
+            gets a left-turn phase for the left turns that have lanes of their own; the others
+            stay permitted) or ``"permitted_protected"`` (that phase, and permitted in the
+            through phase too). Nodes with their own ``signal_plan`` keep it.
+        left_phase: ``"leading"`` (a left-turn phase before its axis' through phase) or
+            ``"lagging"`` (after it).
         offset_s: Cycle offset of every signal, or ``"green_wave"``: offsets from distance / speed
             along x, for an east-west corridor.
         observation_horizon_m: Moving vehicles this close to the stop line count as
@@ -237,6 +245,8 @@ class SignalSpec:
 
     controller: str = _spec("fixed_time", _controller)
     timing: str = _spec("fixed", partial(_choice, choices=("fixed", "webster")))
+    left_turns: str = _spec(LEFT_TURNS[0], partial(_choice, choices=LEFT_TURNS))
+    left_phase: str = _spec(LEFT_PHASES[0], partial(_choice, choices=LEFT_PHASES))
     green_s: float = _spec(30.0, partial(_number, gt=0.0, le=MAX_GREEN_S))
     yellow_s: float = _spec(3.0, partial(_number, ge=2.0, le=10.0))
     all_red_s: float = _spec(0.0, partial(_number, ge=0.0, le=10.0))
@@ -254,6 +264,10 @@ class SignalSpec:
             KeyError: If the scenario has no settings for ``name``.
         """
         return dict(self.settings)[name]
+
+    def phasing(self) -> LeftTurnPhasing:
+        """How the plans derived from geometry serve left turns (``left_turns``, ``left_phase``)."""
+        return LeftTurnPhasing(self.left_turns, self.left_phase)
 
     def tables(self) -> dict[str, Any]:
         """The shared keys and one table per controller's settings, as a scenario file holds them."""
@@ -304,8 +318,13 @@ class RightOfWaySpec:
     vehicles of one lane entering): a left turn from the major road; a minor road's right,
     through and left movement at a ``priority`` or ``right_before_left`` junction, and behind a
     ``stop`` sign; an entry into a roundabout. Defaults: the HCM 2010's
-    (:data:`sim.traffic.codes.HCM_GAPS_S`). A permitted turn at a signal takes
-    ``[vehicles] critical_gap_s``. Each value in [0, 20].
+    (:data:`sim.traffic.codes.HCM_GAPS_S`). Each value in [0, 20].
+
+    A permitted left turn at a signal takes ``[vehicles] critical_gap_s`` (4.5 s) and
+    ``signal_left_follow_up_s`` (2.5 s, both the HCM 2010's for permitted lefts, ch. 31), and up
+    to ``left_wait_vehicles`` (0-2, default 2, within what the junction's size holds: one, two
+    where the widest leg has six lanes or more) of them wait inside the junction for a gap and
+    clear when the signal ends.
     """
 
     major_left_gap_s: float = _spec(HCM_GAPS_S["major_left"][0], _GAP_S)
@@ -324,6 +343,8 @@ class RightOfWaySpec:
     stop_left_follow_up_s: float = _spec(HCM_GAPS_S["stop_left"][1], _GAP_S)
     roundabout_entry_gap_s: float = _spec(HCM_GAPS_S["roundabout_entry"][0], _GAP_S)
     roundabout_entry_follow_up_s: float = _spec(HCM_GAPS_S["roundabout_entry"][1], _GAP_S)
+    signal_left_follow_up_s: float = _spec(2.5, _GAP_S)
+    left_wait_vehicles: int = _spec(2, partial(_integer, ge=0, le=2))
 
     def gaps_s(self) -> dict[str, tuple[float, float]]:
         """``{class: (critical gap, follow-up time)}`` for the kernel."""
@@ -340,6 +361,8 @@ _JUNCTION_KEYS: Schema = {
     "junction": (TRAFFIC_LIGHT, partial(_choice, choices=LATTICE_JUNCTIONS)),
     "roundabout_radius_m": (15.0, _RADIUS),
     "roundabout_speed_mps": (8.33, _SPEED),
+    "left_bay_m": (0.0, partial(_number, ge=0.0, le=5000.0)),
+    "left_bay_lanes": (1, partial(_integer, ge=1, le=4)),
 }
 MAX_GRID_SIDE = 200
 """Most intersections along one side of a grid (and along an arterial): a 200x200 grid has
@@ -396,7 +419,10 @@ speeds in (0, 70] m/s, at most :data:`MAX_GRID_SIDE` intersections a side (a rin
 ones), ``"allway_stop"``, ``"right_before_left"`` or ``"roundabout"`` (each intersection a
 one-lane roundabout of ``roundabout_radius_m``, 5-100 m, less than half a block, its ring at
 ``roundabout_speed_mps``). Type ``"roundabout"`` is one roundabout with ``n_legs`` (3-8) legs
-``leg_m`` long ending at fringe nodes (see :func:`sim.network.builders.roundabout`)."""
+``leg_m`` long ending at fringe nodes (see :func:`sim.network.builders.roundabout`).
+``left_bay_m`` (grid and arterial; 0, the default, for none) adds a left-turn bay of that
+length with ``left_bay_lanes`` (1-4) lanes on every approach to an intersection
+(:mod:`sim.network.bays`)."""
 DEMAND: Mapping[str, Schema] = {
     "uniform": {"rate_vph": (1000.0, partial(_number, gt=0.0, le=1_000_000.0)), **_RATES},
     "matrix": {"matrix": (_REQUIRED, _path), **_RATES},

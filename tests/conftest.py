@@ -45,7 +45,9 @@ def _check_state(traffic: TrafficState) -> None:
     # the lane belongs to the edge the vehicle's route pointer is at
     np.testing.assert_array_equal(traffic.edges_of(vids), net.lane_edge[lane])
     pos, length = traffic.positions_m(vids), traffic.lengths_m(vids)
-    assert np.all((pos >= 0.0) & (pos <= net.edge_length_m[net.lane_edge[lane]] + 1e-9))
+    # past the stop line only a permitted turner waiting in the junction, and no further than it may
+    inside_m = traffic.conns.wait_m.max(initial=0.0)
+    assert np.all((pos >= 0.0) & (pos <= net.edge_length_m[net.lane_edge[lane]] + inside_m + 1e-9))
     # front to back: each follower's front stays behind its leader's rear
     follower = np.flatnonzero(rank > 0)
     assert np.all(pos[follower - 1] - length[follower - 1] >= pos[follower] - 1e-9)
@@ -58,6 +60,7 @@ def check_state() -> Callable[[TrafficState], None]:
     Released vehicles are conserved (arrived + on a lane + waiting to enter), the status
     counts match the counters, no vehicle id is on two lanes, every on-network vehicle's
     lane is the one it is listed on and lies on the edge of its route pointer, positions
-    are within the edge, and consecutive vehicles of a lane do not overlap.
+    are within the edge (or the junction, for a permitted turner waiting in it), and
+    consecutive vehicles of a lane do not overlap.
     """
     return _check_state

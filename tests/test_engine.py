@@ -217,20 +217,24 @@ def test_standing_queue_discharges_at_saturation_flow():
 
 # ----- 4. stop lines -------------------------------------------------------------------
 def test_no_vehicle_crosses_at_red_and_on_yellow_only_those_unable_to_stop(demo_scenario):
+    """The signal's rules hold at every crossing; the exceptions are permitted left turners that
+    drove into the junction on green to wait for a gap ("sneakers"), and they clear on yellow or red."""
     model = CityModel(demo_scenario)
     traffic, net = model.traffic, model.net
     signalized = np.zeros(len(net.conn_from), dtype=bool)
     signalized[net.phase_conns] = True
+    wait_m = traffic.conns.wait_m
     decel = traffic.cf.decel_mps2
     previous = traffic.conn_state.copy()
     at_onset: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # conn -> rptr, x, v
     crossings = {GREEN: 0, YELLOW: 0}
-    held_at_red = 0
+    held_at_red = sneakers_after_green = 0
     while not model.finished:
         n = traffic.n_vehicles
         rptr0 = traffic.vi[rows.VI_RPTR, :n].copy()
         x0 = traffic.vf[rows.VF_POS, :n].copy()
         v0 = traffic.vf[rows.VF_SPEED, :n].copy()
+        inside0 = x0 > net.edge_length_m[traffic.r_edge[rptr0]] + 1e-9
         model.step()
         # signals change only at the start of a step, so this is the state the step ran with
         state = traffic.conn_state
@@ -240,6 +244,10 @@ def test_no_vehicle_crosses_at_red_and_on_yellow_only_those_unable_to_stop(demo_
         moved = np.flatnonzero(traffic.vi[rows.VI_RPTR, :n] != rptr0)
         assert np.all(traffic.vi[rows.VI_RPTR, moved] == rptr0[moved] + 1), "a vehicle skipped a link"
         crossed = moved[signalized[traffic.r_conn[rptr0[moved]]]]
+        sneaked = crossed[inside0[crossed]]
+        assert np.all(wait_m[traffic.r_conn[rptr0[sneaked]]] > 0.0), "only a permitted turn waits inside"
+        sneakers_after_green += int(np.count_nonzero(state[traffic.r_conn[rptr0[sneaked]]] != GREEN))
+        crossed = crossed[~inside0[crossed]]
         conns = traffic.r_conn[rptr0[crossed]]
         at = state[conns]
         assert np.all(at != RED), f"vehicles {crossed[at == RED]} crossed at red at t={traffic.t_s - 1}"
@@ -257,15 +265,25 @@ def test_no_vehicle_crosses_at_red_and_on_yellow_only_those_unable_to_stop(demo_
         rptr = traffic.vi[rows.VI_RPTR, on]
         pos_m = traffic.vf[rows.VF_POS, on]
         edge_m = net.edge_length_m[traffic.r_edge[rptr]]
-        assert np.all(pos_m <= edge_m + 1e-9)
-        facing_red = (rptr < traffic.vi[rows.VI_REND, on]) & signalized[traffic.r_conn[rptr]]
-        facing_red[facing_red] = state[traffic.r_conn[rptr[facing_red]]] == RED
+        last = rptr == traffic.vi[rows.VI_REND, on]
+        conn = np.where(last, 0, traffic.r_conn[rptr])
+        beyond = pos_m > edge_m + 1e-9
+        assert np.all(~beyond | (~last & (pos_m <= edge_m + wait_m[conn] + 1e-9)))
+        # a vehicle drives into the junction to wait only on green
+        entered = beyond & ~(inside0[on] & (rptr == rptr0[on]))
+        assert np.all(state[conn[entered]] == GREEN), (
+            "a permitted turner drove into the junction without green"
+        )
+        facing_red = ~last & signalized[conn]
+        facing_red[facing_red] = state[conn[facing_red]] == RED
         at_line = (pos_m > edge_m - 1.0) & (traffic.vf[rows.VF_SPEED, on] < HALT_MPS)
-        held_at_red += int(np.count_nonzero(facing_red & at_line))
-    # the run exercised the rules: many crossings, some on yellow, queues standing at red
+        held_at_red += int(np.count_nonzero(facing_red & at_line & ~beyond))
+    # the run exercised the rules: many crossings, some on yellow, queues standing at red, and
+    # left turners clearing from inside the junction after their green
     assert crossings[GREEN] > 500
     assert crossings[YELLOW] > 0
     assert held_at_red > 500
+    assert sneakers_after_green > 0
 
 
 # ----- 5. spillback --------------------------------------------------------------------

@@ -113,6 +113,8 @@ GRID3_NETWORK = {
     "junction": "traffic_light",
     "roundabout_radius_m": 15.0,
     "roundabout_speed_mps": 8.33,
+    "left_bay_m": 0.0,
+    "left_bay_lanes": 1,
 }
 """The minimal file's network keys, every default filled in."""
 

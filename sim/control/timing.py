@@ -4,6 +4,9 @@ Every signal runs a :class:`~sim.control.base.SignalPlan`. A node that carries a
 ``signal_plan`` (e.g. one imported from SUMO) runs its own greens and offset; the others
 run the scenario's: ``signals.green_s`` per phase or Webster greens from the demand's
 flows, with the offset ``signals.offset_s`` or, for ``"green_wave"``, a green wave along x.
+Webster's critical flow of a phase is its busiest approach's flow per lane, counting on
+each approach the movements the phase serves over the lanes they use, so that a left-turn
+phase counts the left turns over their own lanes (:func:`critical_lane_flows_vphpl`).
 Each phase's yellow, all-red, minimum and maximum green are its ``signal_plan``'s where it
 gives them (:attr:`~sim.network.compile.CompiledNetwork.phase_yellow_s` and the like), else
 the scenario's (no maximum: the controller's own setting).
@@ -12,13 +15,14 @@ the scenario's (no maximum: the controller's own setting).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
 from sim.control.base import SignalPlan
 from sim.network.graph import SIGNAL_PLAN, per_phase
+from sim.network.phasing import gives_way_within
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -29,7 +33,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_CYCLE_S",
     "MIN_CYCLE_S",
-    "critical_flow_vphpl",
+    "DemandFlows",
+    "FlowSource",
+    "critical_lane_flows_vphpl",
     "green_wave_offsets_s",
     "signal_plans",
     "webster_delay_s",
@@ -38,6 +44,33 @@ __all__ = [
 
 MIN_CYCLE_S = 30.0
 MAX_CYCLE_S = 180.0
+
+
+class FlowSource(Protocol):
+    """What knows the demand's flows (:class:`sim.routing.Router`)."""
+
+    def edge_flows_vph(self, trips: Any) -> np.ndarray:
+        """Hourly flow per edge of ``trips`` (veh/h)."""
+
+    def connection_flows_vph(self, trips: Any) -> np.ndarray:
+        """Hourly flow per connection of ``trips`` (veh/h)."""
+
+
+class DemandFlows(NamedTuple):
+    """The demand's hourly flows, for Webster greens.
+
+    Attributes:
+        edge_vph: Flow of every edge (veh/h).
+        connection_vph: Flow of every connection, i.e. turning movement (veh/h).
+    """
+
+    edge_vph: np.ndarray
+    connection_vph: np.ndarray
+
+    @classmethod
+    def of(cls, source: FlowSource, trips: Any) -> DemandFlows:
+        """The flows of ``trips`` on their routes, from ``source`` (the model's router)."""
+        return cls(source.edge_flows_vph(trips), source.connection_flows_vph(trips))
 
 
 def webster_timing(
@@ -97,17 +130,64 @@ def webster_delay_s(cycle_s: float, effective_green_s: float, flow_vph: float, c
     return uniform + random - correction
 
 
-def critical_flow_vphpl(net: CompiledNetwork, phase: int, flows_vph: np.ndarray) -> float:
-    """The highest flow per lane (veh/h/lane) among the approaches a phase serves (0 if none).
+def critical_lane_flows_vphpl(net: CompiledNetwork, signal: int, flows: DemandFlows) -> list[float]:
+    """Per phase of a signal, the highest flow per lane among its approaches (veh/h/lane, 0 if none).
+
+    On each approach a phase counts the movements it serves, except those it shares with
+    another phase of the signal in which they give way to no movement green with them (a
+    permitted-protected left turn counts in its protected phase only). An approach whose
+    every movement the phase counts has its edge flow over its lanes (as with the two
+    permitted phases); another the flow of the counted movements over the lanes they use (a
+    left-turn phase: the left turns over their own lanes; the through phase beside it: the
+    through and right turns over theirs).
 
     Args:
         net: The compiled network.
-        phase: Global phase index.
-        flows_vph: Flow of every edge (veh/h).
+        signal: Index of the signal.
+        flows: The demand's flows.
     """
-    conns = net.phase_conns[net.phase_conn_ptr[phase] : net.phase_conn_ptr[phase + 1]]
-    edges = np.unique(net.conn_from[conns])
-    return float((flows_vph[edges] / net.edge_lanes[edges]).max(initial=0.0))
+    ptr = net.phase_conn_ptr
+    phases = range(net.signal_phase_ptr[signal], net.signal_phase_ptr[signal + 1])
+    members = {p: net.phase_conns[ptr[p] : ptr[p + 1]] for p in phases}
+    counted = _counted_phases(net, members)
+    movements_of = np.bincount(net.conn_from, minlength=net.n_edges)
+    critical = []
+    for p, conns in members.items():
+        mine = conns[np.array([counted[c] == p for c in conns.tolist()], dtype=bool)]
+        per_lane = []
+        for e in np.unique(net.conn_from[conns]).tolist():
+            counted_here = mine[net.conn_from[mine] == e]
+            if len(counted_here) == movements_of[e]:
+                per_lane.append(flows.edge_vph[e] / net.edge_lanes[e])
+            elif len(counted_here):
+                lanes = {
+                    lane
+                    for c in counted_here.tolist()
+                    for lane in range(net.conn_lane_lo[c], net.conn_lane_hi[c] + 1)
+                }
+                per_lane.append(flows.connection_vph[counted_here].sum() / len(lanes))
+        critical.append(float(max(per_lane, default=0.0)))
+    return critical
+
+
+def _counted_phases(net: CompiledNetwork, members: Mapping[int, np.ndarray]) -> dict[int, int]:
+    """The phase whose critical flow counts each movement of one signal's phases ``members``.
+
+    A movement green in several phases counts in the first where it gives way to none of the
+    movements green with it, else in the first that serves it.
+    """
+    foes = (net.conn_foe_ptr, net.conn_foes, net.conn_foe_kind)
+    greens = {p: set(conns.tolist()) for p, conns in members.items()}
+    serving: dict[int, list[int]] = {}
+    for p, conns in greens.items():
+        for c in conns:
+            serving.setdefault(c, []).append(p)
+    return {
+        c: ps[0]
+        if len(ps) == 1
+        else next((p for p in ps if not gives_way_within(c, greens[p], *foes)), ps[0])
+        for c, ps in serving.items()
+    }
 
 
 def green_wave_offsets_s(net: CompiledNetwork) -> np.ndarray:
@@ -122,7 +202,7 @@ def green_wave_offsets_s(net: CompiledNetwork) -> np.ndarray:
 
 
 def signal_plans(
-    signals: SignalSpec, graph: nx.DiGraph, net: CompiledNetwork, flows_vph: np.ndarray | None
+    signals: SignalSpec, graph: nx.DiGraph, net: CompiledNetwork, flows: DemandFlows | None
 ) -> list[SignalPlan]:
     """The plan of every signal of a network, in signal order.
 
@@ -135,7 +215,7 @@ def signal_plans(
         signals: The scenario's ``[signals]``.
         graph: The network graph (its nodes may carry a ``signal_plan``).
         net: Its compiled form.
-        flows_vph: Edge flows for Webster greens (veh/h), or None for ``signals.green_s``.
+        flows: The demand's flows for Webster greens, or None for ``signals.green_s``.
     """
     wave_s = green_wave_offsets_s(net)
     yellows = _or_scenario(net.phase_yellow_s, signals.yellow_s)
@@ -150,7 +230,7 @@ def signal_plans(
         own = graph.nodes[net.node_ids[node]].get(SIGNAL_PLAN)
         if own is None:
             intergreens = [y + r for y, r in zip(yellow, all_red, strict=True)]
-            greens = _scenario_greens(signals, net, phases, flows_vph, intergreens, min_green)
+            greens = _scenario_greens(signals, net, s, flows, intergreens, min_green)
             offset_s = float(wave_s[s] if signals.offset_s == "green_wave" else signals.offset_s)
         else:
             greens = tuple(float(g) for g in own["greens_s"])
@@ -168,15 +248,15 @@ def _or_scenario(per_phase_s: np.ndarray, scenario_s: float) -> list[float]:
 def _scenario_greens(
     signals: SignalSpec,
     net: CompiledNetwork,
-    phases: range,
-    flows_vph: np.ndarray | None,
+    signal: int,
+    flows: DemandFlows | None,
     intergreens_s: list[float],
     min_greens_s: list[float],
 ) -> tuple[float, ...]:
-    """``signals.green_s`` for every phase, or Webster greens from the flows."""
-    if flows_vph is None:
-        return (signals.green_s,) * len(phases)
-    critical = [critical_flow_vphpl(net, p, flows_vph) for p in phases]
+    """``signals.green_s`` for every phase of signal ``signal``, or Webster greens from the flows."""
+    if flows is None:
+        return (signals.green_s,) * len(intergreens_s)
+    critical = critical_lane_flows_vphpl(net, signal, flows)
     _, greens = webster_timing(
         critical, signals.lost_time_s, signals.saturation_flow_vphpl, intergreens_s, min_greens_s
     )

@@ -28,7 +28,10 @@ libosmium; nothing is downloaded. The import:
    placed on intersections as signals are (the strictest sign wins), else ``"priority"``;
 8. ranks the roads: every edge's ``priority`` is its class's (SUMO's OSM type map, see
    :data:`~sim.interop.osm_tags.ROAD_CLASSES`), the highest along a link merged from
-   several ways.
+   several ways;
+9. reads ``turn:lanes`` (``:forward``, ``:backward``) where a way ends into the ``turns`` of
+   the edge that ends there, when the value is consistent with the edge's lanes and turns
+   (:mod:`sim.interop.osm_turns`); other edges keep citysim's default lanes per turn.
 
 Node ids are the OSM node ids as strings; x and y (m) come from a local projection about
 the centre of the kept nodes (x east, y north).
@@ -56,8 +59,10 @@ from sim.interop.osm_tags import (
     node_control,
     parse_lanes,
     parse_maxspeed_kph,
+    turn_lanes,
     way_directions,
 )
+from sim.interop.osm_turns import set_turn_lanes, way_ends
 from sim.interop.simplify import chain_ends, keep_largest_strong_component, merge_chains, neighbours
 from sim.network.graph import FRINGE, JUNCTION, PRIORITY, TRAFFIC_LIGHT
 from sim.network.validate import validate_network
@@ -67,6 +72,8 @@ __all__ = ["OsmNetwork", "OsmOptions", "OsmReport", "read_osm"]
 EdgeKey = tuple[str, str]
 _KPH = 1.0 / 3.6
 _SUFFIXES = (".osm", ".pbf", ".osm.pbf", ".osm.bz2", ".osm.gz", ".o5m")
+_TURN_LANES = "turn_lanes"
+"""Segment attribute: the ``turn:lanes`` value of the way that ends with the segment."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,9 @@ class OsmReport:
         signs_moved: Of those, signs moved along the road to an intersection.
         signs_unplaced: Of those, signs with no intersection within reach (ignored).
         junctions: The ``junction`` control of the nodes that are not fringe, with counts.
+        turn_lanes: Edges whose ``turns`` come from a ``turn:lanes`` tag.
+        turn_lanes_ignored: ``turn:lanes`` values not used: not one entry per lane, an
+            unknown value, or a turn of the edge that no lane (or no contiguous run) serves.
     """
 
     ways: int
@@ -147,6 +157,8 @@ class OsmReport:
     signs_moved: int
     signs_unplaced: int
     junctions: Mapping[str, int]
+    turn_lanes: int
+    turn_lanes_ignored: int
 
     def summary(self) -> str:
         """The report as a few lines of text."""
@@ -166,6 +178,8 @@ class OsmReport:
                 f"intersection, {self.signals_unplaced} unplaced",
                 f"stop and give-way signs: {self.signs_tagged} tagged, {self.signs_moved} moved to an "
                 f"intersection, {self.signs_unplaced} unplaced",
+                f"turn lanes: {self.turn_lanes} edges from turn:lanes, {self.turn_lanes_ignored} "
+                "values ignored (inconsistent with the lanes or turns; default lanes kept)",
                 "junctions: "
                 + ", ".join(
                     f"{control} {n}" for control, n in sorted(self.junctions.items(), key=lambda i: -i[1])
@@ -263,6 +277,8 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         )
     if len(fringe) < 2:
         raise InteropError(f"the kept network has {len(fringe)} fringe node(s); expected at least 2", path)
+    values = {key: kept.edges[course.points[-2:]].get(_TURN_LANES) for key, course in links.courses.items()}
+    turns_kept, turns_ignored = set_turn_lanes(graph, {key: v for key, v in values.items() if v is not None})
     validate_network(graph, path)
     report = OsmReport(
         ways=raw.ways,
@@ -288,6 +304,8 @@ def read_osm(path: str | os.PathLike[str], options: OsmOptions | None = None) ->
         signs_moved=signs_moved,
         signs_unplaced=signs_unplaced,
         junctions=dict(Counter(control for _, control in graph.nodes(data=JUNCTION) if control is not None)),
+        turn_lanes=turns_kept,
+        turn_lanes_ignored=turns_ignored,
     )
     courses = {key: course.points for key, course in links.courses.items()}
     return OsmNetwork(graph, courses, report)
@@ -342,13 +360,15 @@ def _add_way(raw: _Raw, tags: dict[str, str], points: list[tuple[str, tuple[floa
         inside = [p is not None for p in points[max(i - 1, 0) : i + 2]]
         if not all(inside):
             raw.boundary.add(node)
+    ends = way_ends(points, turn_lanes(tags, directions))
     for a, b in zip(points, points[1:], strict=False):
         if a is None or b is None or a[0] == b[0]:
             continue
         length_m = haversine_m(*a[1], *b[1])
         for (u, v), lanes in (((a[0], b[0]), forward), ((b[0], a[0]), backward)):
             if lanes is not None and not raw.segments.has_edge(u, v):
-                raw.segments.add_edge(u, v, length_m=length_m, lanes_of=lanes, **{PRIORITY: priority})
+                extra = {PRIORITY: priority, **({_TURN_LANES: ends[u, v]} if (u, v) in ends else {})}
+                raw.segments.add_edge(u, v, length_m=length_m, lanes_of=lanes, **extra)
 
 
 def _way_lanes(

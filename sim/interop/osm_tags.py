@@ -24,6 +24,7 @@ __all__ = [
     "node_control",
     "parse_lanes",
     "parse_maxspeed_kph",
+    "turn_lanes",
     "way_directions",
 ]
 
@@ -133,6 +134,19 @@ def way_directions(tags: Mapping[str, str]) -> WayDirections | None:
     road = ROAD_CLASSES.get(tags.get("highway", ""))
     implied = implied or (road is not None and road.oneway)
     return WayDirections(True, not implied)
+
+
+def turn_lanes(tags: Mapping[str, str], directions: WayDirections) -> tuple[str | None, str | None]:
+    """The ``turn:lanes`` value of each direction of a way (forward, backward); ``None`` where untagged.
+
+    ``turn:lanes:forward`` and ``turn:lanes:backward`` name their direction; a plain
+    ``turn:lanes`` is that of the only direction of a one-way way (on a two-way way it is
+    ambiguous and not read). The values are parsed by :func:`sim.interop.osm_turns.lane_kinds`.
+    """
+    plain = tags.get("turn:lanes") if directions.forward != directions.backward else None
+    forward = (tags.get("turn:lanes:forward") or plain) if directions.forward else None
+    backward = (tags.get("turn:lanes:backward") or plain) if directions.backward else None
+    return forward, backward
 
 
 def parse_lanes(value: str | None) -> int | None:

@@ -267,7 +267,7 @@ def validate_against_sumo(
     else:
         net_path = out / NET_FILE
         pieces = {edge_id: (key,) for key, edge_id in sumo_edge_ids(model.graph).items()}
-        build_net(model.graph, net_path, _timings(model), options)
+        build_net(model.graph, net_path, _timings(model), options, scenario.signals.phasing())
         connections = net_connections(net_path)
     trips = _route_trips(model, pieces)
     _check_turns(trips, connections)

@@ -122,6 +122,14 @@ _UNDOCUMENTED: Mapping[str, str] = {
         for movement in HCM_GAPS_S
         for part, what in (("gap", "Critical gap"), ("follow_up", "Follow-up time"))
     },
+    "right_of_way.signal_left_follow_up_s": (
+        "Follow-up time of permitted left turns at a signal (HCM 2010: 2.5 s); "
+        "their critical gap is vehicles.critical_gap_s."
+    ),
+    "right_of_way.left_wait_vehicles": (
+        "Permitted left turners that may wait inside a signalized junction for a gap and clear "
+        "when the signal ends (0-2; one fits a junction narrower than six lanes)."
+    ),
 }
 """Descriptions of the keys that no docstring documents."""
 

@@ -18,6 +18,7 @@ import math
 
 import networkx as nx
 
+from sim.network.bays import add_left_bays
 from sim.network.graph import (
     FRINGE,
     INTERSECTION,
@@ -65,6 +66,8 @@ def grid(
     junction: str | None = None,
     roundabout_radius_m: float = 15.0,
     roundabout_speed_mps: float = 8.33,
+    left_bay_m: float = 0.0,
+    left_bay_lanes: int = 1,
 ) -> nx.DiGraph:
     """Build a rectangular grid of two-way streets: the benchmark ``gridN`` family.
 
@@ -94,6 +97,11 @@ def grid(
             (less than half of block_m). Default 15.
         roundabout_speed_mps: Speed limit on the roundabouts' ring, metres per second.
             Default 8.33 (30 km/h).
+        left_bay_m: Length of a left-turn bay on every approach to an intersection, metres;
+            0 (the default) builds none. Each approach must be at least 20 m longer
+            (:func:`sim.network.bays.add_left_bays`). Not with ``junction="roundabout"``.
+        left_bay_lanes: Lanes of each left-turn bay, added on the left of the approach's
+            lanes. Default 1.
 
     Returns:
         The road network.
@@ -121,6 +129,7 @@ def grid(
         control=control,
         name=default_name if name is None else name,
     )
+    graph = _with_bays(graph, control, left_bay_m, left_bay_lanes)
     return _with_roundabouts(graph, control, roundabout_radius_m, roundabout_speed_mps, block_m=block_m)
 
 
@@ -137,6 +146,8 @@ def arterial(
     junction: str | None = None,
     roundabout_radius_m: float = 15.0,
     roundabout_speed_mps: float = 8.33,
+    left_bay_m: float = 0.0,
+    left_bay_lanes: int = 1,
 ) -> nx.DiGraph:
     """Build an east-west arterial crossed by a two-way side street at every intersection.
 
@@ -162,6 +173,11 @@ def arterial(
             (less than half of block_m and half of side_street_m). Default 15.
         roundabout_speed_mps: Speed limit on the roundabouts' ring, metres per second.
             Default 8.33 (30 km/h).
+        left_bay_m: Length of a left-turn bay on every approach to an intersection, metres;
+            0 (the default) builds none. Each approach must be at least 20 m longer
+            (:func:`sim.network.bays.add_left_bays`). Not with ``junction="roundabout"``.
+        left_bay_lanes: Lanes of each left-turn bay, added on the left of the approach's
+            lanes. Default 1.
 
     Returns:
         The road network.
@@ -189,6 +205,7 @@ def arterial(
         control=control,
         name=f"arterial{n_intersections}" if name is None else name,
     )
+    graph = _with_bays(graph, control, left_bay_m, left_bay_lanes)
     return _with_roundabouts(
         graph,
         control,
@@ -411,6 +428,19 @@ def _with_roundabouts(
     for node in [n for n, kind in graph.nodes(data="kind") if kind == INTERSECTION]:
         make_roundabout(graph, node, float(radius_m), ring_speed_mps)
     return graph
+
+
+def _with_bays(graph: nx.DiGraph, control: str, left_bay_m: float, left_bay_lanes: int) -> nx.DiGraph:
+    """``graph`` with a left-turn bay on every approach to an intersection, unless ``left_bay_m`` is 0."""
+    _check_counts(left_bay_lanes=left_bay_lanes)
+    if left_bay_m == 0:
+        return graph
+    if control == ROUNDABOUT:
+        raise NetworkError(
+            f"left_bay_m={left_bay_m!r} with junction={ROUNDABOUT!r}; expected left_bay_m = 0 (a roundabout "
+            "has no left-turn bays)"
+        )
+    return add_left_bays(graph, left_bay_m, left_bay_lanes)
 
 
 def _check_counts(**counts: int) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.network.conflicts import conflict_model
 from sim.network.graph import PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError, per_phase
+from sim.network.phasing import LeftTurnPhasing, geometric_phases
 from sim.traffic.codes import TURN_LEFT, TURN_RIGHT, TURN_THROUGH, TURN_UTURN
 
 __all__ = ["CompiledNetwork", "compile_network"]
@@ -39,14 +40,16 @@ class CompiledNetwork:
         conn_turn: Turn kind, ``TURN_THROUGH``, ``TURN_RIGHT``, ``TURN_LEFT`` or ``TURN_UTURN``
             (:mod:`sim.traffic.codes`).
         conn_lane_lo, conn_lane_hi: Range of in-edge lanes (within the edge) that serve it.
-        conn_rule, conn_gap_class, conn_zone_m: Each connection's right of way, critical-gap
-            class and conflict zone (m), and ``conn_foe_ptr``, ``conn_foes``,
-            ``conn_foe_kind`` its conflicting connections (:class:`~sim.network.conflicts.ConflictModel`).
+        conn_rule, conn_gap_class, conn_zone_m, conn_wait_n: Each connection's right of way,
+            critical-gap class, conflict zone (m) and vehicles that may wait in the junction,
+            and ``conn_foe_ptr``, ``conn_foes``, ``conn_foe_kind`` its conflicting connections
+            (:class:`~sim.network.conflicts.ConflictModel`).
         signal_nodes: Node index of each signalized intersection.
         signal_phase_ptr: Signal ``s`` owns phases ``signal_phase_ptr[s]:signal_phase_ptr[s+1]``.
         phase_conn_ptr, phase_conns: Phase ``p`` gives green to connections
             ``phase_conns[phase_conn_ptr[p]:phase_conn_ptr[p+1]]``.
         phase_axis: ``"NS"`` or ``"EW"`` per geometric phase (the approach bearing it serves),
+            ``"NS-left"`` or ``"EW-left"`` per left-turn phase (:mod:`sim.network.phasing`),
             ``"plan"`` per phase taken from a node's ``signal_plan``.
         phase_yellow_s, phase_all_red_s: Yellow and all-red (s) after each phase, from its node's
             ``signal_plan``; NaN where the node has none (use the scenario's value).
@@ -75,6 +78,7 @@ class CompiledNetwork:
     conn_rule: np.ndarray
     conn_gap_class: np.ndarray
     conn_zone_m: np.ndarray
+    conn_wait_n: np.ndarray
     conn_foe_ptr: np.ndarray
     conn_foes: np.ndarray
     conn_foe_kind: np.ndarray
@@ -144,10 +148,6 @@ def _turn(h_in: tuple[float, float], h_out: tuple[float, float], back: bool) -> 
     if dot >= _THROUGH_COS:
         return TURN_THROUGH
     return TURN_LEFT if cross >= 0 else TURN_RIGHT
-
-
-def _axis(h: tuple[float, float]) -> str:
-    return "NS" if abs(h[1]) > abs(h[0]) else "EW"
 
 
 def _plan_phases(
@@ -224,7 +224,7 @@ def _connections(
     return np.array(conns, dtype=np.int32).reshape(-1, 5)
 
 
-def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
+def compile_network(graph: nx.DiGraph, phasing: LeftTurnPhasing | None = None) -> CompiledNetwork:
     """Compile a validated road graph into arrays.
 
     Connections: an edge with ``turns`` gets exactly the turns it lists, from the lanes it
@@ -235,11 +235,17 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
     rightmost, through traffic every lane. Right of way between conflicting connections:
     :mod:`sim.network.conflicts`. Signal phases: the
     in-edges of a signalized node are split by bearing into a north-south and an
-    east-west phase (permitted turns from the shared lanes, no protected phase); a node
-    whose approaches all share one bearing gets a single phase. A signalized node with a
+    east-west phase (permitted left turns), each with a left-turn phase where ``phasing``
+    asks for one and the left turns have lanes of their own (:mod:`sim.network.phasing`);
+    a node whose approaches all share one bearing gets a single phase. A signalized node with a
     ``signal_plan`` gets exactly the plan's phases instead, in order, each giving green to
     the connections of its movements, and its per-phase yellow, all-red, minimum and maximum
     green (:attr:`CompiledNetwork.phase_yellow_s` and the like).
+
+    Args:
+        graph: The road graph.
+        phasing: How the phases derived from geometry serve left turns; default
+            ``LeftTurnPhasing()`` (permitted only).
 
     Raises:
         NetworkError: If a ``signal_plan`` lists a movement the network does not connect (not
@@ -285,10 +291,8 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
             continue
         plan = graph.nodes[node_ids[n]].get(SIGNAL_PLAN)
         if plan is None:
-            groups: dict[str, list[int]] = {}
-            for ei in ins[n]:
-                groups.setdefault(_axis(heading[ei]), []).extend(by_in_edge.get(ei, []))
-            phases = [(axis, groups[axis]) for axis in ("NS", "EW") if axis in groups]
+            left_turns = LeftTurnPhasing() if phasing is None else phasing
+            phases = geometric_phases(ins[n], heading, by_in_edge, carr, conflicts, left_turns)
         else:
             movements = {
                 c: (edge_keys[ei][0], edge_keys[int(carr[c, 1])][1])
@@ -327,6 +331,7 @@ def compile_network(graph: nx.DiGraph) -> CompiledNetwork:
         conn_rule=conflicts.rule,
         conn_gap_class=conflicts.gap_class,
         conn_zone_m=conflicts.zone_m,
+        conn_wait_n=conflicts.wait_n,
         conn_foe_ptr=conflicts.foe_ptr,
         conn_foes=conflicts.foes,
         conn_foe_kind=conflicts.foe_kind,

@@ -36,6 +36,11 @@ from the stop line until its rear has left the first ``zone_m`` metres of the ou
 junction's width (3.2 m a lane, over the widest leg's lanes in and out) for through and left
 movements, 0.6 of it for a right turn or U-turn. No vehicle enters a movement while a
 conflicting one is occupied. At a signal the zone is 0 (the all-red clears the junction).
+
+**Waiting in the junction.** A permitted left turn (or U-turn) at a signal may drive into the
+junction and wait there for a gap, and clear when the signal ends ("sneakers"): one vehicle
+(``wait_n``), two where the widest leg has six lanes or more (a junction at least
+:data:`WIDE_JUNCTION_M` across).
 """
 
 from __future__ import annotations
@@ -61,10 +66,12 @@ from sim.traffic.codes import (
     TURN_UTURN,
 )
 
-__all__ = ["ConflictModel", "LANE_WIDTH_M", "conflict_model", "node_control"]
+__all__ = ["ConflictModel", "LANE_WIDTH_M", "WIDE_JUNCTION_M", "conflict_model", "node_control"]
 
 LANE_WIDTH_M = 3.2
 """Width of one lane (m), which sizes a junction's conflict zone."""
+WIDE_JUNCTION_M = 6 * LANE_WIDTH_M
+"""A junction this wide (m) or wider holds two permitted left turners waiting in it, a narrower one one."""
 _ZONE_SHARE = {TURN_RIGHT: 0.6, TURN_UTURN: 0.6}
 _EPS = 1e-3
 _OPPOSITE_COS = math.cos(math.radians(45.0))
@@ -81,6 +88,7 @@ class ConflictModel:
         gap_class: Index into :data:`~sim.traffic.codes.GAP_CLASSES` of its critical gap and
             follow-up time (0: none).
         zone_m: Length of the out-edge it occupies after the stop line (m); 0 at signals.
+        wait_n: How many vehicles of a permitted turn at a signal may wait in the junction (0: none).
         foe_ptr, foes, foe_kind: Connection ``c`` conflicts with ``foes[foe_ptr[c]:foe_ptr[c+1]]``,
             each with its ``FOE_*`` kind (``FOE_YIELD``: ``c`` gives way to it).
     """
@@ -88,6 +96,7 @@ class ConflictModel:
     rule: np.ndarray
     gap_class: np.ndarray
     zone_m: np.ndarray
+    wait_n: np.ndarray
     foe_ptr: np.ndarray
     foes: np.ndarray
     foe_kind: np.ndarray
@@ -160,6 +169,7 @@ def conflict_model(
     rule = np.full(n_conn, RULE_FREE, dtype=np.int8)
     gap_class = np.zeros(n_conn, dtype=np.int8)
     zone_m = np.zeros(n_conn)
+    wait_n = np.zeros(n_conn, dtype=np.int8)
     foe_lists: list[list[tuple[int, int]]] = [[] for _ in range(n_conn)]
     by_node: dict[int, list[int]] = {}
     for c in range(n_conn):
@@ -198,11 +208,13 @@ def conflict_model(
             rule[c] = RULE_STOP if stops else RULE_YIELD if yields else RULE_FREE
             if yields or stops:
                 gap_class[c] = _gap_class(control, minor, turn)
+            if control == TRAFFIC_LIGHT and yields:
+                wait_n[c] = 2 if width >= WIDE_JUNCTION_M - _EPS else 1
     foe_ptr = np.zeros(n_conn + 1, dtype=np.int32)
     foe_ptr[1:] = np.cumsum([len(f) for f in foe_lists])
     foes = np.array([f for fl in foe_lists for f, _ in fl], dtype=np.int32)
     kinds = np.array([k for fl in foe_lists for _, k in fl], dtype=np.int8)
-    return ConflictModel(rule, gap_class, zone_m, foe_ptr, foes, kinds)
+    return ConflictModel(rule, gap_class, zone_m, wait_n, foe_ptr, foes, kinds)
 
 
 def _major_in_edges(

@@ -27,7 +27,22 @@ from sim.traffic.layout import (
     inline,
 )
 
-__all__ = ["emit", "overtake", "pick_lane", "pop", "push", "room_m", "vid_at"]
+__all__ = [
+    "CHANGE_LINK_M",
+    "emit",
+    "insert_at",
+    "overtake",
+    "pick_lane",
+    "pop",
+    "push",
+    "remove_at",
+    "room_m",
+    "slot",
+    "vid_at",
+]
+
+CHANGE_LINK_M = 30.0
+"""The shortest link (m) a vehicle enters on a lane not serving its next turn (to change lanes on it)."""
 
 
 @inline
@@ -54,13 +69,9 @@ def room_m(lane: int, lanes: Lanes, vf: np.ndarray, edge_len: np.ndarray, min_ga
 
 
 @inline
-def pick_lane(
-    edge: int, next_conn: int, lanes: Lanes, vf: np.ndarray, edges: Edges, conns: Connections, min_gap: float
+def _roomiest(
+    edge: int, lo: int, hi: int, lanes: Lanes, vf: np.ndarray, edges: Edges, min_gap: float
 ) -> tuple[int, float]:
-    """The lane of ``edge`` serving ``next_conn`` (any lane if -1) with the most room (m)."""
-    lo, hi = 0, edges.n_lanes[edge] - 1
-    if next_conn >= 0:
-        lo, hi = conns.lane_lo[next_conn], conns.lane_hi[next_conn]
     best, best_room = -1, -np.inf
     for j in range(lo, hi + 1):
         lane = edges.lane0[edge] + j
@@ -71,12 +82,66 @@ def pick_lane(
 
 
 @inline
+def pick_lane(
+    edge: int,
+    next_conn: int,
+    lanes: Lanes,
+    vf: np.ndarray,
+    edges: Edges,
+    conns: Connections,
+    min_gap: float,
+    need_m: float,
+) -> tuple[int, float]:
+    """The lane a vehicle enters ``edge`` on, and its room (m).
+
+    The lane serving ``next_conn`` (any lane if -1) with the most room; if none has ``need_m``
+    of room and the link is long enough to change lanes on (:data:`CHANGE_LINK_M`), the lane
+    with the most room of all.
+    """
+    lo, hi = 0, edges.n_lanes[edge] - 1
+    if next_conn >= 0:
+        lo, hi = conns.lane_lo[next_conn], conns.lane_hi[next_conn]
+    best, best_room = _roomiest(edge, lo, hi, lanes, vf, edges, min_gap)
+    if best_room < need_m and hi - lo + 1 < edges.n_lanes[edge] and edges.length_m[edge] >= CHANGE_LINK_M:
+        other, other_room = _roomiest(edge, 0, edges.n_lanes[edge] - 1, lanes, vf, edges, min_gap)
+        if other_room >= need_m:
+            return other, other_room
+    return best, best_room
+
+
+@inline
 def push(lanes: Lanes, lane: int, vid: int) -> None:
     """Append ``vid`` at the back of ``lane``."""
     li = lanes.li
     n = li[LI_COUNT, lane]
     lanes.buf[li[LI_OFF, lane] + (li[LI_HEAD, lane] + n) % li[LI_CAP, lane]] = vid
     li[LI_COUNT, lane] = n + 1
+
+
+@inline
+def slot(lanes: Lanes, lane: int, i: int) -> int:
+    """The index in ``lanes.buf`` of place ``i`` (0: the stop line's) of ``lane``."""
+    li = lanes.li
+    return li[LI_OFF, lane] + (li[LI_HEAD, lane] + i) % li[LI_CAP, lane]
+
+
+@inline
+def remove_at(lanes: Lanes, lane: int, i: int) -> None:
+    """Take the vehicle ``i`` places behind the stop line out of ``lane``; those behind move up."""
+    n = lanes.li[LI_COUNT, lane]
+    for k in range(i, n - 1):
+        lanes.buf[slot(lanes, lane, k)] = lanes.buf[slot(lanes, lane, k + 1)]
+    lanes.li[LI_COUNT, lane] = n - 1
+
+
+@inline
+def insert_at(lanes: Lanes, lane: int, i: int, vid: int) -> None:
+    """Put ``vid`` ``i`` places behind the stop line of ``lane`` (which has room); those behind move back."""
+    n = lanes.li[LI_COUNT, lane]
+    for k in range(n, i, -1):
+        lanes.buf[slot(lanes, lane, k)] = lanes.buf[slot(lanes, lane, k - 1)]
+    lanes.buf[slot(lanes, lane, i)] = vid
+    lanes.li[LI_COUNT, lane] = n + 1
 
 
 @inline

@@ -1,8 +1,9 @@
 """The numba-compiled simulation step over the state's containers (numpy and numba only).
 
 One step runs its stages in order, each a compiled function: signals (``_update_signals``),
-insertion (``_insert``), speeds (:func:`sim.traffic.speeds.set_speeds`: Krauss car following,
-stop lines, gap acceptance, room downstream), positions (``_positions``), stop-line crossings
+insertion (``_insert``), lane changes (:func:`sim.traffic.lane_change.change_lanes`), speeds
+(:func:`sim.traffic.speeds.set_speeds`: Krauss car following, stop lines, gap acceptance,
+room downstream), positions (``_positions``), stop-line crossings
 and arrivals (``_crossings``), and the signals' clocks (``_tick_signals``). Positions advance
 by Euler integration (``x += v_new * dt``), as in SUMO's default.
 
@@ -30,6 +31,7 @@ from sim.traffic.codes import (
     STAGE_YELLOW,
     YELLOW,
 )
+from sim.traffic.lane_change import change_lanes
 from sim.traffic.layout import (
     ACC_EXITS,
     ACC_HALTED,
@@ -45,6 +47,9 @@ from sim.traffic.layout import (
     F_EMERGENCY,
     F_NOTIFY,
     F_STOP_SENT,
+    GO_CROSS,
+    GO_HOLD,
+    GO_WAIT_INSIDE,
     LF_LINE_SINCE,
     LI_COUNT,
     LI_EDGE,
@@ -142,7 +147,9 @@ def _enter(vid: int, e: int, t: float, w: World) -> bool:
     """Put a waiting vehicle on the lane of edge ``e`` with the most room at ``t`` (s), if it has room."""
     veh, lanes, edges, conns, routes = w.veh, w.lanes, w.edges, w.conns, w.routes
     vf, vi, li = veh.vf, veh.vi, lanes.li
-    lane, room = pick_lane(e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid])
+    lane, room = pick_lane(
+        e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid], vf[VF_LEN, vid]
+    )
     if room < 0.0:
         return False
     v0 = desired_speed(vid, edges.speed_mps[e], vf)
@@ -224,7 +231,12 @@ def _move_lane(lane: int, w: World) -> None:
     vf, vi, dt = veh.vf, veh.vi, p.dt_s
     e = lanes.li[LI_EDGE, lane]
     length = edges.length_m[e]
-    lead_rear = np.inf if lanes.go[lane] else length
+    go = lanes.go[lane]
+    lead_rear = np.inf if go == GO_CROSS else length
+    c_inside = -1
+    if go == GO_WAIT_INSIDE:
+        c_inside = w.routes.conn[vi[VI_RPTR, vid_at(lanes, lane, 0)]]
+        lead_rear = length + w.conns.wait_m[c_inside]
     for i in range(lanes.li[LI_COUNT, lane]):
         vid = vid_at(lanes, lane, i)
         emergency = vi[VI_FLAGS, vid] & F_EMERGENCY
@@ -232,7 +244,8 @@ def _move_lane(lane: int, w: World) -> None:
         new = old + veh.vnew[vid] * dt
         if i == 0 or not emergency:
             new = min(new, lead_rear)
-        if i > 0:
+        # only the permitted turners waiting in the junction are past the stop line
+        if i > 0 and w.routes.conn[vi[VI_RPTR, vid]] != c_inside:
             new = min(new, length - 1e-3)
         new = max(new, old)
         vf[VF_POS, vid] = new
@@ -244,7 +257,9 @@ def _move_lane(lane: int, w: World) -> None:
         if emergency and i > 0:
             i_now = overtake(lanes, lane, i, vf, length)
             if i_now == 0:
-                lanes.go[lane] = 0  # the old first vehicle's right of way is not the emergency vehicle's
+                lanes.go[lane] = (
+                    GO_HOLD  # the old first vehicle's right of way is not the emergency vehicle's
+                )
             if i_now != i:
                 back = vid_at(lanes, lane, i)
                 lead_rear = vf[VF_POS, back] - vf[VF_LEN, back]
@@ -299,8 +314,9 @@ def _cross(lane: int, vid: int, e: int, over: float, t: float, step_no: int, w: 
     c = w.routes.conn[vi[VI_RPTR, vid]]
     room = room_m(tl, lanes, vf, edges.length_m, vf[VF_MIN_GAP, vid])
     if room < 0.0 or (conns.zone_m[c] > 0.0 and occupied(c, step_no, w)):
-        vf[VF_DIST, vid] -= over
-        vf[VF_POS, vid] = edges.length_m[e]
+        back = over - min(over, conns.wait_m[c])  # it stays in the junction if it may wait there
+        vf[VF_DIST, vid] -= back
+        vf[VF_POS, vid] -= back
         vf[VF_SPEED, vid] = 0.0
         return
     pop(lanes, lane)
@@ -324,7 +340,7 @@ def _crossings(step_no: int, w: World) -> None:
     vf, vi, li, counters = veh.vf, veh.vi, lanes.li, rec.counters
     n_out0 = counters[C_N_ARRIVED_OUT]
     for lane in range(li.shape[1]):
-        if li[LI_COUNT, lane] == 0 or not lanes.go[lane]:
+        if li[LI_COUNT, lane] == 0 or lanes.go[lane] != GO_CROSS:
             continue
         e = li[LI_EDGE, lane]
         vid = vid_at(lanes, lane, 0)
@@ -352,11 +368,12 @@ def _tick_signals(signals: Signals, dt: float) -> None:
 def _step(step_no: int, seed: np.uint64, w: World) -> None:
     """Advance the whole network by one step ``[t, t + dt)`` with ``t = step_no * dt``.
 
-    Stages in order: signals, insertion of waiting departures, speeds of every vehicle (from
+    Stages in order: signals, insertion of waiting departures, lane changes, speeds of every vehicle (from
     the state at ``t``), positions, stop-line crossings and arrivals, and the signals' clocks.
     """
     _update_signals(w.signals, w.conns.state)
     _insert(step_no, w)
+    change_lanes(step_no, w)
     set_speeds(step_no, seed, w)
     _positions(w)
     _crossings(step_no, w)

@@ -44,6 +44,7 @@ __all__ = [
     "ACC_VEH_STEPS",
     "C_ARRIVED",
     "C_ENTERED",
+    "C_LANE_CHANGES",
     "C_N_ARRIVED_OUT",
     "C_N_EVENTS",
     "C_SCHED_PTR",
@@ -55,6 +56,9 @@ __all__ = [
     "LF_LINE_SINCE",
     "F_NOTIFY",
     "F_STOP_SENT",
+    "GO_CROSS",
+    "GO_HOLD",
+    "GO_WAIT_INSIDE",
     "LF_BLOCKED_SINCE",
     "LF_GREEN_WAIT_MAX",
     "LF_GREEN_WAIT_SINCE",
@@ -76,6 +80,7 @@ __all__ = [
     "VF_DECEL",
     "VF_DIST",
     "VF_ENTER",
+    "VF_LC_LAST",
     "VF_LEN",
     "VF_LINK_WAIT",
     "VF_MAX_LINK_WAIT",
@@ -91,10 +96,12 @@ __all__ = [
     "VI_HALTED",
     "VI_JCONN",
     "VI_LANE",
+    "VI_LC",
     "VI_REND",
     "VI_RPTR",
     "VI_STATUS",
     "VI_STOPS",
+    "VI_YIELD",
     "compiled",
     "inline",
 ]
@@ -103,7 +110,7 @@ __all__ = [
 # (VF_MAX_LINK_WAIT: the longest halted time on one link of the links it has left, s; from
 # VF_LEN on, the vehicle's type, set once when it is added: length, own speed cap, standstill
 # gap, acceleration, deceleration, reaction time, imperfection, and its desired-speed factor
-# on the speed limit)
+# on the speed limit; VF_LC_LAST: when it last changed lanes, s)
 (
     VF_POS,
     VF_SPEED,
@@ -121,12 +128,17 @@ __all__ = [
     VF_TAU,
     VF_SIGMA,
     VF_SPEED_FACTOR,
-) = range(16)
-# vehicle int rows (VI_JCONN: the connection whose conflict zone the vehicle is in, -1 none)
-VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS, VI_JCONN = range(8)
+    VF_LC_LAST,
+) = range(17)
+# vehicle int rows (VI_JCONN: the connection whose conflict zone the vehicle is in, -1 none;
+# VI_YIELD: a vehicle on a neighbouring lane it keeps a safe distance behind this step, so that
+# one of the two can change lanes, -1 none; VI_LC: its lane changes)
+VI_LANE, VI_RPTR, VI_REND, VI_STATUS, VI_STOPS, VI_HALTED, VI_FLAGS, VI_JCONN, VI_YIELD, VI_LC = range(10)
 # vehicle flags: notify Python near and at the route end (instead of arriving); emergency
 # vehicle; events already sent for the current route
 F_NOTIFY, F_EMERGENCY, F_APPROACH_SENT, F_STOP_SENT = 1, 2, 4, 8
+# what a lane's first vehicle may do this step (Lanes.go)
+GO_HOLD, GO_CROSS, GO_WAIT_INSIDE = range(3)
 # lane int rows and float rows
 LI_OFF, LI_CAP, LI_HEAD, LI_COUNT, LI_EDGE = range(5)
 # LF_GREEN_WAIT_SINCE: since when the first vehicle has stood at the stop line without green
@@ -142,7 +154,9 @@ PF_YELLOW, PF_ALL_RED, PF_MIN_GREEN = range(3)
 # per-edge accumulators
 ACC_VEH_STEPS, ACC_SPEED_SUM, ACC_HALTED, ACC_EXITS = range(4)
 # counters
-C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR, C_N_EVENTS, C_STEPS_DONE = range(7)
+C_WAIT_N, C_N_ARRIVED_OUT, C_ENTERED, C_ARRIVED, C_SCHED_PTR, C_N_EVENTS, C_STEPS_DONE, C_LANE_CHANGES = (
+    range(8)
+)
 
 
 class Params(NamedTuple):
@@ -168,9 +182,9 @@ class Vehicles(NamedTuple):
     """Per-vehicle state, one column per vehicle id.
 
     Attributes:
-        vf: ``(16, n)`` float rows ``VF_*`` (m, m/s, m/s^2, s; the speed factor and
+        vf: ``(17, n)`` float rows ``VF_*`` (m, m/s, m/s^2, s; the speed factor and
             imperfection are ratios).
-        vi: ``(8, n)`` int32 rows ``VI_*``.
+        vi: ``(10, n)`` int32 rows ``VI_*``.
         vnew: ``(n,)`` the speed each vehicle chose this step, before positions (m/s).
     """
 
@@ -186,7 +200,9 @@ class Lanes(NamedTuple):
         buf: Every lane's ring buffer, lane ``l`` at ``buf[li[LI_OFF, l]:][:li[LI_CAP, l]]``.
         li: ``(5, n_lanes)`` int32 rows ``LI_*``.
         lf: ``(5, n_lanes)`` float rows ``LF_*`` (s; -1 when not held).
-        go: ``(n_lanes,)`` int8, 1 if the first vehicle may cross the stop line this step.
+        go: ``(n_lanes,)`` int8, what the first vehicle may do this step: ``GO_HOLD`` stop at the
+            line, ``GO_CROSS`` cross it, ``GO_WAIT_INSIDE`` drive into the junction up to its
+            connection's ``wait_m`` and wait there.
         target: ``(n_lanes,)`` int32, the lane the first vehicle enters next (-1: none yet).
     """
 
@@ -227,6 +243,8 @@ class Connections(NamedTuple):
         rule: ``RULE_*`` (:mod:`sim.traffic.codes`): how it passes the junction.
         tc, tf: Critical gap and follow-up time of a movement that gives way (s).
         zone_m: Length of the out-edge it occupies after the stop line (m; 0: no zone).
+        wait_m: How far past the stop line a permitted turn may drive to wait in the junction
+            for a gap (m; 0: at the line).
         foe_ptr, foes, foe_kind: The connections it conflicts with and their ``FOE_*`` kinds,
             ``foes[foe_ptr[c]:foe_ptr[c + 1]]``.
         into_ptr, into: The connections onto edge ``e``, ``into[into_ptr[e]:into_ptr[e + 1]]``.
@@ -244,6 +262,7 @@ class Connections(NamedTuple):
     tc: np.ndarray
     tf: np.ndarray
     zone_m: np.ndarray
+    wait_m: np.ndarray
     foe_ptr: np.ndarray
     foes: np.ndarray
     foe_kind: np.ndarray

@@ -12,7 +12,9 @@ the junction (:func:`may_enter`) when
 2. no connection ``c`` conflicts with has a vehicle in its conflict zone (:func:`occupied`);
 3. it reaches the line at least the follow-up time ``tf`` after the vehicle ahead of it in its
    lane (:func:`crossed`; a queue of minor vehicles enters one every ``tf`` s): a vehicle
-   that would be early is slowed to arrive in time instead of stopping;
+   that would be early is slowed to arrive in time instead of stopping. At a signal only while
+   a vehicle of a foe it gives way to comes within its horizon: a permitted left turn with
+   nobody coming, or in its protected phase, follows at saturation flow;
 4. for every foe ``f`` it gives way to (``FOE_YIELD``), no vehicle that will take ``f`` reaches
    the stop line of ``f`` within its own arrival time plus the critical gap ``tc`` (for a
    vehicle that waited at its line for a foe to pass, the gap counts from that passage, as
@@ -54,6 +56,7 @@ from sim.traffic.codes import (
     YELLOW,
 )
 from sim.traffic.layout import (
+    GO_CROSS,
     LF_BLOCKED_SINCE,
     LF_LAST_CROSS,
     LF_LINE_SINCE,
@@ -96,22 +99,29 @@ _REACH = 1.5
 """How much faster than the limit a foe may drive (speed factors): sizes the look-ahead."""
 
 
-def gap_table(gaps_s: Mapping[str, tuple[float, float]], critical_gap_s: float) -> np.ndarray:
+def gap_table(gaps_s: Mapping[str, tuple[float, float]]) -> np.ndarray:
     """``(len(GAP_CLASSES), 2)`` critical gap and follow-up time (s) per class, by index.
 
     Args:
         gaps_s: ``(critical gap, follow-up time)`` of the classes that have them.
-        critical_gap_s: The critical gap of a permitted turn at a signal (no follow-up time).
     """
     table = np.zeros((len(GAP_CLASSES), 2))
     for name, values in gaps_s.items():
         table[GAP_CLASSES.index(name)] = values
-    table[GAP_CLASSES.index("signal_left")] = (critical_gap_s, 0.0)
     return table
 
 
-def connections(net, state: int, gaps: np.ndarray) -> Connections:
-    """The kernel's connections of compiled network ``net``, all showing ``state``, with ``gaps`` by class."""
+def connections(net, state: int, gaps: np.ndarray, wait_vehicles: int, slot_m: float) -> Connections:
+    """The kernel's connections of compiled network ``net``, all showing ``state``.
+
+    Args:
+        net: The compiled network.
+        state: ``RED``, ``YELLOW`` or ``GREEN``.
+        gaps: Critical gap and follow-up time by class (:func:`gap_table`, s).
+        wait_vehicles: At most this many permitted turners wait in a junction (within its
+            ``conn_wait_n``).
+        slot_m: The room one of them takes (m).
+    """
     per_conn = gaps[net.conn_gap_class]
     into = np.argsort(net.conn_to, kind="stable").astype(np.int32)
     into_ptr = np.searchsorted(net.conn_to[into], np.arange(len(net.edge_keys) + 1)).astype(np.int32)
@@ -127,6 +137,7 @@ def connections(net, state: int, gaps: np.ndarray) -> Connections:
         np.ascontiguousarray(per_conn[:, 0]),
         np.ascontiguousarray(per_conn[:, 1]),
         net.conn_zone_m,
+        np.minimum(net.conn_wait_n, wait_vehicles) * slot_m,
         net.conn_foe_ptr,
         net.conn_foes,
         net.conn_foe_kind,
@@ -217,7 +228,7 @@ def _lane_arrival(
             if conns.state[f] == YELLOW and v * v <= 2.0 * vf[VF_DECEL, h] * d:
                 break  # it stops for the yellow, and so do those behind it
             standing = d < AT_LINE_M and v < HALT_MPS
-            if standing and not merge and not lanes.go[lane] and lf[LF_LINE_SINCE, lane] >= since_me:
+            if standing and not merge and lanes.go[lane] != GO_CROSS and lf[LF_LINE_SINCE, lane] >= since_me:
                 break  # held there, and not for longer than the vehicle deciding
         return time_to_line(d + extra_m, v, vf[VF_ACCEL, h])
     return np.inf
@@ -308,6 +319,7 @@ def may_enter(lane: int, vid: int, c: int, d: float, t: float, step_no: int, w: 
     t_me = time_to_line(d, v, vf[VF_ACCEL, vid])
     t_go = max(t_me, lf[LF_LAST_CROSS, lane] + conns.tf[c] - t)
     horizon_s = t_go + conns.tc[c]
+    near = False
     key_me = since_me if since_me >= 0.0 else t + t_me
     for k in range(conns.foe_ptr[c], conns.foe_ptr[c + 1]):
         kind = conns.foe_kind[k]
@@ -322,13 +334,17 @@ def may_enter(lane: int, vid: int, c: int, d: float, t: float, step_no: int, w: 
             passed_s = conns.stamp[f] * w.p.dt_s
             if since_me >= 0.0 and conns.stamp[f] >= 0 and passed_s >= since_me - w.p.dt_s:
                 waited = min(t - passed_s, _PASSAGE_LAG * w.p.dt_s)
-            if _arrival(f, c, horizon_s, key_me, w) < horizon_s - waited:
+            arrival = _arrival(f, c, horizon_s, key_me, w)
+            if arrival < horizon_s - waited:
                 return np.inf
+            near = near or arrival < np.inf
         else:
             key, other = _first_come_key(f, t, horizon_s, w)
             # an earlier foe goes first, unless a vehicle in the junction holds it and not this one
             if (key < key_me or (key == key_me and other < lane)) and not occupied(f, step_no, w):
                 return np.inf
+    if not near and conns.zone_m[c] == 0.0:
+        return 0.0  # at a signal with no foe coming (or all shown red): no follow-up time
     return t_go if t_go > t_me else 0.0
 
 

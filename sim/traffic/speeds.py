@@ -38,6 +38,9 @@ from sim.traffic.layout import (
     F_APPROACH_SENT,
     F_EMERGENCY,
     F_NOTIFY,
+    GO_CROSS,
+    GO_HOLD,
+    GO_WAIT_INSIDE,
     LF_BLOCKED_SINCE,
     LF_GREEN_WAIT_MAX,
     LF_GREEN_WAIT_SINCE,
@@ -55,8 +58,10 @@ from sim.traffic.layout import (
     VF_SPEED_FACTOR,
     VF_TAU,
     VI_FLAGS,
+    VI_LANE,
     VI_REND,
     VI_RPTR,
+    VI_YIELD,
     Params,
     World,
     compiled,
@@ -200,10 +205,13 @@ def _junction_speed(
 ) -> None:
     """Speed of a lane's first vehicle ``d`` m before the stop line of a junction it will cross.
 
-    Its leader is the stop line (red; yellow when it can stop comfortably; no right of way,
-    :func:`~sim.traffic.right_of_way.may_enter`; no room on the next lane, beyond the
-    junction's conflict zone) or the tail of the lane it enters next. Sets the lane's ``go``
-    and ``target`` and its hold clocks.
+    Its leader is the stop line (red; yellow when it can stop comfortably; its lane does not
+    serve its turn; no right of way, :func:`~sim.traffic.right_of_way.may_enter`; no room on
+    the next lane, beyond the junction's conflict zone) or the tail of the lane it enters next.
+    A permitted turn at a signal that has no gap yet drives on into the junction, up to its
+    connection's ``wait_m``, if the next lane has room; past the stop line (``d < 0``) it is
+    committed and clears whatever the signal shows once it has a gap ("sneakers"). Sets the
+    lane's ``go`` and ``target`` and its hold clocks.
     """
     p, veh, lanes, edges, conns, routes = w.p, w.veh, w.lanes, w.edges, w.conns, w.routes
     vf = veh.vf
@@ -211,26 +219,32 @@ def _junction_speed(
     v, flags, rp = vf[VF_SPEED, vid], veh.vi[VI_FLAGS, vid], veh.vi[VI_RPTR, vid]
     c = routes.conn[rp]
     st = conns.state[c]
-    go = st == GREEN or (st == YELLOW and v * v > 2.0 * decel * d)
+    j = lane - edges.lane0[lanes.li[LI_EDGE, lane]]
+    own_lane = conns.lane_lo[c] <= j <= conns.lane_hi[c]
+    inside = d < 0.0
+    go = inside or st == GREEN or (st == YELLOW and v * v > 2.0 * decel * d)
     # an emergency vehicle stops for the signal like anyone until it is down to a crawl, then
     # crosses at that crawl
     against = not go and flags & F_EMERGENCY
     if against:
         go = v <= p.crawl_speed_mps + 1e-9
+    go = go and (own_lane or against)
     t = step_no * p.dt_s
     wait_s = 0.0
     if go and not flags & F_EMERGENCY:
         wait_s = may_enter(lane, vid, c, d, t, step_no, w)
         go = wait_s < np.inf
     e2 = routes.edge[rp + 1]
-    tl, room = pick_lane(e2, routes.conn[rp + 1], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid])
+    need_m = vf[VF_LEN, vid] + conns.zone_m[c]
+    tl, room = pick_lane(e2, routes.conn[rp + 1], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid], need_m)
     v_lead, decel_lead = edges.speed_mps[e2], decel
     if lanes.li[LI_COUNT, tl] > 0:
         tail = vid_at(lanes, tl, lanes.li[LI_COUNT, tl] - 1)
         v_lead, decel_lead = vf[VF_SPEED, tail], vf[VF_DECEL, tail]
     # no box-blocking: enter behind a standing tail only if the whole vehicle fits
-    fits = room >= vf[VF_LEN, vid] + conns.zone_m[c]
+    fits = room >= need_m
     lanes.target[lane] = tl
+    wait_inside = False
     if go and (fits or (room > -vf[VF_LEN, vid] and v_lead >= HALT_MPS)):
         vs = follow_speed(d + room, v_lead, decel_lead, decel, tau)
         if conns.turn[c] != TURN_THROUGH:
@@ -241,8 +255,9 @@ def _junction_speed(
             vs = min(vs, d / wait_s)  # not at the line before the vehicle ahead's follow-up time
     else:
         go = False
-        vs = safe_speed(d, 0.0, decel, tau)
-    lanes.go[lane] = 1 if go else 0
+        wait_inside = conns.wait_m[c] > 0.0 and own_lane and (inside or (st == GREEN and fits))
+        vs = safe_speed(d + conns.wait_m[c] if wait_inside else d, 0.0, decel, tau)
+    lanes.go[lane] = GO_CROSS if go else GO_WAIT_INSIDE if wait_inside else GO_HOLD
     v_new = _dawdled(min(vcap, vs), vid, step_no, seed, p, vf)
     veh.vnew[vid] = v_new
     _hold_clocks(lane, t, d, not fits, st == GREEN, v_new, lanes.lf)
@@ -271,7 +286,7 @@ def _lead_speed(lane: int, step_no: int, seed: np.uint64, w: World) -> int:
     far = d >= reach + 2.0 * (vf[VF_LEN, vid] + vf[VF_MIN_GAP, vid])
     at_end = vi[VI_RPTR, vid] == vi[VI_REND, vid]
     if far or (at_end and not flags & F_NOTIFY):
-        lanes.go[lane] = 0 if far else 1
+        lanes.go[lane] = GO_HOLD if far else GO_CROSS
         _not_held(lane, t, lanes.lf)
         veh.vnew[vid] = _dawdled(vcap, vid, step_no, seed, p, vf)
     elif at_end:
@@ -280,12 +295,32 @@ def _lead_speed(lane: int, step_no: int, seed: np.uint64, w: World) -> int:
         if not flags & F_APPROACH_SENT:
             vi[VI_FLAGS, vid] = flags | F_APPROACH_SENT
             emit(vid, EV_APPROACH, w.rec)
-        lanes.go[lane] = 0
+        lanes.go[lane] = GO_HOLD
         _not_held(lane, t, lanes.lf)
         veh.vnew[vid] = max(0.0, min(vcap, safe_speed(d, 0.0, decel, tau)))
     else:
         _junction_speed(lane, vid, d, vcap, step_no, seed, w)
     return vid
+
+
+@inline
+def _let_in(vid: int, e: int, w: World) -> None:
+    """Keep ``vid`` a safe distance behind the vehicle the lane-change stage named (``VI_YIELD``), once.
+
+    That vehicle is next to it, on a neighbouring lane of its link: one of the two is changing
+    lanes into the other's.
+    """
+    veh, lanes = w.veh, w.lanes
+    vf, vi = veh.vf, veh.vi
+    other = vi[VI_YIELD, vid]
+    if other < 0:
+        return
+    vi[VI_YIELD, vid] = -1
+    if vi[VI_LANE, other] < 0 or lanes.li[LI_EDGE, vi[VI_LANE, other]] != e:
+        return
+    gap = vf[VF_POS, other] - vf[VF_LEN, other] - vf[VF_POS, vid] - vf[VF_MIN_GAP, vid]
+    v_safe = follow_speed(gap, vf[VF_SPEED, other], vf[VF_DECEL, other], vf[VF_DECEL, vid], vf[VF_TAU, vid])
+    veh.vnew[vid] = min(veh.vnew[vid], max(v_safe, 0.0))
 
 
 @compiled
@@ -301,7 +336,9 @@ def set_speeds(step_no: int, seed: np.uint64, w: World) -> None:
             continue
         e = li[LI_EDGE, lane]
         lead = _lead_speed(lane, step_no, seed, w)
+        _let_in(lead, e, w)
         for i in range(1, n):
             vid = vid_at(lanes, lane, i)
             _follower_speed(vid, lead, e, step_no, seed, w)
+            _let_in(vid, e, w)
             lead = vid

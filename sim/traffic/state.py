@@ -53,6 +53,7 @@ from sim.traffic.layout import (
     SI_TARGET,
     VF_ARRIVE,
     VF_ENTER,
+    VF_LC_LAST,
     VF_MAX_SPEED,
     VF_SPEED,
     VI_FLAGS,
@@ -61,6 +62,7 @@ from sim.traffic.layout import (
     VI_REND,
     VI_RPTR,
     VI_STATUS,
+    VI_YIELD,
     Departures,
     Edges,
     Lanes,
@@ -178,17 +180,18 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         self.lanes = Lanes(np.full(int(cap.sum()), -1, dtype=np.int32), li, lf, go, target)
         mark = np.full(n_edges, -1.0)
         self.edges = Edges(net.edge_length_m, net.edge_speed_mps, net.edge_lanes, net.edge_lane0, mark)
-        self.conns = connections(net, GREEN, gap_table(cf.gaps_s, cf.critical_gap_s))
+        gaps = gap_table({**cf.gaps_s, "signal_left": (cf.critical_gap_s, cf.signal_left_follow_up_s)})
+        self.conns = connections(net, GREEN, gaps, cf.left_wait_vehicles, cf.length_m + cf.min_gap_m)
         n_sig = len(net.signal_nodes)
         si, sf = np.full((4, n_sig), -1, dtype=np.int32), np.zeros((1, n_sig))
         pf = np.zeros((3, len(net.phase_conn_ptr) - 1))
         self.signals = Signals(si, sf, net.phase_conn_ptr, net.phase_conns, pf)
         self.routes = Routes(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
         # the per-vehicle arrays start empty; _alloc_vehicles gives them their capacity
-        self.vehicles = Vehicles(np.zeros((16, 0)), np.zeros((8, 0), dtype=np.int32), np.zeros(0))
+        self.vehicles = Vehicles(np.zeros((17, 0)), np.zeros((10, 0), dtype=np.int32), np.zeros(0))
         no_vehicles = np.zeros(0, dtype=np.int32)
         self.departures = Departures(no_vehicles, np.zeros(0), no_vehicles)
-        counters = np.zeros(7, dtype=np.int64)
+        counters = np.zeros(8, dtype=np.int64)
         no_events = np.zeros((2, 0), dtype=np.int32)
         self.recorders = Recorders(counters, no_vehicles, no_events, np.zeros((4, n_edges)))
         self.n_vehicles = 0
@@ -197,13 +200,15 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
     def _alloc_vehicles(self, cap: int) -> None:
         """Give every per-vehicle array room for ``cap`` vehicles, keeping vehicles and entry queue."""
         n, n_wait = self.n_vehicles, self.n_waiting
-        vf = np.zeros((16, cap))
+        vf = np.zeros((17, cap))
         vf[VF_ENTER] = np.nan
         vf[VF_ARRIVE] = np.nan
+        vf[VF_LC_LAST] = -math.inf
         vf[:, :n] = self.vf[:, :n]
-        vi = np.zeros((8, cap), dtype=np.int32)
+        vi = np.zeros((10, cap), dtype=np.int32)
         vi[VI_LANE] = -1
         vi[VI_JCONN] = -1
+        vi[VI_YIELD] = -1
         vi[:, :n] = self.vi[:, :n]
         self.vehicles = Vehicles(vf, vi, np.zeros(cap))
         wait = np.zeros(cap, dtype=np.int32)

@@ -23,6 +23,7 @@ from sim.traffic.layout import (
     VF_SPEED,
     VI_FLAGS,
     VI_LANE,
+    VI_LC,
     VI_REND,
     VI_RPTR,
     VI_STATUS,
@@ -86,6 +87,10 @@ class VehicleReaders:
     def lanes_of(self, vids: ArrayLike) -> np.ndarray:
         """The lane each vehicle is on (-1 before it enters and after it arrives)."""
         return self.vi[VI_LANE, vids]
+
+    def lane_changes(self, vids: ArrayLike) -> np.ndarray:
+        """How many times each vehicle has changed lanes."""
+        return self.vi[VI_LC, vids]
 
     def route_positions(self, vids: ArrayLike) -> np.ndarray:
         """Position of each vehicle's current link in the flat route arrays (see :class:`RouteAhead`)."""

@@ -48,7 +48,11 @@ class CarFollowing:
         decel_mps2: Comfortable deceleration (m/s^2), default 4.5.
         tau_s: Reaction time / desired time headway (s).
         turn_speed_mps: Speed at the stop line for left and right turns (m/s).
-        critical_gap_s: Time gap a permitted left turn needs in oncoming traffic (s).
+        critical_gap_s: Time gap a permitted left turn at a signal needs in oncoming traffic (s).
+        signal_left_follow_up_s: Shortest time between two permitted left turns of one lane
+            entering a signalized junction (s; HCM 2010's 2.5 s).
+        left_wait_vehicles: At most this many permitted left turners wait inside a signalized
+            junction for a gap and clear when the signal ends (0: they wait at the stop line).
         gaps_s: Critical gap and follow-up time (s) of each class of movement that gives way at
             an unsignalized junction (:data:`~sim.traffic.codes.HCM_GAPS_S`, the default).
         sigma: Driver imperfection in [0, 1]: random slowing by up to ``sigma * accel * dt``.
@@ -65,6 +69,8 @@ class CarFollowing:
     tau_s: float = 1.0
     turn_speed_mps: float = 8.0
     critical_gap_s: float = 4.5
+    signal_left_follow_up_s: float = 2.5
+    left_wait_vehicles: int = 2
     sigma: float = 0.5
     emergency_pass_speed_mps: float = 5.0
     emergency_crawl_speed_mps: float = 2.0

@@ -3,7 +3,10 @@
 The graph is written as SUMO plain XML (nodes, edges, and as connections every turn of
 the compiled network, so that SUMO allows the turns citysim allows, sharp ones included)
 and built into a ``.net.xml`` with ``netconvert`` from the ``eclipse-sumo`` wheel (extra
-``sumo``), which chooses the lanes of each turn and builds no U-turns. The signal programs
+``sumo``), which builds no U-turns. From an edge with ``turns`` (imported lane
+connections, OSM ``turn:lanes``, a turn bay) every turn is written lane by lane, from the
+lanes citysim uses (:func:`lane_pairs`), so SUMO uses the same ones; from other edges
+netconvert chooses the lanes, as citysim's default does. The signal programs
 netconvert guesses are then replaced by citysim's own: one green per phase of the
 compiled network (the phases that :func:`sim.network.compile_network` derives from
 approach bearings), each followed by its yellow and all-red. A movement that the kernel
@@ -44,15 +47,17 @@ from sim.interop.sumo.binaries import run_tool
 from sim.interop.sumo.junctions import EXPORT_TYPES, JUNCTION_TYPES
 from sim.interop.sumo.xmlfile import open_bytes
 from sim.network.compile import CompiledNetwork, compile_network
-from sim.network.graph import JUNCTION, PRIORITY, per_phase
+from sim.network.graph import JUNCTION, PRIORITY, TURNS, per_phase
+from sim.network.phasing import LeftTurnPhasing
 from sim.network.validate import validate_network
-from sim.traffic.codes import RULE_FREE
+from sim.traffic.codes import RULE_FREE, TURN_LEFT, TURN_UTURN
 
 __all__ = [
     "ExportOptions",
     "RouteTrip",
     "SignalTiming",
     "build_net",
+    "lane_pairs",
     "net_connections",
     "sumo_edge_ids",
     "write_plain_xml",
@@ -176,9 +181,17 @@ def write_plain_xml(
     net = compile_network(graph)
     with connections_path.open("w", encoding="utf-8") as f:
         f.write("<connections>\n")
-        for e_in, e_out in net.conn_index:
+        for (e_in, e_out), c in net.conn_index.items():
             a, b = edge_ids[net.edge_keys[e_in]], edge_ids[net.edge_keys[e_out]]
-            f.write(f"  <connection from={quoteattr(a)} to={quoteattr(b)}/>\n")
+            if TURNS not in graph.edges[net.edge_keys[e_in]]:
+                f.write(f"  <connection from={quoteattr(a)} to={quoteattr(b)}/>\n")
+                continue
+            lanes = range(int(net.conn_lane_lo[c]), int(net.conn_lane_hi[c]) + 1)
+            for from_lane, to_lane in lane_pairs(lanes, int(net.edge_lanes[e_out]), int(net.conn_turn[c])):
+                f.write(
+                    f"  <connection from={quoteattr(a)} to={quoteattr(b)} "
+                    f'fromLane="{from_lane}" toLane="{to_lane}"/>\n'
+                )
         f.write("</connections>\n")
     with nodes_path.open("w", encoding="utf-8") as f:
         f.write("<nodes>\n")
@@ -215,6 +228,7 @@ def build_net(
     net_path: str | Path,
     timings: Mapping[str, SignalTiming],
     options: ExportOptions | None = None,
+    phasing: LeftTurnPhasing | None = None,
 ) -> None:
     """Build ``net_path`` with ``netconvert`` and give every signal its citysim plan.
 
@@ -226,6 +240,8 @@ def build_net(
         net_path: The ``.net.xml`` to write.
         timings: The plan of every signalized node, by node id.
         options: Build options; default :class:`ExportOptions()`.
+        phasing: How the plans derived from geometry serve left turns (the scenario's
+            ``[signals] left_turns``, ``left_phase``); default permitted.
 
     Raises:
         InteropError: If the graph cannot be written for SUMO, a signalized node has no
@@ -233,7 +249,7 @@ def build_net(
     """
     options = ExportOptions() if options is None else options
     validate_network(graph)
-    net = compile_network(graph)
+    net = compile_network(graph, phasing)
     _check_timings(net, timings)
     net_path = Path(net_path)
     net_path.parent.mkdir(parents=True, exist_ok=True)
@@ -308,6 +324,32 @@ def write_routes(
                 f' departLane="best" departSpeed="max"><route edges={route}/></vehicle>\n'
             )
         f.write("</routes>\n")
+
+
+def lane_pairs(from_lanes: range, to_lanes: int, turn: int) -> list[tuple[int, int]]:
+    """SUMO lane-to-lane connections of one movement: ``(from lane, to lane)`` pairs.
+
+    Every lane of ``from_lanes`` (of the in-edge, 0 the rightmost) gets one, so SUMO uses
+    the same lanes as citysim. A left turn or U-turn keeps to the left: the leftmost from-lane
+    goes to the leftmost to-lane, the next one to the next, and so on; a through movement or
+    a right turn keeps to the right likewise. A from-lane with no to-lane left takes the last
+    one; to-lanes with no from-lane are fed by the from-lane nearest them, so a link that
+    widens (a turn bay) is entered in every lane.
+
+    Args:
+        from_lanes: In-edge lanes that serve the movement.
+        to_lanes: Lane count of the out-edge.
+        turn: Kind of the movement (``TURN_*`` of :mod:`sim.traffic.codes`).
+    """
+    k = len(from_lanes)
+    order = list(from_lanes)
+    if turn in (TURN_LEFT, TURN_UTURN):
+        pairs = [(f, max(to_lanes - k + i, 0)) for i, f in enumerate(order)]
+        pairs += [(order[0], t) for t in range(to_lanes - k)]
+    else:
+        pairs = [(f, min(i, to_lanes - 1)) for i, f in enumerate(order)]
+        pairs += [(order[-1], t) for t in range(k, to_lanes)]
+    return sorted(pairs)
 
 
 def _num(value: float) -> str:
