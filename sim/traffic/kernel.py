@@ -147,8 +147,9 @@ def _enter(vid: int, e: int, t: float, w: World) -> bool:
     """Put a waiting vehicle on the lane of edge ``e`` with the most room at ``t`` (s), if it has room."""
     veh, lanes, edges, conns, routes = w.veh, w.lanes, w.edges, w.conns, w.routes
     vf, vi, li = veh.vf, veh.vi, lanes.li
+    # a departing vehicle waits for room on a lane of its turn (need -inf: no other lane)
     lane, room = pick_lane(
-        e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid], vf[VF_LEN, vid]
+        e, routes.conn[vi[VI_RPTR, vid]], lanes, vf, edges, conns, vf[VF_MIN_GAP, vid], -np.inf
     )
     if room < 0.0:
         return False

@@ -21,11 +21,15 @@ A vehicle changes lanes for one of two reasons, after the lane-change model of S
   turn, a queue) and a neighbouring lane that serves its next turn as well lets it drive at
   least :data:`GAIN_MPS` faster; not within :data:`HOLD_S` of its last change.
 
-A change is safe when neither the vehicle nor its new follower has to brake harder than
-comfortably in the next step: the gaps to the new leader and follower are not negative, the
-vehicle's safe speed behind its new leader is at least its speed less ``decel * dt``, and the
-follower's behind it at least the follower's speed less its ``decel * dt`` (the Krauss safe
-speed of :func:`~sim.traffic.speeds.follow_speed`). Emergency vehicles, vehicles in a
+A change is safe when the gaps to the new leader and the new follower are secure, as LC2013
+requires: neither the vehicle nor its new follower has to brake at all, the vehicle's Krauss
+safe speed (:func:`~sim.traffic.speeds.follow_speed`) behind its new leader is at least its
+speed, and the follower's behind it at least the follower's speed (SUMO's secure gap,
+``v_f tau + v_f^2 / 2b - v^2 / 2b``). A vehicle standing next to a lane that moves at 10 m/s
+thus needs about 21 m behind it; the cooperation above makes such room for strategic changes.
+(A weaker rule that let the follower brake at its comfortable deceleration made lane 1 of a
+two-lane arterial approach empty four times faster than SUMO's behind waiting left turners.)
+Emergency vehicles, vehicles in a
 junction's conflict zone and vehicles past the stop line do not change lanes.
 """
 
@@ -89,15 +93,12 @@ def _behind(back: int, front: int, vf: np.ndarray) -> float:
 
 
 @inline
-def _safe(vid: int, leader: int, follower: int, dt: float, vf: np.ndarray) -> bool:
-    """Whether ``vid`` may slot in between ``leader`` and ``follower`` (-1: none) without hard braking."""
-    if leader >= 0 and (
-        _gap(leader, vid, vf) < 0.0 or _behind(vid, leader, vf) < vf[VF_SPEED, vid] - vf[VF_DECEL, vid] * dt
-    ):
+def _safe(vid: int, leader: int, follower: int, vf: np.ndarray) -> bool:
+    """Whether ``vid`` may slot in between ``leader`` and ``follower`` (-1: none): secure gaps, no braking."""
+    if leader >= 0 and (_gap(leader, vid, vf) < 0.0 or _behind(vid, leader, vf) < vf[VF_SPEED, vid]):
         return False
     return follower < 0 or (
-        _gap(vid, follower, vf) >= 0.0
-        and _behind(follower, vid, vf) >= vf[VF_SPEED, follower] - vf[VF_DECEL, follower] * dt
+        _gap(vid, follower, vf) >= 0.0 and _behind(follower, vid, vf) >= vf[VF_SPEED, follower]
     )
 
 
@@ -187,7 +188,7 @@ def _strategic(vid: int, lane: int, i: int, j: int, side: int, ptr: int, t: floa
     target = lane + side
     leader, follower = _neighbours(target, ptr, w)
     room = lanes.li[LI_COUNT, target] < lanes.li[LI_CAP, target]
-    if room and _safe(vid, leader, follower, w.p.dt_s, vf):
+    if room and _safe(vid, leader, follower, vf):
         _move(vid, lane, i, target, ptr, t, w)
         return _MOVED
     # two halted vehicles side by side that each need the other's lane trade places
@@ -233,7 +234,7 @@ def _tactical(vid: int, lane: int, i: int, j: int, e: int, ptr_r: int, ptr_l: in
         if (
             there >= best_v
             and lanes.li[LI_COUNT, target] < lanes.li[LI_CAP, target]
-            and _safe(vid, leader, follower, w.p.dt_s, vf)
+            and _safe(vid, leader, follower, vf)
         ):
             best, best_ptr, best_v = target, ptr, there
     if best < 0:
