@@ -42,16 +42,19 @@ import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from sim.control.envelope import DECISIONS, LOG_COLUMNS
+from sim.control.timing import timing_label
 from sim.metrics.catalog import SECTION_METRICS_INFO, UNFINISHED_MARGIN, Metric, catalog_of, metric_for
 from sim.metrics.stats import group_summary, paired_differences
 from sim.metrics.summary import summarize, trip_metrics
 from sim.model import CityModel
+from sim.network import build_network
 from sim.scenario import Overrides, Scenario
 
 __all__ = [
@@ -118,6 +121,8 @@ class RunOutcome:
         declared: The run's section metric declarations (its info's ``section_metrics``).
         delay: Delay over time: ``time_s`` (end of the interval, s), ``arrived`` (trips)
             and ``mean_delay_s`` (s), one row per reporting interval.
+        decisions: The run's decision log (``[safety] log = true``; see
+            :data:`sim.control.envelope.LOG_COLUMNS`), else empty.
     """
 
     controller: str
@@ -126,6 +131,7 @@ class RunOutcome:
     status: str
     declared: tuple[dict[str, str], ...]
     delay: pd.DataFrame
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,10 @@ class Comparison:
             ``arrived``, ``mean_delay_s``.
         baseline: The controller the changes are measured against.
         metrics: The compared metrics by key, in table order.
+        baseline_timing: How the baseline's runs time their signals
+            (:func:`sim.control.timing.timing_label`: fixed, Webster, coordinated, a plan file).
+        decisions: The decision logs of the runs with ``[safety] log = true``: ``seed`` and
+            the log's columns (:data:`sim.control.envelope.LOG_COLUMNS`); else empty.
     """
 
     runs: pd.DataFrame
@@ -146,6 +156,8 @@ class Comparison:
     delay: pd.DataFrame
     baseline: str
     metrics: dict[str, Metric]
+    baseline_timing: str = ""
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def flagged(self) -> list[str]:
@@ -195,7 +207,8 @@ def run_controller(scenario: Scenario, seed: int) -> RunOutcome:
     }
     delay = delay_over_time(results.trips, scenario.simulation.report_interval_s, model.time_s)
     declared = tuple(results.info[SECTION_METRICS_INFO])
-    return RunOutcome(scenario.signals.controller, seed, metrics, model.status, declared, delay)
+    decisions = results.extras.get(DECISIONS, pd.DataFrame())
+    return RunOutcome(scenario.signals.controller, seed, metrics, model.status, declared, delay, decisions)
 
 
 def compare_controllers(
@@ -276,7 +289,11 @@ def compare_controllers(
     sections = [entry["key"] for entry in outcomes[0].declared]
     metrics = {key: catalog[key] for key in (*COMPARE_METRICS, *sections)}
     table = comparison_table(runs, controllers, baseline, metrics)
-    return Comparison(runs, table, delay, baseline, metrics)
+    logs = [o.decisions.assign(seed=o.seed) for o in outcomes if len(o.decisions)]
+    decisions = pd.concat(logs, ignore_index=True)[["seed", *LOG_COLUMNS]] if logs else pd.DataFrame()
+    graph = build_network(scenario.network.type, scenario.network.kwargs())
+    timing = timing_label(specs[baseline].signals, graph)
+    return Comparison(runs, table, delay, baseline, metrics, timing, decisions=decisions)
 
 
 def comparison_table(
@@ -333,7 +350,9 @@ def _change(row: tuple, baseline: str, metric: Metric) -> str:
     return f"{row.change_pct:+.{decimals}f}% [{low:+.{decimals}f}, {high:+.{decimals}f}]"
 
 
-def format_comparison(table: pd.DataFrame, baseline: str, metrics: Mapping[str, Metric] | None = None) -> str:
+def format_comparison(
+    table: pd.DataFrame, baseline: str, metrics: Mapping[str, Metric] | None = None, baseline_timing: str = ""
+) -> str:
     """Render a comparison table as text: per metric, one line per controller, within 100 columns.
 
     Each line shows the mean with its 95% CI half-width (precision from the half-width, see
@@ -346,6 +365,8 @@ def format_comparison(table: pd.DataFrame, baseline: str, metrics: Mapping[str, 
         table: A :func:`comparison_table`.
         baseline: The baseline controller.
         metrics: The metrics by key (:attr:`Comparison.metrics`); ``None`` looks them up by key.
+        baseline_timing: How the baseline times its signals (:attr:`Comparison.baseline_timing`),
+            stated on a first line ``baseline: <controller>, <timing>``; empty: no such line.
     """
     catalog = {**catalog_of(), **{m.key: m for m in HALTED_METRICS}, **dict(metrics or {})}
     rows = list(table.itertuples())
@@ -359,7 +380,8 @@ def format_comparison(table: pd.DataFrame, baseline: str, metrics: Mapping[str, 
     change_head = f"change vs {baseline} [95% CI]"
     change_width = max(len(change_head), *(len(change) for change in changes))
     header = f"{'mean ± 95% CI':>{value_width}}   {change_head:<{change_width}}   unfinished"
-    lines = [f"{'':<{name_width + 2}}{header}"]
+    lines = [textwrap.fill(f"baseline: {baseline}, {baseline_timing}", TEXT_WIDTH)] if baseline_timing else []
+    lines.append(f"{'':<{name_width + 2}}{header}")
     previous = None
     for row, mean, change in zip(rows, means, changes, strict=True):
         if row.metric != previous:

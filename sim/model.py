@@ -33,7 +33,7 @@ from sim.metrics.summary import HORIZON_INFO
 from sim.network import build_network, compile_network
 from sim.recorders import Recorder
 from sim.routing import ROUTING_INFO, SKIPPED_TRIPS_METRIC, Router
-from sim.scenario import SECTIONS, Overrides, Scenario, load_scenario
+from sim.scenario import SAFETY, SECTIONS, Overrides, Scenario, load_scenario
 from sim.tables import DEFAULT_VEHICLE_TYPE
 from sim.traffic.codes import ST_ARRIVED
 from sim.traffic.state import CarFollowing, TrafficState
@@ -170,7 +170,7 @@ class CityModel(mesa.Model):
             The controllers in signal order, and the time of each one's first decision (s).
         """
         spec, vehicles = self.config.signals, self.config.vehicles
-        flows = DemandFlows.of(self.router, self.trips) if spec.timing == "webster" else None
+        flows = DemandFlows.of(self.router, self.trips) if spec.timing != "fixed" else None
         jam_spacing_m = vehicles.length_m + vehicles.min_gap_m
         controller, settings = controller_class(spec.controller), spec.settings_of(spec.controller)
         controllers: list[SignalController] = []
@@ -350,7 +350,7 @@ class CityModel(mesa.Model):
         signals, phases, decision_s = [], [], []
         for i in due.tolist():
             crossing = self.controllers[i].intersection
-            decision = self.controllers[i].decide(IntersectionView(crossing, obs))
+            decision = self.features[SAFETY].decide(self.controllers[i], IntersectionView(crossing, obs))
             decision_s.append(decision.next_decision_s)
             if decision.phase is not None and not self.holds.is_held(i):
                 signals.append(i)

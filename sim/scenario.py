@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
 
+from sim.control.plans import check_plan_file
 from sim.control.registry import controller_class, controller_names
 from sim.schema import (
     BENCH_PREFIX,
@@ -57,6 +58,7 @@ from sim.tables import (
 
 __all__ = [
     "BENCH_PREFIX",
+    "SAFETY",
     "SECTIONS",
     "Overrides",
     "Scenario",
@@ -69,10 +71,15 @@ __all__ = [
 Overrides = Sequence[str] | Mapping[str, object]
 """``"dotted.key=value"`` strings (value parsed as TOML, else a bare string) or a dotted-key mapping."""
 
+SAFETY = "safety"
+"""The table of the signal safety envelope (:mod:`sim.control.envelope`): a scenario without it
+has it with its defaults, and :meth:`Scenario.to_dict` writes it only where it differs from them."""
+
 SECTIONS: Mapping[str, str] = {
     "emergency": "sim.emergency",
     "parking": "sim.parking",
     "shuttles": "sim.shuttles",
+    SAFETY: "sim.control.envelope",
 }
 """Optional scenario tables and the package that serves each: it exports ``Spec`` (a frozen
 dataclass declared with :func:`sim.schema.spec_field`, optionally with a ``validate(ctx)``
@@ -143,7 +150,11 @@ class Scenario:
                 "vehicles": asdict(self.vehicles),
                 **({"vehicle_types": _type_tables(self.vehicle_types)} if self.vehicle_types else {}),
                 "right_of_way": asdict(self.right_of_way),
-                **{name: asdict(spec) for name, spec in self.sections},
+                **{
+                    name: asdict(spec)
+                    for name, spec in self.sections
+                    if name != SAFETY or spec != type(spec)()
+                },
                 **({"imported": asdict(self.imported)} if self.imported is not None else {}),
             }
         )
@@ -322,7 +333,11 @@ def _build(ctx: _Context, data: Mapping[str, Any]) -> Scenario:
         vehicles=VehicleSpec(**section("vehicles", _schema(VehicleSpec))),
         vehicle_types=_vehicle_types(ctx, data),
         right_of_way=RightOfWaySpec(**section("right_of_way", _schema(RightOfWaySpec))),
-        sections=tuple((name, _optional_section(ctx, name, section)) for name in SECTIONS if name in data),
+        sections=tuple(
+            (name, _optional_section(ctx, name, section))
+            for name in SECTIONS
+            if name in data or name == SAFETY
+        ),
         imported=ImportedSpec(**section("imported", _schema(ImportedSpec))) if "imported" in data else None,
         source=ctx.source,
     )
@@ -369,6 +384,8 @@ def _signals(ctx: _Context, data: Mapping[str, Any]) -> SignalSpec:
         raise ctx.fail(
             "signals.green_s", f"a green >= signals.min_green_s ({shared.min_green_s:g})", shared.green_s
         )
+    if shared.plan_file is not None:
+        check_plan_file(ctx.source, "signals.plan_file", shared.plan_file)
     # names again: validating a "package.module:Class" controller registered it
     settings = tuple(
         (name, _controller_settings(ctx, table, name, shared))

@@ -218,8 +218,15 @@ class SignalSpec:
     Attributes:
         controller: A name in the controller registry (``sim.control.registry.controller_names()``:
             the built-in controllers and any added with ``register_controller``).
-        timing: ``"fixed"`` (``green_s`` per phase, >= ``min_green_s``) or ``"webster"`` (green
-            split from flows, ``lost_time_s`` per phase and ``saturation_flow_vphpl``).
+        timing: ``"fixed"`` (``green_s`` per phase, >= ``min_green_s``), ``"webster"`` (green
+            split from flows, ``lost_time_s`` per phase and ``saturation_flow_vphpl``, each signal
+            its own cycle) or ``"coordinated"`` (one common cycle, the critical intersection's
+            Webster cycle clipped to [40, 150] s, Webster splits on it and offsets for two-way
+            progression; ``offset_s`` unused; nodes with their own ``signal_plan`` keep its phases
+            and intergreens but run the common cycle).
+        plan_file: A signal plan file (TOML, as ``citysim tune`` writes): per signalized node its
+            cycle, greens, offset and optionally minimum and maximum greens, replacing the timing
+            above at the nodes it lists. Checked when the scenario loads and against the network.
         left_turns: How the plans derived from geometry serve left turns: ``"permitted"``
             (two phases, left turns give way to oncoming traffic), ``"protected"`` (each axis
             gets a left-turn phase for the left turns that have lanes of their own; the others
@@ -244,7 +251,7 @@ class SignalSpec:
     """
 
     controller: str = _spec("fixed_time", _controller)
-    timing: str = _spec("fixed", partial(_choice, choices=("fixed", "webster")))
+    timing: str = _spec("fixed", partial(_choice, choices=("fixed", "webster", "coordinated")))
     left_turns: str = _spec(LEFT_TURNS[0], partial(_choice, choices=LEFT_TURNS))
     left_phase: str = _spec(LEFT_PHASES[0], partial(_choice, choices=LEFT_PHASES))
     green_s: float = _spec(30.0, partial(_number, gt=0.0, le=MAX_GREEN_S))
@@ -255,6 +262,7 @@ class SignalSpec:
     lost_time_s: float = _spec(4.0, partial(_number, ge=0.0, le=20.0))
     saturation_flow_vphpl: float = _spec(1900.0, partial(_number, ge=300.0, le=3600.0))
     observation_horizon_m: float = _spec(100.0, partial(_number, gt=0.0, le=2000.0))
+    plan_file: Path | None = _spec(None, partial(_path, suffixes=(".toml",)))
     settings: tuple[tuple[str, Any], ...] = ()
 
     def settings_of(self, name: str) -> Any:
@@ -270,8 +278,12 @@ class SignalSpec:
         return LeftTurnPhasing(self.left_turns, self.left_phase)
 
     def tables(self) -> dict[str, Any]:
-        """The shared keys and one table per controller's settings, as a scenario file holds them."""
-        shared = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "settings"}
+        """The shared keys (not an absent plan file) and one table per controller's settings, as in a file."""
+        shared = {
+            item.name: getattr(self, item.name)
+            for item in fields(self)
+            if item.name != "settings" and getattr(self, item.name) is not None
+        }
         return shared | {name: asdict(settings) for name, settings in self.settings}
 
 

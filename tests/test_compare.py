@@ -258,6 +258,7 @@ def test_a_controller_that_starves_an_approach_is_worse_and_flagged(starving_con
             "network": {"type": "grid", "rows": 1, "cols": 1},
             "demand": {"type": "uniform", "rate_vph": 600.0, "duration_s": 600.0},
             "simulation": {"max_time_s": 900.0},
+            "safety": {"enabled": False},  # the envelope would serve the starved approach (test_envelope.py)
         }
     )
     comparison = compare_controllers(scenario, ["fixed_time", starving_controller], [1, 2])

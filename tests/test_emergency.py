@@ -312,7 +312,7 @@ def _run_recording(scenario, until_s=700.0):
     net, traffic = model.net, model.traffic
     at_signals = net.phase_conns[: net.phase_conn_ptr[-1]]
     states, crossings = [], []
-    vehicle = model.features["emergency"].dispatcher.fleet[0] if model.features else None
+    vehicle = model.features["emergency"].dispatcher.fleet[0] if "emergency" in model.features else None
     last = next_conn = None
     while model.time_s < until_s:
         model.step()

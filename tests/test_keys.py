@@ -175,7 +175,8 @@ def test_checks_describe_themselves():
         "maximum": 70.0,
     }
     assert json_schema(DURATION) == {"type": "number", "exclusiveMinimum": 0.0, "maximum": 259_200.0}
-    assert json_schema(schema_of(SignalSpec)["timing"][1]) == {"type": "string", "enum": ["fixed", "webster"]}
+    timings = ["fixed", "webster", "coordinated"]
+    assert json_schema(schema_of(SignalSpec)["timing"][1]) == {"type": "string", "enum": timings}
     assert json_schema(lambda ctx, key, value: value) is None
 
 

@@ -128,9 +128,9 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
         "seed": 42,
         "network": {"type": "grid", **GRID3_NETWORK},
         "demand": {"type": "uniform", "rate_vph": 1000.0, "duration_s": 3600.0, "scale": 1.0, "profile": []},
-        # every shared signal key at its declared default, and the controller's (empty) table
+        # every shared signal key at its declared default (no plan file), and the controller's table
         "signals": {
-            **{f.name: f.default for f in fields(SignalSpec) if f.name != "settings"},
+            **{f.name: f.default for f in fields(SignalSpec) if f.name not in ("settings", "plan_file")},
             "fixed_time": {},
         },
         "simulation": {"dt_s": 1.0, "max_time_s": 7200.0, "report_interval_s": 60.0, "gridlock_s": 300.0},

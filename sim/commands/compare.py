@@ -17,10 +17,11 @@ from sim.commands.common import (
 if TYPE_CHECKING:
     from sim.compare import Comparison
 
-__all__ = ["BARS_FIGURE", "DELAY_FIGURE", "register"]
+__all__ = ["BARS_FIGURE", "DECISIONS_FILE", "DELAY_FIGURE", "register"]
 
 BARS_FIGURE = "compare_bars.png"
 DELAY_FIGURE = "delay_over_time.png"
+DECISIONS_FILE = "decisions.csv"
 
 
 def _names(text: str) -> list[str]:
@@ -56,7 +57,8 @@ def register(commands: argparse._SubParsersAction) -> None:
             "the scenario's feature metrics with 95% confidence intervals and the paired change "
             "against fixed_time, flag controllers that leave more than 1 point more trips "
             "unfinished than fixed_time, and write "
-            f"runs.csv, comparison.csv, delay_over_time.csv, {BARS_FIGURE} and {DELAY_FIGURE}."
+            f"runs.csv, comparison.csv, delay_over_time.csv, {BARS_FIGURE} and {DELAY_FIGURE} "
+            f"(and {DECISIONS_FILE}, every run's signal decisions, with --set safety.log=true)."
         ),
     )
     add_scenario_arguments(compare)
@@ -128,7 +130,11 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {len(controllers)} controllers, seeds {seeds[0]}..{seeds[-1]}")
     for name, overrides in settings.items():
         print(f"  {name} only: {', '.join(overrides)}")
-    print(format_comparison(comparison.table, comparison.baseline, comparison.metrics))
+    print(
+        format_comparison(
+            comparison.table, comparison.baseline, comparison.metrics, comparison.baseline_timing
+        )
+    )
     warning = _incomplete_runs(comparison)
     if warning:
         print(warning)
@@ -137,6 +143,9 @@ def _compare(args: argparse.Namespace) -> int:
     comparison.runs.to_csv(folder / "runs.csv", index=False)
     comparison.table.to_csv(folder / "comparison.csv", index=False)
     comparison.delay.to_csv(folder / "delay_over_time.csv", index=False)
+    (folder / DECISIONS_FILE).unlink(missing_ok=True)
+    if len(comparison.decisions):
+        comparison.decisions.to_csv(folder / DECISIONS_FILE, index=False)
     if args.plots:
         _write_figures(comparison, folder)
     print(f"results written to {folder}")

@@ -70,6 +70,7 @@ _EXAMPLES: Mapping[str, Any] = {
     "demand.profile": [[0.0, 0.5], [1800.0, 1.5]],
     "signals.offset_s": "green_wave",
     "signals.learned.policy": "policy.npz",
+    "signals.plan_file": "plans.toml",
     "imported.routes": ["osm.rou.xml"],
     "imported.additional": ["osm.tll.xml"],
     "imported.net": "osm.net.xml.gz",
@@ -99,6 +100,8 @@ _EXAMPLES: Mapping[str, Any] = {
     "shuttles.od[].destination": "n2_2",
     "shuttles.od[].rate_pph": 30.0,
     "vehicle_types.max_speed_mps": 22.22,
+    "safety.detector_failures": [{"node": "n1_1", "from_s": 600.0, "to_s": 1200.0}],
+    "safety.detector_failures[].node": "n1_1",
 }
 """Examples of the keys whose default is no example (required, or None: inherited)."""
 
@@ -110,8 +113,10 @@ _UNDOCUMENTED: Mapping[str, str] = {
     "signals.yellow_s": "Yellow after every green.",
     "signals.all_red_s": "All-red after every yellow.",
     "signals.min_green_s": "Shortest green of any phase; the kernel enforces it for every controller.",
-    "signals.lost_time_s": 'Lost time per phase in the Webster split (timing = "webster").',
-    "signals.saturation_flow_vphpl": 'Saturation flow per lane in the Webster split (timing = "webster").',
+    "signals.lost_time_s": 'Lost time per phase in the Webster split (timing = "webster" or "coordinated").',
+    "signals.saturation_flow_vphpl": (
+        'Saturation flow per lane in the Webster split (timing = "webster" or "coordinated").'
+    ),
     "shuttles.board_time_s": "Dwell each boarding passenger adds to a stop visit.",
     "shuttles.alight_time_s": "Dwell each alighting passenger adds to a stop visit.",
     "shuttles.od[].origin": "Origin stop node id.",
