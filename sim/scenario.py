@@ -32,6 +32,7 @@ from sim.schema import (
     BENCH_PREFIX,
     ScenarioError,
     Schema,
+    read_toml,
 )
 from sim.schema import (
     REQUIRED as _REQUIRED,
@@ -223,15 +224,7 @@ def load_scenario(path: str | PurePath, overrides: Overrides = ()) -> Scenario:
         ScenarioError: If the file is unreadable, is not valid TOML, or breaks the schema.
     """
     file = Path(path).resolve()
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(str(file), "", f"cannot read scenario file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(str(file), "", f"expected UTF-8 text: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(file), "", f"invalid TOML: {exc}") from None
-    return _validate(data, str(file), overrides)
+    return _validate(read_toml(file, "scenario", ScenarioError), str(file), overrides)
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:

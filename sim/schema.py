@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -50,6 +51,7 @@ __all__ = [
     "path",
     "paths",
     "profile",
+    "read_toml",
     "schema_of",
     "spec_field",
     "suggestion",
@@ -99,6 +101,24 @@ class ScenarioError(ValueError):
         super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
         self.source = source
         self.key = key
+
+
+def read_toml(file: Path, what: str, error: Callable[[str, str, str], Exception]) -> dict[str, Any]:
+    """The tables of the TOML file ``file`` (a ``what`` file, as the error says it could not read).
+
+    Raises:
+        Exception: ``error(source, "", problem)`` (a :class:`ScenarioError` or the like), if the
+            file cannot be read, is not UTF-8 or is not valid TOML.
+    """
+    source = str(file)
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(source, "", f"cannot read {what} file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(source, "", f"expected UTF-8 text: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(source, "", f"invalid TOML: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.control.base import SignalPlan
-from sim.schema import MAX_GREEN_S, MAX_TIME_S, Context, ScenarioError, number, suggestion
+from sim.schema import MAX_GREEN_S, MAX_TIME_S, Context, ScenarioError, number, read_toml, suggestion
 
 if TYPE_CHECKING:
     from sim.network.compile import CompiledNetwork
@@ -132,14 +131,7 @@ def load_plan_file(file: str | Path) -> PlanFile:
     """
     file = Path(file).resolve()
     source = str(file)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(source, "", f"cannot read plan file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(source, "", f"expected UTF-8 text: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, "", f"invalid TOML: {exc}") from None
+    data = read_toml(file, "plan", ScenarioError)
     ctx = Context(source, file.parent, frozenset())
     for key in data:
         if key not in _TABLES:

@@ -173,12 +173,7 @@ def webster_timing(
 ) -> tuple[float, tuple[float, ...]]:
     """Webster's optimal cycle (:func:`webster_cycle_s`) and its greens (:func:`webster_greens_s`).
 
-    Args:
-        critical_flows_vphpl: Per phase, the highest approach flow per lane (veh/h/lane).
-        lost_time_per_phase_s: Start-up plus clearance lost time of each phase (s).
-        saturation_flow_vphpl: Saturation flow per lane (veh/h/lane).
-        intergreen_s: Yellow plus all-red after each phase, or one for all (s).
-        min_green_s: Shortest displayed green of each phase, or one for all (s).
+    The arguments are :func:`webster_cycle_s`'s.
 
     Returns:
         The cycle (s), clipped to [30, 180], and the displayed green of each phase (s).

@@ -35,6 +35,7 @@ from typing import Any
 
 from sim import __version__
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.schema import read_toml
 
 __all__ = [
     "GridAxis",
@@ -280,12 +281,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     """
     file = Path(path).resolve()
     source = str(file)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SweepError(source, "", f"cannot read sweep file: {error.strerror or error}") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise SweepError(source, "", f"invalid TOML: {error}") from None
+    data = read_toml(file, "sweep", SweepError)
     unknown = sorted(set(data) - set(_SWEEP_KEYS))
     if unknown:
         raise SweepError(source, unknown[0], f"unknown key; allowed keys: {', '.join(_SWEEP_KEYS)}")
