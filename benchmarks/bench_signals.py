@@ -43,18 +43,19 @@ more than 1 point above fixed-time's is flagged (``!``). Target: max-pressure (a
 fixed-time at the high demand (the paired point estimate) without being flagged. Exit code 1
 if a target is missed.
 
-Measured on 2026-12-04 (10 seeds, this 2-core machine, nothing else running, 4 min wall for
-the three levels), all-trips mean delay against Webster fixed-time:
+Measured on 2026-12-05 (10 seeds, this 2-core machine, load average up to 3.5, 10 min wall
+for the three levels; with issue 17's lanes and left turns and the safety envelope of
+``[safety]`` on every controller), all-trips mean delay against Webster fixed-time:
 
-- 5,000 veh/h (fixed-time 126 s): actuated -58.7 % ± 1.9 %, max-pressure -48.7 % ± 1.9 %,
-  SOTL -14.1 % ± 1.8 %, learned -64.7 % ± 1.9 %; every trip completed.
-- 7,000 veh/h (fixed-time 265 s): actuated -29.8 % ± 13.7 %, max-pressure -25.2 % ± 10.5 %,
-  SOTL +15.2 % ± 14.5 %, learned -63.2 % ± 6.9 %; every trip completed.
-- 9,100 veh/h (fixed-time 698 s, every trip completed): max-pressure +33.9 % ± 6.2 %
-  (0.03 % unfinished), actuated +120 % (2.8 % unfinished, flagged), SOTL +154 % (8.5 %,
-  flagged), learned +251 % ± 21 % (50.4 % unfinished, 2,537 vehicles never entered,
-  flagged): past about 8,000 veh/h no adaptive controller here beats fixed time, and the
-  learned policy starves approaches. Its completed-only mean delay would show a large cut.
+- 5,000 veh/h (fixed-time 130 s): actuated -55.9 % ± 1.0 %, max-pressure -46.4 % ± 1.0 %,
+  SOTL -11.4 % ± 1.3 %, learned -62.2 % ± 1.1 %; every trip completed.
+- 7,000 veh/h (fixed-time 221 s): max-pressure -42.5 % ± 4.0 %, learned -61.5 % ± 3.5 %,
+  SOTL -9.2 % ± 6.0 %, actuated +1.1 % ± 44 % (one seed jams); every trip completed.
+- 9,100 veh/h (fixed-time 703 s, every trip completed): max-pressure +28.5 % ± 8.3 %
+  (0.04 % unfinished), actuated +113 % (2.0 % unfinished, flagged), SOTL +142 % (7.8 %,
+  flagged), learned +92.5 % ± 20.8 % (5.0 % unfinished, 127 vehicles never entered,
+  flagged; 50 % unfinished before the envelope's 120 s maximum red): past about 8,000 veh/h
+  no adaptive controller here beats fixed time.
 """
 
 from __future__ import annotations
