@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n== grid10, {level} demand: {rate_vph:,.0f} veh/h, {len(seeds)} seeds, {wall_s:,.0f} s wall =="
         )
-        print(format_comparison(result.table, result.baseline))
+        print(format_comparison(result.table, result.baseline, baseline_timing=result.baseline_timing))
         ended = runs.loc[runs["status"] != "completed", "status"].value_counts()
         how = ", ".join(f"{status} {count}" for status, count in ended.items()) or "none"
         print(f"runs that ended with trips unfinished: {int(ended.sum())} of {len(runs)} ({how})")
