@@ -12,7 +12,7 @@ through movement, ``reverse`` a U-turn, ``merge_to_left`` and ``merge_to_right``
 that ends) a through movement.
 
 The turns themselves, and whether each is a left, through or right movement, are those of
-the compiled network (:func:`sim.network.compile.compile_network`, from the geometry). An
+the compiled network (:func:`sim.network.compile.movements`, from the geometry). An
 edge gets ``turns`` from its value only when the value is consistent with the network: one
 entry per lane of the edge, only the values above, and every turn of the edge served by a
 contiguous run of lanes. Otherwise the edge keeps citysim's default lanes and the import
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 import networkx as nx
 
-from sim.network.compile import compile_network
+from sim.network.compile import movements
 from sim.network.graph import TURNS
 from sim.traffic.codes import TURN_LEFT, TURN_RIGHT, TURN_THROUGH, TURN_UTURN
 
@@ -105,16 +105,11 @@ def set_turn_lanes(graph: nx.DiGraph, values: Mapping[EdgeKey, str]) -> tuple[in
     """
     if not values:
         return 0, 0
-    net = compile_network(graph)
-    movements: dict[EdgeKey, list[tuple[str, int]]] = {}
-    for c in range(len(net.conn_from)):
-        key = net.edge_keys[int(net.conn_from[c])]
-        if key in values:
-            after = net.edge_keys[int(net.conn_to[c])][1]
-            movements.setdefault(key, []).append((after, int(net.conn_turn[c])))
+    moves = movements(graph)
     kept = 0
     for key, value in values.items():
-        turns = _turns(lane_kinds(value), int(graph.edges[key]["lanes"]), movements.get(key, []))
+        kinds = [(after, turn) for after, (turn, _, _) in moves.get(key, {}).items()]
+        turns = _turns(lane_kinds(value), int(graph.edges[key]["lanes"]), kinds)
         if turns is not None:
             graph.edges[key][TURNS] = turns
             kept += 1

@@ -11,7 +11,7 @@ the bay edge there, by their next turn.
 The bay edge carries ``turns`` (:data:`sim.network.graph.TURNS`): left turns and U-turns from
 the bay lanes (``n`` to ``n + left_bay_lanes - 1``, the leftmost), through movements from the
 link's own lanes (0 to ``n - 1``) and right turns from lane 0. The turns themselves, and their
-kinds, are those :func:`sim.network.compile.compile_network` finds on the link before the
+kinds, are those :func:`sim.network.compile.movements` finds on the link before the
 split, so a bay changes which lanes serve a movement, never which movements exist. For the
 same reason every other edge into a node that a bay leaves from gets ``turns``: its turns and
 lanes before the split. The compiler tells a U-turn by the node it returns to, and after a
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from sim.network.compile import compile_network
+from sim.network.compile import movements
 from sim.network.graph import (
     INTERSECTION,
     JUNCTION,
@@ -86,7 +86,7 @@ def add_left_bays(
         raise NetworkError(
             f"node {planned!r} has a {SIGNAL_PLAN}; left-turn bays need the plans derived from geometry"
         )
-    moves = _movements(graph)
+    moves = movements(graph)
     split = [
         (u, v)
         for u, v in graph.edges
@@ -132,20 +132,6 @@ def add_left_bays(
             **{**link, "length_m": float(left_bay_m), "lanes": n + int(left_bay_lanes), TURNS: turns},
         )
     return bayed
-
-
-def _movements(graph: nx.DiGraph) -> dict[EdgeKey, dict[str, tuple[int, int, int]]]:
-    """Per edge, the compiled network's turns from it: next node -> (kind, lane_lo, lane_hi)."""
-    net = compile_network(graph)
-    moves: dict[EdgeKey, dict[str, tuple[int, int, int]]] = {}
-    for c in range(len(net.conn_from)):
-        key, (_, after) = net.edge_keys[int(net.conn_from[c])], net.edge_keys[int(net.conn_to[c])]
-        moves.setdefault(key, {})[after] = (
-            int(net.conn_turn[c]),
-            int(net.conn_lane_lo[c]),
-            int(net.conn_lane_hi[c]),
-        )
-    return moves
 
 
 def _bay_lanes(kind: int, n: int, bay_lanes: int) -> list[int]:

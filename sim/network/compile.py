@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -18,7 +19,7 @@ from sim.network.graph import PLAN_PHASE_KEYS, SIGNAL_PLAN, TURNS, NetworkError,
 from sim.network.phasing import LeftTurnPhasing, geometric_phases
 from sim.traffic.codes import TURN_LEFT, TURN_RIGHT, TURN_THROUGH, TURN_UTURN
 
-__all__ = ["CompiledNetwork", "compile_network"]
+__all__ = ["CompiledNetwork", "compile_network", "movements"]
 
 _THROUGH_COS = math.cos(math.radians(45.0))
 _UTURN_COS = math.cos(math.radians(150.0))
@@ -224,6 +225,54 @@ def _connections(
     return np.array(conns, dtype=np.int32).reshape(-1, 5)
 
 
+class _Layout(NamedTuple):
+    """What the connections of a graph are found from, and the connections."""
+
+    node_ids: tuple[str, ...]
+    nidx: dict[str, int]
+    x: np.ndarray
+    y: np.ndarray
+    edge_keys: tuple[tuple[str, str], ...]
+    lanes: np.ndarray
+    heading: list[tuple[float, float]]
+    ins: list[list[int]]
+    outs: list[list[int]]
+    carr: np.ndarray
+
+
+def _layout(graph: nx.DiGraph) -> _Layout:
+    """Nodes, edges, each edge's heading, each node's in- and out-edges, and the connection rows."""
+    node_ids = tuple(graph.nodes)
+    nidx = {n: i for i, n in enumerate(node_ids)}
+    x = np.array([float(graph.nodes[n]["x"]) for n in node_ids])
+    y = np.array([float(graph.nodes[n]["y"]) for n in node_ids])
+    edge_keys = tuple((u, v) for u, v in graph.edges)
+    lanes = np.array([int(graph.edges[k]["lanes"]) for k in edge_keys], dtype=np.int32)
+    heading = [_heading(x, y, nidx[u], nidx[v]) for u, v in edge_keys]
+    ins: list[list[int]] = [[] for _ in node_ids]
+    outs: list[list[int]] = [[] for _ in node_ids]
+    for e, (u, v) in enumerate(edge_keys):
+        ins[nidx[v]].append(e)
+        outs[nidx[u]].append(e)
+    carr = _connections(graph, edge_keys, heading, ins, outs, lanes)
+    return _Layout(node_ids, nidx, x, y, edge_keys, lanes, heading, ins, outs, carr)
+
+
+def movements(graph: nx.DiGraph) -> dict[tuple[str, str], dict[str, tuple[int, int, int]]]:
+    """Per edge, the turns :func:`compile_network` gives it: next node -> (turn kind, lane_lo, lane_hi).
+
+    Only the connections, without the right of way and the signal phases that compiling a
+    whole network also works out (most of its time on a large grid), for the builders and
+    importers that set edges' ``turns`` from them.
+    """
+    layout = _layout(graph)
+    keys = layout.edge_keys
+    moves: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
+    for e_in, e_out, turn, lo, hi in layout.carr.tolist():
+        moves.setdefault(keys[e_in], {})[keys[e_out][1]] = (turn, lo, hi)
+    return moves
+
+
 def compile_network(graph: nx.DiGraph, phasing: LeftTurnPhasing | None = None) -> CompiledNetwork:
     """Compile a validated road graph into arrays.
 
@@ -253,11 +302,7 @@ def compile_network(graph: nx.DiGraph, phasing: LeftTurnPhasing | None = None) -
             leaves a connection of its node out of every phase (vehicles routed through it
             would wait forever).
     """
-    node_ids = tuple(graph.nodes)
-    nidx = {n: i for i, n in enumerate(node_ids)}
-    x = np.array([float(graph.nodes[n]["x"]) for n in node_ids])
-    y = np.array([float(graph.nodes[n]["y"]) for n in node_ids])
-    edge_keys = tuple((u, v) for u, v in graph.edges)
+    node_ids, nidx, x, y, edge_keys, lanes, heading, ins, outs, carr = _layout(graph)
     eidx = {k: i for i, k in enumerate(edge_keys)}
     n_e = len(edge_keys)
     edge_from = np.array([nidx[u] for u, _ in edge_keys], dtype=np.int32)
@@ -265,19 +310,9 @@ def compile_network(graph: nx.DiGraph, phasing: LeftTurnPhasing | None = None) -
     data = [graph.edges[k] for k in edge_keys]
     length = np.array([float(d["length_m"]) for d in data])
     speed = np.array([float(d["speed_mps"]) for d in data])
-    lanes = np.array([int(d["lanes"]) for d in data], dtype=np.int32)
     lane0 = np.zeros(n_e, dtype=np.int32)
     lane0[1:] = np.cumsum(lanes)[:-1]
     lane_edge = np.repeat(np.arange(n_e, dtype=np.int32), lanes)
-    heading = [_heading(x, y, edge_from[e], edge_to[e]) for e in range(n_e)]
-
-    ins: list[list[int]] = [[] for _ in node_ids]
-    outs: list[list[int]] = [[] for _ in node_ids]
-    for e in range(n_e):
-        ins[edge_to[e]].append(e)
-        outs[edge_from[e]].append(e)
-
-    carr = _connections(graph, edge_keys, heading, ins, outs, lanes)
     conn_index = {(int(r[0]), int(r[1])): i for i, r in enumerate(carr)}
     conflicts = conflict_model(graph, node_ids, x, y, edge_keys, heading, lanes, speed, carr)
 
