@@ -45,13 +45,10 @@ from sim.traffic.layout import (
     LF_LINE_SINCE,
     LI_CAP,
     LI_COUNT,
-    VF_DECEL,
     VF_LC_LAST,
     VF_LEN,
-    VF_MIN_GAP,
     VF_POS,
     VF_SPEED,
-    VF_TAU,
     VI_FLAGS,
     VI_JCONN,
     VI_LANE,
@@ -63,7 +60,7 @@ from sim.traffic.layout import (
     compiled,
     inline,
 )
-from sim.traffic.speeds import desired_speed, follow_speed
+from sim.traffic.speeds import desired_speed, gap_behind, speed_behind
 
 __all__ = ["GAIN_MPS", "HOLD_S", "change_lanes"]
 
@@ -77,28 +74,18 @@ _STAYED, _MOVED, _SWAPPED = range(3)
 
 
 @inline
-def _gap(front: int, back: int, vf: np.ndarray) -> float:
-    """Free space (m) from ``front``'s rear to ``back``'s front, less ``back``'s standstill gap."""
-    return vf[VF_POS, front] - vf[VF_LEN, front] - vf[VF_POS, back] - vf[VF_MIN_GAP, back]
-
-
-@inline
 def _behind(back: int, front: int, vf: np.ndarray) -> float:
     """The safe speed (m/s) of vehicle ``back`` behind vehicle ``front`` (-1: none, no limit)."""
-    if front < 0:
-        return np.inf
-    return follow_speed(
-        _gap(front, back, vf), vf[VF_SPEED, front], vf[VF_DECEL, front], vf[VF_DECEL, back], vf[VF_TAU, back]
-    )
+    return np.inf if front < 0 else speed_behind(back, front, vf)
 
 
 @inline
 def _safe(vid: int, leader: int, follower: int, vf: np.ndarray) -> bool:
     """Whether ``vid`` may slot in between ``leader`` and ``follower`` (-1: none): secure gaps, no braking."""
-    if leader >= 0 and (_gap(leader, vid, vf) < 0.0 or _behind(vid, leader, vf) < vf[VF_SPEED, vid]):
+    if leader >= 0 and (gap_behind(vid, leader, vf) < 0.0 or _behind(vid, leader, vf) < vf[VF_SPEED, vid]):
         return False
     return follower < 0 or (
-        _gap(vid, follower, vf) >= 0.0 and _behind(follower, vid, vf) >= vf[VF_SPEED, follower]
+        gap_behind(follower, vid, vf) >= 0.0 and _behind(follower, vid, vf) >= vf[VF_SPEED, follower]
     )
 
 
@@ -208,7 +195,7 @@ def _strategic(vid: int, lane: int, i: int, j: int, side: int, ptr: int, t: floa
     # merge behind a slower vehicle next to it; the one behind it there lets it in
     if leader >= 0 and vf[VF_SPEED, leader] <= vf[VF_SPEED, vid]:
         vi[VI_YIELD, vid] = leader
-    if follower >= 0 and _gap(vid, follower, vf) >= 0.0:
+    if follower >= 0 and gap_behind(follower, vid, vf) >= 0.0:
         vi[VI_YIELD, follower] = vid
     return _STAYED
 

@@ -69,7 +69,7 @@ from sim.traffic.layout import (
 )
 from sim.traffic.right_of_way import AT_LINE_M, may_enter
 
-__all__ = ["desired_speed", "follow_speed", "safe_speed", "set_speeds"]
+__all__ = ["desired_speed", "follow_speed", "gap_behind", "safe_speed", "set_speeds", "speed_behind"]
 
 
 @inline
@@ -94,6 +94,24 @@ def follow_speed(gap: float, v_leader: float, decel_leader: float, decel: float,
     if decel_leader == decel:
         return safe_speed(gap, v_leader, decel, tau)
     return safe_speed(max(gap, 0.0) + v_leader * v_leader / (2.0 * decel_leader), 0.0, decel, tau)
+
+
+@inline
+def gap_behind(back: int, front: int, vf: np.ndarray) -> float:
+    """Free space (m) from vehicle ``front``'s rear to ``back``'s front, less ``back``'s standstill gap."""
+    return vf[VF_POS, front] - vf[VF_LEN, front] - vf[VF_POS, back] - vf[VF_MIN_GAP, back]
+
+
+@inline
+def speed_behind(back: int, front: int, vf: np.ndarray) -> float:
+    """Krauss's safe speed (m/s) of vehicle ``back`` following vehicle ``front`` (:func:`follow_speed`)."""
+    return follow_speed(
+        gap_behind(back, front, vf),
+        vf[VF_SPEED, front],
+        vf[VF_DECEL, front],
+        vf[VF_DECEL, back],
+        vf[VF_TAU, back],
+    )
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -183,8 +201,7 @@ def _follower_speed(vid: int, lead: int, e: int, step_no: int, seed: np.uint64, 
     decel, tau = vf[VF_DECEL, vid], vf[VF_TAU, vid]
     v = vf[VF_SPEED, vid]
     vcap = _speed_cap(vid, v, edges.speed_mps[e], p, vf)
-    gap = vf[VF_POS, lead] - vf[VF_LEN, lead] - vf[VF_POS, vid] - vf[VF_MIN_GAP, vid]
-    vs = follow_speed(gap, vf[VF_SPEED, lead], vf[VF_DECEL, lead], decel, tau)
+    vs = speed_behind(vid, lead, vf)
     if vi[VI_FLAGS, vid] & F_EMERGENCY:
         # the vehicles ahead make way: pass them at a reduced speed
         vs = max(vs, min(vcap, p.pass_speed_mps))
@@ -318,9 +335,7 @@ def _let_in(vid: int, e: int, w: World) -> None:
     vi[VI_YIELD, vid] = -1
     if vi[VI_LANE, other] < 0 or lanes.li[LI_EDGE, vi[VI_LANE, other]] != e:
         return
-    gap = vf[VF_POS, other] - vf[VF_LEN, other] - vf[VF_POS, vid] - vf[VF_MIN_GAP, vid]
-    v_safe = follow_speed(gap, vf[VF_SPEED, other], vf[VF_DECEL, other], vf[VF_DECEL, vid], vf[VF_TAU, vid])
-    veh.vnew[vid] = min(veh.vnew[vid], max(v_safe, 0.0))
+    veh.vnew[vid] = min(veh.vnew[vid], speed_behind(vid, other, vf))
 
 
 @compiled
