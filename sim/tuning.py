@@ -15,7 +15,7 @@ step size that grows by 1.5 after a generation that improves and shrinks by 0.8 
 does not), and keeps the best candidate if it beats its parent. The first generation probes the
 main axes instead (see below). It is deterministic for a search seed: λ does not depend on the
 worker processes, and runs are reported in candidate order. Runs go through the sweep's process
-pool (:func:`sim.sweep.runners.run_local`); a candidate met before is not run again (its plan
+pool (:class:`sim.sweep.batch.BatchRunner`); a candidate met before is not run again (its plan
 file and so its run key are the same).
 
 What is tuned, starting from the coordinated plan (:func:`sim.control.timing.coordinated_plans`,
@@ -40,10 +40,9 @@ the evaluation seeds.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -57,10 +56,7 @@ from sim.control.plans import NodePlan, write_plan_file
 from sim.control.timing import MAX_CYCLE_S, MIN_CYCLE_S, DemandFlows, coordinated_plans, signal_plans
 from sim.model import CityModel
 from sim.scenario import Scenario
-from sim.sweep.definition import run_key
-from sim.sweep.runners import run_local
-from sim.sweep.store import ResultStore
-from sim.sweep.task import RunOutcome, RunTask
+from sim.sweep.batch import BatchError, BatchRunner
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -314,55 +310,40 @@ class _Space:
 
 
 class _Runner:
-    """Runs candidates on the tuning seeds through the sweep pool, in a scratch folder."""
+    """Runs candidates on the tuning seeds through the sweep pool (:class:`BatchRunner`)."""
 
-    def __init__(
-        self, scenario: Scenario, seeds: Sequence[int], folder: Path, jobs: int, on_run: Callable[[], None]
-    ) -> None:
-        self.scenario, self.seeds, self.folder, self.jobs, self.on_run = scenario, seeds, folder, jobs, on_run
-        self.store = ResultStore(folder)
-        self.store.record_path("x").parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, scenario: Scenario, seeds: Sequence[int], batch: BatchRunner) -> None:
+        self.scenario, self.seeds, self.batch = scenario, seeds, batch
 
     def scenario_of(self, candidate: _Candidate | None) -> Scenario:
         """The scenario a candidate runs (None: the scenario as it is)."""
         if candidate is None:
             return self.scenario
-        text_path = self.folder / "plan.toml"
-        write_plan_file(text_path, candidate.plans)
-        digest = hashlib.sha256(text_path.read_bytes()).hexdigest()[:16]
-        path = text_path.replace(self.folder / f"plan-{digest}.toml")
+        path = self.batch.file("plan", ".toml", lambda target: write_plan_file(target, candidate.plans))
         overrides: dict[str, Any] = {"signals.plan_file": str(path)}
         if candidate.passage_time_s is not None:
             overrides["signals.actuated.passage_time_s"] = candidate.passage_time_s
         return self.scenario.with_overrides(overrides)
 
     def scores(self, candidates: Sequence[_Candidate | None]) -> list[Score]:
-        """Each candidate's score, in order."""
-        scenarios = [self.scenario_of(candidate) for candidate in candidates]
-        keys = [[run_key(scenario.key(), seed) for seed in self.seeds] for scenario in scenarios]
-        tasks = {
-            key: RunTask(key, (), seed, scenario, str(self.folder), keep_records=False)
-            for scenario, row in zip(scenarios, keys, strict=True)
-            for key, seed in zip(row, self.seeds, strict=True)
-        }
-        pending = [task for key, task in tasks.items() if self.store.read_record(key) is None]
-        skipped = sum(len(row) for row in keys) - len(pending)
-        for _ in range(skipped):
-            self.on_run()
-        run_local(pending, self.jobs, self._reported)
-        return [self._score(row) for row in keys]
+        """Each candidate's score, in order.
 
-    def _reported(self, outcome: RunOutcome) -> None:
-        if outcome.status != "ok":
-            raise TuneError(f"a tuning run failed: {outcome.error}")
-        self.on_run()
-
-    def _score(self, keys: Sequence[str]) -> Score:
-        metrics = [self.store.read_record(key)["metrics"] for key in keys]
-        return Score(
-            float(np.mean([m["mean_delay_all_s"] for m in metrics])),
-            float(np.mean([m["completion_rate"] for m in metrics])),
-        )
+        Raises:
+            TuneError: If a run fails.
+        """
+        pairs = [(self.scenario_of(candidate), seed) for candidate in candidates for seed in self.seeds]
+        try:
+            metrics = self.batch.metrics(pairs)
+        except BatchError as error:
+            raise TuneError(f"a tuning run failed: {error}") from None
+        n = len(self.seeds)
+        return [
+            Score(
+                float(np.mean([m["mean_delay_all_s"] for m in metrics[i : i + n]])),
+                float(np.mean([m["completion_rate"] for m in metrics[i : i + n]])),
+            )
+            for i in range(0, len(metrics), n)
+        ]
 
 
 def tune(
@@ -405,7 +386,7 @@ def tune(
     runs = max(budget, 1 + len(starts)) * len(seeds)
     bar = tqdm(total=runs, unit="run", disable=not progress, leave=False)
     with tempfile.TemporaryDirectory(prefix="citysim-tune-") as scratch:
-        runner = _Runner(scenario, seeds, Path(scratch), jobs, bar.update)
+        runner = _Runner(scenario, seeds, BatchRunner(Path(scratch), jobs, bar.update))
         before, *outcomes = runner.scores([None, *starts])
         chosen = int(np.argmin([outcome.delay_s for outcome in outcomes]))
         space.choose_start(chosen)

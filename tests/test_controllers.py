@@ -15,7 +15,15 @@ import pandas as pd
 import pytest
 
 from sim.control.actuated import ActuatedController, ActuatedSettings
-from sim.control.base import Decision, Intersection, NoSettings, SignalController, SignalPlan, Stage
+from sim.control.base import (
+    Decision,
+    Intersection,
+    IntersectionView,
+    NoSettings,
+    SignalController,
+    SignalPlan,
+    Stage,
+)
 from sim.control.max_pressure import MaxPressureController, MaxPressureSettings
 from sim.control.registry import controller_class, controller_names
 from sim.control.sotl import SotlController, SotlSettings
@@ -157,6 +165,11 @@ class View:
     downstream_occupancy: np.ndarray
     stage: Stage = Stage.GREEN
     phase_movements: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    downstream_vehicles: np.ndarray | None = None  # None: nobody downstream
+
+    def __post_init__(self):
+        if self.downstream_vehicles is None:
+            self.downstream_vehicles = np.zeros(len(self.queue))
 
 
 def junction(cls, settings, min_green_s=5.0):
@@ -261,16 +274,39 @@ def max_pressure(interval_s=5.0):
     return junction(MaxPressureController, MaxPressureSettings(interval_s))
 
 
-def test_max_pressure_counts_exit_links_at_jam_density_shared_by_their_onward_movements():
+def test_max_pressure_counts_the_vehicles_each_movement_feeds_and_nothing_into_a_full_exit():
     ctrl = max_pressure()
     crossing = ctrl.intersection
     # exit links of grid(1, 1) are 200 m stubs to fringe nodes, whose only way on is back
-    assert np.all(crossing.exit_capacity_veh == 26) and np.all(ctrl.turn_share == 1.0)
+    assert np.all(crossing.exit_capacity_veh == 26) and np.all(crossing.onward_share == 1.0)
+    assert len(crossing.onward_conns) == len(crossing.movements)
     queue, approaching = vehicles(ctrl, ns=4, ew=6), vehicles(ctrl, ns=1)
-    occupancy = np.zeros(len(queue))
-    occupancy[np.flatnonzero(crossing.phase_movements[1])[0]] = 0.5  # 13 vehicles beyond the east-west one
-    view = View(10.0, 0, 10.0, queue, approaching, occupancy, phase_movements=crossing.phase_movements)
-    np.testing.assert_allclose(ctrl.pressures(view), [4 + 1, 6 - 13])
+    downstream, occupancy = np.zeros(len(queue)), np.zeros(len(queue))
+    east_west = np.flatnonzero(crossing.phase_movements[1])
+    downstream[east_west[0]] = 2.0  # two vehicles queued at the far end of its exit
+    view = View(10.0, 0, 10.0, queue, approaching, occupancy, crossing.phase_movements, downstream)
+    np.testing.assert_allclose(ctrl.pressures(view), [4 + 1, 6 - 2])
+    occupancy[east_west] = 0.95  # every east-west exit full: those movements cannot move anyone
+    view = View(10.0, 0, 10.0, queue, approaching, occupancy, crossing.phase_movements, downstream)
+    np.testing.assert_allclose(ctrl.pressures(view), [4 + 1, -2])
+
+
+def test_downstream_vehicles_are_those_queued_for_the_exit_links_onward_connections():
+    scenario = scenario_from_dict(
+        {"network": {"type": "grid", "rows": 1, "cols": 3}, "demand": {"type": "uniform", "rate_vph": 1.0}}
+    )
+    model = CityModel(scenario)
+    crossing = Intersection.of(model.net, 1, SignalPlan((30.0, 30.0), 3.0, 1.0, 0.0, 5.0), 7.5, 1.0)
+    net = model.net
+    n_conns = len(net.conn_from)
+    queue, approaching = np.arange(n_conns, dtype=float), np.ones(n_conns)
+    obs = type("Obs", (), {"queue": queue, "approaching": approaching})()
+    view = IntersectionView.__new__(IntersectionView)
+    view._crossing, view._obs = crossing, obs
+    for i, exit_edge in enumerate(crossing.movement_out_edges.tolist()):
+        onward = np.flatnonzero(net.conn_from == exit_edge)
+        expected = (queue[onward] + 1.0).mean() if len(onward) else 0.0
+        assert view.downstream_vehicles[i] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(("ns", "ew", "expected"), [(2, 5, (5.0, 1)), (5, 2, None), (3, 3, None)])

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.control.learned.policy import BUILTIN, Policy, PolicyError, load_policy, save_policy
 from sim.control.timing import DemandFlows, critical_lane_flows_vphpl, signal_plans
 from sim.model import CityModel
 from sim.network import compile_network, grid
@@ -222,6 +221,7 @@ CONTROLLERS = [
     ("actuated", "fixed"),
     ("max_pressure", "fixed"),
     ("sotl", "fixed"),
+    ("learned", "fixed"),
 ]
 
 
@@ -250,36 +250,6 @@ def test_every_controller_serves_every_movement_of_a_plan_with_left_phases(
     assert trips["arrive_s"].notna().all(), f"{trips['arrive_s'].isna().sum()} of {len(trips)} trips stranded"
     assert len(trips) == model.traffic.n_vehicles > 600
     assert {0, 1, 2, 3} <= greens
-
-
-def test_the_shipped_learned_policy_refuses_plans_with_left_phases(tmp_path, exclusive_file):
-    sc = scenario(
-        tmp_path, exclusive_file, ALL_MOVEMENTS, 600.0, controller="learned", left_turns="protected"
-    )
-    with pytest.raises(
-        PolicyError, match="trained on intersections of 2 phases and does not serve the 4 phases"
-    ):
-        CityModel(sc, seed=1)
-    # on the two-phase plan it runs
-    assert len(CityModel(sc.with_overrides({"signals.left_turns": "permitted"}), seed=1).controllers) == 1
-
-
-def test_a_policy_trained_on_four_phases_runs_them_and_keeps_its_phase_counts(tmp_path, exclusive_file):
-    builtin = load_policy(BUILTIN)
-    assert builtin.phase_counts == (2,)
-    path = save_policy(Policy(builtin.weights, 5.0, phase_counts=(2, 4)), tmp_path / "four.npz")
-    assert load_policy(path).phase_counts == (2, 4)
-    sc = scenario(
-        tmp_path,
-        exclusive_file,
-        ALL_MOVEMENTS,
-        600.0,
-        controller="learned",
-        left_turns="protected",
-        learned={"policy": str(path)},
-    )
-    model = CityModel(sc, seed=1).run(until_s=300.0)
-    assert model.time_s == 300.0
 
 
 # ----- Webster --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sim.network.compile import CompiledNetwork
 
 __all__ = [
+    "FULL_OCCUPANCY",
     "Decision",
     "Intersection",
     "IntersectionView",
@@ -34,6 +35,10 @@ __all__ = [
     "Stage",
     "Start",
 ]
+
+
+FULL_OCCUPANCY = 0.9
+"""Occupancy (vehicles / jam capacity) from which an exit link counts as full: a green moves nobody in."""
 
 
 class Stage(IntEnum):
@@ -136,7 +141,10 @@ class Intersection:
         movement_lanes: Approach lanes that serve each movement.
         exit_capacity_veh: Jam capacity of each movement's exit link: lanes times
             ``floor(length / jam spacing)`` (vehicles).
-        exit_onward: Movements leaving each movement's exit link at its far end.
+        onward_movement: For each connection leaving a movement's exit link at its far end, the
+            movement (index into :attr:`movements`); with :attr:`onward_conns`.
+        onward_conns: Those connections (indices into the network's connections).
+        onward_share: Each one's assumed turning ratio: 1 / the connections leaving that exit link.
         plan: The timing the intersection runs.
         step_s: Time step of the simulation (s): the finest interval between decisions.
     """
@@ -150,7 +158,9 @@ class Intersection:
     phase_movements: np.ndarray
     movement_lanes: np.ndarray
     exit_capacity_veh: np.ndarray
-    exit_onward: np.ndarray
+    onward_movement: np.ndarray
+    onward_conns: np.ndarray
+    onward_share: np.ndarray
     plan: SignalPlan
     step_s: float
 
@@ -179,12 +189,39 @@ class Intersection:
             "phase_movements": np.array([np.isin(movements, m) for m in members], dtype=bool),
             "movement_lanes": net.conn_lane_hi[movements] - net.conn_lane_lo[movements] + 1,
             "exit_capacity_veh": np.floor(net.edge_length_m[exits] / jam_spacing_m) * net.edge_lanes[exits],
-            "exit_onward": np.bincount(net.conn_from, minlength=net.n_edges)[exits],
         }
+        leaving = [np.flatnonzero(net.conn_from == exit_edge) for exit_edge in exits.tolist()]
+        counts = [len(conns) for conns in leaving]
+        arrays["onward_movement"] = np.repeat(np.arange(len(exits)), counts)
+        arrays["onward_conns"] = np.concatenate([np.zeros(0, dtype=np.int64), *leaving])
+        arrays["onward_share"] = 1.0 / np.repeat(np.maximum(counts, 1), counts)
         for array in arrays.values():
             array.flags.writeable = False
         node = net.node_ids[net.signal_nodes[signal]]
         return cls(signal, node, phases, **arrays, plan=plan, step_s=step_s)
+
+    def pressure(
+        self,
+        queue: np.ndarray,
+        approaching: np.ndarray,
+        downstream_veh: np.ndarray,
+        downstream_occupancy: np.ndarray,
+    ) -> np.ndarray:
+        """Max-pressure weight of each movement (vehicle-lanes), as in :mod:`sim.control.max_pressure`.
+
+        The movement's approach lanes times its vehicles (halted on the approach or moving within
+        the observation horizon) less the vehicles it feeds downstream
+        (:attr:`IntersectionView.downstream_vehicles`); at most zero while its exit link is full
+        (:data:`FULL_OCCUPANCY`): a green there moves nobody.
+
+        Args:
+            queue: Halted vehicles per movement.
+            approaching: Moving vehicles within the observation horizon per movement.
+            downstream_veh: Vehicles downstream of each movement (see above).
+            downstream_occupancy: Occupancy (0..1) of each movement's exit link.
+        """
+        weight = self.movement_lanes * (queue + approaching - downstream_veh)
+        return np.where(downstream_occupancy >= FULL_OCCUPANCY, np.minimum(weight, 0.0), weight)
 
 
 class IntersectionView:
@@ -260,6 +297,31 @@ class IntersectionView:
     def phase_movements(self) -> np.ndarray:
         """Boolean matrix (phase x movement): which movements each phase gives green."""
         return self._crossing.phase_movements.copy()
+
+    @property
+    def movement_lanes(self) -> np.ndarray:
+        """Approach lanes that serve each movement."""
+        return self._crossing.movement_lanes.copy()
+
+    @property
+    def downstream_vehicles(self) -> np.ndarray:
+        """Vehicles each movement feeds downstream (see :mod:`sim.control.max_pressure`).
+
+        Those halted on its exit link or moving within the horizon of the link's far end, per
+        connection leaving the link (turning ratios taken equal); 0 where the exit leaves the network.
+        """
+        crossing = self._crossing
+        ahead = self._obs.queue[crossing.onward_conns] + self._obs.approaching[crossing.onward_conns]
+        return np.bincount(
+            crossing.onward_movement, weights=ahead * crossing.onward_share, minlength=len(crossing.movements)
+        )
+
+    @property
+    def pressure(self) -> np.ndarray:
+        """Max-pressure weight of each movement (vehicle-lanes): :meth:`Intersection.pressure` now."""
+        return self._crossing.pressure(
+            self.queue, self.approaching, self.downstream_vehicles, self.downstream_occupancy
+        )
 
 
 @dataclass(frozen=True)

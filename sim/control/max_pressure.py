@@ -8,25 +8,39 @@ movement's saturation flow. Here, per movement ``i`` of the intersection:
 - upstream ``x_i`` (vehicles): the vehicles whose next movement is ``i``, halted anywhere
   on the approach (``view.queue``) or moving within ``signals.observation_horizon_m`` of
   the stop line (``view.approaching``);
-- downstream (vehicles): Varaiya's store-and-forward queue ``Σ_p r(m,p) x(m,p)`` with
-  every vehicle on the exit link ``m`` counted as queued (``view.downstream_occupancy``
-  times the link's jam capacity ``lanes * floor(length / (vehicle length + min gap))``)
-  and the turning ratios ``r(m,p)``, which the controller does not know, taken equal:
-  ``1 / (number of movements leaving m)``. Counting the whole exit link instead (no
-  turning ratios) over-weights downstream traffic threefold on a grid and made the
-  controller worse than fixed-time on grid10 at high demand;
+- downstream (vehicles): Varaiya's ``Σ_p r(m,p) x(m,p)``, the vehicles on the exit link ``m``
+  bound for each movement ``p`` leaving it at its far end, measured like the upstream ones
+  (halted on ``m``, or moving within the horizon of its far end:
+  ``view.downstream_vehicles``), with the turning ratios ``r(m,p)``, which the controller does not
+  know, taken equal: ``1 / (number of movements leaving m)``. An exit that leaves the network
+  has no downstream queue (Varaiya's sink). An earlier version counted every vehicle on the
+  exit link as queued (store and forward): on real SUMO networks, whose exits are 500 m links
+  leaving the network, vehicles driving away weighed against every movement (RiLSA example 3,
+  one seed: 78 s of all-trips delay against fixed time's 28 s; 12 s with this measure);
+- downstream capacity: a movement whose exit link is full (occupancy at least
+  :data:`sim.control.base.FULL_OCCUPANCY`) has a pressure of at most zero: its green would move
+  nobody (the capacity-aware variant of Gregoire et al. 2015 in its simplest form);
 - weight ``c_i``: the number of approach lanes that serve the movement (saturation flow
   in units of one lane).
 
-So ``pressure(phase) = Σ_{i ∈ phase} c_i (x_i - n_out(i) / k_out(i))`` in vehicle-lanes, with
-``n_out`` the vehicles on the exit link and ``k_out`` the movements leaving it. At each
-decision during a green that has run its phase's minimum, the controller keeps the current
-phase if its pressure is the largest (ties keep it) and otherwise requests the phase of
-largest pressure (the first in cycle order among equals). A green that has run its phase's
-maximum (where the intersection's plan gives one, e.g. SUMO's ``maxDur``) is kept only
-while no other phase has a positive pressure; else the other phase of largest pressure
+So ``pressure(phase) = Σ_{i ∈ phase} c_i (x_i - d_i)`` in vehicle-lanes
+(:meth:`sim.control.base.Intersection.pressure`). At each decision during a green that has run
+its phase's minimum, the controller keeps the current phase if its pressure is the largest
+(ties keep it) and otherwise requests the phase of largest pressure (the first in phase order
+among equals), over whatever phases the plan has: two, with protected lefts, or an imported
+multi-phase program (its own minimum and maximum greens and intergreens). A green that has run
+its phase's maximum (where the intersection's plan gives one, e.g. SUMO's ``maxDur``) is kept
+only while no other phase has a positive pressure; else the other phase of largest pressure
 is requested. After a switch it next decides when the new green has run
 ``max(its min green, decision interval)``, and never later than its maximum green.
+
+The decision interval (``decision_interval_s``, default 5 s) trades reaction for lost time:
+every switch costs an intergreen (4 s on the benchmark grids) in which nobody moves, and a
+decision every interval allows a switch every interval; ``benchmarks/bench_signals.py`` uses
+10 s, with which the greens at high demand are long enough for the intergreens not to eat the
+capacity. The horizon (``signals.observation_horizon_m``, default 100 m) is the reach of the
+detectors that count approaching vehicles: about 7 s of travel at 50 km/h, so a platoon about to
+arrive counts before it stops.
 """
 
 from __future__ import annotations
@@ -57,29 +71,23 @@ class MaxPressureController(SignalController):
     """Serves the phase of largest pressure (see the module docstring).
 
     No decision is taken before the phase's minimum green has run; the exit links' jam
-    capacity (the intersection's ``exit_capacity_veh``) counts them as full.
-
-    Attributes:
-        turn_share: Assumed turning ratio onward from each movement's exit link.
+    capacity (the intersection's ``exit_capacity_veh``) counts them as full. The per-movement
+    pressure is :meth:`Intersection.pressure`.
     """
 
     settings_class = MaxPressureSettings
     settings: MaxPressureSettings
 
     def start(self) -> Start:
-        """Derive the turning ratios and weights; the first decision is at once."""
-        crossing = self.intersection
-        self.turn_share = 1.0 / np.maximum(crossing.exit_onward, 1)
-        self._lanes = crossing.movement_lanes.astype(float)
-        self._phase_matrix = crossing.phase_movements.astype(float)
+        """Keep the phase matrix as floats; the first decision is at once."""
+        self._phase_matrix = self.intersection.phase_movements.astype(float)
         return super().start()
 
     def pressures(self, view: IntersectionView) -> np.ndarray:
         """Pressure of each phase (vehicle-lanes), in the controller's phase order."""
-        upstream = view.queue + view.approaching
-        downstream = view.downstream_occupancy * self.intersection.exit_capacity_veh * self.turn_share
-        weighted = self._lanes * (upstream - downstream)
-        return self._phase_matrix @ weighted
+        return self._phase_matrix @ self.intersection.pressure(
+            view.queue, view.approaching, view.downstream_vehicles, view.downstream_occupancy
+        )
 
     def decide(self, view: IntersectionView) -> Decision:
         """Keep the phase of largest pressure or request it; wait out minimum greens and clearances."""

@@ -21,6 +21,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from sim import __version__
+from sim.model import CityModel
 from sim.sweep.definition import SweepError
 from sim.sweep.task import RunOutcome, RunTask, execute_run, record_failure
 
@@ -38,6 +39,8 @@ DASK_LOCAL = "local"
 _PARENT_POLL_S = 0.5
 _WORKER_WAIT_S = 60.0
 _CONNECT_TIMEOUT = "20s"
+_KERNEL_LOADED = threading.Event()
+"""Set once this process has loaded the kernel (see :func:`_load_kernel`)."""
 
 
 def default_jobs() -> int:
@@ -78,6 +81,8 @@ def run_local(tasks: Sequence[RunTask], jobs: int, on_outcome: OutcomeHandler) -
 def _run_pool(pending: dict[str, RunTask], jobs: int, on_outcome: OutcomeHandler) -> None:
     """Run the pending tasks in one pool, removing each from ``pending`` as its outcome arrives."""
     workers = max(1, min(jobs, len(pending)))
+    if workers > 1 and _context().get_start_method() == "fork":
+        _load_kernel(next(iter(pending.values())))
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(os.getpid(),)
     ) as pool:
@@ -90,6 +95,17 @@ def _run_pool(pending: dict[str, RunTask], jobs: int, on_outcome: OutcomeHandler
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _load_kernel(task: RunTask) -> None:
+    """Load (or compile) the kernel in this process once, before forking workers.
+
+    Forked workers inherit it: otherwise each worker of each pool loads it from numba's cache
+    (a second or so), or compiles it (tens of seconds) when the cache is stale.
+    """
+    if not _KERNEL_LOADED.is_set():
+        CityModel(task.scenario, seed=task.seed)
+        _KERNEL_LOADED.set()
 
 
 def _context() -> Any:

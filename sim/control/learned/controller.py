@@ -5,11 +5,11 @@ The policy (see :mod:`sim.control.learned.policy`) scores each phase from the in
 controller requests the best one every decision interval. Like every controller it only
 requests: the kernel enforces minimum green, yellow and all-red.
 
-A policy that records the phase counts it was trained on (the shipped one: two) runs only at
-intersections of at most that many phases: the shipped policy keeps a served phase green while
-the queues of three others grow, so on plans with left-turn phases (``signals.left_turns``) it
-would strand trips; :meth:`LearnedController.start` says so instead. A policy file that does
-not record its phase counts (as ``citysim train`` writes them today) runs anywhere.
+The shipped policy (``builtin``) scores each phase from the summed features of the movements it
+serves with weights shared by every phase and intersection, so it runs any phase plan: two
+phases, protected lefts, an imported multi-phase program. It was learned on a family of networks
+and demands (:mod:`sim.rl.search`, ``benchmarks/train_policy.py``); its record
+(``sim/data/policies/builtin.json``) names the training, validation and test sets.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from sim.control.base import Decision, IntersectionView, SignalController, Start
 from sim.control.learned.features import observe, requested_phase
-from sim.control.learned.policy import BUILTIN, PolicyError, load_policy
+from sim.control.learned.policy import BUILTIN, load_policy
 from sim.schema import Context, number, path, spec_field
 
 __all__ = ["LearnedController", "LearnedSettings"]
@@ -64,20 +64,9 @@ class LearnedController(SignalController):
         """Load the policy; the first decision is at once.
 
         Raises:
-            PolicyError: If the policy file is missing or does not fit the current features, or
-                it was trained on intersections of fewer phases than this one has.
+            PolicyError: If the policy file is missing or does not fit the current features.
         """
         self.policy = load_policy(self.settings.policy)
-        counts, n_phases = self.policy.phase_counts, len(self.intersection.phases)
-        if counts is not None and n_phases > max(counts):
-            trained = " or ".join(map(str, counts))
-            raise PolicyError(
-                self.settings.policy,
-                f"this signals.learned.policy was trained on intersections of {trained} phases and does "
-                f"not serve the {n_phases} phases of signalized node {self.intersection.node!r} (left-turn "
-                "phases of signals.left_turns, or the node's own signal_plan); use signals.left_turns = "
-                '"permitted", another controller, or a policy trained on such plans',
-            )
         return super().start()
 
     def decide(self, view: IntersectionView) -> Decision:

@@ -11,23 +11,29 @@ order followed by the global block. Per phase, over the movements the phase give
 ====================  ===========================================================
 ``queue``             halted vehicles (speed < 0.1 m/s), summed, / ``QUEUE_SCALE_VEH``
 ``approaching``       moving vehicles within the observation horizon, summed, / ``QUEUE_SCALE_VEH``
+``pressure``          the movements' max-pressure weights (:meth:`sim.control.base.Intersection.pressure`,
+                      vehicle-lanes), summed, / ``QUEUE_SCALE_VEH``; the only feature that may be negative
 ``waiting``           summed waiting time on the approach links, / ``WAITING_SCALE_S``
 ``upstream_occ``      mean occupancy (vehicles / jam capacity, 0..1) of the approach links
-``downstream_occ``    mean occupancy of the exit links
 ``downstream_full``   highest occupancy of the exit links (spillback blocks a green)
+``lanes``             approach lanes serving the movements, summed, / ``LANES_SCALE`` (the
+                      phase's saturation flow in lanes)
 ``served``            1 if the phase is green now, or comes next during yellow / all-red
+``served_age``        ``served`` times the stage age feature: how long the served phase has run
 ====================  ===========================================================
 
 Global: ``green`` (1 in a green stage, 0 in yellow or all-red), ``stage_age`` (how long
 the stage has run, / ``AGE_SCALE_S``, capped at ``MAX_AGE``) and ``can_switch`` (1 when
 green and past the minimum green, so a request takes effect at once). Every feature is
-clipped to [0, ``FEATURE_MAX``], far above anything a real intersection reaches
-(``FEATURE_MAX * QUEUE_SCALE_VEH`` halted vehicles per phase), so observations stay bounded.
+clipped to [0, ``FEATURE_MAX``] (``pressure`` to [-``FEATURE_MAX``, ``FEATURE_MAX``]), far
+beyond anything a real intersection reaches (``FEATURE_MAX * QUEUE_SCALE_VEH`` halted vehicles
+per phase), so observations stay bounded.
 
 Movements are summed per phase rather than listed one by one because a controller's
 movements are ordered by connection index, not by geometry: per-phase features mean the
-same thing at every intersection, and :func:`phase_inputs` lets one network score every
-phase with shared weights, whatever the number of phases.
+same thing at every intersection, whatever its phases (two-phase, protected lefts, an
+imported multi-phase program), and :func:`phase_inputs` lets one network score every phase
+with shared weights (a phase-agnostic scorer, as FRAP and MPLight are).
 
 Rewards (per agent, after each decision interval), named in :data:`REWARDS`:
 
@@ -61,6 +67,7 @@ __all__ = [
     "FEATURES_VERSION",
     "FEATURE_MAX",
     "GLOBAL_FEATURES",
+    "LANES_SCALE",
     "MAX_AGE",
     "N_GLOBAL_FEATURES",
     "N_PHASE_FEATURES",
@@ -76,17 +83,19 @@ __all__ = [
     "requested_phase",
 ]
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 """Bumped whenever the features change; a policy file records the version it was trained on."""
 
 PHASE_FEATURES = (
     "queue",
     "approaching",
+    "pressure",
     "waiting",
     "upstream_occ",
-    "downstream_occ",
     "downstream_full",
+    "lanes",
     "served",
+    "served_age",
 )
 """Names of the per-phase features, in observation order."""
 
@@ -107,6 +116,9 @@ WAITING_SCALE_S = 300.0
 FEATURE_MAX = 100.0
 """Upper bound of every feature (they are clipped to it)."""
 
+LANES_SCALE = 4.0
+"""Approach lanes per unit of the ``lanes`` feature."""
+
 AGE_SCALE_S = 60.0
 """Seconds of stage age per unit of the ``stage_age`` feature."""
 
@@ -114,7 +126,10 @@ MAX_AGE = 2.0
 """Cap of the ``stage_age`` feature (``2 * AGE_SCALE_S`` = 120 s)."""
 
 
-_SUM_SCALES = np.array([1.0 / QUEUE_SCALE_VEH, 1.0 / QUEUE_SCALE_VEH, 1.0 / WAITING_SCALE_S, 1.0, 1.0])
+_SUM_SCALES = np.array(
+    [1.0 / QUEUE_SCALE_VEH, 1.0 / QUEUE_SCALE_VEH, 1.0 / QUEUE_SCALE_VEH, 1.0 / WAITING_SCALE_S]
+)
+_FEATURE_LOW = np.array([0.0, 0.0, -FEATURE_MAX, *(0.0,) * (len(PHASE_FEATURES) - 3)])
 
 
 def observation_size(n_phases: int) -> int:
@@ -126,23 +141,19 @@ def observe(view: IntersectionView) -> np.ndarray:
     """The observation vector of one intersection (float32, see the module docstring)."""
     members = view.phase_movements.astype(np.float64)
     n_phases = len(members)
-    downstream = view.downstream_occupancy
-    per_movement = np.stack(
-        [view.queue, view.approaching, view.waiting_s, view.upstream_occupancy, downstream], axis=1
-    )
+    per_movement = np.stack([view.queue, view.approaching, view.pressure, view.waiting_s], axis=1)
     phase = np.empty((n_phases, N_PHASE_FEATURES))
-    phase[:, :5] = members @ per_movement * _SUM_SCALES
-    phase[:, 3:5] /= np.maximum(members.sum(axis=1), 1.0)[:, None]
-    phase[:, 5] = (members * downstream).max(axis=1, initial=0.0)
+    phase[:, :4] = members @ per_movement * _SUM_SCALES
+    phase[:, 4] = members @ view.upstream_occupancy / np.maximum(members.sum(axis=1), 1.0)
+    phase[:, 5] = (members * view.downstream_occupancy).max(axis=1, initial=0.0)
+    phase[:, 6] = members @ view.movement_lanes / LANES_SCALE
     green = view.stage == Stage.GREEN
-    phase[:, 6] = np.arange(n_phases) == (view.phase if green else view.next_phase)
-    age_s = float(view.stage_age_s)
-    glob = (
-        float(green),
-        min(age_s / AGE_SCALE_S, MAX_AGE),
-        float(green and age_s >= view.min_green_s - 1e-9),
-    )
-    return np.clip(np.concatenate([phase.ravel(), glob]), 0.0, FEATURE_MAX).astype(np.float32)
+    age = min(float(view.stage_age_s) / AGE_SCALE_S, MAX_AGE)
+    phase[:, 7] = np.arange(n_phases) == (view.phase if green else view.next_phase)
+    phase[:, 8] = phase[:, 7] * age
+    np.clip(phase, _FEATURE_LOW, FEATURE_MAX, out=phase)
+    glob = (float(green), age, float(green and view.stage_age_s >= view.min_green_s - 1e-9))
+    return np.concatenate([phase.ravel(), glob]).astype(np.float32)
 
 
 def phase_inputs(obs: np.ndarray, n_phases: int) -> np.ndarray:

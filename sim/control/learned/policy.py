@@ -7,9 +7,9 @@ intersection, whatever its number of phases. numpy only: running a policy needs 
 
 File format (``numpy.savez``): ``w0, b0, w1, b1, ...`` the layers' weights, shape
 ``(inputs, outputs)``, and biases; ``features_version``; ``decision_interval_s`` (the
-interval the policy was trained at, s); optionally ``phase_counts``, the numbers of phases of
-the intersections it was trained on (the shipped policy's: 2). A JSON sidecar beside it
-(``<name>.json``) describes the training; it is informative and not needed to run.
+interval the policy was trained at, s). A JSON sidecar beside it (``<name>.json``) describes
+the training; it is informative and not needed to run. The shipped policy is a single linear
+layer learned by :mod:`sim.rl.search`; ``citysim train`` writes deeper ones (DQN).
 """
 
 from __future__ import annotations
@@ -55,16 +55,11 @@ class Policy:
             layers; the last layer has one output.
         decision_interval_s: Decision interval the policy was trained at (s).
         features_version: :data:`sim.control.learned.features.FEATURES_VERSION` at training time.
-        phase_counts: The numbers of phases of the intersections it was trained on, or None
-            where its file does not say. A policy scores any number of phases, but one trained on
-            two-phase plans only keeps a served phase green while the queues of three others grow
-            (the shipped policy does so on plans with left-turn phases).
     """
 
     weights: tuple[tuple[np.ndarray, np.ndarray], ...]
     decision_interval_s: float
     features_version: int = FEATURES_VERSION
-    phase_counts: tuple[int, ...] | None = None
 
     def q_values(self, obs: np.ndarray, n_phases: int) -> np.ndarray:
         """Q-value of each phase, shape ``obs.shape[:-1] + (n_phases,)``.
@@ -97,8 +92,6 @@ def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path:
         "features_version": np.array(policy.features_version, dtype=np.int64),
         "decision_interval_s": np.array(policy.decision_interval_s, dtype=np.float64),
     }
-    if policy.phase_counts is not None:
-        arrays["phase_counts"] = np.array(policy.phase_counts, dtype=np.int64)
     for i, (w, b) in enumerate(policy.weights):
         arrays[f"w{i}"] = np.asarray(w, dtype=np.float32)
         arrays[f"b{i}"] = np.asarray(b, dtype=np.float32)
@@ -164,13 +157,4 @@ def _load(path: Path, mtime_ns: int) -> Policy:
     interval_s = float(arrays["decision_interval_s"])
     if not interval_s > 0.0:
         raise PolicyError(path, f"expected decision_interval_s > 0, got {interval_s}")
-    counts = arrays.get("phase_counts")
-    if counts is not None and (
-        counts.ndim != 1 or not len(counts) or counts.dtype.kind not in "iu" or counts.min() < 1
-    ):
-        raise PolicyError(
-            path, f"expected phase_counts to be a list of phase numbers >= 1, got {counts.tolist()}"
-        )
-    return Policy(
-        tuple(layers), interval_s, version, None if counts is None else tuple(int(n) for n in counts)
-    )
+    return Policy(tuple(layers), interval_s, version)
