@@ -29,7 +29,7 @@ from pathlib import Path
 from signal_family import training, validation
 
 from sim import __version__
-from sim.control.learned.features import FEATURES_VERSION
+from sim.control.learned.features import FEATURES_VERSION, PHASE_FEATURES
 from sim.control.learned.policy import BUILTIN_POLICY, save_policy
 from sim.rl.files import atomic_open
 from sim.rl.search import TRAINING_SEED_BASE, VALIDATION_SEEDS, SearchConfig, search_policy
@@ -62,6 +62,29 @@ def figure(record: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _record(out: Path, shipped_seed: int, searches: list[dict]) -> dict:
+    """The policy's record: how it was learned, and every search so far."""
+    return {
+        "policy": out.with_suffix(".npz").name,
+        "citysim_version": __version__,
+        "features_version": FEATURES_VERSION,
+        "algorithm": "augmented random search (ARS V1-t, Mania, Guy & Recht 2018), linear phase scorer",
+        "recipe": "python benchmarks/train_policy.py (sim/rl/search.py, benchmarks/signal_family.py)",
+        "training_seeds": f"{TRAINING_SEED_BASE} + iteration",
+        "validation_seeds": list(VALIDATION_SEEDS),
+        "test": "benchmarks/bench_signals.py: its cases and seeds 0-9 are in no training or validation run",
+        "shipped_seed": shipped_seed,
+        "figure": out.with_suffix(".png").name,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average": os.getloadavg()[0],
+        },
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "searches": searches,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the searches, write the policy and its record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -81,47 +104,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     seeds = [int(seed) for seed in args.seeds.split(",") if seed]
     train, validate = training(), validation()
-    reports, walls = [], []
+    searches = []
     for seed in seeds:
         started = time.perf_counter()
         config = SearchConfig(iterations=args.iterations, seed=seed)
         report = search_policy(train, validate, config, jobs=args.jobs, progress=True)
-        walls.append(time.perf_counter() - started)
-        reports.append(report)
+        wall_s = time.perf_counter() - started
         best = report.best
+        weights = ", ".join(f"{name} {w:+.3f}" for name, w in zip(PHASE_FEATURES, best.weights, strict=True))
         print(
             f"seed {seed}: best checkpoint at iteration {best.iteration}, validation log-delay "
             f"{best.validation_log_delay:.3f} (start {report.checkpoints[0].validation_log_delay:.3f}), "
-            f"{report.runs} runs, {walls[-1]:.0f} s"
+            f"{report.runs} runs, {wall_s:.0f} s\n  weights: {weights}"
         )
         for name, delay_s, completion in zip(
             report.validation, best.validation_delay_s, best.validation_completion, strict=True
         ):
             print(f"  {name:<28} all-trips delay {delay_s:7.1f} s, completed {completion:.1%}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_policy(reports[0].policy, args.out.with_suffix(".npz"))
+        if not searches:
+            save_policy(report.policy, args.out.with_suffix(".npz"))
+        searches.append({"seed": seed, "wall_s": round(wall_s, 1), **report.to_dict()})
+        # written after every seed: an interrupted run keeps the seeds it finished
+        record = _record(args.out, seeds[0], searches)
+        with atomic_open(args.out.with_suffix(".json")) as handle:
+            handle.write(json.dumps(record, indent=1).encode())
+        figure(record, args.out.with_suffix(".png"))
     load = os.getloadavg()
-    record = {
-        "policy": args.out.with_suffix(".npz").name,
-        "citysim_version": __version__,
-        "features_version": FEATURES_VERSION,
-        "algorithm": "augmented random search (ARS V1-t, Mania, Guy & Recht 2018), linear phase scorer",
-        "recipe": "python benchmarks/train_policy.py (sim/rl/search.py, benchmarks/signal_family.py)",
-        "training_seeds": f"{TRAINING_SEED_BASE} + iteration",
-        "validation_seeds": list(VALIDATION_SEEDS),
-        "test": "benchmarks/bench_signals.py: its cases and seeds 0-9 are in no training or validation run",
-        "shipped_seed": seeds[0],
-        "figure": args.out.with_suffix(".png").name,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average": load[0]},
-        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "searches": [
-            {"seed": seed, "wall_s": round(wall, 1), **report.to_dict()}
-            for seed, wall, report in zip(seeds, walls, reports, strict=True)
-        ],
-    }
-    with atomic_open(args.out.with_suffix(".json")) as handle:
-        handle.write(json.dumps(record, indent=1).encode())
-    figure(record, args.out.with_suffix(".png"))
     print(f"wrote {args.out.with_suffix('.npz')}, its record and figure (load average {load[0]:.2f})")
     return 0
 

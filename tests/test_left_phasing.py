@@ -249,7 +249,8 @@ def test_every_controller_serves_every_movement_of_a_plan_with_left_phases(
     trips = model.results().trips
     assert trips["arrive_s"].notna().all(), f"{trips['arrive_s'].isna().sum()} of {len(trips)} trips stranded"
     assert len(trips) == model.traffic.n_vehicles > 600
-    assert {0, 1, 2, 3} <= greens
+    if left_turns == "protected":  # lefts move only in their own phases; permitted-protected ones need not
+        assert {0, 1, 2, 3} <= greens
 
 
 # ----- Webster --------------------------------------------------------------------------

@@ -256,6 +256,7 @@ class View:
         self.queue = crossing_.phase_movements.T.astype(float) @ np.array([ns, ew], dtype=float)
         self.approaching = self.queue.copy()
         self.downstream_occupancy = np.zeros(len(self.queue))
+        self.downstream_vehicles = np.zeros(len(self.queue))
 
 
 def first_request(ctrl, ns, ew, until_s=90.0):

@@ -60,8 +60,12 @@ TRAINING_SEED_BASE = 2000
 """Iteration ``i`` runs every training scenario with seed ``TRAINING_SEED_BASE + i``."""
 VALIDATION_SEEDS = (3001, 3002)
 """Seeds of every validation run."""
-START_WEIGHTS = {"queue": 1.0}
-"""The starting weights (unnamed features 0): serve the longest queue, the classic heuristic."""
+START_WEIGHTS = {"pressure": 1.0}
+"""The starting weights (unnamed features 0): max-pressure's rule, the phase of largest pressure.
+
+Max-pressure's rule scores 3.883 on the validation set (mean log(1 + all-trips delay / s)); a start
+from "longest queue first" (``{"queue": 1.0}``) scores 4.117 and reached 3.810 in 16 iterations
+(seed 0), worse than max-pressure's start after two iterations (3.763)."""
 
 
 class SearchError(ValueError):
@@ -83,7 +87,7 @@ class SearchConfig:
         seed: Seed of the random directions.
     """
 
-    iterations: int = 16
+    iterations: int = 24
     directions: int = 6
     top: int = 3
     step: float = 0.15
