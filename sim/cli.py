@@ -24,7 +24,19 @@ __all__ = ["main"]
 PROG = "citysim"
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("run", "compare", "tune", "sweep", "plot", "validate", "importer", "train", "viz", "keys")
+COMMANDS = (
+    "run",
+    "compare",
+    "tune",
+    "assign",
+    "sweep",
+    "plot",
+    "validate",
+    "importer",
+    "train",
+    "viz",
+    "keys",
+)
 """Modules of :mod:`sim.commands`, one per subcommand (``importer`` serves ``import``), in help order."""
 
 Handler = Callable[[argparse.Namespace], int]

@@ -119,7 +119,9 @@ def attach(model: Services, spec: Spec) -> EmergencyFeature:
             )
     rng = np.random.default_rng([model.seed, EMERGENCY_STREAM])
     try:
-        incidents = incidents_for(spec, model.graph, model.net, rng)
+        closures = model.config.section("incidents")
+        traffic = {c.id: c.link for c in closures.entries} if closures is not None else {}
+        incidents = incidents_for(spec, model.graph, model.net, rng, traffic)
     except IncidentTableError as exc:
         raise ScenarioError(source, "emergency.table", str(exc)) from None
     except LocationError as exc:

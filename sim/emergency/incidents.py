@@ -1,7 +1,9 @@
 """Incidents: generated (Poisson in time, with a time-of-day profile) or read from a CSV table.
 
 A location is a node id (the scene is the intersection: reached at the end of any link
-into it) or a link written ``u->v`` (reached at the end of that link).
+into it), a link written ``u->v`` (reached at the end of that link), or, in a table,
+``traffic:<id>``: the link of the scenario's traffic incident ``<id>`` (``[[incidents]]``,
+:mod:`sim.closures`), so that a crash that closes lanes also calls the emergency services.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "IncidentTableError",
     "LocationError",
     "Scene",
+    "TRAFFIC_PREFIX",
     "TableRow",
     "generate_times_s",
     "incidents_for",
@@ -38,6 +41,8 @@ __all__ = [
 ]
 
 LINK_SEPARATOR = "->"
+TRAFFIC_PREFIX = "traffic:"
+"""A table location ``traffic:<id>`` names the link of traffic incident ``<id>``."""
 _REQUIRED_COLUMNS = ("time_s", "location", "severity")
 _OPTIONAL_COLUMNS = ("on_scene_s",)
 _SECONDS_PER_HOUR = 3600.0
@@ -179,6 +184,21 @@ def read_incident_table(path: Path) -> tuple[TableRow, ...]:
     return tuple(rows)
 
 
+def _traffic_link(location: str, traffic_links: dict[str, str]) -> str:
+    """The link of a ``traffic:<id>`` location, or the location itself.
+
+    Raises:
+        LocationError: If no traffic incident has that id.
+    """
+    if not location.startswith(TRAFFIC_PREFIX):
+        return location
+    name = location.removeprefix(TRAFFIC_PREFIX).strip()
+    if name not in traffic_links:
+        known = ", ".join(map(repr, traffic_links)) or "none: the scenario has no [[incidents]]"
+        raise LocationError(f"no traffic incident {excerpt(name)} (its ids: {known})")
+    return traffic_links[name]
+
+
 def resolve_scene(net: CompiledNetwork, location: str) -> Scene:
     """The scene of a location: a node id, or a link ``u->v``.
 
@@ -293,15 +313,22 @@ def lognormal_s(rng: np.random.Generator, mean_s: float, cv: float, count: int) 
 
 
 def incidents_for(
-    spec: Spec, graph: nx.DiGraph, net: CompiledNetwork, rng: np.random.Generator
+    spec: Spec,
+    graph: nx.DiGraph,
+    net: CompiledNetwork,
+    rng: np.random.Generator,
+    traffic_links: dict[str, str] | None = None,
 ) -> list[Incident]:
     """The calls of a scenario: read from its table or generated, in call order.
 
     Draws come from ``rng`` in a fixed order (times, locations, severities, on-scene
     times), so the same seed gives the same calls whatever else the model does.
+    ``traffic_links`` maps each traffic incident's id to its link ``u->v``, for table
+    locations ``traffic:<id>``.
 
     Raises:
-        IncidentTableError: If a table row names a location the network lacks.
+        IncidentTableError: If a table row names a location the network lacks, or a traffic
+            incident the scenario lacks.
         LocationError: If generated locations cannot be placed (see :func:`sample_locations`).
     """
     if spec.source == "table":
@@ -311,7 +338,7 @@ def incidents_for(
         calls = []
         for row, on_scene_s in zip(rows, drawn.tolist(), strict=True):
             try:
-                scene = resolve_scene(net, row.location)
+                scene = resolve_scene(net, _traffic_link(row.location, traffic_links or {}))
             except LocationError as exc:
                 raise IncidentTableError(path, row.line, f"column 'location': {exc}") from None
             given = row.on_scene_s

@@ -102,6 +102,15 @@ _EXAMPLES: Mapping[str, Any] = {
     "vehicle_types.max_speed_mps": 22.22,
     "safety.detector_failures": [{"node": "n1_1", "from_s": 600.0, "to_s": 1200.0}],
     "safety.detector_failures[].node": "n1_1",
+    "route_choice.route_set": "grid20_routes.json",
+    "incidents.entries": [
+        {"id": "crash", "link": "n1_1->n2_1", "lanes": 1, "start_s": 600.0, "end_s": 1800.0}
+    ],
+    "incidents.entries[].id": "crash",
+    "incidents.entries[].link": "n1_1->n2_1",
+    "incidents.entries[].start_s": 600.0,
+    "incidents.entries[].end_s": 1800.0,
+    "incidents.entries[].speed_mps": 5.0,
 }
 """Examples of the keys whose default is no example (required, or None: inherited)."""
 

@@ -7,10 +7,12 @@ must exist) is left to the loader.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from typing import Any
 
 from sim.keys.catalog import Key, Table, catalog, plain_value
+from sim.scenario import SECTIONS
 from sim.tables import DEFAULT_VEHICLE_TYPE
 
 __all__ = ["DRAFT", "scenario_json_schema"]
@@ -33,6 +35,16 @@ def scenario_json_schema() -> dict[str, Any]:
             properties[name] = _variant_object(group)
         else:
             properties[name] = _object(group[0], [t for t in tables if t.name.startswith(f"{name}.")])
+        array_key = (
+            getattr(importlib.import_module(SECTIONS[name]), "ARRAY_KEY", None) if name in SECTIONS else None
+        )
+        if array_key is not None:
+            # [[name]]: the array of tables that the table's list key holds
+            table = properties[name]
+            properties[name] = {
+                "description": table["description"],
+                "anyOf": [table, table["properties"][array_key]],
+            }
     vehicle_type = properties.pop("vehicle_types")
     properties["vehicle_types"] = {
         "type": "object",

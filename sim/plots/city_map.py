@@ -22,7 +22,7 @@ from matplotlib.ticker import PercentFormatter
 
 from sim.metrics.frames import CAR, EMERGENCY, SHUTTLE, CityFrame
 from sim.plots.figures import _link_segments, _node_coordinates, _right_normals
-from sim.plots.palette import CONGESTION_CMAP
+from sim.plots.palette import CONGESTION_CMAP, FLAG_COLOUR
 from sim.plots.parking_figures import draw_facilities
 
 __all__ = ["LIGHT_ZORDER", "MAP_DPI", "MAP_HEIGHT_IN", "VEHICLE_ZORDER", "plot_city"]
@@ -126,6 +126,7 @@ def plot_city(
     graph: nx.DiGraph,
     edge_keys: tuple[tuple[str, str], ...],
     incident_nodes: Sequence[str] = (),
+    closed_edges: Sequence[int] = (),
 ) -> Figure:
     """Draw the network now, cropped to its extent, with a legend column to the right.
 
@@ -142,6 +143,8 @@ def plot_city(
         graph: The road graph, with node ``x``, ``y`` (m) and edge ``speed_mps``.
         edge_keys: ``(u, v)`` per compiled edge index (``CompiledNetwork.edge_keys``).
         incident_nodes: Scene node of each open emergency call.
+        closed_edges: Compiled edge index of each link with a traffic incident in force (lanes or
+            the road closed, a speed limit): drawn as a dashed red band.
 
     Returns:
         The figure (:data:`MAP_HEIGHT_IN` tall at :data:`MAP_DPI`).
@@ -149,6 +152,10 @@ def plot_city(
     segments, limits_mps, offset_m = _edge_geometry(graph, edge_keys)
     figure, ax, legend_left = _map_figure(segments)
     ax.add_collection(LineCollection(segments, colors=_ROAD_COLOUR, linewidths=_ROAD_WIDTH_PT, zorder=1))
+    closed = segments[np.asarray(closed_edges, dtype=np.int64)]
+    ax.add_collection(
+        LineCollection(closed, colors=FLAG_COLOUR, linewidths=3 * _ROAD_WIDTH_PT, linestyles="--", zorder=2)
+    )
     parking_scale = None
     if not frame.parking.empty:
         parking = frame.parking
@@ -190,6 +197,8 @@ def plot_city(
     present = {name: bool(mask.any()) for name, mask in groups.items()}
     present.update(moving=True, stopped=True, incident=len(scenes) > 0)
     handles = [_legend_handle(name, _STYLES[name]) for name in _LABELS if present[name]]
+    if len(closed):
+        handles.append(Line2D([], [], color=FLAG_COLOUR, linestyle="--", label="traffic incident"))
     handles += [
         Line2D([], [], marker="o", linestyle="", markerfacecolor="none", color=colour, label=f"{light} light")
         for light, colour in _LIGHT_COLOURS.items()

@@ -25,6 +25,7 @@ from sim.plots.figures import (
     _speed_limits,
     draw_link_values,
 )
+from sim.plots.incident_figures import mark_incidents
 from sim.plots.palette import CONGESTION_CMAP, category_colours
 
 if TYPE_CHECKING:
@@ -169,7 +170,8 @@ def plot_congestion_map(results: RunResults, metric: str = "delay", ax: Axes | N
     The colour scales are fixed, so maps of different runs compare: delay in bins of s/veh
     (:data:`DELAY_BINS_S`), speed as 0-1 of the limit, v/c from 0 to 1 (above 1 darkest).
     Two-way links are drawn side by side, line width grows with the lanes, links without a
-    value are grey, as in :func:`sim.plots.figures.plot_network_map`.
+    value are grey, as in :func:`sim.plots.figures.plot_network_map`; traffic incidents are
+    marked (:func:`sim.plots.incident_figures.mark_incidents`).
 
     Args:
         results: The run's results; ``graph`` and ``links`` are read.
@@ -185,7 +187,9 @@ def plot_congestion_map(results: RunResults, metric: str = "delay", ax: Axes | N
     values = link_congestion(results, metric)
     scale = CONGESTION_METRICS[metric]
     title = f"{scale.label[:1].upper()}{scale.label[1:]} per link (run mean)"
-    return draw_link_values(results.graph, values, scale, title, ax)
+    figure = draw_link_values(results.graph, values, scale, title, ax)
+    mark_incidents(results, figure.axes[0] if ax is None else ax)
+    return figure
 
 
 def mfd_points(results: RunResults) -> pd.DataFrame:

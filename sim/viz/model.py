@@ -94,6 +94,11 @@ class ExplorerModel(CityModel):
         calls = emergency.log.incident_frame()
         return list(calls.loc[calls["clear_s"].isna(), "scene_node"])
 
+    def traffic_incident_edges(self) -> list[int]:
+        """Compiled edge index of each link with a traffic incident in force (none without incidents)."""
+        closures = self.features.get("incidents")
+        return [] if closures is None else closures.links[closures.active].tolist()
+
     @property
     def history(self) -> pd.DataFrame:
         """One row per step so far: ``time_s``, ``mean_delay_s``, ``queued_veh``, ``on_network``.

@@ -88,7 +88,9 @@ def _png(figure: Any) -> bytes:
 def draw(model: ExplorerModel) -> View:
     """Draw ``model`` now: map (:func:`sim.plots.city_map.plot_city`), live charts, status line."""
     frame = model.frame()
-    city = plot_city(frame, model.graph, model.net.edge_keys, model.open_incident_nodes())
+    city = plot_city(
+        frame, model.graph, model.net.edge_keys, model.open_incident_nodes(), model.traffic_incident_edges()
+    )
     status = (
         f"simulated time {clock_text(frame.time_s)} · {frame.n_vehicles} vehicles on the network · "
         f"{frame.waiting_to_enter} waiting to enter · {model.traffic.n_arrived} trips done · "

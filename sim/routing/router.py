@@ -1,4 +1,4 @@
-"""Routes: shortest drivable free-flow paths cached per origin, compiled once into edge sequences.
+"""Set-up routes: shortest drivable free-flow paths cached per origin, compiled once into edge sequences.
 
 A route is drivable when each turn from one of its edges to the next is a connection of the
 compiled network (which lacks banned turns, and U-turns where a node offers another way out).
