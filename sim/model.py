@@ -445,11 +445,10 @@ class CityModel(mesa.Model):
                 "arrive_s": recorded["arrive_s"],
                 "free_flow_s": self.free_flow_s,
                 "route_length_m": self.route_length_m,
-                "distance_m": recorded["distance_m"],
-                "stops": recorded["stops"],
-                "max_link_wait_s": recorded["max_link_wait_s"],
-                # only with declared types, so the trips of a scenario without any stay as they were
+                **{key: recorded[key] for key in ("distance_m", "stops", "max_link_wait_s")},
+                # only with declared types (and [emissions]): trips of a scenario without stay as they were
                 **({"type": list(self.trips.types)} if self.config.vehicle_types else {}),
+                **self.traffic.emission_trip_columns(n),
             }
         )
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.network.compile import CompiledNetwork
+from sim.traffic.emission_codes import RECORD_COLUMNS, RECORD_SCALE
 from sim.traffic.lane_state import EdgeSums
 from sim.traffic.state import TrafficState
 
@@ -62,6 +63,7 @@ class Recorder:
         self._last_counts = (0, 0)
         self._last_progress_s = 0.0
         self._link_rows: list[tuple[float, float, EdgeSums]] = []
+        self._emission_rows: list[np.ndarray] = []
         self._interval: dict[str, float] = {}
         self.gridlock: list[dict] = []
         self.stalled_at_s: float | None = None
@@ -94,6 +96,8 @@ class Recorder:
         now = traffic.t_s
         span = now - self.last_report_s
         sums = traffic.take_accumulators()
+        if traffic.emissions_on:
+            self._emission_rows.append(traffic.take_emission_sums() * RECORD_SCALE)
         entered, arrived = traffic.n_entered, traffic.n_arrived
         veh_steps = float(sums.vehicle_steps.sum())
         self.vehicle_steps += int(veh_steps)
@@ -173,5 +177,8 @@ class Recorder:
                 "density_vpkm": (veh / steps / lane_km).ravel(),
                 "mean_speed_mps": speed.ravel(),
                 "queue_veh": (sums.halted_steps / steps).ravel(),
+                # with [emissions]: what each edge's vehicles emitted in the interval (g; Wh)
+                **(dict(zip(RECORD_COLUMNS, np.concatenate(self._emission_rows).T, strict=True))
+                   if self._emission_rows else {}),
             }
         )

@@ -81,11 +81,15 @@ SECTIONS: Mapping[str, str] = {
     "parking": "sim.parking",
     "shuttles": "sim.shuttles",
     SAFETY: "sim.control.envelope",
+    "emissions": "sim.emissions.feature",
+    "route_choice": "sim.routing.feature",
+    "incidents": "sim.closures",
 }
 """Optional scenario tables and the package that serves each: it exports ``Spec`` (a frozen
 dataclass declared with :func:`sim.schema.spec_field`, optionally with a ``validate(ctx)``
 method for checks across keys) and ``attach(model, spec)``, which adds the feature to a
-:class:`~sim.model.CityModel`."""
+:class:`~sim.model.CityModel`; with an ``ARRAY_KEY``, the table may be written as an array of
+tables (``[[incidents]]``)."""
 
 _TABLES = (
     "network",
@@ -444,6 +448,11 @@ def _apply_overrides(
             for text in ([overrides] if isinstance(overrides, str) else overrides)
         ]
     merged = _plain(data)
+    for name, module in SECTIONS.items():
+        # an optional section with an ARRAY_KEY may be written [[name]]: its entries go under that key
+        key = getattr(importlib.import_module(module), "ARRAY_KEY", None) if name in merged else None
+        if key is not None and isinstance(merged[name], list):
+            merged[name] = {key: merged[name]}
     for dotted, value in items:
         table = merged.get(dotted.removesuffix(".type")) if dotted in _TYPE_DEFAULTS else None
         if isinstance(table, dict) and table.get("type", _TYPE_DEFAULTS[dotted]) != value:

@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import partial
 
+from sim.emissions.classes import (
+    DEFAULT_EMISSION_CLASS,
+    EMISSION_CLASSES,
+    VCLASS_EMISSION_CLASSES,
+    class_index,
+)
 from sim.interop.sumo.vtypes import CLASS_DEFAULTS
 from sim.schema import SPEED as _SPEED
 from sim.schema import Context as _Context
@@ -36,6 +42,7 @@ SPEED_FACTOR_RANGE = (0.2, 2.0)
 """Bounds of every vehicle's own speed factor (SUMO's ``normc(mean, dev, 0.2, 2)``)."""
 _SPEED_FACTOR = partial(_number, ge=SPEED_FACTOR_RANGE[0], le=SPEED_FACTOR_RANGE[1])
 _SPEED_DEV = partial(_number, ge=0.0, le=1.0)
+_EMISSION_CLASS = partial(_choice, choices=EMISSION_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class VehicleSpec:
             around ``speed_factor``, redrawn until it falls in :data:`SPEED_FACTOR_RANGE`
             (SUMO's ``normc(speed_factor, speed_dev, 0.2, 2)``), from the model's seeded
             generator; 0 gives every vehicle ``speed_factor``.
+        emission_class: Its emission class for ``[emissions]``, SUMO's name (default
+            ``"HBEFA4/PC_petrol_Euro-4"``, SUMO 1.28's default petrol car); one of
+            :data:`~sim.emissions.classes.EMISSION_CLASSES` (see docs/emissions.md).
 
     Ranges (checked at load): length in [1, 30] (a motorcycle to an articulated bus), gap in
     [0, 20], acceleration in (0, 10] and deceleration in (0, 15] (beyond any road vehicle's
@@ -85,6 +95,7 @@ class VehicleSpec:
     emergency_crawl_speed_mps: float = _spec(2.0, _SPEED)
     speed_factor: float = _spec(1.0, _SPEED_FACTOR)
     speed_dev: float = _spec(0.1, _SPEED_DEV)
+    emission_class: str = _spec(DEFAULT_EMISSION_CLASS, _EMISSION_CLASS)
 
 
 DEFAULT_VEHICLE_TYPE = "default"
@@ -92,7 +103,7 @@ DEFAULT_VEHICLE_TYPE = "default"
 VCLASSES = ("passenger", *(name for name in CLASS_DEFAULTS if name != "passenger"))
 """The vehicle classes a ``[vehicle_types.<name>]`` table may name (``vclass``), SUMO's road classes."""
 _INHERITED = ("length_m", "min_gap_m", "accel_mps2", "decel_mps2", "tau_s", "sigma", "speed_factor",
-              "speed_dev")  # fmt: skip
+              "speed_dev", "emission_class")  # fmt: skip
 _CLASS_KEYS = ("length_m", "accel_mps2", "decel_mps2", "max_speed_mps", "speed_dev")
 
 
@@ -124,6 +135,10 @@ class VehicleTypeSpec:
         max_speed_mps: The vehicle's own speed cap; None: the links' limits only.
         speed_factor: Mean desired speed as a share of the speed limit (as in ``[vehicles]``).
         speed_dev: Deviation of the factor, each vehicle drawing its own (as in ``[vehicles]``).
+        emission_class: Its emission class for ``[emissions]`` (as in ``[vehicles]``); None:
+            the class's own (:data:`~sim.emissions.classes.VCLASS_EMISSION_CLASSES`: ``bus``
+            a diesel Euro-VI urban bus, ``truck`` a 12-14 t diesel truck, ``evehicle`` a
+            battery-electric car, ...), else ``[vehicles]``'s.
         share: Share of the trips of a generated demand (and of a trip table without a
             ``type`` column) drawn to be of this type; the default type gets the rest, so the
             shares of all types sum to at most 1. A trip table's ``type`` column wins.
@@ -141,6 +156,7 @@ class VehicleTypeSpec:
     max_speed_mps: float | None = _spec(None, _SPEED)
     speed_factor: float | None = _spec(None, _SPEED_FACTOR)
     speed_dev: float | None = _spec(None, _SPEED_DEV)
+    emission_class: str | None = _spec(None, _EMISSION_CLASS)
     share: float = _spec(0.0, partial(_number, ge=0.0, le=1.0))
 
     def resolved(self, vehicles: VehicleSpec) -> VehicleTypeSpec:
@@ -152,7 +168,15 @@ class VehicleTypeSpec:
         """What the type's class gives (nothing for ``passenger``, which is ``[vehicles]``)."""
         if self.vclass == "passenger":
             return {}
-        return dict(zip(_CLASS_KEYS, CLASS_DEFAULTS[self.vclass], strict=True))
+        emission = VCLASS_EMISSION_CLASSES.get(self.vclass)
+        return dict(zip(_CLASS_KEYS, CLASS_DEFAULTS[self.vclass], strict=True)) | (
+            {"emission_class": emission} if emission else {}
+        )
+
+    @property
+    def emission_index(self) -> int:
+        """Its emission class's row in :func:`~sim.emissions.classes.class_table` (resolved types only)."""
+        return class_index(self.emission_class or DEFAULT_EMISSION_CLASS)
 
 
 def vehicle_type_name(ctx: _Context, key: str, name: str) -> str:

@@ -147,6 +147,7 @@ def test_minimal_file_gets_every_default(minimal: Path) -> None:
             "emergency_crawl_speed_mps": 2.0,
             "speed_factor": 1.0,
             "speed_dev": 0.1,
+            "emission_class": "HBEFA4/PC_petrol_Euro-4",
         },
         "right_of_way": asdict(RightOfWaySpec()),
     }
@@ -222,7 +223,7 @@ def test_ring_and_dict_source() -> None:
             'name = "x"\n[network]\ntype = "grid"\nrows = 2\ncols = 2\n[netwrk]\n',
             [
                 "netwrk: unknown key",
-                "allowed keys at top level: demand, description, emergency, imported, name, network,",
+                "allowed keys at top level: demand, description, emergency, emissions, imported, incidents, name, network,",
             ],
         ),
         (

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPARE_KINDS", "DEFAULT_METRICS", "KINDS", "OUT_PREFIX", "register"]
 
-KINDS = ("curves", "bars", "series", "map", "timespace", "mfd")
+KINDS = ("curves", "bars", "series", "map", "timespace", "mfd", "emissions", "flowdiff")
 """Figure kinds: curves and bars need a sweep folder; the others take a sweep or a run folder."""
 
 COMPARE_KINDS = ("bars", "series")
@@ -39,6 +39,7 @@ DEFAULT_METRICS = {
     "bars": "mean_delay_all_s",
     "series": "vehicles_on_network",
     "map": "delay",
+    "emissions": "co2",
 }
 """``--metric`` when none is given, per kind (timespace and mfd have no metric)."""
 
@@ -64,7 +65,11 @@ def register(commands: argparse._SubParsersAction) -> None:
             "series: a network series over time (mean over runs per combination; of a compare folder: "
             "the mean delay over time per controller); map: links coloured "
             "by delay, speed or vc (volume/capacity); timespace: vehicle trajectories along a corridor "
-            "with signal states (re-simulates the run); mfd: network flow against density. "
+            "with signal states (re-simulates the run); mfd: network flow against density; emissions: "
+            "links coloured by what they emitted per km (--metric co2, fuel, nox, pm10, co, hc or "
+            "electricity; needs a run with [emissions] enabled = true); flowdiff: links coloured by "
+            "the vehicles that drove them in RESULTS minus those in --against (a run of the same network), "
+            "incidents marked. "
             f"The figure is written to RESULTS/{OUT_PREFIX}KIND[-METRIC].png unless --out names a file, "
             "so the figures citysim run and compare wrote stay as they are."
         ),
@@ -119,6 +124,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=None,
         metavar="START,END",
         help="timespace: simulated time window (default: 0 to 900)",
+    )
+    plot.add_argument(
+        "--against",
+        default=None,
+        metavar="RESULTS|KEY",
+        help="flowdiff: the base run, a results folder or a run key of the sweep (the figure shows the "
+        "drawn run minus it; default in a sweep: another combination's run with the same seed)",
     )
     plot.set_defaults(handler=_plot)
 
@@ -337,6 +349,49 @@ def _map(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
     return plot_congestion_map(load_results(_run_folder(source, args.run)), metric)
 
 
+def _emissions(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
+    from sim.metrics.results import load_results
+    from sim.plots import plot_emissions_map
+
+    return plot_emissions_map(load_results(_run_folder(source, args.run)), metric)
+
+
+def _flowdiff(source: _Source, args: argparse.Namespace, metric: str | None) -> Figure:
+    from sim.metrics.results import load_results
+    from sim.plots import plot_flow_difference
+
+    compared = _run_folder(source, args.run)
+    return plot_flow_difference(
+        load_results(_flowdiff_base(source, compared, args.against)), load_results(compared)
+    )
+
+
+def _flowdiff_base(source: _Source, compared: Path, against: str | None) -> Path:
+    """The base run of a flow difference: ``--against``, else another combination's run, same seed."""
+    from sim.plots import PlotError
+
+    if source.store is None:
+        if against is None:
+            raise PlotError("--kind flowdiff needs --against RESULTS: the base run's results folder")
+        return Path(against)
+    runs, store = source.sweep()
+    if against is not None:
+        if against in set(runs["key"]):
+            return store.results_path(against)
+        return Path(against)
+    row = runs[runs["key"] == compared.name].iloc[0]
+    same_seed = runs[(runs["status"] == "ok") & (runs["seed"] == row["seed"]) & (runs["key"] != row["key"])]
+    for _, other in same_seed.iterrows():
+        if (store.results_path(other["key"]) / "summary.json").is_file():
+            label = _label(other, list(runs.attrs["parameters"]))
+            print(f"against run {other['key']} ({label}, seed {other['seed']})")
+            return store.results_path(other["key"])
+    raise PlotError(
+        f"{source.folder}: no other finished run with seed {row['seed']} to compare with; "
+        "name one with --against"
+    )
+
+
 def _timespace(source: _Source, args: argparse.Namespace, metric: str | None) -> Figure:
     from sim.model import CityModel
     from sim.plots import plot_time_space
@@ -393,6 +448,8 @@ _FIGURES: dict[str, Callable[[_Source, argparse.Namespace, Any], Figure]] = {
     "bars": _bars,
     "series": _series,
     "map": _map,
+    "emissions": _emissions,
+    "flowdiff": _flowdiff,
     "timespace": _timespace,
     "mfd": _mfd,
 }

@@ -6,7 +6,8 @@ its leg. Each leg ends at a stop node, where the kernel halts the vehicle and re
 ``STOP``; the shuttle then tells its service, which makes passengers alight and board
 (a dwell on the street, via a timer) and sends it on with a new route starting on the
 link it stands on. A parked shuttle re-enters traffic at the start of a link leaving its
-node. Shuttles drive at the links' speed limits: the kernel has no per-vehicle limit.
+node. Shuttles drive at the links' speed limits: the kernel has no per-vehicle limit. They are
+battery-electric (:data:`SHUTTLE_EMISSION_CLASS`, SUMO's Energy model, for ``[emissions]``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from enum import Enum
 from typing import Protocol
 
 import mesa
+import numpy as np
 
 from sim.agents.vehicle import VehicleEvent
+from sim.emissions.classes import class_index
 from sim.services import Services
 from sim.shuttles.legs import LegPlanner, Position
 from sim.shuttles.passenger import Passenger
 
-__all__ = ["AutonomousShuttle", "CapacityError", "ShuttleService", "ShuttleState"]
+__all__ = ["SHUTTLE_EMISSION_CLASS", "AutonomousShuttle", "CapacityError", "ShuttleService", "ShuttleState"]
+
+SHUTTLE_EMISSION_CLASS = "Energy/default"
+"""Every shuttle's emission class: a battery-electric vehicle with recuperation (docs/emissions.md)."""
 
 
 class CapacityError(RuntimeError):
@@ -174,6 +180,7 @@ class AutonomousShuttle(mesa.Agent):
         self._close_visit()
         if self._vid is None:
             self._vid = self.model.add_vehicle(leg.path, self, max_speed_mps=self.planner.max_speed_mps)
+            self.model.traffic.set_emission_class(np.array([self._vid]), class_index(SHUTTLE_EMISSION_CLASS))
             self.vids.append(self._vid)
         else:
             self.model.set_route(self._vid, leg.path)

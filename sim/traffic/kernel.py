@@ -31,6 +31,7 @@ from sim.traffic.codes import (
     STAGE_YELLOW,
     YELLOW,
 )
+from sim.traffic.emissions import record_lane
 from sim.traffic.lane_change import change_lanes
 from sim.traffic.layout import (
     ACC_EXITS,
@@ -268,11 +269,14 @@ def _move_lane(lane: int, w: World) -> None:
 
 @compiled
 def _positions(w: World) -> None:
-    """Advance every vehicle by its new speed (Euler: ``x += v_new * dt``)."""
+    """Advance every vehicle by its new speed (Euler: ``x += v_new * dt``), and add up its emissions if on."""
     li = w.lanes.li
+    emissions = w.em.coef.shape[0] > 0
     for lane in range(li.shape[1]):
         if li[LI_COUNT, lane] > 0:
             _move_lane(lane, w)
+            if emissions:
+                record_lane(lane, w)
 
 
 # ----- stage 5: crossings and arrivals -------------------------------------------------------
@@ -370,7 +374,8 @@ def _step(step_no: int, seed: np.uint64, w: World) -> None:
     """Advance the whole network by one step ``[t, t + dt)`` with ``t = step_no * dt``.
 
     Stages in order: signals, insertion of waiting departures, lane changes, speeds of every vehicle (from
-    the state at ``t``), positions, stop-line crossings and arrivals, and the signals' clocks.
+    the state at ``t``), positions (and emissions, if on), stop-line crossings and arrivals, and the
+    signals' clocks.
     """
     _update_signals(w.signals, w.conns.state)
     _insert(step_no, w)

@@ -31,6 +31,7 @@ __all__ = [
     "drop_stale_machine_code",
     "Departures",
     "Edges",
+    "Emissions",
     "Lanes",
     "Params",
     "Recorders",
@@ -332,6 +333,33 @@ class Recorders(NamedTuple):
     acc: np.ndarray
 
 
+class Emissions(NamedTuple):
+    """Emissions and energy per vehicle-step (:mod:`sim.traffic.emissions`); no classes: switched off.
+
+    Attributes:
+        veh_class: ``(n,)`` int32 emission class of each vehicle (an index of the class table).
+        coef: ``(n_classes, 7, 7)`` per class and output, the polynomial's coefficients (mg/s, Wh/s).
+        cls: ``(n_classes, 10)`` per class, its model and vehicle (:mod:`sim.traffic.emissions`).
+        linear: ``(n_classes,)`` bool, whether the class's steps with ``a >= 0`` are added up as
+            terms (:func:`sim.traffic.emissions.linear_classes`).
+        sin_slope: ``(n_edges,)`` sine of each edge's road slope (uphill positive).
+        veh_edge: ``(n,)`` int32 the edge of each vehicle's added-up terms (-1: none).
+        veh: ``(n, 16)`` per vehicle: its speed at the end of its last step (m/s; NaN: none
+            yet), its polynomial terms ``1, v, a, v^2, v^3, a v, a v^2`` added up since they
+            were last turned into amounts, and its totals (mg; Wh) (:mod:`sim.traffic.emissions`).
+        edge_sum: ``(n_edges, 7)`` each edge's sums since they were last taken (mg; Wh).
+    """
+
+    veh_class: np.ndarray
+    coef: np.ndarray
+    cls: np.ndarray
+    linear: np.ndarray
+    sin_slope: np.ndarray
+    veh_edge: np.ndarray
+    veh: np.ndarray
+    edge_sum: np.ndarray
+
+
 class World(NamedTuple):
     """Every container of the kernel, passed to a stage as one argument."""
 
@@ -344,6 +372,7 @@ class World(NamedTuple):
     routes: Routes
     deps: Departures
     rec: Recorders
+    em: Emissions
 
 
 _STAMP = "citysim-kernel.stamp"

@@ -25,6 +25,7 @@ from sim.traffic.codes import (
     ST_WAITING,
     STAGE_GREEN,
 )
+from sim.traffic.emissions import EmissionRecords, empty_emissions
 from sim.traffic.lane_state import LaneReaders
 from sim.traffic.layout import (
     C_ARRIVED,
@@ -75,6 +76,7 @@ from sim.traffic.layout import (
     drop_stale_machine_code,
 )
 from sim.traffic.right_of_way import connections, gap_table
+from sim.traffic.route_state import RouteWriters
 from sim.traffic.signal_state import SignalReaders
 from sim.traffic.vehicle_state import VehicleReaders
 from sim.traffic.vehicle_types import CarFollowing, VehicleType, VehicleTypes
@@ -101,7 +103,7 @@ class _InContainer:
         setattr(state, self.container, box._replace(**{self.field: value}))
 
 
-class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
+class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders, RouteWriters, EmissionRecords):
     """All simulation arrays plus the operations that change them between steps.
 
     The arrays live in the kernel's containers (``vehicles``, ``lanes``, ``edges``,
@@ -112,7 +114,8 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
     (:class:`~sim.traffic.vehicle_state.VehicleReaders`,
     :class:`~sim.traffic.lane_state.LaneReaders`,
     :class:`~sim.traffic.signal_state.SignalReaders`) and the writers below and of
-    :class:`~sim.traffic.vehicle_types.VehicleTypes`; ``conn_state`` holds each connection's
+    :class:`~sim.traffic.vehicle_types.VehicleTypes` and
+    :class:`~sim.traffic.route_state.RouteWriters`; ``conn_state`` holds each connection's
     ``RED``/``YELLOW``/``GREEN`` of :mod:`sim.traffic.codes`. ``jam_spacing_m`` (m) is the
     shortest front-to-front spacing of standing vehicles of any type that will be added,
     which sizes the lanes' buffers (default: the default vehicle's length plus gap).
@@ -195,6 +198,7 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         no_events = np.zeros((2, 0), dtype=np.int32)
         self.recorders = Recorders(counters, no_vehicles, no_events, np.zeros((4, n_edges)))
         self.n_vehicles = 0
+        self.em = empty_emissions(0, n_edges)
         self._alloc_vehicles(max(16, vehicle_capacity))
 
     def _alloc_vehicles(self, cap: int) -> None:
@@ -216,6 +220,7 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
         self.wait_buf = wait
         self.arrived_out = np.zeros(cap, dtype=np.int32)
         self.event_out = np.zeros((2, 2 * cap), dtype=np.int32)
+        self._grow_emissions(cap)
 
     # ----- set-up -----------------------------------------------------------------
     def add_route(self, edges: np.ndarray, conns: np.ndarray) -> tuple[int, int]:
@@ -312,6 +317,7 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders):
             self.routes,
             self.departures,
             self.recorders,
+            self.em,
         )
 
     def _kernel_args(self, n_steps: int) -> tuple:

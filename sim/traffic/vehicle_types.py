@@ -12,7 +12,7 @@ and the junction parameters shared by all (turn speed, critical gaps).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -89,6 +89,8 @@ class VehicleType(NamedTuple):
         sigma: Driver imperfection in [0, 1].
         max_speed_mps: The vehicle's own speed cap (m/s), default none.
         speed_factor: Its desired speed as a share of the speed limit, default 1.
+        emission_index: Its emission class, a row of the class table of
+            :mod:`sim.emissions.classes` (default 0, SUMO's default passenger car).
     """
 
     length_m: float | np.ndarray
@@ -99,6 +101,7 @@ class VehicleType(NamedTuple):
     sigma: float | np.ndarray
     max_speed_mps: float | np.ndarray = math.inf
     speed_factor: float | np.ndarray = 1.0
+    emission_index: int | np.ndarray = 0
 
     @classmethod
     def of(cls, values: object, **given: float | np.ndarray) -> VehicleType:
@@ -114,6 +117,7 @@ class VehicleTypes:
     """The writer of the vehicles' types, a mixin of :class:`~sim.traffic.state.TrafficState`."""
 
     vf: np.ndarray
+    set_emission_class: Callable[[np.ndarray, int | np.ndarray], None]
 
     def set_vehicle_type(self, ids: np.ndarray, vehicle_type: VehicleType) -> None:
         """Give vehicles that are not on the network yet their type.
@@ -125,5 +129,6 @@ class VehicleTypes:
             ids: The vehicles.
             vehicle_type: Their type; an array value gives each of ``ids`` its own.
         """
-        for row, value in zip(_ROWS, vehicle_type, strict=True):
+        for row, value in zip(_ROWS, vehicle_type[: len(_ROWS)], strict=True):
             self.vf[row, ids] = value
+        self.set_emission_class(ids, vehicle_type.emission_index)

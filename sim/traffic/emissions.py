@@ -1,0 +1,347 @@
+"""Emissions and energy per vehicle-step, computed in the kernel's step, and their readers (numpy, numba).
+
+As the positions stage moves each lane's vehicles (:func:`record_lane`, called by
+:func:`sim.traffic.kernel.advance`'s step), the vehicle adds its step's emissions to its own
+totals and to those of the edge it is on, from its speed ``v`` at the end of the step, its
+acceleration ``a`` over the step
+(``(v - v_last) / dt``; 0 in its first step) and the edge's slope, at the rates of its emission
+class (mg/s; electricity Wh/s) times ``dt``. The outputs, in SUMO's order: CO2, CO, HC, fuel,
+NOx, PMx (PM10), electricity (:data:`~sim.traffic.emission_codes.OUTPUTS`).
+
+Two models, those of SUMO 1.28 (the class table comes from :mod:`sim.emissions.classes`):
+
+- ``hbefa4``: SUMO's HBEFA 4.2-based polynomial per class and output,
+  ``c0 + c_v v + c_a a + c_v2 v^2 + c_v3 v^3 + c_av a v + c_av2 a v^2``, negative values of the
+  pollutants cut to 0 (electricity may be negative). A fuel-burning vehicle faster than
+  :data:`~sim.traffic.emission_codes.COAST_MIN_MPS` that decelerates more than it would coasting
+  emits nothing (its engine is off): SUMO's coasting threshold for the class's vehicle mass and
+  frontal area.
+- ``energy``: SUMO's electric "Energy" model: the power for climbing, kinetic and rotating
+  energy, air drag and rolling resistance, over the propulsion efficiency when positive and
+  times the recuperation efficiency when negative (braking recharges), plus auxiliaries.
+
+Most steps cost a few additions: a step that does not decelerate (``a >= 0``) of an HBEFA class
+whose pollutant coefficients are all non-negative (every class SUMO ships) never coasts and
+never needs the cut to 0, so its amounts are the polynomial's coefficients times the step's
+terms ``1, v, a, v^2, v^3, a v, a v^2``. The vehicle adds those terms up (in ``Emissions.veh``)
+while it stays on one edge and multiplies them by its class's coefficients only when it next
+makes such a step on another edge, or when the totals are read (:meth:`EmissionRecords.flush_emissions`):
+the same amounts up to rounding. Decelerating steps and the Energy model are evaluated in full.
+
+With no classes loaded (:meth:`EmissionRecords.enable_emissions` never called) the positions
+stage never calls it: a run without ``[emissions]`` does no other work.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.traffic.buffers import vid_at
+from sim.traffic.emission_codes import (
+    CLASS_COLUMNS,
+    COAST_MIN_MPS,
+    COAST_RAMP_MPS,
+    E_ELEC,
+    G_COAST_MPS2,
+    MODEL_CODES,
+    OUTPUTS,
+    RECORD_COLUMNS,
+    RECORD_SCALE,
+)
+from sim.traffic.layout import LI_COUNT, LI_EDGE, VF_SPEED, Emissions, World, compiled, inline
+
+__all__ = [
+    "EmissionRecords",
+    "class_rates",
+    "empty_emissions",
+    "linear_classes",
+    "record_lane",
+]
+
+_HBEFA_FUEL, _ENERGY = MODEL_CODES["hbefa4_fuel"], MODEL_CODES["energy"]
+(
+    _C_MODEL,
+    _C_INCL,
+    _C_BASE,
+    _C_EMASS,
+    _C_ROT,
+    _C_DRAG,
+    _C_ROLL,
+    _C_AUX,
+    _C_ETA,
+    _C_REC,
+) = range(len(CLASS_COLUMNS))
+_N_TERMS = 7  # the polynomial's terms 1, v, a, v^2, v^3, a v, a v^2
+# The columns of a vehicle's row of Emissions.veh: its last speed and added-up terms share one
+# 64-byte cache line (all a step without deceleration touches), its totals the next.
+_PREV, _TERMS, _SUM = 0, 1, 1 + _N_TERMS
+_ROW = 16  # 128 bytes: two cache lines (the last column is padding)
+_PER_RAMP = 1.0 / COAST_RAMP_MPS
+_G = 9.80665
+
+
+@inline
+def _coasting_decel(v: float, coast_grade: float, incl: float, base: float) -> float:
+    """The strongest deceleration (m/s^2, <= 0) at which the engine still runs (SUMO 1.28).
+
+    ``coast_grade`` is ``g sin(slope)`` (m/s^2), ``incl`` and ``base`` the class's
+    :func:`~sim.traffic.emission_codes.coasting_terms`.
+    """
+    decel = min(0.0, incl * max(v, COAST_RAMP_MPS) + base - coast_grade)
+    return decel * v * _PER_RAMP if v < COAST_RAMP_MPS else decel
+
+
+@inline
+def _battery_w(v: float, a: float, sin_slope: float, dt: float, cls: np.ndarray, c: int) -> float:
+    """The Energy model's battery power (W; negative: recuperation) of a step ending at ``v``."""
+    mass = cls[c, _C_EMASS]
+    v0 = v - a * dt
+    power = mass * _G * sin_slope * v
+    power += (mass + cls[c, _C_ROT]) * (v * v - v0 * v0) / (2.0 * dt)
+    power += cls[c, _C_DRAG] * v * v * v + cls[c, _C_ROLL] * mass * _G * v
+    power = power / cls[c, _C_ETA] if power > 0.0 else power * cls[c, _C_REC]
+    return power + cls[c, _C_AUX]
+
+
+@inline
+def _flush(vid: int, dt: float, em: Emissions) -> None:
+    """Turn vehicle ``vid``'s added-up terms into amounts, added to its totals and its edge's; clear them."""
+    e = em.veh_edge[vid]
+    if e < 0:
+        return
+    c, f, row = em.veh_class[vid], em.coef, em.veh[vid]
+    for k in range(f.shape[1]):
+        r = 0.0
+        for j in range(_N_TERMS):
+            r += f[c, k, j] * row[_TERMS + j]
+        row[_SUM + k] += r * dt
+        em.edge_sum[e, k] += r * dt
+    row[_TERMS : _TERMS + _N_TERMS] = 0.0
+    em.veh_edge[vid] = -1
+
+
+@compiled
+def _flush_all(n: int, dt: float, em: Emissions) -> None:
+    for vid in range(n):
+        _flush(vid, dt, em)
+
+
+@inline
+def _add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, em: Emissions) -> None:
+    """Add one vehicle's step to its totals and to its edge's (``sin_slope``: sine of the road's slope)."""
+    c = em.veh_class[vid]
+    if a >= 0.0 and em.linear[c]:
+        if em.veh_edge[vid] != e:
+            _flush(vid, dt, em)
+            em.veh_edge[vid] = e
+        row = em.veh[vid]
+        v2, av = v * v, a * v
+        row[_TERMS] += 1.0
+        row[_TERMS + 1] += v
+        row[_TERMS + 2] += a
+        row[_TERMS + 3] += v2
+        row[_TERMS + 4] += v2 * v
+        row[_TERMS + 5] += av
+        row[_TERMS + 6] += av * v
+        return
+    cls, f = em.cls, em.coef
+    model = cls[c, _C_MODEL]
+    if model == _ENERGY:
+        wh = _battery_w(v, a, sin_slope, dt, cls, c) * dt / 3600.0
+        em.veh[vid, _SUM + E_ELEC] += wh
+        em.edge_sum[e, E_ELEC] += wh
+        return
+    coasting = model == _HBEFA_FUEL and v > COAST_MIN_MPS
+    if coasting and a < _coasting_decel(v, G_COAST_MPS2 * sin_slope, cls[c, _C_INCL], cls[c, _C_BASE]):
+        return
+    v2, av = v * v, a * v
+    v3, av2 = v2 * v, av * v
+    for k in range(f.shape[1]):
+        r = f[c, k, 0] + f[c, k, 1] * v + f[c, k, 2] * a + f[c, k, 3] * v2 + f[c, k, 4] * v3
+        r += f[c, k, 5] * av + f[c, k, 6] * av2
+        amount = (r if k == E_ELEC or r > 0.0 else 0.0) * dt
+        em.veh[vid, _SUM + k] += amount
+        em.edge_sum[e, k] += amount
+
+
+@inline
+def record_lane(lane: int, w: World) -> None:
+    """Add the emissions of the step of every vehicle on ``lane``, just moved, to its totals and its edge's.
+
+    Called by the positions stage after it moved a lane, while emissions are on (a class table
+    is loaded): the lane's vehicles are still in cache, and the moving loop stays as it is
+    without emissions.
+    """
+    em, dt, lanes, vf = w.em, w.p.dt_s, w.lanes, w.veh.vf
+    e = lanes.li[LI_EDGE, lane]
+    sin_slope = em.sin_slope[e]
+    for i in range(lanes.li[LI_COUNT, lane]):
+        vid = vid_at(lanes, lane, i)
+        v = vf[VF_SPEED, vid]
+        last = em.veh[vid, _PREV]
+        a = 0.0 if math.isnan(last) else (v - last) / dt
+        em.veh[vid, _PREV] = v
+        _add_step(vid, e, v, a, sin_slope, dt, em)
+
+
+@compiled
+def _cycle(em: Emissions, speed: np.ndarray, accel: np.ndarray, slope: np.ndarray, dt: float) -> None:
+    for t in range(speed.shape[0]):
+        _add_step(t, 0, speed[t], accel[t], slope[t], dt, em)
+        _flush(t, dt, em)
+
+
+def linear_classes(coef: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    """Which classes' steps with ``a >= 0`` are linear in the polynomial's terms (the module's doc).
+
+    Those of an HBEFA class whose pollutant coefficients are all non-negative: with ``v >= 0``
+    and ``a >= 0`` no pollutant can fall below 0 and no engine coasts.
+
+    Args:
+        coef: ``(n_classes, 7, 7)`` polynomials.
+        cls: ``(n_classes, len(CLASS_COLUMNS))`` the classes' models and vehicles.
+
+    Returns:
+        ``(n_classes,)`` bool.
+    """
+    pollutants = np.delete(coef, E_ELEC, axis=1)
+    return (cls[:, _C_MODEL] != _ENERGY) & (pollutants >= 0.0).all(axis=(1, 2))
+
+
+def _vehicle_rows(n: int) -> np.ndarray:
+    """``(n, _ROW)`` zeros, last speeds NaN, each row starting a 64-byte cache line."""
+    raw = np.zeros(n * _ROW + 8)
+    start = (-raw.ctypes.data % 64) // raw.itemsize
+    rows = raw[start : start + n * _ROW].reshape(n, _ROW)
+    rows[:, _PREV] = np.nan
+    return rows
+
+
+def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slope: np.ndarray) -> Emissions:
+    """The container of ``len(veh_class)`` vehicles with this class table, nothing added up yet."""
+    n_veh = len(veh_class) if len(coef) else 0
+    return Emissions(
+        veh_class=veh_class,
+        coef=np.ascontiguousarray(coef, dtype=float),
+        cls=np.ascontiguousarray(cls, dtype=float),
+        linear=linear_classes(coef, cls),
+        sin_slope=sin_slope,
+        veh_edge=np.full(n_veh, -1, dtype=np.int32),
+        veh=_vehicle_rows(n_veh),
+        edge_sum=np.zeros((len(sin_slope) if len(coef) else 0, coef.shape[1])),
+    )
+
+
+def class_rates(
+    coef: np.ndarray, cls: np.ndarray, c: int, speed_mps: np.ndarray, accel_mps2: np.ndarray,
+    slope_deg: np.ndarray | None = None, dt_s: float = 1.0,
+) -> np.ndarray:  # fmt: skip
+    """One vehicle of class ``c`` driving a cycle: its emissions of each step, as the kernel computes them.
+
+    Args:
+        coef: The class table's polynomials, ``(n_classes, 7, 7)``.
+        cls: The class table's rows (:data:`~sim.traffic.emission_codes.CLASS_COLUMNS`).
+        c: The class (row index).
+        speed_mps: Speed at the end of each step (m/s).
+        accel_mps2: Acceleration over each step (m/s^2).
+        slope_deg: Road slope at each step (deg; default level).
+        dt_s: Step length (s).
+
+    Returns:
+        ``(steps, 7)`` amounts per step in :data:`~sim.traffic.emission_codes.OUTPUTS` order (mg; Wh).
+    """
+    speed = np.ascontiguousarray(speed_mps, dtype=float)
+    n = len(speed)
+    slope = np.zeros(n) if slope_deg is None else np.ascontiguousarray(slope_deg, dtype=float)
+    em = _emissions(np.full(n, c, dtype=np.int32), coef, cls, np.zeros(1))
+    _cycle(em, speed, np.ascontiguousarray(accel_mps2, dtype=float), np.sin(np.radians(slope)), float(dt_s))
+    return em.veh[:, _SUM : _SUM + len(OUTPUTS)]
+
+
+def empty_emissions(capacity: int, n_edges: int) -> Emissions:
+    """The container of a run without emissions: no classes, every vehicle of class 0."""
+    no_classes = np.zeros((0, len(OUTPUTS), _N_TERMS)), np.zeros((0, len(CLASS_COLUMNS)))
+    return _emissions(np.zeros(capacity, dtype=np.int32), *no_classes, np.zeros(n_edges))
+
+
+class EmissionRecords:
+    """The emission writers and readers of :class:`~sim.traffic.state.TrafficState` (a mixin).
+
+    Attributes:
+        em: The kernel's :class:`~sim.traffic.layout.Emissions` container.
+        n_vehicles: Vehicles created so far.
+        dt_s: The step (s).
+    """
+
+    em: Emissions
+    n_vehicles: int
+    dt_s: float
+
+    @property
+    def emissions_on(self) -> bool:
+        """Whether the kernel computes emissions (:meth:`enable_emissions` was called)."""
+        return self.em.coef.shape[0] > 0
+
+    def enable_emissions(
+        self, coef: np.ndarray, cls: np.ndarray, slope_deg: np.ndarray | None = None
+    ) -> None:
+        """Compute emissions from the next step on, with this class table.
+
+        Args:
+            coef: ``(n_classes, 7, 7)`` polynomials (mg/s; Wh/s), one row per output.
+            cls: ``(n_classes, len(CLASS_COLUMNS))`` the classes' models and vehicles.
+            slope_deg: Each edge's slope (deg); default level roads.
+
+        Raises:
+            ValueError: If a vehicle's class is not a row of the table, or shapes disagree.
+        """
+        em = self.em
+        n_edges = len(em.sin_slope)
+        if (
+            coef.shape[1:] != (len(OUTPUTS), _N_TERMS)
+            or cls.shape != (len(coef), len(CLASS_COLUMNS))
+            or not len(coef)
+        ):
+            raise ValueError(f"emission class table: coef {coef.shape}, cls {cls.shape} do not match")
+        if self.n_vehicles and em.veh_class[: self.n_vehicles].max() >= len(coef):
+            raise ValueError(f"a vehicle's emission class is not one of the table's {len(coef)}")
+        slope = np.zeros(n_edges) if slope_deg is None else np.asarray(slope_deg, dtype=float)
+        self.em = _emissions(em.veh_class, coef, cls, np.sin(np.radians(slope)))
+
+    def set_emission_class(self, ids: np.ndarray, emission_class: int | np.ndarray) -> None:
+        """Give vehicles their emission class (an index of the class table), once, when they are added."""
+        self.em.veh_class[ids] = emission_class
+
+    def _grow_emissions(self, cap: int) -> None:
+        """Give the per-vehicle emission arrays room for ``cap`` vehicles, keeping those of the first ones."""
+        old, n = self.em, self.n_vehicles
+        veh_class = np.zeros(cap, dtype=np.int32)
+        veh_class[:n] = old.veh_class[:n]
+        self.em = _emissions(veh_class, old.coef, old.cls, old.sin_slope)._replace(edge_sum=old.edge_sum)
+        self.em.veh_edge[:n] = old.veh_edge[:n]
+        self.em.veh[:n] = old.veh[:n]
+
+    def flush_emissions(self) -> None:
+        """Turn every vehicle's added-up terms into amounts (before its totals or the edges' are read)."""
+        if self.emissions_on:
+            _flush_all(self.n_vehicles, self.dt_s, self.em)
+
+    def emission_totals(self, n: int) -> np.ndarray:
+        """``(n, 7)`` totals of vehicles ``0..n-1`` so far, in ``OUTPUTS`` order (mg; Wh; a copy)."""
+        self.flush_emissions()
+        return self.em.veh[:n, _SUM : _SUM + len(OUTPUTS)].copy()
+
+    def emission_trip_columns(self, n: int) -> dict[str, np.ndarray]:
+        """The totals of vehicles ``0..n-1`` as trip columns ``RECORD_COLUMNS`` (none while off)."""
+        if not self.emissions_on:
+            return {}
+        return dict(zip(RECORD_COLUMNS, (self.emission_totals(n) * RECORD_SCALE).T, strict=True))
+
+    def take_emission_sums(self) -> np.ndarray:
+        """``(n_edges, 7)`` each edge's sums since the last call, and reset them (mg; Wh)."""
+        self.flush_emissions()
+        sums = self.em.edge_sum.copy()
+        self.em.edge_sum[:] = 0.0
+        return sums
