@@ -178,7 +178,10 @@ class Recorder:
                 "mean_speed_mps": speed.ravel(),
                 "queue_veh": (sums.halted_steps / steps).ravel(),
                 # with [emissions]: what each edge's vehicles emitted in the interval (g; Wh)
-                **(dict(zip(RECORD_COLUMNS, np.concatenate(self._emission_rows).T, strict=True))
-                   if self._emission_rows else {}),
+                **(
+                    dict(zip(RECORD_COLUMNS, np.concatenate(self._emission_rows).T, strict=True))
+                    if self._emission_rows
+                    else {}
+                ),
             }
         )

@@ -223,7 +223,7 @@ def test_ring_and_dict_source() -> None:
             'name = "x"\n[network]\ntype = "grid"\nrows = 2\ncols = 2\n[netwrk]\n',
             [
                 "netwrk: unknown key",
-                "allowed keys at top level: demand, description, emergency, emissions, imported, incidents, name, network,",
+                "allowed keys at top level: demand, description, emergency, emissions, imported, incidents,",
             ],
         ),
         (
