@@ -7,8 +7,9 @@ Usage::
     python benchmarks/train_policy.py --seeds 0 --iterations 4 --out /tmp/policy   # a quick try
 
 Each training seed runs :func:`sim.rl.search.search_policy` on ``signal_family.training()`` with
-checkpoints chosen on ``signal_family.validation()`` (see those modules). The first seed's policy
-is the one shipped (``<out>.npz``); the record (``<out>.json``) holds, for every seed, the chosen
+checkpoints chosen on ``signal_family.validation()`` (see those modules). The policy of the seed
+with the best validation score is the one shipped (``<out>.npz``), rewritten after every seed;
+the record (``<out>.json``) holds, for every seed, the chosen
 weights, every checkpoint's validation results and the training curve, so
 ``benchmarks/bench_signals.py --learned-seeds`` can judge every seed's policy on the test set.
 A search is deterministic for its seed: running this again gives the same files (wall times aside).
@@ -63,7 +64,7 @@ def figure(record: dict, path: Path) -> None:
 
 
 def _record(out: Path, shipped_seed: int, searches: list[dict]) -> dict:
-    """The policy's record: how it was learned, and every search so far."""
+    """The policy's record: how it was learned, every search so far, the seed shipped (best validation)."""
     return {
         "policy": out.with_suffix(".npz").name,
         "citysim_version": __version__,
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     seeds = [int(seed) for seed in args.seeds.split(",") if seed]
     train, validate = training(), validation()
-    searches = []
+    searches, reports = [], []
     for seed in seeds:
         started = time.perf_counter()
         config = SearchConfig(iterations=args.iterations, seed=seed)
@@ -121,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             report.validation, best.validation_delay_s, best.validation_completion, strict=True
         ):
             print(f"  {name:<28} all-trips delay {delay_s:7.1f} s, completed {completion:.1%}")
-        if not searches:
-            save_policy(report.policy, args.out.with_suffix(".npz"))
         searches.append({"seed": seed, "wall_s": round(wall_s, 1), **report.to_dict()})
+        reports.append(report)
         # written after every seed: an interrupted run keeps the seeds it finished
-        record = _record(args.out, seeds[0], searches)
+        chosen = min(range(len(reports)), key=lambda i: reports[i].best.validation_log_delay)
+        save_policy(reports[chosen].policy, args.out.with_suffix(".npz"))
+        record = _record(args.out, seeds[chosen], searches)
         with atomic_open(args.out.with_suffix(".json")) as handle:
             handle.write(json.dumps(record, indent=1).encode())
         figure(record, args.out.with_suffix(".png"))
