@@ -329,14 +329,26 @@ def _run_folder(source: _Source, key: str | None) -> Path:
         if key not in set(runs["key"]):
             raise PlotError(f"{source.folder}: no run {key!r} in this sweep (see runs.csv)")
         return store.results_path(key)
-    for _, row in runs[runs["status"] == "ok"].iterrows():
-        if (store.results_path(row["key"]) / "summary.json").is_file():
-            label = _label(row, list(runs.attrs["parameters"]))
-            print(f"drawing run {row['key']} ({label}, seed {row['seed']})")
-            return store.results_path(row["key"])
+    kept = _first_kept(runs, runs[runs["status"] == "ok"], store, "drawing")
+    if kept is not None:
+        return kept
     raise PlotError(
         f"{source.folder}: no finished run kept its records (was the sweep run with --no-records?)"
     )
+
+
+def _first_kept(runs: pd.DataFrame, candidates: pd.DataFrame, store: ResultStore, verb: str) -> Path | None:
+    """The results folder of the first of ``candidates`` that kept its records, or None.
+
+    ``candidates`` are rows of the sweep's ``runs``; the one found is printed as
+    ``"<verb> run KEY (parameters, seed N)"``.
+    """
+    for _, row in candidates.iterrows():
+        if (store.results_path(row["key"]) / "summary.json").is_file():
+            label = _label(row, list(runs.attrs["parameters"]))
+            print(f"{verb} run {row['key']} ({label}, seed {row['seed']})")
+            return store.results_path(row["key"])
+    return None
 
 
 def _map(source: _Source, args: argparse.Namespace, metric: str) -> Figure:
@@ -381,11 +393,9 @@ def _flowdiff_base(source: _Source, compared: Path, against: str | None) -> Path
         return Path(against)
     row = runs[runs["key"] == compared.name].iloc[0]
     same_seed = runs[(runs["status"] == "ok") & (runs["seed"] == row["seed"]) & (runs["key"] != row["key"])]
-    for _, other in same_seed.iterrows():
-        if (store.results_path(other["key"]) / "summary.json").is_file():
-            label = _label(other, list(runs.attrs["parameters"]))
-            print(f"against run {other['key']} ({label}, seed {other['seed']})")
-            return store.results_path(other["key"])
+    kept = _first_kept(runs, same_seed, store, "against")
+    if kept is not None:
+        return kept
     raise PlotError(
         f"{source.folder}: no other finished run with seed {row['seed']} to compare with; "
         "name one with --against"
