@@ -192,21 +192,21 @@ class _Scorer:
     def __init__(self, batch: BatchRunner, interval_s: float) -> None:
         self.batch, self.interval_s = batch, interval_s
 
-    def scenario(self, base: Scenario, weights: np.ndarray) -> Scenario:
+    def overrides(self, weights: np.ndarray) -> dict[str, object]:
+        """The scenario keys that run ``weights`` (their policy file written once, named by content)."""
         path = self.batch.file(
             "policy", ".npz", lambda target: save_policy(linear_policy(weights, self.interval_s), target)
         )
-        return base.with_overrides(
-            {
-                "signals.controller": "learned",
-                "signals.learned.policy": str(path),
-                "signals.learned.decision_interval_s": self.interval_s,
-            }
-        )
+        return {
+            "signals.controller": "learned",
+            "signals.learned.policy": str(path),
+            "signals.learned.decision_interval_s": self.interval_s,
+        }
 
     def runs(self, weights: Sequence[np.ndarray], cases: Sequence[tuple[Scenario, int]]) -> np.ndarray:
         """Metrics of every weights x case run: (log delay, delay s, completion), shape (w, cases, 3)."""
-        pairs = [(self.scenario(base, w), seed) for w in weights for base, seed in cases]
+        keys = [self.overrides(w) for w in weights]
+        pairs = [(base.with_overrides(k), seed) for k in keys for base, seed in cases]
         metrics = self.batch.metrics(pairs)
         values = [
             (math.log1p(m["mean_delay_all_s"]), m["mean_delay_all_s"], m["completion_rate"]) for m in metrics
