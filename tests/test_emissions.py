@@ -211,6 +211,55 @@ def test_linear_classes_are_the_hbefa_ones_with_non_negative_pollutant_coefficie
     assert not linear_classes(negative, table.cls)[0] and linear_classes(negative, table.cls)[1]
 
 
+def _rates(coef: np.ndarray, speed: np.ndarray, accel: np.ndarray) -> np.ndarray:
+    """``(outputs, steps)`` the polynomial's rates (mg/s; Wh/s), nothing cut."""
+    terms = np.stack([np.ones_like(speed), speed, accel, speed**2, speed**3, accel * speed, accel * speed**2])
+    return coef @ terms
+
+
+def test_no_pollutant_rate_is_below_zero_from_the_bound_of_its_speed_bin_on():
+    # the kernel adds braking steps up as terms and takes back only those of steps below
+    # cut_below's bound: the bound must be safe for every speed of its bin
+    from sim.emissions import class_table
+    from sim.traffic.emissions import _BIN_MPS, _N_BINS, cut_below, linear_classes
+
+    table = class_table()
+    bounds = cut_below(table.coef)
+    rng = np.random.default_rng(0)
+    speed = np.concatenate([[0.0], rng.uniform(0.0, 80.0, 20_000), np.arange(0.0, 45.0, 0.25)])
+    bins = np.minimum(np.ceil(speed / _BIN_MPS), _N_BINS - 1).astype(int)
+    tight = 0
+    for c in np.flatnonzero(linear_classes(table.coef, table.cls)):
+        at_bound = np.maximum(bounds[c, bins], -50.0)  # -inf: never cut
+        rates = _rates(table.coef[c], speed, at_bound)[:-1]  # pollutants at the bound
+        assert (rates >= -1e-9 * np.abs(table.coef[c, :-1]).sum(axis=1, keepdims=True)).all()
+        tight += (bounds[c] < -0.05).sum()
+    assert tight > 0  # not all 0: braking steps are added up too
+
+
+@pytest.mark.parametrize("emission_class", ["HBEFA4/PC_petrol_Euro-4", "HBEFA4/PC_diesel_Euro-6d",
+                                            "HBEFA4/UBus_Std_gt15-18t_Euro-VI_A-C"])  # fmt: skip
+def test_random_stop_and_go_steps_are_the_polynomial_cut_at_zero_and_off_when_coasting(emission_class):
+    from sim.emissions import class_table
+    from sim.traffic.emission_codes import COAST_MIN_MPS, COAST_RAMP_MPS, OUTPUTS
+
+    table = class_table()
+    c = table.names.index(emission_class)
+    rng = np.random.default_rng(1)
+    speed = np.clip(rng.normal(6.0, 5.0, 4000), 0.0, None)
+    speed[rng.random(4000) < 0.2] = 0.0
+    accel = rng.choice([-3.0, -0.5, -0.05, 0.0, 0.3, 1.5], 4000) * rng.random(4000)
+    incl, base = table.cls[c, 1], table.cls[c, 2]
+    decel = np.minimum(0.0, incl * np.maximum(speed, COAST_RAMP_MPS) + base)
+    coast = np.where(speed < COAST_RAMP_MPS, decel * speed / COAST_RAMP_MPS, decel)
+    engine = (speed <= COAST_MIN_MPS) | (accel >= coast)
+    expected = np.clip(_rates(table.coef[c], speed, accel), 0.0, None) * engine / 1000.0  # g
+    steps = drive_cycle(emission_class, speed, accel)
+    for k, column in enumerate(OUTPUTS[:-1]):
+        name = column.replace("_mg", "_g").replace("pmx", "pm10")
+        assert steps[name].to_numpy() == pytest.approx(expected[k], rel=1e-9, abs=1e-12), name
+
+
 def test_totals_read_mid_run_and_at_the_end_agree_with_the_links():
     # reading the totals turns every vehicle's added-up terms into amounts; reading twice adds nothing
     model = CityModel(scenario_from_dict({**GRID, "emissions": {"enabled": True}}))

@@ -1,11 +1,11 @@
 """Emissions and energy per vehicle-step, computed in the kernel's step, and their readers (numpy, numba).
 
-As the positions stage moves each lane's vehicles (:func:`record_lane`, called by
+As the positions stage moves a vehicle (:func:`add_step`, called by
 :func:`sim.traffic.kernel.advance`'s step), the vehicle adds its step's emissions to its own
 totals and to those of the edge it is on, from its speed ``v`` at the end of the step, its
-acceleration ``a`` over the step
-(``(v - v_last) / dt``; 0 in its first step) and the edge's slope, at the rates of its emission
-class (mg/s; electricity Wh/s) times ``dt``. The outputs, in SUMO's order: CO2, CO, HC, fuel,
+acceleration ``a`` over the step (``(v - v_last) / dt``; in its first step ``v_last`` is its
+speed of insertion) and the edge's slope, at the rates of its emission class (mg/s; electricity
+Wh/s) times ``dt``. The outputs, in SUMO's order: CO2, CO, HC, fuel,
 NOx, PMx (PM10), electricity (:data:`~sim.traffic.emission_codes.OUTPUTS`).
 
 Two models, those of SUMO 1.28 (the class table comes from :mod:`sim.emissions.classes`):
@@ -20,16 +20,19 @@ Two models, those of SUMO 1.28 (the class table comes from :mod:`sim.emissions.c
   energy, air drag and rolling resistance, over the propulsion efficiency when positive and
   times the recuperation efficiency when negative (braking recharges), plus auxiliaries.
 
-Most steps cost a few additions: a step that does not decelerate (``a >= 0``) of an HBEFA class
-whose pollutant coefficients are all non-negative (every class SUMO ships) never coasts and
-never needs the cut to 0, so its amounts are the polynomial's coefficients times the step's
-terms ``1, v, a, v^2, v^3, a v, a v^2``. The vehicle adds those terms up (in ``Emissions.veh``)
-while it stays on one edge and multiplies them by its class's coefficients only when it next
-makes such a step on another edge, or when the totals are read (:meth:`EmissionRecords.flush_emissions`):
-the same amounts up to rounding. Decelerating steps and the Energy model are evaluated in full.
+Most steps cost a few additions and no branch. An HBEFA class whose pollutant coefficients are
+all non-negative (every HBEFA class SUMO ships) has rates linear in the step's terms
+``1, v, a, v^2, v^3, a v, a v^2`` wherever no pollutant falls below 0. Each step of such a
+vehicle adds its terms, times 1 with the engine on and 0 when it coasts, to its row of
+``Emissions.veh`` while it stays on one edge; the terms are multiplied by the class's
+coefficients when it next makes a step on another edge, or when the totals are read
+(:meth:`EmissionRecords.flush_emissions`): the same amounts up to rounding. A braking step
+below its speed's bound (:func:`cut_below`; 4% of grid10's steps) may have a pollutant below 0:
+it is set aside, and :func:`settle_cuts` takes back those parts once every vehicle has moved.
+Energy classes, and HBEFA classes with a negative coefficient, are evaluated in full each step.
 
 With no classes loaded (:meth:`EmissionRecords.enable_emissions` never called) the positions
-stage never calls it: a run without ``[emissions]`` does no other work.
+stage never calls :func:`add_step`: a run without ``[emissions]`` does no other work.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ import math
 
 import numpy as np
 
-from sim.traffic.buffers import vid_at
 from sim.traffic.emission_codes import (
     CLASS_COLUMNS,
     COAST_MIN_MPS,
@@ -50,14 +52,17 @@ from sim.traffic.emission_codes import (
     RECORD_COLUMNS,
     RECORD_SCALE,
 )
-from sim.traffic.layout import LI_COUNT, LI_EDGE, VF_SPEED, Emissions, World, compiled, inline
+from sim.traffic.layout import Emissions, compiled, inline
 
 __all__ = [
     "EmissionRecords",
+    "add_step",
     "class_rates",
     "empty_emissions",
+    "cut_below",
     "linear_classes",
-    "record_lane",
+    "settle_cuts",
+    "to_edge",
 ]
 
 _HBEFA_FUEL, _ENERGY = MODEL_CODES["hbefa4_fuel"], MODEL_CODES["energy"]
@@ -74,11 +79,15 @@ _HBEFA_FUEL, _ENERGY = MODEL_CODES["hbefa4_fuel"], MODEL_CODES["energy"]
     _C_REC,
 ) = range(len(CLASS_COLUMNS))
 _N_TERMS = 7  # the polynomial's terms 1, v, a, v^2, v^3, a v, a v^2
-# The columns of a vehicle's row of Emissions.veh: its last speed and added-up terms share one
-# 64-byte cache line (all a step without deceleration touches), its totals the next.
-_PREV, _TERMS, _SUM = 0, 1, 1 + _N_TERMS
-_ROW = 16  # 128 bytes: two cache lines (the last column is padding)
+# The columns of a vehicle's row of Emissions.veh: its added-up terms and its last step's
+# acceleration fill one 64-byte cache line (all a step touches), its totals the next.
+_TERMS, _ACCEL, _SUM = 0, 7, 8
+_ROW = 16  # 128 bytes: two cache lines (column 15 is padding)
 _PER_RAMP = 1.0 / COAST_RAMP_MPS
+_BIN_MPS = 1.0
+"""The width of the speed bins of :func:`cut_below` (m/s)."""
+_N_BINS = 42  # v = 0, then up to 40 m/s, then every speed above
+_PER_BIN = 1.0 / _BIN_MPS
 _G = 9.80665
 
 
@@ -90,7 +99,7 @@ def _coasting_decel(v: float, coast_grade: float, incl: float, base: float) -> f
     :func:`~sim.traffic.emission_codes.coasting_terms`.
     """
     decel = min(0.0, incl * max(v, COAST_RAMP_MPS) + base - coast_grade)
-    return decel * v * _PER_RAMP if v < COAST_RAMP_MPS else decel
+    return max(decel * v * _PER_RAMP, decel)  # below the ramp's speed, decel * v / ramp (no branch)
 
 
 @inline
@@ -119,7 +128,23 @@ def _flush(vid: int, dt: float, em: Emissions) -> None:
         row[_SUM + k] += r * dt
         em.edge_sum[e, k] += r * dt
     row[_TERMS : _TERMS + _N_TERMS] = 0.0
-    em.veh_edge[vid] = -1
+
+
+@inline
+def to_edge(vid: int, e: int, dt: float, em: Emissions) -> None:
+    """Vehicle ``vid`` moves onto edge ``e`` (-1: off the network); its terms so far go to the edge it left.
+
+    The kernel calls it when a vehicle enters the network, crosses to its next edge or arrives,
+    so a step adds its terms without asking which edge they belong to.
+    """
+    if em.coef.shape[0] > 0:
+        _flush(vid, dt, em)
+        em.veh_edge[vid] = e
+
+
+@compiled
+def _leave(vid: int, dt: float, em: Emissions) -> None:
+    to_edge(vid, -1, dt, em)
 
 
 @compiled
@@ -129,24 +154,9 @@ def _flush_all(n: int, dt: float, em: Emissions) -> None:
 
 
 @inline
-def _add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, em: Emissions) -> None:
-    """Add one vehicle's step to its totals and to its edge's (``sin_slope``: sine of the road's slope)."""
-    c = em.veh_class[vid]
-    if a >= 0.0 and em.linear[c]:
-        if em.veh_edge[vid] != e:
-            _flush(vid, dt, em)
-            em.veh_edge[vid] = e
-        row = em.veh[vid]
-        v2, av = v * v, a * v
-        row[_TERMS] += 1.0
-        row[_TERMS + 1] += v
-        row[_TERMS + 2] += a
-        row[_TERMS + 3] += v2
-        row[_TERMS + 4] += v2 * v
-        row[_TERMS + 5] += av
-        row[_TERMS + 6] += av * v
-        return
-    cls, f = em.cls, em.coef
+def _evaluate(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, em: Emissions) -> None:
+    """Add one step evaluated in full: the Energy model, or the polynomial, coasting and cut to 0."""
+    c, cls, f = em.veh_class[vid], em.cls, em.coef
     model = cls[c, _C_MODEL]
     if model == _ENERGY:
         wh = _battery_w(v, a, sin_slope, dt, cls, c) * dt / 3600.0
@@ -167,56 +177,125 @@ def _add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float,
 
 
 @inline
-def record_lane(lane: int, w: World) -> None:
-    """Add the emissions of the step of every vehicle on ``lane``, just moved, to its totals and its edge's.
+def settle_cuts(speed: np.ndarray, dt: float, em: Emissions) -> None:
+    """Take back the parts below 0 of the pollutant rates of the steps :func:`add_step` set aside.
 
-    Called by the positions stage after it moved a lane, while emissions are on (a class table
-    is loaded): the lane's vehicles are still in cache, and the moving loop stays as it is
-    without emissions.
+    SUMO cuts them to 0; the steps were added up as terms with them. Called once a step, after
+    every vehicle's :func:`add_step`, while each vehicle's terms are still on the step's edge;
+    ``speed``: each vehicle's speed at the end of the step (m/s).
     """
-    em, dt, lanes, vf = w.em, w.p.dt_s, w.lanes, w.veh.vf
-    e = lanes.li[LI_EDGE, lane]
-    sin_slope = em.sin_slope[e]
-    for i in range(lanes.li[LI_COUNT, lane]):
-        vid = vid_at(lanes, lane, i)
-        v = vf[VF_SPEED, vid]
-        last = em.veh[vid, _PREV]
-        a = 0.0 if math.isnan(last) else (v - last) / dt
-        em.veh[vid, _PREV] = v
-        _add_step(vid, e, v, a, sin_slope, dt, em)
+    f = em.coef
+    for i in range(em.cut_n[0]):
+        vid = em.cut_vid[i]
+        c, e, v, a = em.veh_class[vid], em.veh_edge[vid], speed[vid], em.veh[vid, _ACCEL]
+        for k in range(E_ELEC):
+            r = f[c, k, 0] + v * (f[c, k, 1] + v * (f[c, k, 3] + v * f[c, k, 4]))
+            r += a * (f[c, k, 2] + v * (f[c, k, 5] + v * f[c, k, 6]))
+            if r < 0.0:
+                em.veh[vid, _SUM + k] -= r * dt
+                em.edge_sum[e, k] -= r * dt
+    em.cut_n[0] = 0
+
+
+@inline
+def add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, em: Emissions) -> None:
+    """Add vehicle ``vid``'s step on edge ``e`` to its totals and to the edge's.
+
+    ``v``: its speed at the end of the step (m/s), ``a``: its acceleration over the step
+    (m/s^2), ``sin_slope``: the sine of the road's slope.
+    """
+    c = em.veh_class[vid]
+    if not em.linear[c]:
+        _evaluate(vid, e, v, a, sin_slope, dt, em)
+        return
+    cls = em.cls
+    # without branches (``|``, not ``or``): a branch on the engine would be mispredicted often
+    coast = _coasting_decel(v, G_COAST_MPS2 * sin_slope, cls[c, _C_INCL], cls[c, _C_BASE])
+    on = (a >= coast) | (v <= COAST_MIN_MPS) | (cls[c, _C_MODEL] != _HBEFA_FUEL)
+    w = 1.0 if on else 0.0
+    row = em.veh[vid]
+    v_on, av_on = v * w, a * v * w
+    row[_TERMS] += w
+    row[_TERMS + 1] += v_on
+    row[_TERMS + 2] += a * w
+    row[_TERMS + 3] += v_on * v
+    row[_TERMS + 4] += v_on * v * v
+    row[_TERMS + 5] += av_on
+    row[_TERMS + 6] += av_on * v
+    # a step whose rates may be cut is set aside for settle_cuts, without a branch here
+    row[_ACCEL] = a
+    n = em.cut_n[0]
+    em.cut_vid[n] = vid
+    em.cut_n[0] = n + (on & (a < em.cut_below[c, min(math.ceil(v * _PER_BIN), _N_BINS - 1)]))
 
 
 @compiled
 def _cycle(em: Emissions, speed: np.ndarray, accel: np.ndarray, slope: np.ndarray, dt: float) -> None:
     for t in range(speed.shape[0]):
-        _add_step(t, 0, speed[t], accel[t], slope[t], dt, em)
-        _flush(t, dt, em)
+        to_edge(t, 0, dt, em)
+        add_step(t, 0, speed[t], accel[t], slope[t], dt, em)
+        settle_cuts(speed, dt, em)
+        to_edge(t, -1, dt, em)
 
 
 def linear_classes(coef: np.ndarray, cls: np.ndarray) -> np.ndarray:
-    """Which classes' steps with ``a >= 0`` are linear in the polynomial's terms (the module's doc).
+    """Which classes' steps are added up as terms (the module's doc): ``(n_classes,)`` bool.
 
-    Those of an HBEFA class whose pollutant coefficients are all non-negative: with ``v >= 0``
-    and ``a >= 0`` no pollutant can fall below 0 and no engine coasts.
+    Those of an HBEFA class whose pollutant coefficients are all non-negative.
 
     Args:
         coef: ``(n_classes, 7, 7)`` polynomials.
         cls: ``(n_classes, len(CLASS_COLUMNS))`` the classes' models and vehicles.
-
-    Returns:
-        ``(n_classes,)`` bool.
     """
     pollutants = np.delete(coef, E_ELEC, axis=1)
     return (cls[:, _C_MODEL] != _ENERGY) & (pollutants >= 0.0).all(axis=(1, 2))
 
 
+def _ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``p / q``, ``inf`` where ``q`` is 0."""
+    return np.divide(p, q, out=np.full(np.broadcast(p, q).shape, np.inf), where=q > 0)
+
+
+def cut_below(coef: np.ndarray, v_max: float = 100.0, points_per_bin: int = 20) -> np.ndarray:
+    """Per class and speed bin, an acceleration (m/s^2, <= 0) from which no pollutant's rate is below 0.
+
+    Bin 0 is ``v = 0``, bin ``i`` the speeds in ``((i - 1) w, i w]`` (``w``:
+    :data:`_BIN_MPS`), the last bin every speed above. For a pollutant whose coefficients are all
+    non-negative, the rate is ``P(v) + a Q(v)`` with ``P`` and ``Q`` non-decreasing in
+    ``v >= 0``, so it is non-negative for ``a >= -P(v) / Q(v)``: at ``v = 0``, ``-c_0 / c_a``;
+    between two points ``v_j < v_{j+1}`` of a fine speed grid up to ``v_max``,
+    ``P(v) / Q(v) >= P(v_j) / Q(v_{j+1})``; past ``v_max`` (>= 1 m/s),
+    ``P / Q >= (c_v2 + c_v3 v_max) / (c_a / v_max^2 + c_av / v_max + c_av2)``. A bin's bound is
+    the highest of its pollutants'. Only the rows of :func:`linear_classes` are used.
+
+    Args:
+        coef: ``(n_classes, 7, 7)`` polynomials.
+        v_max: Where the fine grid ends (m/s, a multiple of the bin width past the last bin's start).
+        points_per_bin: Intervals of the fine grid per bin.
+
+    Returns:
+        ``(n_classes, _N_BINS)`` float.
+    """
+    pol = np.delete(coef, E_ELEC, axis=1)
+    v = np.linspace(0.0, v_max, round(v_max / _BIN_MPS) * points_per_bin + 1)
+    p = (pol[..., [0, 1, 3, 4], None] * v ** np.arange(4)[:, None]).sum(axis=2)
+    q = (pol[..., [2, 5, 6], None] * v ** np.arange(3)[:, None]).sum(axis=2)
+    intervals = _ratio(p[..., :-1], q[..., 1:])
+    bins = np.minimum(np.ceil(np.round(v[1:] / _BIN_MPS, 9)).astype(int), _N_BINS - 1)
+    ratio = np.full((*pol.shape[:2], _N_BINS), np.inf)
+    np.minimum.at(ratio, (slice(None), slice(None), bins), intervals)
+    ratio[..., 0] = _ratio(p[..., 0], q[..., 0])
+    tail_q = (pol[..., [2, 5, 6]] / np.array([v_max**2, v_max, 1.0])).sum(axis=2)
+    tail_p = pol[..., 3] + pol[..., 4] * v_max
+    ratio[..., -1] = np.minimum(ratio[..., -1], _ratio(tail_p, tail_q))
+    return np.minimum(-ratio.min(axis=1), 0.0)
+
+
 def _vehicle_rows(n: int) -> np.ndarray:
-    """``(n, _ROW)`` zeros, last speeds NaN, each row starting a 64-byte cache line."""
+    """``(n, _ROW)`` zeros, each row starting a 64-byte cache line."""
     raw = np.zeros(n * _ROW + 8)
     start = (-raw.ctypes.data % 64) // raw.itemsize
-    rows = raw[start : start + n * _ROW].reshape(n, _ROW)
-    rows[:, _PREV] = np.nan
-    return rows
+    return raw[start : start + n * _ROW].reshape(n, _ROW)
 
 
 def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slope: np.ndarray) -> Emissions:
@@ -227,10 +306,13 @@ def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slo
         coef=np.ascontiguousarray(coef, dtype=float),
         cls=np.ascontiguousarray(cls, dtype=float),
         linear=linear_classes(coef, cls),
+        cut_below=cut_below(coef),
         sin_slope=sin_slope,
         veh_edge=np.full(n_veh, -1, dtype=np.int32),
         veh=_vehicle_rows(n_veh),
         edge_sum=np.zeros((len(sin_slope) if len(coef) else 0, coef.shape[1])),
+        cut_vid=np.zeros(n_veh, dtype=np.int32),
+        cut_n=np.zeros(1, dtype=np.int64),
     )
 
 
@@ -273,11 +355,13 @@ class EmissionRecords:
         em: The kernel's :class:`~sim.traffic.layout.Emissions` container.
         n_vehicles: Vehicles created so far.
         dt_s: The step (s).
+        step_no: Steps run.
     """
 
     em: Emissions
     n_vehicles: int
     dt_s: float
+    step_no: int
 
     @property
     def emissions_on(self) -> bool:
@@ -295,9 +379,12 @@ class EmissionRecords:
             slope_deg: Each edge's slope (deg); default level roads.
 
         Raises:
-            ValueError: If a vehicle's class is not a row of the table, or shapes disagree.
+            ValueError: If a vehicle's class is not a row of the table, shapes disagree, or
+                the first step was run.
         """
         em = self.em
+        if self.step_no:
+            raise ValueError("emissions are enabled before the first step")
         n_edges = len(em.sin_slope)
         if (
             coef.shape[1:] != (len(OUTPUTS), _N_TERMS)
@@ -322,6 +409,10 @@ class EmissionRecords:
         self.em = _emissions(veh_class, old.coef, old.cls, old.sin_slope)._replace(edge_sum=old.edge_sum)
         self.em.veh_edge[:n] = old.veh_edge[:n]
         self.em.veh[:n] = old.veh[:n]
+
+    def leave_emissions(self, vid: int) -> None:
+        """Vehicle ``vid`` leaves the network outside the kernel: its terms go to its last edge."""
+        _leave(vid, self.dt_s, self.em)
 
     def flush_emissions(self) -> None:
         """Turn every vehicle's added-up terms into amounts (before its totals or the edges' are read)."""

@@ -31,7 +31,7 @@ from sim.traffic.codes import (
     STAGE_YELLOW,
     YELLOW,
 )
-from sim.traffic.emissions import record_lane
+from sim.traffic.emissions import add_step, settle_cuts, to_edge
 from sim.traffic.lane_change import change_lanes
 from sim.traffic.layout import (
     ACC_EXITS,
@@ -165,6 +165,7 @@ def _enter(vid: int, e: int, t: float, w: World) -> bool:
     vf[VF_POS, vid] = 0.0
     vf[VF_SPEED, vid] = v0
     vf[VF_ENTER, vid] = t
+    to_edge(vid, e, w.p.dt_s, w.em)
     w.rec.counters[C_ENTERED] += 1
     return True
 
@@ -239,6 +240,9 @@ def _move_lane(lane: int, w: World) -> None:
     if go == GO_WAIT_INSIDE:
         c_inside = w.routes.conn[vi[VI_RPTR, vid_at(lanes, lane, 0)]]
         lead_rear = length + w.conns.wait_m[c_inside]
+    em = w.em
+    emissions = em.coef.shape[0] > 0
+    sin_slope = em.sin_slope[e]
     for i in range(lanes.li[LI_COUNT, lane]):
         vid = vid_at(lanes, lane, i)
         emergency = vi[VI_FLAGS, vid] & F_EMERGENCY
@@ -251,7 +255,10 @@ def _move_lane(lane: int, w: World) -> None:
             new = min(new, length - 1e-3)
         new = max(new, old)
         vf[VF_POS, vid] = new
-        vf[VF_SPEED, vid] = (new - old) / dt
+        v = (new - old) / dt
+        if emissions:
+            add_step(vid, e, v, (v - vf[VF_SPEED, vid]) / dt, sin_slope, dt, em)
+        vf[VF_SPEED, vid] = v
         if old - vf[VF_LEN, vid] < p.zone_max_m:
             leave_zone(vid, new, w)
         _record_move(vid, i == 0, e, new - old, length, p, veh, rec)
@@ -271,12 +278,10 @@ def _move_lane(lane: int, w: World) -> None:
 def _positions(w: World) -> None:
     """Advance every vehicle by its new speed (Euler: ``x += v_new * dt``), and add up its emissions if on."""
     li = w.lanes.li
-    emissions = w.em.coef.shape[0] > 0
     for lane in range(li.shape[1]):
         if li[LI_COUNT, lane] > 0:
             _move_lane(lane, w)
-            if emissions:
-                record_lane(lane, w)
+    settle_cuts(w.veh.vf[VF_SPEED], w.p.dt_s, w.em)
 
 
 # ----- stage 5: crossings and arrivals -------------------------------------------------------
@@ -300,6 +305,7 @@ def _arrive(lane: int, vid: int, e: int, over: float, t: float, w: World) -> Non
     vf[VF_DIST, vid] -= over
     vi[VI_STATUS, vid] = ST_ARRIVED
     vi[VI_LANE, vid] = -1
+    to_edge(vid, -1, p.dt_s, w.em)
     n = counters[C_N_ARRIVED_OUT]
     rec.arrived_out[n] = vid
     counters[C_N_ARRIVED_OUT] = n + 1
@@ -330,6 +336,7 @@ def _cross(lane: int, vid: int, e: int, over: float, t: float, step_no: int, w: 
     vf[VF_DIST, vid] -= over - vf[VF_POS, vid]
     vi[VI_LANE, vid] = tl
     vi[VI_RPTR, vid] += 1
+    to_edge(vid, lanes.li[LI_EDGE, tl], w.p.dt_s, w.em)
     _leave_link(vid, e, vf, w.rec.acc)
     vf[VF_LINK_WAIT, vid] = 0.0
     crossed(lane, c, t, w)

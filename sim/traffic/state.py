@@ -399,6 +399,7 @@ class TrafficState(VehicleReaders, VehicleTypes, LaneReaders, SignalReaders, Rou
         self.li[LI_HEAD, lane] = 0
         self.li[LI_COUNT, lane] = len(rest)
         self.vi[VI_LANE, vid] = -1
+        self.leave_emissions(vid)
         jconn = int(self.vi[VI_JCONN, vid])
         if jconn >= 0:
             self.conns.inside[jconn] -= 1
