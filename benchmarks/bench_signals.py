@@ -30,8 +30,8 @@ settings (``SETTINGS``, applied to its runs only), as an engineer would configur
 - actuated and sotl: ``observation_horizon_m = 30``, a presence-detector zone of 30 m (the
   actuated detector, SOTL's platoon distance); with the default 100 m their greens extend for
   distant vehicles.
-- max_pressure: ``decision_interval_s = 10`` (with 5 s its greens are so short that the 4 s
-  intergreens eat the capacity at high demand).
+- max_pressure: its defaults (5 s decisions; a green it switches to lasts at least its
+  clearing time, :mod:`sim.control.max_pressure`).
 - learned: the shipped policy (``sim/data/policies/builtin.npz``) at the interval it was
   trained with.
 
@@ -76,7 +76,6 @@ CONTROLLERS = (BASELINE, "actuated", "max_pressure", "sotl", "learned")
 SETTINGS = {
     "actuated": {"signals.observation_horizon_m": 30.0},
     "sotl": {"signals.observation_horizon_m": 30.0},
-    "max_pressure": {"signals.max_pressure.decision_interval_s": 10.0},
 }
 LEARNED_MARGIN = 0.10
 """Learned's all-trips delay may exceed the better of actuated and max-pressure by this share."""

@@ -24,7 +24,7 @@ from sim.control.base import (
     SignalPlan,
     Stage,
 )
-from sim.control.max_pressure import MaxPressureController, MaxPressureSettings
+from sim.control.max_pressure import SATURATION_HEADWAY_S, MaxPressureController, MaxPressureSettings
 from sim.control.registry import controller_class, controller_names
 from sim.control.sotl import SotlController, SotlSettings
 from sim.model import CityModel
@@ -325,6 +325,27 @@ def test_max_pressure_decides_every_interval_after_the_minimum_green():
     ctrl = max_pressure(interval_s=7.0)
     observe = lambda t: (vehicles(ctrl, ns=3, ew=5 if t >= 13 else 0), vehicles(ctrl))  # noqa: E731
     assert drive(ctrl, observe, 60.0) == (19.0, 1)  # decisions at 0, 5, 12, 19
+
+
+def test_max_pressure_holds_a_green_it_switches_to_until_its_vehicles_can_clear():
+    ctrl = max_pressure()
+    crossing = ctrl.intersection
+    east_west = np.flatnonzero(crossing.phase_movements[1])
+    one_approach = east_west[
+        crossing.movement_in_edges[east_west] == crossing.movement_in_edges[east_west[0]]
+    ]
+    assert len(one_approach) > 1 and (crossing.movement_lanes[one_approach] == 1).all()  # a shared lane
+    queue = np.zeros(len(crossing.movements))
+    queue[one_approach] = 20.0 / len(one_approach)  # 20 vehicles queued in one lane
+    queue[np.flatnonzero(crossing.phase_movements[0])[0]] = 3.0
+    view = View(5.0, 0, 5.0, queue, np.zeros(len(queue)), np.zeros(len(queue)),
+                phase_movements=crossing.phase_movements)  # fmt: skip
+    assert ctrl.clearing_s(view, 1) == pytest.approx(20 * SATURATION_HEADWAY_S)
+    # switch at 5 s; 4 s intergreen; the next decision once 20 vehicles had 2 s each
+    assert ctrl.decide(view) == (1, pytest.approx(5.0 + 4.0 + 40.0))
+    queue[one_approach] = 2.0 / len(one_approach)  # two vehicles against one: the 5 s interval rules
+    queue[np.flatnonzero(crossing.phase_movements[0])[0]] = 1.0
+    assert ctrl.decide(view) == (1, pytest.approx(5.0 + 4.0 + 5.0))
 
 
 def sotl(theta=40.0, mu=3, min_green_s=5.0):
