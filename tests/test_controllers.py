@@ -16,6 +16,7 @@ import pytest
 
 from sim.control.actuated import ActuatedController, ActuatedSettings
 from sim.control.base import (
+    SATURATION_HEADWAY_S,
     Decision,
     Intersection,
     IntersectionView,
@@ -24,7 +25,7 @@ from sim.control.base import (
     SignalPlan,
     Stage,
 )
-from sim.control.max_pressure import SATURATION_HEADWAY_S, MaxPressureController, MaxPressureSettings
+from sim.control.max_pressure import MaxPressureController, MaxPressureSettings
 from sim.control.registry import controller_class, controller_names
 from sim.control.sotl import SotlController, SotlSettings
 from sim.model import CityModel
@@ -340,7 +341,7 @@ def test_max_pressure_holds_a_green_it_switches_to_until_its_vehicles_can_clear(
     queue[np.flatnonzero(crossing.phase_movements[0])[0]] = 3.0
     view = View(5.0, 0, 5.0, queue, np.zeros(len(queue)), np.zeros(len(queue)),
                 phase_movements=crossing.phase_movements)  # fmt: skip
-    assert ctrl.clearing_s(view, 1) == pytest.approx(20 * SATURATION_HEADWAY_S)
+    assert crossing.clearing_s(1, queue) == pytest.approx(20 * SATURATION_HEADWAY_S)
     # switch at 5 s; 4 s intergreen; the next decision once 20 vehicles had 2 s each
     assert ctrl.decide(view) == (1, pytest.approx(5.0 + 4.0 + 40.0))
     queue[one_approach] = 2.0 / len(one_approach)  # two vehicles against one: the 5 s interval rules

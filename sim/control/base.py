@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FULL_OCCUPANCY",
+    "SATURATION_HEADWAY_S",
     "Decision",
     "Intersection",
     "IntersectionView",
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 
+SATURATION_HEADWAY_S = 2.0
+"""Seconds per vehicle and lane of a queue discharging at a green: 1,800 veh/h/lane, near
+HCM's base saturation flow (1,900 pc/h/ln) less the start-up loss of a short green."""
 FULL_OCCUPANCY = 0.9
 """Occupancy (vehicles / jam capacity) from which an exit link counts as full: a green moves nobody in."""
 
@@ -199,6 +203,38 @@ class Intersection:
             array.flags.writeable = False
         node = net.node_ids[net.signal_nodes[signal]]
         return cls(signal, node, phases, **arrays, plan=plan, step_s=step_s)
+
+    def clearing_s(self, phase: int, vehicles: np.ndarray) -> float:
+        """Time (s) a green of ``phase`` needs to let ``vehicles`` (per movement) cross at saturation flow.
+
+        Per approach, the vehicles of the phase's movements over the most lanes one of those
+        movements uses (movements may share lanes), times :data:`SATURATION_HEADWAY_S`; the
+        largest over the phase's approaches.
+        """
+        served = self.phase_movements[phase]
+        approach, at = np.unique(self.movement_in_edges[served], return_inverse=True)
+        if not len(approach):
+            return 0.0
+        per_approach = np.bincount(at, vehicles[served], len(approach))
+        lanes = np.zeros(len(approach))
+        np.maximum.at(lanes, at, self.movement_lanes[served])
+        return SATURATION_HEADWAY_S * float((per_approach / lanes).max())
+
+    def next_decision_s(self, current: int, phase: int, vehicles: np.ndarray, interval_s: float) -> float:
+        """When to decide next after requesting ``phase`` from ``current``'s green (s from now).
+
+        After a switch: once the new green has run ``max(its min green, interval_s, its
+        clearing time for vehicles)``, never later than its maximum green, after the
+        intergreen; keeping the phase: after ``interval_s``. A switch chosen for a long queue is
+        thus not undone before the queue could cross, each switch costing an intergreen.
+        """
+        if phase == current:
+            return interval_s
+        plan = self.plan
+        green_s = max(plan.min_green_s[phase], interval_s, self.clearing_s(phase, vehicles))
+        if plan.max_green_s[phase] is not None:
+            green_s = min(green_s, plan.max_green_s[phase])
+        return plan.intergreens_s[current] + green_s
 
     def pressure(
         self,

@@ -33,7 +33,7 @@ its phase's maximum (where the intersection's plan gives one, e.g. SUMO's ``maxD
 only while no other phase has a positive pressure; else the other phase of largest pressure
 is requested. After a switch it next decides when the new green has run
 ``max(its min green, decision interval, its clearing time)``, and never later than its maximum
-green. The clearing time (:meth:`MaxPressureController.clearing_s`) is what the vehicles that
+green. The clearing time (:meth:`sim.control.base.Intersection.clearing_s`) is what the vehicles that
 won the green need to cross at saturation flow: without it a switch chosen for a long queue
 could be undone one interval later, the queue still standing, and every switch costs an
 intergreen. On the benchmark (``bench_signals.py``, 3 seeds, 5 s interval) it took max-pressure
@@ -62,11 +62,7 @@ import numpy as np
 from sim.control.base import Decision, IntersectionView, SignalController, Stage, Start
 from sim.schema import number, spec_field
 
-__all__ = ["SATURATION_HEADWAY_S", "MaxPressureController", "MaxPressureSettings"]
-
-SATURATION_HEADWAY_S = 2.0
-"""Seconds per vehicle and lane of a queue discharging at a green: 1,800 veh/h/lane, near
-HCM's base saturation flow (1,900 pc/h/ln) less the start-up loss of a short green."""
+__all__ = ["MaxPressureController", "MaxPressureSettings"]
 
 
 @dataclass(frozen=True)
@@ -102,22 +98,6 @@ class MaxPressureController(SignalController):
             view.queue, view.approaching, view.downstream_vehicles, view.downstream_occupancy
         )
 
-    def clearing_s(self, view: IntersectionView, phase: int) -> float:
-        """Time (s) the green of ``phase`` needs to discharge the vehicles that make its pressure.
-
-        Per approach, the vehicles of the phase's movements (halted or within the horizon) over
-        the most lanes one of those movements uses (movements may share lanes), times
-        :data:`SATURATION_HEADWAY_S`; the largest over the phase's approaches.
-        """
-        served = self._phase_matrix[phase] > 0
-        approach, at = np.unique(self.intersection.movement_in_edges[served], return_inverse=True)
-        if not len(approach):
-            return 0.0
-        vehicles = np.bincount(at, (view.queue + view.approaching)[served], len(approach))
-        lanes = np.zeros(len(approach))
-        np.maximum.at(lanes, at, self.intersection.movement_lanes[served])
-        return SATURATION_HEADWAY_S * float((vehicles / lanes).max())
-
     def decide(self, view: IntersectionView) -> Decision:
         """Keep the phase of largest pressure or request it; wait out minimum greens and clearances."""
         now = view.now_s
@@ -136,7 +116,5 @@ class MaxPressureController(SignalController):
         if pressure[best] <= (0.0 if maxed_out else pressure[current]):
             keep_s = interval_s if max_green_s is None or maxed_out else min(interval_s, max_green_s - age_s)
             return Decision(None, now + keep_s)
-        next_s = max(plan.min_green_s[best], interval_s, self.clearing_s(view, best))
-        if plan.max_green_s[best] is not None:
-            next_s = min(next_s, plan.max_green_s[best])
-        return Decision(best, now + plan.intergreens_s[current] + next_s)
+        vehicles = view.queue + view.approaching
+        return Decision(best, now + self.intersection.next_decision_s(current, best, vehicles, interval_s))

@@ -22,7 +22,7 @@ from typing import Any
 from sim.control.base import Decision, IntersectionView, SignalController, Start
 from sim.control.learned.features import observe, requested_phase
 from sim.control.learned.policy import BUILTIN, load_policy
-from sim.schema import Context, number, path, spec_field
+from sim.schema import Context, flag, number, path, spec_field
 
 __all__ = ["LearnedController", "LearnedSettings"]
 
@@ -43,10 +43,15 @@ class LearnedSettings:
         decision_interval_s: Time between decisions (s), in (0, 600].
         policy: ``"builtin"`` (the policy shipped in the package) or a ``.npz`` policy file,
             resolved like other scenario paths.
+        clearing_hold: Whether a green it switches to runs its clearing time before the next
+            decision (:meth:`sim.control.base.Intersection.next_decision_s`, as max-pressure's);
+            false: a decision every interval, as the agents of the RL environments
+            (:mod:`sim.rl.envs`) take them.
     """
 
     decision_interval_s: float = spec_field(5.0, partial(number, gt=0.0, le=600.0))
     policy: str | Path = spec_field(BUILTIN, _policy)
+    clearing_hold: bool = spec_field(True, flag)
 
 
 class LearnedController(SignalController):
@@ -70,6 +75,16 @@ class LearnedController(SignalController):
         return super().start()
 
     def decide(self, view: IntersectionView) -> Decision:
-        """Request the greedy phase of the policy; nothing during yellow and all-red."""
+        """Request the greedy phase of the policy; nothing during yellow and all-red.
+
+        With ``clearing_hold``, a green it switches to runs at least its clearing time before
+        the next decision, as max-pressure's (:meth:`sim.control.base.Intersection.next_decision_s`).
+        """
         action = self.policy.act(observe(view), len(self.intersection.phases))
-        return Decision(requested_phase(view, action), view.now_s + self.settings.decision_interval_s)
+        phase, interval_s = requested_phase(view, action), self.settings.decision_interval_s
+        if phase is None or not self.settings.clearing_hold:
+            return Decision(phase, view.now_s + interval_s)
+        vehicles = view.queue + view.approaching
+        return Decision(
+            phase, view.now_s + self.intersection.next_decision_s(view.phase, phase, vehicles, interval_s)
+        )
