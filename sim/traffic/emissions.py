@@ -103,6 +103,25 @@ def _coasting_decel(v: float, coast_grade: float, incl: float, base: float) -> f
 
 
 @inline
+def _engine_on(v: float, a: float, sin_slope: float, cls: np.ndarray, c: int) -> bool:
+    """Whether a step of class ``c`` ending at ``v`` with acceleration ``a`` runs the engine.
+
+    Only a fuel-burning class faster than :data:`~sim.traffic.emission_codes.COAST_MIN_MPS` that
+    decelerates more than it would coasting does not. Computed without branches (``|``, not
+    ``or``): a branch on it would be mispredicted in many steps.
+    """
+    coast = _coasting_decel(v, G_COAST_MPS2 * sin_slope, cls[c, _C_INCL], cls[c, _C_BASE])
+    return (a >= coast) | (v <= COAST_MIN_MPS) | (cls[c, _C_MODEL] != _HBEFA_FUEL)
+
+
+@inline
+def _rate(f: np.ndarray, c: int, k: int, v: float, a: float) -> float:
+    """Output ``k``'s polynomial rate of class ``c`` (mg/s; Wh/s): ``P(v) + a Q(v)``, nothing cut."""
+    r = f[c, k, 0] + v * (f[c, k, 1] + v * (f[c, k, 3] + v * f[c, k, 4]))
+    return r + a * (f[c, k, 2] + v * (f[c, k, 5] + v * f[c, k, 6]))
+
+
+@inline
 def _battery_w(v: float, a: float, sin_slope: float, dt: float, cls: np.ndarray, c: int) -> float:
     """The Energy model's battery power (W; negative: recuperation) of a step ending at ``v``."""
     mass = cls[c, _C_EMASS]
@@ -157,20 +176,15 @@ def _flush_all(n: int, dt: float, em: Emissions) -> None:
 def _evaluate(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, em: Emissions) -> None:
     """Add one step evaluated in full: the Energy model, or the polynomial, coasting and cut to 0."""
     c, cls, f = em.veh_class[vid], em.cls, em.coef
-    model = cls[c, _C_MODEL]
-    if model == _ENERGY:
+    if cls[c, _C_MODEL] == _ENERGY:
         wh = _battery_w(v, a, sin_slope, dt, cls, c) * dt / 3600.0
         em.veh[vid, _SUM + E_ELEC] += wh
         em.edge_sum[e, E_ELEC] += wh
         return
-    coasting = model == _HBEFA_FUEL and v > COAST_MIN_MPS
-    if coasting and a < _coasting_decel(v, G_COAST_MPS2 * sin_slope, cls[c, _C_INCL], cls[c, _C_BASE]):
+    if not _engine_on(v, a, sin_slope, cls, c):
         return
-    v2, av = v * v, a * v
-    v3, av2 = v2 * v, av * v
     for k in range(f.shape[1]):
-        r = f[c, k, 0] + f[c, k, 1] * v + f[c, k, 2] * a + f[c, k, 3] * v2 + f[c, k, 4] * v3
-        r += f[c, k, 5] * av + f[c, k, 6] * av2
+        r = _rate(f, c, k, v, a)
         amount = (r if k == E_ELEC or r > 0.0 else 0.0) * dt
         em.veh[vid, _SUM + k] += amount
         em.edge_sum[e, k] += amount
@@ -189,8 +203,7 @@ def settle_cuts(speed: np.ndarray, dt: float, em: Emissions) -> None:
         vid = em.cut_vid[i]
         c, e, v, a = em.veh_class[vid], em.veh_edge[vid], speed[vid], em.veh[vid, _ACCEL]
         for k in range(E_ELEC):
-            r = f[c, k, 0] + v * (f[c, k, 1] + v * (f[c, k, 3] + v * f[c, k, 4]))
-            r += a * (f[c, k, 2] + v * (f[c, k, 5] + v * f[c, k, 6]))
+            r = _rate(f, c, k, v, a)
             if r < 0.0:
                 em.veh[vid, _SUM + k] -= r * dt
                 em.edge_sum[e, k] -= r * dt
@@ -208,10 +221,7 @@ def add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, 
     if not em.linear[c]:
         _evaluate(vid, e, v, a, sin_slope, dt, em)
         return
-    cls = em.cls
-    # without branches (``|``, not ``or``): a branch on the engine would be mispredicted often
-    coast = _coasting_decel(v, G_COAST_MPS2 * sin_slope, cls[c, _C_INCL], cls[c, _C_BASE])
-    on = (a >= coast) | (v <= COAST_MIN_MPS) | (cls[c, _C_MODEL] != _HBEFA_FUEL)
+    on = _engine_on(v, a, sin_slope, em.cls, c)
     w = 1.0 if on else 0.0
     row = em.veh[vid]
     v_on, av_on = v * w, a * v * w
