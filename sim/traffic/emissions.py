@@ -83,6 +83,7 @@ _N_TERMS = 7  # the polynomial's terms 1, v, a, v^2, v^3, a v, a v^2
 # acceleration fill one 64-byte cache line (all a step touches), its totals the next.
 _TERMS, _ACCEL, _SUM = 0, 7, 8
 _ROW = 16  # 128 bytes: two cache lines (column 15 is padding)
+_OUT_WIDTH = 8  # the outputs and a zero, one 64-byte vector
 _PER_RAMP = 1.0 / COAST_RAMP_MPS
 _BIN_MPS = 1.0
 """The width of the speed bins of :func:`cut_below` (m/s)."""
@@ -115,6 +116,12 @@ def _engine_on(v: float, a: float, sin_slope: float, cls: np.ndarray, c: int) ->
 
 
 @inline
+def _bin(v: float) -> np.uint64:
+    """The speed bin of :func:`cut_below` of speed ``v`` (m/s)."""
+    return np.uint64(min(math.ceil(v * _PER_BIN), _N_BINS - 1))
+
+
+@inline
 def _rate(f: np.ndarray, c: int, k: int, v: float, a: float) -> float:
     """Output ``k``'s polynomial rate of class ``c`` (mg/s; Wh/s): ``P(v) + a Q(v)``, nothing cut."""
     r = f[c, k, 0] + v * (f[c, k, 1] + v * (f[c, k, 3] + v * f[c, k, 4]))
@@ -139,14 +146,15 @@ def _flush(vid: int, dt: float, em: Emissions) -> None:
     e = em.veh_edge[vid]
     if e < 0:
         return
-    c, f, row = em.veh_class[vid], em.coef, em.veh[vid]
-    for k in range(f.shape[1]):
-        r = 0.0
-        for j in range(_N_TERMS):
-            r += f[c, k, j] * row[_TERMS + j]
-        row[_SUM + k] += r * dt
-        em.edge_sum[e, k] += r * dt
-    row[_TERMS : _TERMS + _N_TERMS] = 0.0
+    row, f = em.veh[np.uint64(vid)], em.per_term[np.uint64(em.veh_class[vid])]
+    edge = em.edge_sum[np.uint64(e)]
+    for j in range(_N_TERMS):
+        t = row[_TERMS + j] * dt
+        for k in range(_OUT_WIDTH):
+            amount = t * f[j, k]
+            row[_SUM + k] += amount
+            edge[k] += amount
+        row[_TERMS + j] = 0.0
 
 
 @inline
@@ -194,7 +202,8 @@ def _evaluate(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float,
 def settle_cuts(speed: np.ndarray, dt: float, em: Emissions) -> None:
     """Take back the parts below 0 of the pollutant rates of the steps :func:`add_step` set aside.
 
-    SUMO cuts them to 0; the steps were added up as terms with them. Called once a step, after
+    SUMO cuts them to 0; the steps were added up as terms with them. Only the pollutants whose
+    own bound (``Emissions.cut_each``) the step is below are evaluated. Called once a step, after
     every vehicle's :func:`add_step`, while each vehicle's terms are still on the step's edge;
     ``speed``: each vehicle's speed at the end of the step (m/s).
     """
@@ -202,7 +211,10 @@ def settle_cuts(speed: np.ndarray, dt: float, em: Emissions) -> None:
     for i in range(em.cut_n[0]):
         vid = em.cut_vid[i]
         c, e, v, a = em.veh_class[vid], em.veh_edge[vid], speed[vid], em.veh[vid, _ACCEL]
+        b = _bin(v)
         for k in range(E_ELEC):
+            if a >= em.cut_each[c, k, b]:
+                continue
             r = _rate(f, c, k, v, a)
             if r < 0.0:
                 em.veh[vid, _SUM + k] -= r * dt
@@ -217,13 +229,14 @@ def add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, 
     ``v``: its speed at the end of the step (m/s), ``a``: its acceleration over the step
     (m/s^2), ``sin_slope``: the sine of the road's slope.
     """
-    c = em.veh_class[vid]
+    u = np.uint64(vid)
+    c = np.uint64(em.veh_class[u])
     if not em.linear[c]:
         _evaluate(vid, e, v, a, sin_slope, dt, em)
         return
     on = _engine_on(v, a, sin_slope, em.cls, c)
     w = 1.0 if on else 0.0
-    row = em.veh[vid]
+    row = em.veh[u]
     v_on, av_on = v * w, a * v * w
     row[_TERMS] += w
     row[_TERMS + 1] += v_on
@@ -235,8 +248,8 @@ def add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, 
     # a step whose rates may be cut is set aside for settle_cuts, without a branch here
     row[_ACCEL] = a
     n = em.cut_n[0]
-    em.cut_vid[n] = vid
-    em.cut_n[0] = n + (on & (a < em.cut_below[c, min(math.ceil(v * _PER_BIN), _N_BINS - 1)]))
+    em.cut_vid[np.uint64(n)] = vid
+    em.cut_n[0] = n + (on & (a < em.cut_below[c, _bin(v)]))
 
 
 @compiled
@@ -267,7 +280,7 @@ def _ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def cut_below(coef: np.ndarray, v_max: float = 100.0, points_per_bin: int = 20) -> np.ndarray:
-    """Per class and speed bin, an acceleration (m/s^2, <= 0) from which no pollutant's rate is below 0.
+    """Per class, pollutant and speed bin, an acceleration (m/s^2, <= 0) from which its rate is not below 0.
 
     Bin 0 is ``v = 0``, bin ``i`` the speeds in ``((i - 1) w, i w]`` (``w``:
     :data:`_BIN_MPS`), the last bin every speed above. For a pollutant whose coefficients are all
@@ -275,8 +288,8 @@ def cut_below(coef: np.ndarray, v_max: float = 100.0, points_per_bin: int = 20) 
     ``v >= 0``, so it is non-negative for ``a >= -P(v) / Q(v)``: at ``v = 0``, ``-c_0 / c_a``;
     between two points ``v_j < v_{j+1}`` of a fine speed grid up to ``v_max``,
     ``P(v) / Q(v) >= P(v_j) / Q(v_{j+1})``; past ``v_max`` (>= 1 m/s),
-    ``P / Q >= (c_v2 + c_v3 v_max) / (c_a / v_max^2 + c_av / v_max + c_av2)``. A bin's bound is
-    the highest of its pollutants'. Only the rows of :func:`linear_classes` are used.
+    ``P / Q >= (c_v2 + c_v3 v_max) / (c_a / v_max^2 + c_av / v_max + c_av2)``. Only the rows
+    of :func:`linear_classes` are used.
 
     Args:
         coef: ``(n_classes, 7, 7)`` polynomials.
@@ -284,7 +297,7 @@ def cut_below(coef: np.ndarray, v_max: float = 100.0, points_per_bin: int = 20) 
         points_per_bin: Intervals of the fine grid per bin.
 
     Returns:
-        ``(n_classes, _N_BINS)`` float.
+        ``(n_classes, 6, _N_BINS)`` float, the pollutants in ``OUTPUTS`` order.
     """
     pol = np.delete(coef, E_ELEC, axis=1)
     v = np.linspace(0.0, v_max, round(v_max / _BIN_MPS) * points_per_bin + 1)
@@ -298,7 +311,7 @@ def cut_below(coef: np.ndarray, v_max: float = 100.0, points_per_bin: int = 20) 
     tail_q = (pol[..., [2, 5, 6]] / np.array([v_max**2, v_max, 1.0])).sum(axis=2)
     tail_p = pol[..., 3] + pol[..., 4] * v_max
     ratio[..., -1] = np.minimum(ratio[..., -1], _ratio(tail_p, tail_q))
-    return np.minimum(-ratio.min(axis=1), 0.0)
+    return np.minimum(-ratio, 0.0)
 
 
 def _vehicle_rows(n: int) -> np.ndarray:
@@ -308,19 +321,29 @@ def _vehicle_rows(n: int) -> np.ndarray:
     return raw[start : start + n * _ROW].reshape(n, _ROW)
 
 
+def _per_term(coef: np.ndarray) -> np.ndarray:
+    """``Emissions.per_term`` of the polynomials ``coef``."""
+    per_term = np.zeros((len(coef), _N_TERMS, _OUT_WIDTH))
+    per_term[..., : coef.shape[1]] = coef.transpose(0, 2, 1)
+    return per_term
+
+
 def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slope: np.ndarray) -> Emissions:
     """The container of ``len(veh_class)`` vehicles with this class table, nothing added up yet."""
     n_veh = len(veh_class) if len(coef) else 0
+    cut_each = cut_below(coef)
     return Emissions(
         veh_class=veh_class,
         coef=np.ascontiguousarray(coef, dtype=float),
+        per_term=_per_term(coef),
         cls=np.ascontiguousarray(cls, dtype=float),
         linear=linear_classes(coef, cls),
-        cut_below=cut_below(coef),
+        cut_below=cut_each.max(axis=1),
+        cut_each=cut_each,
         sin_slope=sin_slope,
         veh_edge=np.full(n_veh, -1, dtype=np.int32),
         veh=_vehicle_rows(n_veh),
-        edge_sum=np.zeros((len(sin_slope) if len(coef) else 0, coef.shape[1])),
+        edge_sum=np.zeros((len(sin_slope) if len(coef) else 0, _OUT_WIDTH)),
         cut_vid=np.zeros(n_veh, dtype=np.int32),
         cut_n=np.zeros(1, dtype=np.int64),
     )
@@ -443,6 +466,6 @@ class EmissionRecords:
     def take_emission_sums(self) -> np.ndarray:
         """``(n_edges, 7)`` each edge's sums since the last call, and reset them (mg; Wh)."""
         self.flush_emissions()
-        sums = self.em.edge_sum.copy()
+        sums = self.em.edge_sum[:, : len(OUTPUTS)].copy()
         self.em.edge_sum[:] = 0.0
         return sums

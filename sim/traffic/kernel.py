@@ -242,7 +242,7 @@ def _move_lane(lane: int, w: World) -> None:
         lead_rear = length + w.conns.wait_m[c_inside]
     em = w.em
     emissions = em.coef.shape[0] > 0
-    sin_slope = em.sin_slope[e]
+    sin_slope, per_dt = em.sin_slope[e], 1.0 / dt
     for i in range(lanes.li[LI_COUNT, lane]):
         vid = vid_at(lanes, lane, i)
         emergency = vi[VI_FLAGS, vid] & F_EMERGENCY
@@ -257,7 +257,7 @@ def _move_lane(lane: int, w: World) -> None:
         vf[VF_POS, vid] = new
         v = (new - old) / dt
         if emissions:
-            add_step(vid, e, v, (v - vf[VF_SPEED, vid]) / dt, sin_slope, dt, em)
+            add_step(vid, e, v, (v - vf[VF_SPEED, vid]) * per_dt, sin_slope, dt, em)
         vf[VF_SPEED, vid] = v
         if old - vf[VF_LEN, vid] < p.zone_max_m:
             leave_zone(vid, new, w)

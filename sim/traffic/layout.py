@@ -339,27 +339,34 @@ class Emissions(NamedTuple):
     Attributes:
         veh_class: ``(n,)`` int32 emission class of each vehicle (an index of the class table).
         coef: ``(n_classes, 7, 7)`` per class and output, the polynomial's coefficients (mg/s, Wh/s).
+        per_term: ``(n_classes, 7, 8)`` per class and term, each output's coefficient (``coef``
+            transposed, an eighth output of zeros making a row one 64-byte vector).
         cls: ``(n_classes, 10)`` per class, its model and vehicle (:mod:`sim.traffic.emissions`).
         linear: ``(n_classes,)`` bool, whether the class's steps are added up as terms
             (:func:`sim.traffic.emissions.linear_classes`).
         cut_below: ``(n_classes, n_bins)`` per class and speed bin, the acceleration (m/s^2)
-            from which no pollutant's rate is below 0 (:func:`sim.traffic.emissions.cut_below`).
+            from which no pollutant's rate is below 0 (the highest of ``cut_each``).
+        cut_each: ``(n_classes, 6, n_bins)`` the same per pollutant
+            (:func:`sim.traffic.emissions.cut_below`).
         sin_slope: ``(n_edges,)`` sine of each edge's road slope (uphill positive).
         veh_edge: ``(n,)`` int32 the edge each vehicle is on, that of its added-up terms (-1:
             off the network; kept by :func:`sim.traffic.emissions.to_edge`).
         veh: ``(n, 16)`` per vehicle: its polynomial terms ``1, v, a, v^2, v^3, a v, a v^2``
             added up since they were last turned into amounts, its last step's acceleration,
             and its totals (mg; Wh) (:mod:`sim.traffic.emissions`).
-        edge_sum: ``(n_edges, 7)`` each edge's sums since they were last taken (mg; Wh).
+        edge_sum: ``(n_edges, 8)`` each edge's sums since they were last taken (mg; Wh; the
+            eighth column stays 0).
         cut_vid: ``(n,)`` int32 the vehicles of the step's steps whose rates may be cut to 0.
         cut_n: ``(1,)`` int64 how many there are (:func:`sim.traffic.emissions.settle_cuts`).
     """
 
     veh_class: np.ndarray
     coef: np.ndarray
+    per_term: np.ndarray
     cls: np.ndarray
     linear: np.ndarray
     cut_below: np.ndarray
+    cut_each: np.ndarray
     sin_slope: np.ndarray
     veh_edge: np.ndarray
     veh: np.ndarray
