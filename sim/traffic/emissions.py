@@ -104,15 +104,15 @@ def _coasting_decel(v: float, coast_grade: float, incl: float, base: float) -> f
 
 
 @inline
-def _engine_on(v: float, a: float, sin_slope: float, cls: np.ndarray, c: int) -> bool:
+def _engine_on(v: float, a: float, sin_slope: float, coast: np.ndarray, c: int) -> bool:
     """Whether a step of class ``c`` ending at ``v`` with acceleration ``a`` runs the engine.
 
     Only a fuel-burning class faster than :data:`~sim.traffic.emission_codes.COAST_MIN_MPS` that
-    decelerates more than it would coasting does not. Computed without branches (``|``, not
-    ``or``): a branch on it would be mispredicted in many steps.
+    decelerates more than it would coasting does not (``coast``: ``Emissions.coast``). Computed
+    without branches (``|``, not ``or``): a branch on it would be mispredicted in many steps.
     """
-    coast = _coasting_decel(v, G_COAST_MPS2 * sin_slope, cls[c, _C_INCL], cls[c, _C_BASE])
-    return (a >= coast) | (v <= COAST_MIN_MPS) | (cls[c, _C_MODEL] != _HBEFA_FUEL)
+    decel = _coasting_decel(v, G_COAST_MPS2 * sin_slope, coast[c, 0], coast[c, 1])
+    return (a >= decel) | (v <= COAST_MIN_MPS)
 
 
 @inline
@@ -189,7 +189,7 @@ def _evaluate(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float,
         em.veh[vid, _SUM + E_ELEC] += wh
         em.edge_sum[e, E_ELEC] += wh
         return
-    if not _engine_on(v, a, sin_slope, cls, c):
+    if not _engine_on(v, a, sin_slope, em.coast, c):
         return
     for k in range(f.shape[1]):
         r = _rate(f, c, k, v, a)
@@ -234,7 +234,7 @@ def add_step(vid: int, e: int, v: float, a: float, sin_slope: float, dt: float, 
     if not em.linear[c]:
         _evaluate(vid, e, v, a, sin_slope, dt, em)
         return
-    on = _engine_on(v, a, sin_slope, em.cls, c)
+    on = _engine_on(v, a, sin_slope, em.coast, c)
     w = 1.0 if on else 0.0
     row = em.veh[u]
     v_on, av_on = v * w, a * v * w
@@ -328,6 +328,17 @@ def _per_term(coef: np.ndarray) -> np.ndarray:
     return per_term
 
 
+_NEVER_COASTS = -1e30
+"""The coasting ``base`` (m/s^2) of a class that does not burn fuel: its engine always runs."""
+
+
+def _coast(cls: np.ndarray) -> np.ndarray:
+    """``Emissions.coast`` of the classes ``cls``."""
+    coast = np.ascontiguousarray(cls[:, [_C_INCL, _C_BASE]], dtype=float)
+    coast[cls[:, _C_MODEL] != _HBEFA_FUEL, 1] = _NEVER_COASTS
+    return coast
+
+
 def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slope: np.ndarray) -> Emissions:
     """The container of ``len(veh_class)`` vehicles with this class table, nothing added up yet."""
     n_veh = len(veh_class) if len(coef) else 0
@@ -337,6 +348,7 @@ def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slo
         coef=np.ascontiguousarray(coef, dtype=float),
         per_term=_per_term(coef),
         cls=np.ascontiguousarray(cls, dtype=float),
+        coast=_coast(cls),
         linear=linear_classes(coef, cls),
         cut_below=cut_each.max(axis=1),
         cut_each=cut_each,

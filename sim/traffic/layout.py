@@ -342,6 +342,9 @@ class Emissions(NamedTuple):
         per_term: ``(n_classes, 7, 8)`` per class and term, each output's coefficient (``coef``
             transposed, an eighth output of zeros making a row one 64-byte vector).
         cls: ``(n_classes, 10)`` per class, its model and vehicle (:mod:`sim.traffic.emissions`).
+        coast: ``(n_classes, 2)`` per class, its coasting terms ``incl`` and ``base``
+            (:func:`~sim.traffic.emission_codes.coasting_terms`; ``base`` -1e30 when it burns
+            no fuel, whose engine always runs).
         linear: ``(n_classes,)`` bool, whether the class's steps are added up as terms
             (:func:`sim.traffic.emissions.linear_classes`).
         cut_below: ``(n_classes, n_bins)`` per class and speed bin, the acceleration (m/s^2)
@@ -364,6 +367,7 @@ class Emissions(NamedTuple):
     coef: np.ndarray
     per_term: np.ndarray
     cls: np.ndarray
+    coast: np.ndarray
     linear: np.ndarray
     cut_below: np.ndarray
     cut_each: np.ndarray
