@@ -167,10 +167,13 @@ class View:
     stage: Stage = Stage.GREEN
     phase_movements: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     downstream_vehicles: np.ndarray | None = None  # None: nobody downstream
+    downstream_queue_occupancy: np.ndarray | None = None  # None: no standing queue downstream
 
     def __post_init__(self):
         if self.downstream_vehicles is None:
             self.downstream_vehicles = np.zeros(len(self.queue))
+        if self.downstream_queue_occupancy is None:
+            self.downstream_queue_occupancy = np.zeros(len(self.queue))
 
 
 def junction(cls, settings, min_green_s=5.0):
@@ -271,8 +274,23 @@ def test_actuated_gives_the_busy_direction_longer_greens_in_a_real_run(tmp_path)
     assert np.mean(greens[0]) > 2.0 * np.mean(greens[1])
 
 
-def max_pressure(interval_s=5.0):
-    return junction(MaxPressureController, MaxPressureSettings(interval_s))
+def max_pressure(interval_s=5.0, spillback_weight=30.0):
+    return junction(MaxPressureController, MaxPressureSettings(interval_s, spillback_weight))
+
+
+@pytest.mark.parametrize(("weight", "expected"), [(0.0, 6 - 2), (30.0, 6 - 2 * (1 + 30 * 0.5))])
+def test_max_pressure_weighs_a_building_queue_downstream_by_its_spillback_weight(weight, expected):
+    ctrl = max_pressure(spillback_weight=weight)
+    crossing = ctrl.intersection
+    queue, approaching = vehicles(ctrl, ns=4, ew=6), vehicles(ctrl)
+    downstream, standing = np.zeros(len(queue)), np.zeros(len(queue))
+    east_west = np.flatnonzero(crossing.phase_movements[1])[0]
+    downstream[east_west] = 2.0  # two vehicles bound on from its exit, within a queue filling half of it
+    standing[east_west] = 0.5
+    view = View(10.0, 0, 10.0, queue, approaching, np.zeros(len(queue)),
+                phase_movements=crossing.phase_movements, downstream_vehicles=downstream,
+                downstream_queue_occupancy=standing)  # fmt: skip
+    np.testing.assert_allclose(ctrl.pressures(view), [4, expected])
 
 
 def test_max_pressure_counts_the_vehicles_each_movement_feeds_and_nothing_into_a_full_exit():
@@ -314,6 +332,8 @@ def test_downstream_vehicles_are_those_queued_for_the_exit_links_onward_connecti
         onward = np.flatnonzero(net.conn_from == exit_edge)
         expected = (queue[onward] + 1.0).mean() if len(onward) else 0.0
         assert view.downstream_vehicles[i] == pytest.approx(expected)
+        standing = queue[onward].sum() / crossing.exit_capacity_veh[i]  # only the halted ones
+        assert view.downstream_queue_occupancy[i] == pytest.approx(standing)
 
 
 @pytest.mark.parametrize(("ns", "ew", "expected"), [(2, 5, (5.0, 1)), (5, 2, None), (3, 3, None)])

@@ -242,21 +242,25 @@ class Intersection:
         approaching: np.ndarray,
         downstream_veh: np.ndarray,
         downstream_occupancy: np.ndarray,
+        spillback: np.ndarray | float = 0.0,
     ) -> np.ndarray:
         """Max-pressure weight of each movement (vehicle-lanes), as in :mod:`sim.control.max_pressure`.
 
         The movement's approach lanes times its vehicles (halted on the approach or moving within
         the observation horizon) less the vehicles it feeds downstream
-        (:attr:`IntersectionView.downstream_vehicles`); at most zero while its exit link is full
-        (:data:`FULL_OCCUPANCY`): a green there moves nobody.
+        (:attr:`IntersectionView.downstream_vehicles`) times ``1 + spillback``; at most zero while
+        its exit link is full (:data:`FULL_OCCUPANCY`): a green there moves nobody.
 
         Args:
             queue: Halted vehicles per movement.
             approaching: Moving vehicles within the observation horizon per movement.
             downstream_veh: Vehicles downstream of each movement (see above).
             downstream_occupancy: Occupancy (0..1) of each movement's exit link.
+            spillback: How much more the downstream vehicles weigh, per movement (0: Varaiya's
+                pressure; max-pressure's is its ``spillback_weight`` times
+                :attr:`IntersectionView.downstream_queue_occupancy`).
         """
-        weight = self.movement_lanes * (queue + approaching - downstream_veh)
+        weight = self.movement_lanes * (queue + approaching - downstream_veh * (1.0 + spillback))
         return np.where(downstream_occupancy >= FULL_OCCUPANCY, np.minimum(weight, 0.0), weight)
 
 
@@ -338,6 +342,21 @@ class IntersectionView:
     def movement_lanes(self) -> np.ndarray:
         """Approach lanes that serve each movement."""
         return self._crossing.movement_lanes.copy()
+
+    @property
+    def downstream_queue_occupancy(self) -> np.ndarray:
+        """The standing queue on each movement's exit link over the link's jam capacity (0..1).
+
+        The vehicles halted on the link, bound for any connection leaving it; 0 where the exit
+        leaves the network; a link too short to hold one vehicle counts as holding one.
+        """
+        crossing = self._crossing
+        halted = np.bincount(
+            crossing.onward_movement,
+            weights=self._obs.queue[crossing.onward_conns],
+            minlength=len(crossing.movements),
+        )
+        return halted / np.maximum(crossing.exit_capacity_veh, 1.0)
 
     @property
     def downstream_vehicles(self) -> np.ndarray:
