@@ -257,6 +257,7 @@ class View:
         self.approaching = self.queue.copy()
         self.downstream_occupancy = np.zeros(len(self.queue))
         self.downstream_vehicles = np.zeros(len(self.queue))
+        self.downstream_queue_occupancy = np.zeros(len(self.queue))
 
 
 def first_request(ctrl, ns, ew, until_s=90.0):
