@@ -154,10 +154,23 @@ def part_c(repeat: int) -> None:
     off, on = statistics.median(walls["off"]), statistics.median(walls["on"])
     cost = on / off - 1.0
     verdict = "met" if cost <= 0.10 else "NOT met"
+    low, high = _cost_interval(np.array(walls["off"]), np.array(walls["on"]))
     print(
         f"(c) grid10 loop, median of {repeat} alternating runs: off {off:.3f} s, on {on:.3f} s, {cost:+.1%}"
+        f" (95% bootstrap interval {low:+.1%} to {high:+.1%})"
     )
     print(f"  {verdict} (target +10%); load average {os.getloadavg()}")
+
+
+def _cost_interval(off: np.ndarray, on: np.ndarray) -> tuple[float, float]:
+    """95% bootstrap interval of the loop cost (ratio of the medians, pairs of runs resampled)."""
+    from scipy.stats import bootstrap
+
+    def cost(off_runs: np.ndarray, on_runs: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.median(on_runs, axis=axis) / np.median(off_runs, axis=axis) - 1.0
+
+    result = bootstrap((off, on), cost, paired=True, vectorized=True, random_state=0, method="percentile")
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def main(argv: list[str] | None = None) -> None:
