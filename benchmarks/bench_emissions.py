@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_emissions.py            # (a) cycles, (b) grid10 vs SUMO, (c) loop cost
-    python benchmarks/bench_emissions.py --skip-sumo-grid --repeat 5
+    python benchmarks/bench_emissions.py --skip-sumo-grid --repeat 15
 
 (a) One vehicle through a fixed speed profile (idling, acceleration, cruise, stop-and-go,
 braking to a stop) in citysim (:func:`sim.emissions.drive_cycle`) and in SUMO's
@@ -103,7 +103,7 @@ def part_a() -> None:
             print(f"  {emission_class:38s} {verdict}: " + ", ".join(cells))
 
 
-def part_b(repeat: int) -> None:
+def part_b() -> None:
     from peers import _cached_net, load_scenario
 
     from sim.interop.sumo.export import RouteTrip, write_routes
@@ -176,12 +176,14 @@ def _cost_interval(off: np.ndarray, on: np.ndarray) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> None:
     """Run the three parts and print their figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per setting of (c)")
+    parser.add_argument(
+        "--repeat", type=int, default=41, help="runs per setting of (c); fewer leave a wide interval"
+    )
     parser.add_argument("--skip-sumo-grid", action="store_true", help="leave out (b)")
     args = parser.parse_args(argv)
     part_a()
     if not args.skip_sumo_grid:
-        part_b(args.repeat)
+        part_b()
     part_c(args.repeat)
 
 
