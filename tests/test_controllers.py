@@ -404,7 +404,7 @@ def test_controller_tables_have_defaults_and_named_range_errors(tmp_path):
     assert tables.settings_of("actuated") == ActuatedSettings(60.0, 3.0)
     assert tables.settings_of("sotl") == SotlSettings(40.0, 3)
     learned = base.with_overrides({"signals.controller": "learned"}).signals.settings_of("learned")
-    assert (learned.decision_interval_s, learned.policy) == (5.0, "builtin")
+    assert (learned.decision_interval_s, learned.policy) == (2.0, "builtin")
     with pytest.raises(
         ScenarioError, match=r"signals.actuated.max_green_s: expected a green >= signals.min_green_s \(7\)"
     ):

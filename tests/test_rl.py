@@ -213,15 +213,16 @@ def test_learned_controller_switches_phases_and_only_when_green():
     model.run(until_s=600.0)
     assert all(phase is None for stage, phase in requests if stage != Stage.GREEN)
     assert any(phase is not None and phase != 0 for _, phase in requests)
-    # every 5 s while it keeps its phase; after a switch, the intergreen and at least 5 s of green
-    assert all(gap == pytest.approx(5.0) for switch, gap in gaps if not switch)
+    # every 2 s (its default interval) while it keeps its phase; after a switch, the intergreen
+    # and at least the 5 s minimum green
+    assert all(gap == pytest.approx(2.0) for switch, gap in gaps if not switch)
     assert all(gap >= 5.0 + 4.0 for switch, gap in gaps if switch) and any(s for s, _ in gaps)
     assert model.traffic.n_arrived > 0
 
 
 def test_a_scenario_runs_the_learned_controller_by_name(tmp_path):
     policy_file = save_policy(_random_policy(seed=4), tmp_path / "mine.npz")
-    scenario = _tiny(controller="learned", learned={"policy": str(policy_file), "decision_interval_s": 5.0})
+    scenario = _tiny(controller="learned", learned={"policy": str(policy_file)})
     model = CityModel(scenario, seed=3).run()
     assert {type(c) for c in model.controllers} == {LearnedController}
     direct = _learned(_tiny(), 3, str(policy_file)).run()
@@ -313,8 +314,11 @@ def test_env_and_learned_controller_take_the_same_decisions():
     policy = load_policy(BUILTIN)
     scenario = _tiny()
     via_env = evaluate_policy(policy, scenario, [9], EnvConfig(decision_interval_s=5.0))
-    # the environments' agents decide every interval: the controller without its clearing hold
-    every_interval = scenario.with_overrides({"signals.learned.clearing_hold": False})
+    # the environments' agents decide every interval: the controller at that interval without its
+    # clearing hold
+    every_interval = scenario.with_overrides(
+        {"signals.learned.clearing_hold": False, "signals.learned.decision_interval_s": 5.0}
+    )
     via_controller = summarize(_learned(every_interval, 9).run().results())["mean_delay_all_s"]
     assert via_env == [pytest.approx(via_controller, abs=1e-9)]
     held = summarize(_learned(scenario, 9).run().results())["mean_delay_all_s"]
