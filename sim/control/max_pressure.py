@@ -29,10 +29,9 @@ movement's saturation flow. Here, per movement ``i`` of the intersection:
   grid (10x10, one lane, 9,100 veh/h: +47% all-trips delay over 3 seeds); ``k`` = 15 / 30 / 60 /
   120 gave +10% / +4% / +3% / +9%; over 10 seeds ``k = 30`` gave +6% (from +45%) and moved the
   other benchmark cases (lighter grids, arterial, irregular grid, Helsinki, four SUMO
-  scenarios) by 0-2 points. Counting the whole exit
-  occupancy instead of its standing queue did better near gridlock (-6% with a weight of 6) but
-  cost 20 points on SUMO's ``cross``, whose short exit links are often occupied by moving
-  vehicles;
+  scenarios) by 0-2 points. Counting the whole exit occupancy instead of its standing queue did
+  better near gridlock (-6% with a weight of 6) but cost 20 points on SUMO's ``cross``, whose
+  short exit links are often occupied by moving vehicles;
 - weight ``c_i``: the number of approach lanes that serve the movement (saturation flow
   in units of one lane).
 

@@ -83,7 +83,6 @@ _N_TERMS = 7  # the polynomial's terms 1, v, a, v^2, v^3, a v, a v^2
 # acceleration fill one 64-byte cache line (all a step touches), its totals the next.
 _TERMS, _ACCEL, _SUM = 0, 7, 8
 _ROW = 16  # 128 bytes: two cache lines (column 15 is padding)
-_OUT_WIDTH = 8  # the outputs and a zero, one 64-byte vector
 _PER_RAMP = 1.0 / COAST_RAMP_MPS
 _BIN_MPS = 1.0
 """The width of the speed bins of :func:`cut_below` (m/s)."""
@@ -146,15 +145,14 @@ def _flush(vid: int, dt: float, em: Emissions) -> None:
     e = em.veh_edge[vid]
     if e < 0:
         return
-    row, f = em.veh[np.uint64(vid)], em.per_term[np.uint64(em.veh_class[vid])]
-    edge = em.edge_sum[np.uint64(e)]
-    for j in range(_N_TERMS):
-        t = row[_TERMS + j] * dt
-        for k in range(_OUT_WIDTH):
-            amount = t * f[j, k]
-            row[_SUM + k] += amount
-            edge[k] += amount
-        row[_TERMS + j] = 0.0
+    c, f, row = em.veh_class[vid], em.coef, em.veh[vid]
+    for k in range(f.shape[1]):
+        r = 0.0
+        for j in range(_N_TERMS):
+            r += f[c, k, j] * row[_TERMS + j]
+        row[_SUM + k] += r * dt
+        em.edge_sum[e, k] += r * dt
+    row[_TERMS : _TERMS + _N_TERMS] = 0.0
 
 
 @inline
@@ -321,13 +319,6 @@ def _vehicle_rows(n: int) -> np.ndarray:
     return raw[start : start + n * _ROW].reshape(n, _ROW)
 
 
-def _per_term(coef: np.ndarray) -> np.ndarray:
-    """``Emissions.per_term`` of the polynomials ``coef``."""
-    per_term = np.zeros((len(coef), _N_TERMS, _OUT_WIDTH))
-    per_term[..., : coef.shape[1]] = coef.transpose(0, 2, 1)
-    return per_term
-
-
 _NEVER_COASTS = -1e30
 """The coasting ``base`` (m/s^2) of a class that does not burn fuel: its engine always runs."""
 
@@ -346,7 +337,6 @@ def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slo
     return Emissions(
         veh_class=veh_class,
         coef=np.ascontiguousarray(coef, dtype=float),
-        per_term=_per_term(coef),
         cls=np.ascontiguousarray(cls, dtype=float),
         coast=_coast(cls),
         linear=linear_classes(coef, cls),
@@ -355,7 +345,7 @@ def _emissions(veh_class: np.ndarray, coef: np.ndarray, cls: np.ndarray, sin_slo
         sin_slope=sin_slope,
         veh_edge=np.full(n_veh, -1, dtype=np.int32),
         veh=_vehicle_rows(n_veh),
-        edge_sum=np.zeros((len(sin_slope) if len(coef) else 0, _OUT_WIDTH)),
+        edge_sum=np.zeros((len(sin_slope) if len(coef) else 0, coef.shape[1])),
         cut_vid=np.zeros(n_veh, dtype=np.int32),
         cut_n=np.zeros(1, dtype=np.int64),
     )
@@ -478,6 +468,6 @@ class EmissionRecords:
     def take_emission_sums(self) -> np.ndarray:
         """``(n_edges, 7)`` each edge's sums since the last call, and reset them (mg; Wh)."""
         self.flush_emissions()
-        sums = self.em.edge_sum[:, : len(OUTPUTS)].copy()
+        sums = self.em.edge_sum.copy()
         self.em.edge_sum[:] = 0.0
         return sums

@@ -339,8 +339,6 @@ class Emissions(NamedTuple):
     Attributes:
         veh_class: ``(n,)`` int32 emission class of each vehicle (an index of the class table).
         coef: ``(n_classes, 7, 7)`` per class and output, the polynomial's coefficients (mg/s, Wh/s).
-        per_term: ``(n_classes, 7, 8)`` per class and term, each output's coefficient (``coef``
-            transposed, an eighth output of zeros making a row one 64-byte vector).
         cls: ``(n_classes, 10)`` per class, its model and vehicle (:mod:`sim.traffic.emissions`).
         coast: ``(n_classes, 2)`` per class, its coasting terms ``incl`` and ``base``
             (:func:`~sim.traffic.emission_codes.coasting_terms`; ``base`` -1e30 when it burns
@@ -357,15 +355,13 @@ class Emissions(NamedTuple):
         veh: ``(n, 16)`` per vehicle: its polynomial terms ``1, v, a, v^2, v^3, a v, a v^2``
             added up since they were last turned into amounts, its last step's acceleration,
             and its totals (mg; Wh) (:mod:`sim.traffic.emissions`).
-        edge_sum: ``(n_edges, 8)`` each edge's sums since they were last taken (mg; Wh; the
-            eighth column stays 0).
+        edge_sum: ``(n_edges, 7)`` each edge's sums since they were last taken (mg; Wh).
         cut_vid: ``(n,)`` int32 the vehicles of the step's steps whose rates may be cut to 0.
         cut_n: ``(1,)`` int64 how many there are (:func:`sim.traffic.emissions.settle_cuts`).
     """
 
     veh_class: np.ndarray
     coef: np.ndarray
-    per_term: np.ndarray
     cls: np.ndarray
     coast: np.ndarray
     linear: np.ndarray
