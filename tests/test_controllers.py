@@ -274,8 +274,8 @@ def test_actuated_gives_the_busy_direction_longer_greens_in_a_real_run(tmp_path)
     assert np.mean(greens[0]) > 2.0 * np.mean(greens[1])
 
 
-def max_pressure(interval_s=5.0, spillback_weight=30.0):
-    return junction(MaxPressureController, MaxPressureSettings(interval_s, spillback_weight))
+def max_pressure(interval_s=5.0, spillback_weight=30.0, entry_metering=2.0):
+    return junction(MaxPressureController, MaxPressureSettings(interval_s, spillback_weight, entry_metering))
 
 
 @pytest.mark.parametrize(("weight", "expected"), [(0.0, 6 - 2), (30.0, 6 - 2 * (1 + 30 * 0.5))])
@@ -309,7 +309,30 @@ def test_max_pressure_counts_the_vehicles_each_movement_feeds_and_nothing_into_a
     occupancy[east_west] = 0.95  # every east-west exit full: those movements cannot move anyone
     view = View(10.0, 0, 10.0, queue, approaching, occupancy, phase_movements=crossing.phase_movements,
                 downstream_vehicles=downstream)  # fmt: skip
+    # every approach of grid(1, 1) enters the network: its 6 vehicles weigh (1 - 0.95) ** 2 each
+    np.testing.assert_allclose(ctrl.pressures(view), [4 + 1, 6 * 0.05**2 - 2])
+    ctrl = max_pressure(entry_metering=0.0)
     np.testing.assert_allclose(ctrl.pressures(view), [4 + 1, 0])  # at most zero: none positive
+
+
+def test_entry_metering_weighs_only_vehicles_entering_the_network_by_the_room_left_for_them():
+    net = compile_network(grid(2, 2))
+    plan = SignalPlan((30.0, 30.0), 3.0, 1.0, 0.0, 5.0)
+    crossing = Intersection.of(net, 0, plan, 7.5, 1.0)
+    # each corner of a 2x2 grid has two approaches from fringe stubs and two from its neighbours
+    from_fringe = [not net.node_ids[net.edge_from[e]].startswith("n") for e in crossing.movement_in_edges]
+    np.testing.assert_array_equal(crossing.movement_enters, from_fringe)
+    assert 0 < crossing.movement_enters.sum() < len(crossing.movements)
+    n = len(crossing.movements)
+    vehicles, occupancy = np.full(n, 4.0), np.full(n, 0.5)
+    lanes = crossing.movement_lanes
+    np.testing.assert_allclose(
+        crossing.pressure(vehicles, np.zeros(n), np.zeros(n), occupancy, metering=2.0),
+        lanes * np.where(crossing.movement_enters, 4.0 * 0.25, 4.0),
+    )
+    np.testing.assert_allclose(
+        crossing.pressure(vehicles, np.zeros(n), np.zeros(n), occupancy), lanes * 4.0
+    )
 
 
 def test_downstream_vehicles_are_those_queued_for_the_exit_links_onward_connections():

@@ -35,6 +35,7 @@ __all__ = [
     "SignalPlan",
     "Stage",
     "Start",
+    "entry_weight",
 ]
 
 
@@ -145,6 +146,9 @@ class Intersection:
         movement_lanes: Approach lanes that serve each movement.
         exit_capacity_veh: Jam capacity of each movement's exit link: lanes times
             ``floor(length / jam spacing)`` (vehicles).
+        movement_enters: Whether each movement's approach link enters the network: it starts at
+            a node that no link reaches but from this intersection (a dead end at the network's
+            edge, where trips start), so serving the movement adds vehicles to the network.
         onward_movement: For each connection leaving a movement's exit link at its far end, the
             movement (index into :attr:`movements`); with :attr:`onward_conns`.
         onward_conns: Those connections (indices into the network's connections).
@@ -162,6 +166,7 @@ class Intersection:
     phase_movements: np.ndarray
     movement_lanes: np.ndarray
     exit_capacity_veh: np.ndarray
+    movement_enters: np.ndarray
     onward_movement: np.ndarray
     onward_conns: np.ndarray
     onward_share: np.ndarray
@@ -193,6 +198,13 @@ class Intersection:
             "phase_movements": np.array([np.isin(movements, m) for m in members], dtype=bool),
             "movement_lanes": net.conn_lane_hi[movements] - net.conn_lane_lo[movements] + 1,
             "exit_capacity_veh": np.floor(net.edge_length_m[exits] / jam_spacing_m) * net.edge_lanes[exits],
+            "movement_enters": np.array(
+                [
+                    np.all(net.edge_from[net.edge_to == net.edge_from[approach]] == net.edge_to[approach])
+                    for approach in net.conn_from[movements].tolist()
+                ],
+                dtype=bool,
+            ),
         }
         leaving = [np.flatnonzero(net.conn_from == exit_edge) for exit_edge in exits.tolist()]
         counts = [len(conns) for conns in leaving]
@@ -243,6 +255,7 @@ class Intersection:
         downstream_veh: np.ndarray,
         downstream_occupancy: np.ndarray,
         spillback: np.ndarray | float = 0.0,
+        metering: float = 0.0,
     ) -> np.ndarray:
         """Max-pressure weight of each movement (vehicle-lanes), as in :mod:`sim.control.max_pressure`.
 
@@ -259,9 +272,28 @@ class Intersection:
             spillback: How much more the downstream vehicles weigh, per movement (0: Varaiya's
                 pressure; max-pressure's is its ``spillback_weight`` times
                 :attr:`IntersectionView.downstream_queue_occupancy`).
+            metering: The vehicles of a movement that enters the network (:attr:`movement_enters`)
+                weigh ``(1 - its exit's occupancy) ** metering`` (0: all weigh 1).
         """
-        weight = self.movement_lanes * (queue + approaching - downstream_veh * (1.0 + spillback))
+        upstream = (queue + approaching) * entry_weight(self.movement_enters, downstream_occupancy, metering)
+        weight = self.movement_lanes * (upstream - downstream_veh * (1.0 + spillback))
         return np.where(downstream_occupancy >= FULL_OCCUPANCY, np.minimum(weight, 0.0), weight)
+
+
+def entry_weight(enters: np.ndarray, downstream_occupancy: np.ndarray, metering: float) -> np.ndarray:
+    """How much the vehicles of each movement weigh in its pressure under entry metering.
+
+    ``(1 - occupancy of its exit link) ** metering`` for a movement that enters the network
+    (:attr:`Intersection.movement_enters`), 1 for the others: a vehicle let into a filling network
+    takes room the vehicles already in it need, one kept waiting at its edge does not.
+
+    Args:
+        enters: Whether each movement enters the network.
+        downstream_occupancy: Occupancy (0..1) of each movement's exit link.
+        metering: The exponent (0: every vehicle weighs 1).
+    """
+    free = np.clip(1.0 - downstream_occupancy, 0.0, 1.0)
+    return np.where(enters, free**metering, 1.0)
 
 
 class IntersectionView:
@@ -342,6 +374,11 @@ class IntersectionView:
     def movement_lanes(self) -> np.ndarray:
         """Approach lanes that serve each movement."""
         return self._crossing.movement_lanes.copy()
+
+    @property
+    def movement_enters(self) -> np.ndarray:
+        """Whether each movement's approach link enters the network (:attr:`Intersection.movement_enters`)."""
+        return self._crossing.movement_enters.copy()
 
     @property
     def downstream_queue_occupancy(self) -> np.ndarray:

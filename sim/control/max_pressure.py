@@ -86,10 +86,13 @@ class MaxPressureSettings:
         spillback_weight: How much more a movement's downstream vehicles weigh per unit of its
             exit link's standing queue over the link's jam capacity (0: Varaiya's pressure),
             in [0, 1000].
+        entry_metering: The vehicles of a movement that enters the network weigh ``(1 - its
+            exit link's occupancy) ** entry_metering`` (0: as every other vehicle), in [0, 10].
     """
 
     decision_interval_s: float = spec_field(5.0, partial(number, gt=0.0, le=600.0))
     spillback_weight: float = spec_field(30.0, partial(number, ge=0.0, le=1000.0))
+    entry_metering: float = spec_field(2.0, partial(number, ge=0.0, le=10.0))
 
 
 class MaxPressureController(SignalController):
@@ -110,9 +113,15 @@ class MaxPressureController(SignalController):
 
     def pressures(self, view: IntersectionView) -> np.ndarray:
         """Pressure of each phase (vehicle-lanes), in the controller's phase order."""
-        spillback = self.settings.spillback_weight * view.downstream_queue_occupancy
+        settings = self.settings
+        spillback = settings.spillback_weight * view.downstream_queue_occupancy
         return self._phase_matrix @ self.intersection.pressure(
-            view.queue, view.approaching, view.downstream_vehicles, view.downstream_occupancy, spillback
+            view.queue,
+            view.approaching,
+            view.downstream_vehicles,
+            view.downstream_occupancy,
+            spillback,
+            settings.entry_metering,
         )
 
     def decide(self, view: IntersectionView) -> Decision:
