@@ -330,9 +330,7 @@ def test_entry_metering_weighs_only_vehicles_entering_the_network_by_the_room_le
         crossing.pressure(vehicles, np.zeros(n), np.zeros(n), occupancy, metering=2.0),
         lanes * np.where(crossing.movement_enters, 4.0 * 0.25, 4.0),
     )
-    np.testing.assert_allclose(
-        crossing.pressure(vehicles, np.zeros(n), np.zeros(n), occupancy), lanes * 4.0
-    )
+    np.testing.assert_allclose(crossing.pressure(vehicles, np.zeros(n), np.zeros(n), occupancy), lanes * 4.0)
 
 
 def test_downstream_vehicles_are_those_queued_for_the_exit_links_onward_connections():
