@@ -31,7 +31,7 @@ settings (``SETTINGS``, applied to its runs only), as an engineer would configur
   actuated detector, SOTL's platoon distance); with the default 100 m their greens extend for
   distant vehicles.
 - max_pressure: its defaults (5 s decisions; a green it switches to lasts at least its
-  clearing time, :mod:`sim.control.max_pressure`).
+  clearing time; spillback weight 30; entry metering 2: :mod:`sim.control.max_pressure`).
 - learned: the shipped policy (``sim/data/policies/builtin.npz``) at the interval it was
   trained with.
 

@@ -7,7 +7,9 @@ arterial longer, its irregular grid drawn with another seed, and its real networ
 OpenStreetMap, four SUMO scenarios of the ``eclipse-sumo`` wheel) appear nowhere else.
 
 - **Generated grids** (one lane each way, 200 m blocks, Webster timing): training 3x3 at
-  light to oversaturated demand, validation 4x4; test: the bench's 10x10 grid.
+  light to oversaturated demand and 6x6 near capacity (8,000 veh/h for 40 minutes, where
+  max-pressure and Webster fixed time are level), validation 4x4 at heavy demand and 5x5 near
+  capacity; test: the bench's 10x10 grid.
 - **Left-turn bays with protected left phases** (four-phase plans): a 2x3 grid (training) and an
   arterial (validation).
 - **Arterials** (two lanes each way on the main road, one on the side streets).
@@ -138,6 +140,7 @@ def training() -> list[Scenario]:
         generated("train-grid3-light", _grid(3, 3), 1500.0, 1200.0),
         generated("train-grid3-heavy", _grid(3, 3), 3000.0, 1200.0),
         generated("train-grid3-oversaturated", _grid(3, 3), 4200.0, 1200.0),
+        generated("train-grid6-near-capacity", _grid(6, 6), 8000.0, 2400.0),
         generated("train-bays-grid2x3", _grid(2, 3, **_BAYS), 2400.0, 1200.0, **_PROTECTED),
         generated("train-arterial4", _arterial(4), 2400.0, 1200.0),
         generated("train-irregular4", _file(irregular_grid(4, 4, seed=1)), 3000.0, 1200.0),
@@ -150,6 +153,7 @@ def validation() -> list[Scenario]:
     """The validation set: checkpoints are chosen on it."""
     return [
         generated("validation-grid4-heavy", _grid(4, 4), 4200.0, 1200.0),
+        generated("validation-grid5-near-capacity", _grid(5, 5), 7000.0, 2400.0),
         generated("validation-bays-arterial5", _arterial(5, **_BAYS), 3000.0, 1200.0, **_PROTECTED),
         generated("validation-irregular5", _file(irregular_grid(5, 5, seed=2)), 3600.0, 1200.0),
         imported("RiLSA_example4"),

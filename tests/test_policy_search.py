@@ -55,10 +55,10 @@ def test_the_update_climbs_the_reward(monkeypatch):
         return np.array([[[score, 100.0 * score, 1.0]] * len(cases) for score in scores])
 
     monkeypatch.setattr(search._Scorer, "runs", runs)
-    report = search_policy([_tiny("a", 1.0)], [_tiny("b", 1.0)], SearchConfig(iterations=30, seed=1))
+    report = search_policy([_tiny("a", 1.0)], [_tiny("b", 1.0)], SearchConfig(iterations=60, seed=1))
     start = np.dot(report.checkpoints[0].weights, target)
     assert start == pytest.approx(0.0)
-    assert np.dot(report.best.weights, target) > 0.97
+    assert np.dot(report.best.weights, target) > 0.95
     assert report.training_log_delay[-1] < report.training_log_delay[0]
 
 

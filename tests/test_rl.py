@@ -65,6 +65,9 @@ class _View:
         self.downstream_occupancy = np.array([0.5, 0.9, 0.0, 0.2])
         self.pressure = np.array([2.0, -3.0, 1.5, 4.0])
         self.movement_lanes = np.array([1, 2, 1, 1])
+        self.downstream_vehicles = np.array([2.0, 0.0, 1.0, 4.0])
+        self.downstream_queue_occupancy = np.array([0.5, 0.0, 0.1, 0.25])
+        self.movement_enters = np.array([True, False, False, True])
         self.stage, self.phase, self.next_phase = stage, phase, next_phase
         self.stage_age_s, self.min_green_s = age_s, 5.0
 
@@ -89,7 +92,16 @@ def test_observation_sums_each_phase_and_flags_the_served_phase():
     np.testing.assert_allclose(column["lanes"], [3.0 / LANES_SCALE, 2.0 / LANES_SCALE])
     np.testing.assert_array_equal(column["served"], [1.0, 0.0])
     np.testing.assert_allclose(column["served_age"], [12.0 / 60.0, 0.0])
+    # lanes x vehicles fed downstream x standing queue share: 1 x 2 x 0.5 and 1 x 1 x 0.1 + 1 x 4 x 0.25
+    np.testing.assert_allclose(column["spillback"], [1.0 * 3.0, 1.1 * 3.0], rtol=1e-6)
+    # entering movements 0 and 3: lanes x vehicles x (1 - (1 - exit occupancy) ** 2)
+    np.testing.assert_allclose(column["metered"], [4.0 * 0.75 / 10.0, 5.0 * (1 - 0.8**2) / 10.0], rtol=1e-6)
+    np.testing.assert_array_equal(column["idle"], [0.0, 0.0])
     np.testing.assert_allclose(obs[-N_GLOBAL_FEATURES:], [1.0, 12.0 / 60.0, 1.0])
+    empty = _View()
+    empty.queue, empty.approaching = np.array([3.0, 1.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0, 0.0])
+    idle = observe(empty)[PHASE_FEATURES.index("idle") :: N_PHASE_FEATURES][:2]
+    np.testing.assert_array_equal(idle, [0.0, 1.0])  # nobody halted or approaching on phase 1
 
 
 def test_during_a_change_the_next_phase_is_served_and_actions_are_ignored():
@@ -112,7 +124,7 @@ def test_phase_inputs_score_phases_symmetrically():
     np.testing.assert_allclose(q_swapped, q[::-1], rtol=1e-5)
     rows = phase_inputs(np.stack([observe(view)] * 3), 2)
     assert rows.shape == (3, 2, N_PHASE_INPUTS)
-    with pytest.raises(ValueError, match="expected observations of length 30 for 3 phase"):
+    with pytest.raises(ValueError, match="expected observations of length 39 for 3 phase"):
         phase_inputs(observe(view), 3)
 
 

@@ -60,12 +60,10 @@ TRAINING_SEED_BASE = 2000
 """Iteration ``i`` runs every training scenario with seed ``TRAINING_SEED_BASE + i``."""
 VALIDATION_SEEDS = (3001, 3002)
 """Seeds of every validation run."""
-START_WEIGHTS = {"pressure": 1.0}
-"""The starting weights (unnamed features 0): max-pressure's rule, the phase of largest pressure.
-
-Max-pressure's rule scores 3.883 on the validation set (mean log(1 + all-trips delay / s)); a start
-from "longest queue first" (``{"queue": 1.0}``) scores 4.117 and reached 3.810 in 16 iterations
-(seed 0), worse than max-pressure's start after two iterations (3.763)."""
+START_WEIGHTS = {"pressure": 1.0, "spillback": -1.0, "metered": -1.0}
+"""The starting weights (unnamed features 0): max-pressure's rule with its spillback weight and
+entry metering (:mod:`sim.control.max_pressure`), the phase of largest
+``pressure - spillback - metered``."""
 
 
 class SearchError(ValueError):
@@ -93,7 +91,7 @@ class SearchConfig:
     step: float = 0.15
     noise: float = 0.2
     validate_every: int = 2
-    decision_interval_s: float = 5.0
+    decision_interval_s: float = 2.0
     seed: int = 0
 
     def check(self) -> None:

@@ -40,9 +40,10 @@ class LearnedSettings:
     """``[signals.learned]``.
 
     Attributes:
-        decision_interval_s: Time between decisions (s), in (0, 600]. Default 2 s, though the
-            shipped policy was trained deciding every 5 s: on the benchmark cases it does better
-            deciding more often (docs/adaptive_signals.md), reacting sooner to a gap in traffic.
+        decision_interval_s: Time between decisions (s), in (0, 600]. Default 2 s, the interval
+            the shipped policy was trained at (an earlier policy, trained at 5 s, did better
+            deciding every 2 s on 8 of the 10 benchmark cases: it reacts sooner to a gap in
+            traffic; docs/adaptive_signals.md).
         policy: ``"builtin"`` (the policy shipped in the package) or a ``.npz`` policy file,
             resolved like other scenario paths.
         clearing_hold: Whether a green it switches to runs its clearing time before the next

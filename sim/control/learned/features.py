@@ -12,7 +12,11 @@ order followed by the global block. Per phase, over the movements the phase give
 ``queue``             halted vehicles (speed < 0.1 m/s), summed, / ``QUEUE_SCALE_VEH``
 ``approaching``       moving vehicles within the observation horizon, summed, / ``QUEUE_SCALE_VEH``
 ``pressure``          the movements' max-pressure weights (:meth:`sim.control.base.Intersection.pressure`,
-                      vehicle-lanes), summed, / ``QUEUE_SCALE_VEH``; the only feature that may be negative
+                      vehicle-lanes, Varaiya's), summed, / ``QUEUE_SCALE_VEH``; the only feature that may be
+                      negative
+``spillback``         what max-pressure's spillback weight takes off that pressure: lanes x vehicles fed
+                      downstream x the exit's standing queue over its jam capacity x
+                      ``SPILLBACK_WEIGHT``, summed, / ``QUEUE_SCALE_VEH`` (:mod:`sim.control.max_pressure`)
 ``waiting``           summed waiting time on the approach links, / ``WAITING_SCALE_S``
 ``upstream_occ``      mean occupancy (vehicles / jam capacity, 0..1) of the approach links
 ``downstream_full``   highest occupancy of the exit links (spillback blocks a green)
@@ -20,6 +24,12 @@ order followed by the global block. Per phase, over the movements the phase give
                       phase's saturation flow in lanes)
 ``served``            1 if the phase is green now, or comes next during yellow / all-red
 ``served_age``        ``served`` times the stage age feature: how long the served phase has run
+``metered``           what max-pressure's entry metering takes off that pressure: lanes x vehicles of
+                      the movements that enter the network x (1 - their weight under
+                      ``ENTRY_METERING``, :func:`sim.control.base.entry_weight`), summed,
+                      / ``QUEUE_SCALE_VEH`` (so ``pressure - spillback - metered`` is max-pressure's rule)
+``idle``              1 if no vehicle of its movements is halted or within the horizon (the actuated
+                      controller's empty detectors: a green with nobody to serve gaps out)
 ====================  ===========================================================
 
 Global: ``green`` (1 in a green stage, 0 in yellow or all-red), ``stage_age`` (how long
@@ -57,13 +67,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.control.base import Stage
+from sim.control.base import Stage, entry_weight
+from sim.control.max_pressure import MaxPressureSettings
 
 if TYPE_CHECKING:
     from sim.control.base import IntersectionView
 
 __all__ = [
     "AGE_SCALE_S",
+    "ENTRY_METERING",
     "FEATURES_VERSION",
     "FEATURE_MAX",
     "GLOBAL_FEATURES",
@@ -75,6 +87,7 @@ __all__ = [
     "PHASE_FEATURES",
     "QUEUE_SCALE_VEH",
     "REWARDS",
+    "SPILLBACK_WEIGHT",
     "WAITING_SCALE_S",
     "Reward",
     "observation_size",
@@ -83,7 +96,7 @@ __all__ = [
     "requested_phase",
 ]
 
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 """Bumped whenever the features change; a policy file records the version it was trained on."""
 
 PHASE_FEATURES = (
@@ -96,6 +109,9 @@ PHASE_FEATURES = (
     "lanes",
     "served",
     "served_age",
+    "spillback",
+    "metered",
+    "idle",
 )
 """Names of the per-phase features, in observation order."""
 
@@ -125,6 +141,12 @@ AGE_SCALE_S = 60.0
 MAX_AGE = 2.0
 """Cap of the ``stage_age`` feature (``2 * AGE_SCALE_S`` = 120 s)."""
 
+SPILLBACK_WEIGHT = MaxPressureSettings().spillback_weight
+"""Weight of the exit's standing queue in the ``spillback`` feature: max-pressure's default."""
+
+ENTRY_METERING = MaxPressureSettings().entry_metering
+"""Exponent of the ``metered`` feature's entry weight: max-pressure's default."""
+
 
 _SUM_SCALES = np.array(
     [1.0 / QUEUE_SCALE_VEH, 1.0 / QUEUE_SCALE_VEH, 1.0 / QUEUE_SCALE_VEH, 1.0 / WAITING_SCALE_S]
@@ -151,6 +173,12 @@ def observe(view: IntersectionView) -> np.ndarray:
     age = min(float(view.stage_age_s) / AGE_SCALE_S, MAX_AGE)
     phase[:, 7] = np.arange(n_phases) == (view.phase if green else view.next_phase)
     phase[:, 8] = phase[:, 7] * age
+    held_back = view.movement_lanes * view.downstream_vehicles * view.downstream_queue_occupancy
+    phase[:, 9] = members @ held_back * (SPILLBACK_WEIGHT / QUEUE_SCALE_VEH)
+    vehicles = view.queue + view.approaching
+    kept_out = 1.0 - entry_weight(view.movement_enters, view.downstream_occupancy, ENTRY_METERING)
+    phase[:, 10] = members @ (view.movement_lanes * vehicles * kept_out) / QUEUE_SCALE_VEH
+    phase[:, 11] = members @ vehicles == 0.0
     np.clip(phase, _FEATURE_LOW, FEATURE_MAX, out=phase)
     glob = (float(green), age, float(green and view.stage_age_s >= view.min_green_s - 1e-9))
     return np.concatenate([phase.ravel(), glob]).astype(np.float32)
