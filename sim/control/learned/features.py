@@ -163,21 +163,23 @@ def observe(view: IntersectionView) -> np.ndarray:
     """The observation vector of one intersection (float32, see the module docstring)."""
     members = view.phase_movements.astype(np.float64)
     n_phases = len(members)
-    per_movement = np.stack([view.queue, view.approaching, view.pressure, view.waiting_s], axis=1)
+    queue, approaching, lanes = view.queue, view.approaching, view.movement_lanes
+    exit_occupancy = view.downstream_occupancy
+    per_movement = np.stack([queue, approaching, view.pressure, view.waiting_s], axis=1)
     phase = np.empty((n_phases, N_PHASE_FEATURES))
     phase[:, :4] = members @ per_movement * _SUM_SCALES
     phase[:, 4] = members @ view.upstream_occupancy / np.maximum(members.sum(axis=1), 1.0)
-    phase[:, 5] = (members * view.downstream_occupancy).max(axis=1, initial=0.0)
-    phase[:, 6] = members @ view.movement_lanes / LANES_SCALE
+    phase[:, 5] = (members * exit_occupancy).max(axis=1, initial=0.0)
+    phase[:, 6] = members @ lanes / LANES_SCALE
     green = view.stage == Stage.GREEN
     age = min(float(view.stage_age_s) / AGE_SCALE_S, MAX_AGE)
     phase[:, 7] = np.arange(n_phases) == (view.phase if green else view.next_phase)
     phase[:, 8] = phase[:, 7] * age
-    held_back = view.movement_lanes * view.downstream_vehicles * view.downstream_queue_occupancy
+    held_back = lanes * view.downstream_vehicles * view.downstream_queue_occupancy
     phase[:, 9] = members @ held_back * (SPILLBACK_WEIGHT / QUEUE_SCALE_VEH)
-    vehicles = view.queue + view.approaching
-    kept_out = 1.0 - entry_weight(view.movement_enters, view.downstream_occupancy, ENTRY_METERING)
-    phase[:, 10] = members @ (view.movement_lanes * vehicles * kept_out) / QUEUE_SCALE_VEH
+    vehicles = queue + approaching
+    kept_out = 1.0 - entry_weight(view.movement_enters, exit_occupancy, ENTRY_METERING)
+    phase[:, 10] = members @ (lanes * vehicles * kept_out) / QUEUE_SCALE_VEH
     phase[:, 11] = members @ vehicles == 0.0
     np.clip(phase, _FEATURE_LOW, FEATURE_MAX, out=phase)
     glob = (float(green), age, float(green and view.stage_age_s >= view.min_green_s - 1e-9))
